@@ -1,0 +1,248 @@
+"""The declarative model of a partnership pack and its forms.
+
+One `FormSpec` per form is the single source of truth: the web form, the validation schema, the
+DOCX and PDF documents and the parsers are all derived from it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+
+FIELD_TYPES = ("text", "textarea", "date", "choice", "ticks", "rows")
+TIMESCALE_KINDS = ("working_days", "without_delay", "none")
+
+# Case attributes a field can feed; the case service reads form data through these, so a new
+# partnership needs no new code to say which answer is the receiving agency or the category.
+MAPS_TO = (
+    "raiser_name",
+    "raiser_role",
+    "raiser_contact",
+    "raising_agency",
+    "receiving_agency",
+    "receiving_sector",
+    "category",
+    "stage",
+    "child_name",
+    "date_raised",
+    "resolution",
+    "learning",
+    "immediate_risk",
+)
+
+
+@dataclass(frozen=True)
+class Timescale:
+    kind: str
+    days: int | None = None
+
+    def describe(self) -> str:
+        if self.kind == "working_days":
+            unit = "working day" if self.days == 1 else "working days"
+            return f"within {self.days} {unit}"
+        if self.kind == "without_delay":
+            return "without delay"
+        return "no timescale set by the policy"
+
+
+@dataclass(frozen=True)
+class Stage:
+    id: str
+    name: str
+    who_acts: str
+    timescale: Timescale
+    records: str
+    source: str
+    form: str | None = None
+    notifies: str | None = None
+
+    @property
+    def label(self) -> str:
+        return f"Stage {self.id}" if self.id.isdigit() else self.name
+
+
+@dataclass(frozen=True)
+class Area:
+    id: str
+    text: str
+    category: str
+    source: str
+
+
+@dataclass(frozen=True)
+class Role:
+    id: str
+    name: str
+    source: str
+
+
+@dataclass(frozen=True)
+class Sector:
+    id: str
+    name: str
+    source: str
+
+
+@dataclass(frozen=True)
+class Phone:
+    label: str
+    number: str
+
+
+@dataclass(frozen=True)
+class ImmediateRisk:
+    text: str
+    phones: tuple[Phone, ...]
+    source: str
+
+
+@dataclass(frozen=True)
+class Choice:
+    value: str
+    label: str
+    category: str | None = None
+
+
+@dataclass(frozen=True)
+class Field:
+    key: str
+    label: str
+    type: str
+    required: bool = False
+    hint: str | None = None
+    aliases: tuple[str, ...] = ()
+    choices: tuple[Choice, ...] = ()
+    columns: tuple[Field, ...] = ()
+    max_length: int | None = None
+    blank_rows: int = 3
+    maps_to: str | None = None
+    child_detail: bool = False
+    source: str | None = None
+
+    @property
+    def labels(self) -> tuple[str, ...]:
+        """Every wording this field is known by, the appendix's first."""
+        return (self.label, *self.aliases)
+
+    def choice_label(self, value: str) -> str:
+        for choice in self.choices:
+            if choice.value == value:
+                return choice.label
+        raise KeyError(value)
+
+
+@dataclass(frozen=True)
+class Section:
+    key: str
+    title: str
+    fields: tuple[Field, ...]
+
+
+@dataclass(frozen=True)
+class FormSpec:
+    id: str
+    partnership: str
+    title: str
+    short_title: str
+    source: str
+    derived: bool
+    stages: tuple[str, ...]
+    carries_child_details: bool
+    who_completes: str
+    sections: tuple[Section, ...]
+    description: str | None = None
+    appendix: str | None = None
+    process: str = "escalation"
+    instructions: tuple[str, ...] = ()
+    closing: tuple[str, ...] = ()
+
+    @cached_property
+    def fields(self) -> tuple[Field, ...]:
+        return tuple(f for section in self.sections for f in section.fields)
+
+    def field(self, key: str) -> Field:
+        for f in self.fields:
+            if f.key == key:
+                return f
+        raise KeyError(key)
+
+    def field_for(self, maps_to: str) -> Field | None:
+        """The field whose answer feeds a case attribute, if the form has one."""
+        return next((f for f in self.fields if f.maps_to == maps_to), None)
+
+    def __hash__(self) -> int:
+        return hash(self.id)
+
+
+@dataclass(frozen=True)
+class Pack:
+    id: str
+    name: str
+    short_name: str
+    reference_prefix: str
+    policy_title: str
+    policy_file: str
+    policy_summary: str
+    policy_source: str
+    recording: str
+    recording_source: str
+    immediate_risk: ImmediateRisk
+    skip_allowed_when_immediate_risk: bool
+    skip_source: str
+    stages: tuple[Stage, ...]
+    areas: tuple[Area, ...]
+    roles: tuple[Role, ...]
+    sectors: tuple[Sector, ...] = ()
+    forms: tuple[FormSpec, ...] = ()
+    excluded: str | None = None
+    excluded_source: str | None = None
+    annual_report: str | None = None
+    annual_report_source: str | None = None
+    routing: tuple = ()  # routing rules; their shape belongs to service.routing
+
+    def stage(self, stage_id: str) -> Stage:
+        for stage in self.stages:
+            if stage.id == stage_id:
+                return stage
+        raise KeyError(stage_id)
+
+    def stage_index(self, stage_id: str) -> int:
+        return [s.id for s in self.stages].index(stage_id)
+
+    def form(self, form_id: str) -> FormSpec:
+        for form in self.forms:
+            if form.id == form_id:
+                return form
+        raise KeyError(form_id)
+
+    def area(self, area_id: str) -> Area:
+        for area in self.areas:
+            if area.id == area_id:
+                return area
+        raise KeyError(area_id)
+
+    def __hash__(self) -> int:
+        return hash(self.id)
+
+
+@dataclass(frozen=True)
+class Registry:
+    """Every loaded pack, and every form across them, by id."""
+
+    packs: tuple[Pack, ...] = field(default_factory=tuple)
+
+    def pack(self, pack_id: str) -> Pack:
+        for pack in self.packs:
+            if pack.id == pack_id:
+                return pack
+        raise KeyError(pack_id)
+
+    @cached_property
+    def forms(self) -> dict[str, FormSpec]:
+        return {form.id: form for pack in self.packs for form in pack.forms}
+
+    def form(self, form_id: str) -> FormSpec:
+        return self.forms[form_id]
+
+    def __hash__(self) -> int:
+        return id(self)

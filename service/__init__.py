@@ -1,0 +1,1 @@
+"""Escalate's services: documents, cases, routing, notifications and the web interface."""
