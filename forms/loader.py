@@ -254,7 +254,11 @@ def _build_field(raw: dict, pack_raw: dict, path: Path, where: str) -> model.Fie
             unknown = set(only) - {s.id for s in stages}
             if unknown:
                 raise PackError(f"{path}: {where}.only_stages: no such stage {sorted(unknown)}")
-        choices = tuple(model.Choice(s.id, f"{s.label}: {s.name}" if s.id.isdigit() else s.name) for s in stages if not only or s.id in only)
+        choices = tuple(
+            model.Choice(s.id, f"{s.label}: {s.name}" if s.id.isdigit() else s.name)
+            for s in stages
+            if not only or s.id in only
+        )
     elif source == "areas":
         choices = tuple(model.Choice(a.id, a.text, a.category) for a in pack_raw["areas"])
     elif source == "sectors":
@@ -263,7 +267,9 @@ def _build_field(raw: dict, pack_raw: dict, path: Path, where: str) -> model.Fie
         choices = tuple(model.Choice(s.id, s.name) for s in pack_raw["sectors"])
     if len({c.value for c in choices}) != len(choices):
         raise PackError(f"{path}: {where}.choices: values must be unique")
-    columns = tuple(_build_field(c, pack_raw, path, f"{where}.columns.{i}") for i, c in enumerate(raw.get("columns", ())))
+    columns = tuple(
+        _build_field(c, pack_raw, path, f"{where}.columns.{i}") for i, c in enumerate(raw.get("columns", ()))
+    )
     if len({c.key for c in columns}) != len(columns):
         raise PackError(f"{path}: {where}.columns: column keys must be unique")
     return model.Field(
@@ -320,7 +326,9 @@ def load_form(path: Path, pack_raw: dict) -> model.FormSpec:
         sections=tuple(sections),
     )
     if not spec.carries_child_details:
-        flagged = [f.key for f in spec.fields if f.child_detail] + [c.key for f in spec.fields for c in f.columns if c.child_detail]
+        flagged = [f.key for f in spec.fields if f.child_detail] + [
+            c.key for f in spec.fields for c in f.columns if c.child_detail
+        ]
         if flagged:
             raise PackError(f"{path}: carries_child_details: the form carries no child details but asks for {flagged}")
     maps = [f.maps_to for f in spec.fields if f.maps_to]

@@ -9,7 +9,7 @@ rows as a list of objects keyed by column (blank rows dropped).
 from __future__ import annotations
 
 import datetime as dt
-from functools import lru_cache
+from functools import cache
 
 from marshmallow import RAISE, Schema, ValidationError, fields, post_load, pre_load, validate, validates_schema
 
@@ -61,7 +61,9 @@ def _marshmallow_field(spec_field: Field) -> fields.Field:
         one_of = validate.OneOf(values, error="Choose one of {choices}")
         return fields.String(load_default="", validate=lambda v: v == "" or one_of(v))
     if kind == "ticks":
-        return fields.List(fields.String(validate=validate.OneOf(values, error="Choose from {choices}")), load_default=list)
+        return fields.List(
+            fields.String(validate=validate.OneOf(values, error="Choose from {choices}")), load_default=list
+        )
     if kind == "rows":
         return fields.List(fields.Nested(_row_schema(spec_field)), load_default=list)
     raise AssertionError(kind)
@@ -113,12 +115,12 @@ def _build(name: str, spec_fields: tuple[Field, ...]) -> type[Schema]:
     return type(name, (Schema,), attrs)
 
 
-@lru_cache(maxsize=None)
+@cache
 def _row_schema(spec_field: Field) -> type[Schema]:
     return _build(f"Row_{spec_field.key}", spec_field.columns)
 
 
-@lru_cache(maxsize=None)
+@cache
 def schema_class(spec: FormSpec) -> type[Schema]:
     return _build(f"Data_{spec.id.replace('-', '_')}", spec.fields)
 

@@ -27,7 +27,12 @@ def forms_command():
 
 @click.command("render")
 @click.argument("form_id")
-@click.option("--data", "data_file", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="Completed answers as JSON; omit for a blank form.")
+@click.option(
+    "--data",
+    "data_file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Completed answers as JSON; omit for a blank form.",
+)
 @click.option("--format", "fmt", type=click.Choice(sorted(documents.FORMATS)), required=True)
 @click.option("--out", "out", type=click.Path(dir_okay=False, path_type=Path), required=True)
 def render_command(form_id: str, data_file: Path | None, fmt: str, out: Path):
@@ -35,7 +40,9 @@ def render_command(form_id: str, data_file: Path | None, fmt: str, out: Path):
     try:
         spec = _registry().form(form_id)
     except KeyError:
-        raise click.BadParameter(f"no form '{form_id}'; `flask --app app forms` lists them", param_hint="FORM_ID") from None
+        raise click.BadParameter(
+            f"no form '{form_id}'; `flask --app app forms` lists them", param_hint="FORM_ID"
+        ) from None
     data = None
     if data_file:
         try:
