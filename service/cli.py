@@ -8,6 +8,7 @@ from pathlib import Path
 
 import click
 from flask import Flask, current_app
+from flask.cli import with_appcontext
 from marshmallow import ValidationError
 
 from service import documents
@@ -18,6 +19,7 @@ def _registry():
 
 
 @click.command("forms")
+@with_appcontext
 def forms_command():
     """List every form: id, partnership and title."""
     for pack in _registry().packs:
@@ -26,6 +28,7 @@ def forms_command():
 
 
 @click.command("render")
+@with_appcontext
 @click.argument("form_id")
 @click.option(
     "--data",
@@ -60,6 +63,16 @@ def render_command(form_id: str, data_file: Path | None, fmt: str, out: Path):
     click.echo(f"wrote {out} ({len(content)} bytes)")
 
 
+@click.command("build-templates")
+@with_appcontext
+def build_templates_command():
+    """Regenerate templates/docx/<form-id>.docx, the Word template of every form, from the specs."""
+    from service.docx_templates import build_all
+
+    for path in build_all(_registry()):
+        click.echo(f"wrote {path}")
+
+
 def register(app: Flask) -> None:
-    for command in (forms_command, render_command):
+    for command in (forms_command, render_command, build_templates_command):
         app.cli.add_command(command)
