@@ -8,6 +8,7 @@ from pathlib import Path
 from flask import Flask
 
 from forms import registry
+from service import web  # also puts the drafts table on the models' metadata, for Alembic
 
 
 def create_app(test_config: dict | None = None) -> Flask:
@@ -26,4 +27,17 @@ def create_app(test_config: dict | None = None) -> Flask:
     from service import cli
 
     cli.register(app)
+
+    # Cases, directory, routing and the outbox (issue 3): the database, the JSON API and their commands.
+    from service import api, db
+
+    app.config.setdefault("MAIL_SERVER", os.environ.get("MAIL_SERVER", "localhost"))
+    app.config.setdefault("MAIL_PORT", int(os.environ.get("MAIL_PORT", 25)))
+    app.config.setdefault("MAIL_SENDER", os.environ.get("MAIL_SENDER", "Escalate <escalations@escalate.example>"))
+    db.init_app(app)
+    app.register_blueprint(api.bp)
+    cli.register_cases(app)
+
+    # Web forms (issue 4): GOV.UK Frontend pages, CSRF on every POST, security headers.
+    web.init_app(app)
     return app

@@ -122,6 +122,31 @@ class PolicySchema(_Strict):
     source = fields.String(**_text)
 
 
+class RoutingWhenSchema(_Strict):
+    """When a routing rule applies; every condition given must hold (none given: every submission)."""
+
+    stages = fields.List(fields.String(), validate=validate.Length(min=1))
+    stages_from = fields.String()
+    forms = fields.List(fields.String(), validate=validate.Length(min=1))
+    process = fields.String(validate=validate.OneOf(["escalation", "cp-conference"]))
+
+
+class RoutingToSchema(_Strict):
+    """Who receives: the contacts holding `role`, matched on the case's receiving agency or sector."""
+
+    role = fields.String(required=True)
+    match = fields.String(
+        load_default="none", validate=validate.OneOf(["none", "receiving_agency", "receiving_sector"])
+    )
+
+
+class RoutingRuleSchema(_Strict):
+    id = _id
+    when = fields.Nested(RoutingWhenSchema, load_default=dict)
+    to = fields.Nested(RoutingToSchema, required=True)
+    source = fields.String(**_text)
+
+
 class PackSchema(_Strict):
     id = _id
     name = fields.String(**_text)
@@ -141,7 +166,7 @@ class PackSchema(_Strict):
     excluded_source = fields.String()
     annual_report = fields.String()
     annual_report_source = fields.String()
-    routing = fields.List(fields.Dict())
+    routing = fields.List(fields.Nested(RoutingRuleSchema))
 
 
 class ChoiceSchema(_Strict):
@@ -338,6 +363,30 @@ def load_form(path: Path, pack_raw: dict) -> model.FormSpec:
     return spec
 
 
+def _check_routing(raw: dict, path: Path, form_ids: set[str], role_ids: set[str]) -> None:
+    """Routing rules may only name the pack's own stages, forms and roles."""
+    stage_ids = {s.id for s in raw["stages"]}
+    seen: set[str] = set()
+    for i, rule in enumerate(raw.get("routing", ())):
+        where = f"routing.{i}"
+        if rule["id"] in seen:
+            raise PackError(f"{path}: {where}.id: '{rule['id']}' is used twice")
+        seen.add(rule["id"])
+        when = rule["when"]
+        for j, stage in enumerate(when.get("stages", ())):
+            if stage not in stage_ids:
+                raise PackError(f"{path}: {where}.when.stages.{j}: the pack has no stage '{stage}'")
+        if "stages_from" in when and when["stages_from"] not in stage_ids:
+            raise PackError(f"{path}: {where}.when.stages_from: the pack has no stage '{when['stages_from']}'")
+        for j, form_id in enumerate(when.get("forms", ())):
+            if form_id not in form_ids:
+                raise PackError(f"{path}: {where}.when.forms.{j}: the pack has no form '{form_id}'")
+        if rule["to"]["role"] not in role_ids:
+            raise PackError(f"{path}: {where}.to.role: the pack has no role '{rule['to']['role']}'")
+        if rule["to"]["match"] == "receiving_sector" and not raw.get("sectors"):
+            raise PackError(f"{path}: {where}.to.match: the pack lists no sectors to match on")
+
+
 def load_pack(folder: Path) -> model.Pack:
     path = folder / "pack.yaml"
     raw = _validated(PackSchema(), _read_yaml(path), path)
@@ -356,6 +405,7 @@ def load_pack(folder: Path) -> model.Pack:
             raise PackError(f"{path}: stages.{i}.form: the pack has no form '{stage.form}'")
         if stage.notifies and stage.notifies not in role_ids:
             raise PackError(f"{path}: stages.{i}.notifies: the pack has no role '{stage.notifies}'")
+    _check_routing(raw, path, form_ids, role_ids)
     return model.Pack(
         id=raw["id"],
         name=raw["name"],

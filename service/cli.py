@@ -76,3 +76,150 @@ def build_templates_command():
 def register(app: Flask) -> None:
     for command in (forms_command, render_command, build_templates_command):
         app.cli.add_command(command)
+
+
+# --- Cases, directory, outbox and bank holidays (issue 3) -------------------------------------
+
+
+@click.command("db-prepare")
+def db_prepare_command():
+    """Migrate the database to the latest schema and seed the sample directory (safe to repeat)."""
+    from service import db, directory
+
+    db.upgrade(db.engine())
+    added = directory.seed(db.session())
+    click.echo(f"database at {db.engine().url.render_as_string(hide_password=True)} is up to date")
+    click.echo(f"directory: {added} sample contacts added" if added else "directory: already seeded")
+
+
+@click.command("case")
+@click.argument("reference")
+def case_command(reference: str):
+    """Print case REFERENCE as JSON, each stage with its due date."""
+    from service import cases, db
+
+    try:
+        case = cases.get(db.session(), reference)
+    except cases.CaseError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(json.dumps(cases.case_view(db.session(), case), indent=2, ensure_ascii=False))
+
+
+@click.command("overdue")
+@click.option("--partnership", help="Only this partnership's cases.")
+def overdue_command(partnership: str | None):
+    """List open cases past their current stage's due date."""
+    from service import cases, db
+
+    try:
+        found = cases.overdue(db.session(), partnership=partnership)
+    except cases.CaseError as exc:
+        raise click.ClickException(str(exc)) from None
+    for case in found:
+        click.echo(f"{case.reference}\tstage {case.current_stage}\tdue {case.current_due.isoformat()}")
+
+
+@click.group("directory")
+def directory_group():
+    """Import or export the contact directory as CSV."""
+
+
+@directory_group.command("export")
+@click.option("--partnership", help="Only this partnership's contacts.")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="File to write (default: stdout).")
+def directory_export(partnership: str | None, out: Path | None):
+    from service import db, directory
+
+    text = directory.export_csv(db.session(), partnership)
+    if out:
+        out.write_text(text, encoding="utf-8")
+        click.echo(f"wrote {out}")
+    else:
+        click.echo(text, nl=False)
+
+
+@directory_group.command("import")
+@click.argument("csv_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--partnership", help="Refuse rows for any other partnership.")
+def directory_import(csv_file: Path, partnership: str | None):
+    """Replace the directory of the partnerships in CSV_FILE (all rows valid, or nothing changes)."""
+    from service import db, directory
+
+    try:
+        result = directory.import_csv(db.session(), csv_file.read_bytes(), partnership=partnership)
+    except directory.DirectoryError as exc:
+        click.echo(f"{csv_file}: {exc}", err=True)
+        sys.exit(2)
+    click.echo(f"imported {result.count} contacts for {', '.join(result.partnerships)}")
+
+
+@click.group("outbox")
+def outbox_group():
+    """Send queued notifications."""
+
+
+@outbox_group.command("deliver")
+@click.option("--loop", is_flag=True, help="Keep delivering until stopped.")
+@click.option("--interval", type=float, default=10.0, show_default=True, help="Seconds between rounds when idle.")
+def outbox_deliver(loop: bool, interval: float):
+    from service import db, outbox
+
+    settings = outbox.MailSettings.from_config(current_app.config)
+    reports = (
+        outbox.run_loop(db.sessions(), settings, interval=interval)
+        if loop
+        else [outbox.deliver(db.sessions(), settings)]
+    )
+    for report in reports:
+        if report.claimed or not loop:
+            click.echo(f"sent {report.sent}, failed {report.failed} (will retry)")
+        for error in report.errors or ():
+            click.echo(f"  {error}", err=True)
+
+
+@outbox_group.command("status")
+def outbox_status():
+    from service import db, outbox
+
+    click.echo(f"{outbox.pending_count(db.session())} pending")
+
+
+@click.group("bank-holiday")
+def bank_holiday_group():
+    """One-off bank holidays on top of the England and Wales list."""
+
+
+@bank_holiday_group.command("add")
+@click.argument("day", type=click.DateTime(formats=["%Y-%m-%d"]))
+@click.argument("name")
+def bank_holiday_add(day, name: str):
+    from service import db, workdays
+
+    try:
+        workdays.add_bank_holiday(db.session(), day.date(), name)
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"added {day.date().isoformat()}: {name}")
+
+
+@bank_holiday_group.command("list")
+def bank_holiday_list():
+    from sqlalchemy import select
+
+    from service import db
+    from service.models import BankHoliday
+
+    for holiday in db.session().scalars(select(BankHoliday).order_by(BankHoliday.day)):
+        click.echo(f"{holiday.day.isoformat()}\t{holiday.name}")
+
+
+def register_cases(app: Flask) -> None:
+    for command in (
+        db_prepare_command,
+        case_command,
+        overdue_command,
+        directory_group,
+        outbox_group,
+        bank_holiday_group,
+    ):
+        app.cli.add_command(command)

@@ -1,0 +1,88 @@
+"""Database engine and sessions: SQLAlchemy 2, migrated by Alembic.
+
+`DATABASE_URL` (app config or environment) picks the database; without it the service keeps a
+SQLite file in the app's instance folder. PostgreSQL URLs use psycopg 3:
+`postgresql+psycopg://user@host:5432/dbname`.
+
+In a request, `session()` gives the request's session (closed at teardown). Commands and workers
+open their own with `sessions(app)()`.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from flask import Flask, current_app, g
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.orm import Session, sessionmaker
+
+MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
+
+
+def database_url(app: Flask) -> str:
+    url = app.config.get("DATABASE_URL") or os.environ.get("DATABASE_URL")
+    return url or f"sqlite:///{Path(app.instance_path) / 'escalate.sqlite3'}"
+
+
+def make_engine(url: str, **kwargs) -> Engine:
+    """An engine with the settings every part of the service relies on."""
+    if url.startswith("sqlite"):
+        # Wait for a writer rather than failing at once: the web app and the outbox worker share the file.
+        kwargs.setdefault("connect_args", {}).setdefault("timeout", 15)
+    engine = create_engine(url, **kwargs)
+    if engine.dialect.name == "sqlite":
+        event.listen(engine, "connect", _sqlite_pragmas)
+    return engine
+
+
+def _sqlite_pragmas(dbapi_connection, _record) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.close()
+
+
+def init_app(app: Flask, engine: Engine | None = None) -> None:
+    """Attach an engine and a session factory to the app; close the request session at teardown."""
+    engine = engine or app.config.get("DATABASE_ENGINE") or make_engine(database_url(app))
+    app.extensions["db_engine"] = engine
+    app.extensions["db_sessions"] = sessionmaker(engine, expire_on_commit=False)
+    app.teardown_appcontext(_close_session)
+
+
+def engine(app: Flask | None = None) -> Engine:
+    return (app or current_app).extensions["db_engine"]
+
+
+def sessions(app: Flask | None = None) -> sessionmaker[Session]:
+    return (app or current_app).extensions["db_sessions"]
+
+
+def session() -> Session:
+    """The session of the current request or command (one per app context)."""
+    if "db_session" not in g:
+        g.db_session = sessions()()
+    return g.db_session
+
+
+def _close_session(_exc) -> None:
+    s = g.pop("db_session", None)
+    if s is not None:
+        s.close()
+
+
+def alembic_config(engine: Engine):
+    from alembic.config import Config
+
+    config = Config(str(MIGRATIONS / "alembic.ini"))
+    config.set_main_option("script_location", str(MIGRATIONS))
+    config.attributes["engine"] = engine
+    return config
+
+
+def upgrade(engine: Engine, revision: str = "head") -> None:
+    """Run the Alembic migrations up to `revision` on this engine's database."""
+    from alembic import command
+
+    command.upgrade(alembic_config(engine), revision)
