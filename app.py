@@ -38,6 +38,11 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(api.bp)
     cli.register_cases(app)
 
+    # Returned documents (issue 5): parse, ingest, smtpd, imap-poll.
+    from service import ingest_cli
+
+    ingest_cli.register(app)
+
     # Web forms (issue 4): GOV.UK Frontend pages, CSRF on every POST, security headers.
     web.init_app(app)
     return app

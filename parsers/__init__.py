@@ -1,0 +1,87 @@
+"""Returned documents and e-mails to one ParseResult: `parse(content, filename)`.
+
+The kind is sniffed from the bytes (a renamed file is still read for what it is); the form is
+recognised by its labels. `parsers.sandbox.parse_safely` runs the same in a child process with
+memory and time limits, which is what the ingestion pipeline uses.
+"""
+
+from __future__ import annotations
+
+from parsers.result import Answer, ParseError, ParseResult
+
+MAX_DOCUMENT_BYTES = 20 * 1024 * 1024
+MAX_EMAIL_BYTES = 60 * 1024 * 1024
+
+__all__ = ["Answer", "ParseError", "ParseResult", "parse", "sniff"]
+
+
+def sniff(content: bytes, filename: str | None = None) -> str:
+    """docx, pdf, msg, email or text, from the bytes first and the name second."""
+    name = (filename or "").lower()
+    if content.startswith(b"%PDF") or b"%PDF-" in content[:1024]:
+        return "pdf"
+    if content.startswith(b"PK"):
+        return "docx"
+    if content.startswith(b"\xd0\xcf\x11\xe0"):
+        return "doc" if name.endswith((".doc", ".dot")) else "msg"
+    head = content[:4096]
+    if name.endswith(".eml") or _looks_like_email(head):
+        return "email"
+    if name.endswith((".txt", ".text")):
+        return "text"
+    return "unknown"
+
+
+def _looks_like_email(head: bytes) -> bool:
+    lines = head.split(b"\n", 30)[:30]
+    headers = {line.split(b":", 1)[0].strip().lower() for line in lines if b":" in line[:40]}
+    return len(headers & {b"from", b"to", b"subject", b"date", b"message-id", b"mime-version", b"received"}) >= 2
+
+
+def parse(content: bytes, filename: str | None = None, *, specs=None, form_id: str | None = None) -> ParseResult:
+    """The parse result for one input; raises ParseError with a reason a person can act on."""
+    from forms import registry
+
+    registry_ = registry()
+    specs = list(registry_.forms.values()) if specs is None else list(specs)
+    prefixes = {p.reference_prefix for p in registry_.packs}
+    kind = sniff(content, filename)
+    if kind == "email" or kind == "msg":
+        if len(content) > MAX_EMAIL_BYTES:
+            raise ParseError(f"refused: the e-mail is {len(content):,} bytes (at most {MAX_EMAIL_BYTES:,})")
+        from parsers.email import parse_email
+
+        return parse_email(content, kind, specs=specs, prefixes=prefixes, form_id=form_id)
+    return parse_document(content, kind, specs=specs, prefixes=prefixes, form_id=form_id)
+
+
+def parse_document(content: bytes, kind: str, *, specs, prefixes, form_id=None) -> ParseResult:
+    from parsers.layout import Para, find_reference, read_blocks
+
+    if len(content) > MAX_DOCUMENT_BYTES:
+        raise ParseError(
+            f"refused: the document is {len(content) / 1048576:.1f} MB (at most {MAX_DOCUMENT_BYTES // 1048576} MB)"
+        )
+    if kind == "docx":
+        from parsers.docx import docx_blocks
+
+        blocks, extra = docx_blocks(content)
+        result = read_blocks(blocks, "docx", specs, form_id=form_id)
+        texts = [extra] + [b.text if isinstance(b, Para) else " ".join(" ".join(r) for r in b.rows) for b in blocks]
+        result.reference = find_reference("\n".join(texts), prefixes)
+        return result
+    if kind == "pdf":
+        from parsers.pdf import parse_pdf
+
+        return parse_pdf(content, specs=specs, prefixes=prefixes, form_id=form_id)
+    if kind == "text":
+        try:
+            text = content.decode("utf-8")
+        except UnicodeDecodeError:
+            raise ParseError("not a document: a text file that is not UTF-8") from None
+        result = read_blocks([Para(text)], "text", specs, continuation=True, form_id=form_id)
+        result.reference = find_reference(text, prefixes)
+        return result
+    if kind == "doc":
+        raise ParseError("not readable: an old Word 97-2003 .doc file; save it as .docx and send it again")
+    raise ParseError("not a document: the file is not a Word document (.docx), a PDF or an e-mail")

@@ -1,0 +1,253 @@
+"""E-mails (.eml and Outlook .msg): the attached form, or the answers pasted into the body.
+
+Attachments are looked for in the message and in any forwarded message inside it. A case
+reference tag such as [NT-2026-0007] in the subject, and the In-Reply-To/References headers, are
+kept so the pipeline can thread a reply to its case. Auto-replies, out-of-office messages and
+bounces are recognised from their headers, their MIME type and their subject, and never read as forms.
+"""
+
+from __future__ import annotations
+
+import email
+import re
+from dataclasses import dataclass, field
+from email import policy
+from email.utils import getaddresses
+
+from parsers.layout import Para, find_reference, read_blocks
+from parsers.result import ParseError, ParseResult
+
+MAX_PARTS = 200
+MAX_DEPTH = 3
+
+_AUTO_SUBJECT = re.compile(
+    r"^\s*(automatic reply|auto(?:matic)?[- ]?(?:reply|response)|out of (?:the )?office|on leave|away from the office|"
+    r"undeliverable|undelivered mail|delivery status notification|delivery (?:has )?failed|mail delivery failed|"
+    r"returned mail|failure notice|message not delivered)\b",
+    re.IGNORECASE,
+)
+
+
+@dataclass
+class Mail:
+    sender: str = ""
+    to: list[str] = field(default_factory=list)
+    cc: list[str] = field(default_factory=list)
+    subject: str = ""
+    message_id: str = ""
+    in_reply_to: str = ""
+    references: list[str] = field(default_factory=list)
+    automatic: str | None = None
+    body: str = ""
+    attachments: list[tuple[str, bytes]] = field(default_factory=list)
+
+    def summary(self) -> dict:
+        return {
+            "from": self.sender,
+            "to": self.to,
+            "cc": self.cc,
+            "subject": self.subject,
+            "message_id": self.message_id,
+            "in_reply_to": self.in_reply_to,
+            "references": self.references,
+            "automatic": self.automatic,
+            "attachments": [name for name, _ in self.attachments],
+        }
+
+
+def _addresses(value) -> list[str]:
+    return [addr.lower() for _, addr in getaddresses([str(value)]) if addr] if value else []
+
+
+def _ids(value) -> list[str]:
+    return re.findall(r"<[^<>\s]+>", str(value or ""))
+
+
+def automatic_kind(headers, subject: str, content_type: str, sender: str) -> str | None:
+    """'bounce', 'auto-reply' or None, from the headers RFC 3834 and RFC 3464 define, and habits."""
+    if content_type == "multipart/report" or sender.split("@")[0] in ("mailer-daemon", "postmaster"):
+        return "bounce"
+    auto = str(headers.get("Auto-Submitted", "") or "").strip().lower()
+    if auto and auto != "no":
+        return "auto-reply"
+    if headers.get("X-Autoreply") or headers.get("X-Autorespond") or headers.get("X-Auto-Reply"):
+        return "auto-reply"
+    if str(headers.get("Precedence", "") or "").strip().lower() in ("auto_reply", "bulk", "junk"):
+        return "auto-reply"
+    m = _AUTO_SUBJECT.match(subject or "")
+    if m:
+        word = m.group(1).lower()
+        return "bounce" if any(w in word for w in ("deliver", "returned", "failure")) else "auto-reply"
+    return None
+
+
+def read_eml(content: bytes, depth: int = 0) -> Mail:
+    message = email.message_from_bytes(content, policy=policy.default)
+    mail = Mail(
+        sender=(_addresses(message.get("From")) or [""])[0],
+        to=_addresses(message.get("To")),
+        cc=_addresses(message.get("Cc")),
+        subject=str(message.get("Subject", "") or ""),
+        message_id=(_ids(message.get("Message-ID")) or [""])[0],
+        in_reply_to=(_ids(message.get("In-Reply-To")) or [""])[0],
+        references=_ids(message.get("References")),
+    )
+    mail.automatic = automatic_kind(message, mail.subject, message.get_content_type(), mail.sender)
+    if mail.automatic is None and any(p.get_content_type() == "message/delivery-status" for p in message.walk()):
+        mail.automatic = "bounce"
+    mail.body = _body(message)
+    _attachments(message, mail, depth)
+    return mail
+
+
+def _body(message) -> str:
+    part = message.get_body(preferencelist=("plain", "html"))
+    if part is None:
+        return ""
+    try:
+        text = part.get_content()
+    except (LookupError, ValueError):
+        text = (part.get_payload(decode=True) or b"").decode("utf-8", errors="replace")
+    if part.get_content_type() == "text/html":
+        text = _html_text(text)
+    return text
+
+
+def _html_text(html: str) -> str:
+    import lxml.html
+
+    html = re.sub(r"(?i)<br\s*/?>|</p>|</div>|</tr>|</li>|</h\d>", "\n", html)
+    html = re.sub(r"(?i)</td>|</th>", " ", html)
+    try:
+        return lxml.html.fromstring(html).text_content() if html.strip() else ""
+    except (ValueError, TypeError):
+        return re.sub(r"<[^>]+>", "", html)
+
+
+def _attachments(message, mail: Mail, depth: int) -> None:
+    count = 0
+    for part in message.walk():
+        count += 1
+        if count > MAX_PARTS:
+            raise ParseError(f"refused: the e-mail has more than {MAX_PARTS} parts")
+        if part is message:
+            continue
+        kind = part.get_content_type()
+        if kind == "message/rfc822":
+            if depth >= MAX_DEPTH:
+                continue
+            inner = part.get_payload()
+            inner = inner[0] if isinstance(inner, list) else inner
+            forwarded = read_eml(inner.as_bytes(policy=policy.default), depth + 1)
+            mail.attachments.extend(forwarded.attachments)
+            if not mail.body.strip() or _quoted_only(mail.body):
+                mail.body = f"{mail.body}\n{forwarded.body}"
+            continue
+        if part.is_multipart() or part.get_content_disposition() not in ("attachment", "inline"):
+            continue
+        if part.get_content_disposition() == "inline" and not part.get_filename():
+            continue
+        payload = part.get_payload(decode=True)
+        if payload:
+            mail.attachments.append((part.get_filename() or "attachment", payload))
+
+
+def _quoted_only(body: str) -> bool:
+    return all(not line.strip() or line.startswith(">") for line in body.splitlines())
+
+
+def read_msg(content: bytes) -> Mail:
+    import extract_msg
+
+    try:
+        msg = extract_msg.openMsg(content)
+    except Exception as exc:  # extract-msg raises many kinds for a damaged file
+        raise ParseError(f"not a readable Outlook message (.msg): {type(exc).__name__}: {exc}") from None
+    try:
+        headers = msg.header or {}
+        mail = Mail(
+            sender=(_addresses(msg.sender) or [""])[0],
+            to=_addresses(msg.to),
+            cc=_addresses(msg.cc),
+            subject=msg.subject or "",
+            message_id=(_ids(msg.messageId) or [""])[0],
+            in_reply_to=(_ids(headers.get("In-Reply-To")) or [""])[0],
+            references=_ids(headers.get("References")),
+            body=msg.body or "",
+        )
+        mail.automatic = automatic_kind(headers, mail.subject, "", mail.sender)
+        _msg_attachments(msg, mail)
+    finally:
+        msg.close()
+    return mail
+
+
+def _msg_attachments(msg, mail: Mail, depth: int = 0) -> None:
+    for att in msg.attachments:
+        data = att.data
+        if isinstance(data, bytes):
+            mail.attachments.append((att.longFilename or att.shortFilename or "attachment", data))
+        elif data is not None and hasattr(data, "attachments") and depth < MAX_DEPTH:  # a forwarded .msg
+            _msg_attachments(data, mail, depth + 1)
+            if not mail.body.strip():
+                mail.body = data.body or ""
+
+
+def _strip_quoted(body: str) -> str:
+    lines = []
+    for line in body.replace("\r\n", "\n").split("\n"):
+        if line.startswith(">"):
+            continue
+        if re.match(r"^\s*(On .+ wrote:|-----\s*Original Message\s*-----)\s*$", line):
+            break
+        lines.append(line)
+    return "\n".join(lines)
+
+
+def parse_email(content: bytes, kind: str, *, specs, prefixes, form_id=None) -> ParseResult:
+    from parsers import MAX_DOCUMENT_BYTES, parse_document, sniff
+
+    mail = read_msg(content) if kind == "msg" else read_eml(content)
+    summary = mail.summary()
+    reference = find_reference(mail.subject, prefixes) or find_reference(mail.body, prefixes)
+    if mail.automatic:
+        what = "a bounce (delivery failure report)" if mail.automatic == "bounce" else "an automatic reply"
+        return ParseResult(kind="email", reference=reference, email=summary, reason=f"not a form: the e-mail is {what}")
+    found: list[ParseResult] = []
+    problems: list[str] = []
+    for name, data in mail.attachments:
+        attachment_kind = sniff(data, name)
+        if attachment_kind not in ("docx", "pdf", "doc"):
+            continue
+        if len(data) > MAX_DOCUMENT_BYTES:
+            problems.append(
+                f"attachment {name} is {len(data) / 1048576:.1f} MB (at most {MAX_DOCUMENT_BYTES // 1048576} MB); not read"
+            )
+            continue
+        try:
+            result = parse_document(data, attachment_kind, specs=specs, prefixes=prefixes, form_id=form_id)
+        except ParseError as exc:
+            problems.append(f"attachment {name}: {exc}")
+            continue
+        if result.recognised:
+            result.warnings.insert(0, f"read from attachment {name}")
+            found.append(result)
+        else:
+            problems.append(f"attachment {name}: {result.reason}")
+    if found:
+        result = max(found, key=lambda r: r.score)
+        result.warnings.extend(problems)
+        if len(found) > 1:
+            result.warnings.append(f"{len(found)} forms attached; the best match was read")
+    else:
+        body = _strip_quoted(mail.body)
+        result = read_blocks([Para(body)], "email", specs, continuation=True, form_id=form_id)
+        if not result.recognised:
+            reasons = "; ".join(problems) if problems else "no form is attached and the text holds no form's answers"
+            result.reason = f"the e-mail carries no form: {reasons}"
+        else:
+            result.warnings.extend(problems)
+    result.kind = "email"
+    result.email = summary
+    result.reference = reference or result.reference
+    return result

@@ -1,0 +1,244 @@
+"""One result shape for every returned document, whatever it came in as.
+
+A `ParseResult` names the form it recognised (by its labels, never by a hidden marker), the
+partnership, the stage the document claims, each answer keyed by the spec's key with the label it
+was read from, and warnings a person should see. `canonical()` turns the answers into the canonical
+data of forms/schema.py, or names each answer that does not fit.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import unicodedata
+from dataclasses import dataclass, field
+
+from marshmallow import ValidationError
+
+from forms.model import Field, FormSpec
+from forms.schema import empty_data, validate_data
+
+
+class ParseError(ValueError):
+    """The input cannot be read as a form; the message says why, in words a person can act on."""
+
+
+@dataclass
+class Answer:
+    value: object  # str, list of choice labels/values (ticks), or list of row dicts (rows)
+    label: str  # the label, as written in the document, it was read from
+
+
+@dataclass
+class ParseResult:
+    kind: str  # docx, pdf, email, text
+    form_id: str | None = None
+    partnership: str | None = None
+    title: str | None = None
+    claimed_stage: str | None = None
+    reference: str | None = None  # a case reference found in the document (e.g. NT-2026-0007)
+    answers: dict[str, Answer] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+    score: float = 0.0
+    reason: str | None = None  # why no form could be read (set when form_id is None)
+    email: dict | None = None  # sender, subject, message id, threading, for e-mails
+
+    @property
+    def recognised(self) -> bool:
+        return self.form_id is not None
+
+    def canonical(self, spec: FormSpec) -> tuple[dict, dict]:
+        """(canonical data, errors by field key); data is best effort when there are errors."""
+        converted, errors = convert_answers(spec, {k: a.value for k, a in self.answers.items()})
+        try:
+            return validate_data(spec, converted), errors
+        except ValidationError as exc:
+            messages = exc.messages if isinstance(exc.messages, dict) else {"_schema": exc.messages}
+            return {**empty_data(spec), **converted}, {**messages, **errors}
+
+    def to_json(self, spec: FormSpec | None = None) -> dict:
+        out = {
+            "kind": self.kind,
+            "form_id": self.form_id,
+            "partnership": self.partnership,
+            "title": self.title,
+            "claimed_stage": self.claimed_stage,
+            "reference": self.reference,
+            "score": round(self.score, 3),
+            "fields": {k: {"value": a.value, "label": a.label} for k, a in self.answers.items()},
+            "warnings": list(self.warnings),
+            "reason": self.reason,
+        }
+        if self.email is not None:
+            out["email"] = self.email
+        if spec is not None:
+            data, errors = self.canonical(spec)
+            out["data"], out["errors"] = data, errors
+        return out
+
+    @classmethod
+    def from_json(cls, obj: dict) -> ParseResult:
+        answers = {k: Answer(v["value"], v["label"]) for k, v in obj.get("fields", {}).items()}
+        keep = ("kind", "form_id", "partnership", "title", "claimed_stage", "reference", "score", "reason", "email")
+        return cls(answers=answers, warnings=list(obj.get("warnings", [])), **{k: obj.get(k) for k in keep})
+
+
+# --- words and marks -------------------------------------------------------------------------
+
+CHECKED = frozenset("☒☑✓✔✗✘⊠■🗹🗷xX")
+UNCHECKED = frozenset("☐□")
+TICK_GLYPHS = "☒☑✓✔✗✘⊠■🗹🗷☐□"
+_QUOTES = str.maketrans({"’": "'", "‘": "'", "“": '"', "”": '"', "–": "-", "—": "-", "\u00a0": " "})
+
+
+def norm(text: str) -> str:
+    """A label as compared: case, quotes, dashes, spacing and trailing colons do not matter."""
+    text = unicodedata.normalize("NFKC", text).translate(_QUOTES).casefold()
+    return re.sub(r"\s+", " ", text).strip().rstrip(":*").strip()
+
+
+def tick_state(text: str) -> bool | None:
+    """True for a ticked box (☒, X, ✓...), False for an empty one (☐), None if it is not a mark."""
+    text = text.strip()
+    if text in CHECKED or text.lower() in ("yes", "[x]", "(x)"):
+        return True
+    if text in UNCHECKED or text in ("[ ]", "( )"):
+        return False
+    return None
+
+
+_MONTH_NAMES = [
+    "january",
+    "february",
+    "march",
+    "april",
+    "may",
+    "june",
+    "july",
+    "august",
+    "september",
+    "october",
+    "november",
+    "december",
+]
+_MONTHS = {m: i for i, m in enumerate(_MONTH_NAMES, 1)}
+_MONTHS.update({m[:3]: i for m, i in list(_MONTHS.items())})
+_MONTHS["sept"] = 9
+
+
+def parse_uk_date(text: str) -> str | None:
+    """ISO date from DD/MM/YYYY, D/M/YY, D-M-YYYY, D.M.YYYY, '3 November 2026', '3rd Nov 2026' or ISO."""
+    text = text.strip()
+    if not text:
+        return ""
+    try:
+        if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+            return dt.date.fromisoformat(text).isoformat()
+        m = re.fullmatch(r"(\d{1,2})\s*[/.\-]\s*(\d{1,2})\s*[/.\-]\s*(\d{2}|\d{4})", text)
+        if m:
+            day, month, year = (int(g) for g in m.groups())
+            return dt.date(year + 2000 if year < 100 else year, month, day).isoformat()
+        m = re.fullmatch(r"(?:[A-Za-z]+,?\s+)?(\d{1,2})(?:st|nd|rd|th)?\s+([A-Za-z]+)\.?,?\s+(\d{4})", text)
+        if m and m.group(2).casefold() in _MONTHS:
+            return dt.date(int(m.group(3)), _MONTHS[m.group(2).casefold()], int(m.group(1))).isoformat()
+    except ValueError:
+        return None
+    return None
+
+
+def match_choice(spec_field: Field, text: str) -> str | None:
+    """The choice value a written answer means: its label, its value, or 'Stage 4' for 'Stage 4: ...'."""
+    wanted = norm(text)
+    if not wanted:
+        return None
+    for choice in spec_field.choices:
+        if wanted in (norm(choice.label), norm(choice.value)):
+            return choice.value
+    for choice in spec_field.choices:
+        head = norm(choice.label.split(":", 1)[0])
+        if ":" in choice.label and wanted == head:
+            return choice.value
+    starts = [c.value for c in spec_field.choices if norm(c.label).startswith(wanted) and len(wanted) >= 4]
+    return starts[0] if len(starts) == 1 else None
+
+
+def options_ticked(spec_field: Field, text: str) -> list[str] | None:
+    """Values of the options marked in text such as '☒ Stage 5  ☐ Stage 6' or 'Stage 5 ☒ Stage 6 ☐'.
+
+    None when the text carries no tick marks (it is then an answer written out in words)."""
+    if not any(g in text for g in TICK_GLYPHS):
+        return None
+    chosen: list[str] = []
+    for line in text.split("\n"):
+        line = line.strip()
+        if not line:
+            continue
+        parts = re.split(f"([{TICK_GLYPHS}])", line)
+        glyph_first = line[0] in TICK_GLYPHS
+        pairs = []
+        if glyph_first:  # ['', '☒', ' A ', '☐', ' B']
+            pairs = [(parts[i], parts[i + 1]) for i in range(1, len(parts) - 1, 2)]
+        else:  # ['A ', '☒', ' B ', '☐', '']
+            pairs = [(parts[i + 1], parts[i]) for i in range(0, len(parts) - 1, 2)]
+        for glyph, label in pairs:
+            value = match_choice(spec_field, label.strip(" :-"))
+            if value is not None and glyph in CHECKED and value not in chosen:
+                chosen.append(value)
+    return chosen
+
+
+def convert_value(spec_field: Field, value, errors: dict, key: str):
+    """One answer as canonical data; a value that cannot be read adds an error naming the field."""
+    kind = spec_field.type
+    if kind == "rows":
+        rows = []
+        for n, row in enumerate(value or [], 1):
+            out = {}
+            for column in spec_field.columns:
+                out[column.key] = convert_value(column, row.get(column.key, ""), errors, f"{key}.{n}.{column.key}")
+            rows.append(out)
+        return rows
+    if kind == "ticks":
+        if isinstance(value, str):
+            ticked = options_ticked(spec_field, value)
+            value = ticked if ticked is not None else [v for v in re.split(r"[\n;,]", value) if v.strip()]
+        chosen = []
+        for item in value or []:
+            found = match_choice(spec_field, item)
+            if found is None:
+                errors[key] = [f"'{spec_field.label}': '{item}' is not one of the options"]
+            elif found not in chosen:
+                chosen.append(found)
+        return chosen
+    if isinstance(value, list):
+        value = "\n".join(str(v) for v in value)
+    text = str(value or "").replace("\r\n", "\n").replace("\r", "\n").strip()
+    if kind == "date":
+        iso = parse_uk_date(text)
+        if iso is None:
+            errors[key] = [f"'{spec_field.label}': '{text}' is not a date (write DD/MM/YYYY)"]
+            return ""
+        return iso
+    if kind == "choice":
+        if not text:
+            return ""
+        ticked = options_ticked(spec_field, text)
+        if ticked is not None:
+            if len(ticked) > 1:
+                errors[key] = [f"'{spec_field.label}': more than one option is ticked; choose one"]
+            return ticked[0] if ticked else ""
+        found = match_choice(spec_field, text)
+        if found is None:
+            errors[key] = [f"'{spec_field.label}': '{text}' is not one of the options"]
+            return ""
+        return found
+    return text
+
+
+def convert_answers(spec: FormSpec, values: dict) -> tuple[dict, dict]:
+    errors: dict = {}
+    data = {}
+    for spec_field in spec.fields:
+        if spec_field.key in values:
+            data[spec_field.key] = convert_value(spec_field, values[spec_field.key], errors, spec_field.key)
+    return data, errors

@@ -1,0 +1,57 @@
+"""The parsing worker: `python -m parsers.worker SECONDS`, driven by parsers.sandbox over a pipe.
+
+Reads frames (JSON header, then the input's bytes) from stdin and answers each with one frame on
+stdout. Its memory cap is set by the parent before it starts; its processor-time cap is renewed here
+before each input. After running out of memory it answers and exits, so the next input gets a
+fresh process.
+"""
+
+from __future__ import annotations
+
+import resource
+import sys
+
+from parsers import parse
+from parsers.result import ParseError
+from parsers.sandbox import read_frame, send_frame
+
+RESTART_AFTER = 500  # inputs, so fragmentation never builds up
+
+
+def _answer(content: bytes, header: dict) -> dict:
+    try:
+        result = parse(content, header.get("filename"), form_id=header.get("form_id"))
+        return {"status": "ok", "result": result.to_json()}
+    except ParseError as exc:
+        return {"status": "error", "reason": str(exc)}
+    except MemoryError:
+        return {"status": "error", "reason": "refused: reading it needs more memory than allowed", "restart": True}
+    except RecursionError:
+        return {"status": "error", "reason": "refused: the file nests or refers to itself too deeply (a loop?)"}
+    except Exception as exc:  # whatever a damaged or hostile file makes a library raise
+        return {"status": "error", "reason": f"not readable: {type(exc).__name__}: {str(exc)[:200]}", "restart": True}
+
+
+def main() -> int:
+    seconds = int(sys.argv[1]) if len(sys.argv) > 1 else 10
+    stdin, stdout = sys.stdin.buffer, sys.stdout.buffer
+    sys.stdout = sys.stderr  # a library that prints must not corrupt the frames
+    for n in range(1, RESTART_AFTER + 1):
+        try:
+            header, content = read_frame(stdin)
+        except EOFError:
+            return 0
+        used = resource.getrusage(resource.RUSAGE_SELF)
+        budget = int(used.ru_utime + used.ru_stime) + seconds
+        resource.setrlimit(resource.RLIMIT_CPU, (budget, resource.RLIM_INFINITY))
+        reply = _answer(content, header)
+        if n == RESTART_AFTER:
+            reply["restart"] = True
+        send_frame(stdout, reply)
+        if reply.get("restart"):
+            return 0
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
