@@ -122,10 +122,10 @@ def context(spec: FormSpec, data: dict | None) -> dict:
     return {"answer": answer, "ticks": ticks, "rows": rows}
 
 
-def render_docx(spec: FormSpec, data: dict | None) -> bytes:
+def render_docx(spec: FormSpec, data: dict | None, templates: Path = TEMPLATES_DIR) -> bytes:
     """A blank (data None) or completed document; data must already be canonical (forms.schema)."""
     # docxtpl mutates the document it renders, so each render opens a fresh copy of the cached bytes.
-    template = _Template(io.BytesIO(template_bytes(spec.id)))
+    template = _Template(io.BytesIO(template_bytes(spec.id, templates)))
     template.render(context(spec, data), jinja_env=_ENV, autoescape=True)
     out = io.BytesIO()
     template.save(out)

@@ -6,7 +6,9 @@ import dataclasses
 import io
 import json
 import re
+import struct
 import zipfile
+import zlib
 
 import docx
 import pytest
@@ -164,6 +166,19 @@ def test_completed_form_shows_every_answer_by_its_label(form_id):
     )
 
 
+@pytest.mark.parametrize("form_id", ALL_FORMS)
+def test_the_returned_document_parser_reads_our_documents_back_exactly(form_id):
+    """The layout is what parsers/ reads by label: a completed document gives back the same answers."""
+    import parsers
+
+    spec = registry().form(form_id)
+    data = validate_data(spec, sample(form_id))
+    result = parsers.parse(render_docx(spec, data), f"{form_id}.docx")
+    assert result.form_id == form_id
+    assert result.canonical(spec) == (data, {})
+    assert parsers.parse(render_docx(spec, None), f"{form_id}.docx").form_id == form_id
+
+
 def test_sample_dates_are_written_as_uk_forms_write_them():
     read = Read(render(registry().form("kirklees-appendix-5"), sample("kirklees-appendix-5"), "docx"))
     assert ("D.O.B.", "14/02/2019") in read.pairs
@@ -194,7 +209,7 @@ def test_many_rows_grow_the_table():
 
 def test_multi_line_answers_keep_their_line_breaks():
     spec = registry().form("nt-appendix-a")
-    worry = "First line.\nSecond line.\n\nFourth line, after a blank one."
+    worry = "First line.\nSecond line.\n\nFourth line, after a blank one.\n\tIndented with a tab."
     content = render_docx(spec, _filled(spec, worry=worry))
     read = Read(content)
     assert ("Brief description of your worry about a decision made", worry) in read.pairs
@@ -287,6 +302,47 @@ def test_templates_hold_no_logic(form_id):
     tags = re.findall(r"\{[{%#].*?[}%#]\}", text)
     assert tags
     assert [t for t in tags if not ALLOWED_TAG.fullmatch(t)] == []
+
+
+def _png() -> bytes:
+    """A 1x1 PNG, standing in for a partnership logo."""
+
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+
+    header = struct.pack(">IIBBBBB", 1, 1, 8, 2, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(b"\0\xff\0\0"))
+        + chunk(b"IEND", b"")
+    )
+
+
+def test_a_template_restyled_in_word_still_renders(tmp_path):
+    """A business unit adds a logo and header, changes the font, and Word splits a tag across runs."""
+    spec = registry().form("kirklees-appendix-5")
+    document = docx.Document(str(template_path(spec.id)))
+    document.styles["Normal"].font.name = "Verdana"
+    header = document.sections[0].header.paragraphs[0]
+    header.add_run().add_picture(io.BytesIO(_png()))
+    header.add_run(" Kirklees Safeguarding Children Partnership")
+    paragraph = next(
+        p for t in document.tables for c in t._cells for p in c.paragraphs if "answer.child_name" in p.text
+    )
+    for run in paragraph.runs:
+        run._r.getparent().remove(run._r)
+    paragraph.add_run("{{ answer.").bold = True
+    paragraph.add_run("child_name }}")
+    document.save(str(tmp_path / f"{spec.id}.docx"))
+
+    content = render_docx(spec, validate_data(spec, sample(spec.id)), templates=tmp_path)
+    _assert_valid_package(content)
+    read = Read(content)
+    assert ("Child/Family's name", "Siobhán O'Connell-Adeyemi") in read.pairs
+    assert read.document.styles["Normal"].font.name == "Verdana"
+    assert "Kirklees Safeguarding Children Partnership" in read.document.sections[0].header.paragraphs[0].text
+    assert any(name.startswith("word/media/") for name in zipfile.ZipFile(io.BytesIO(content)).namelist())
 
 
 def test_building_a_template_is_deterministic():
