@@ -1,0 +1,40 @@
+"""The web forms: GOV.UK Frontend pages generated from the form specs (see views.py for the journey).
+
+`init_app(app)` registers the blueprint, CSRF protection on every POST, the GOV.UK Frontend
+template loaders and the security headers.
+"""
+
+from __future__ import annotations
+
+from flask import Flask
+from flask_wtf.csrf import CSRFProtect
+from govuk_frontend_wtf.main import WTFormsHelpers
+from jinja2 import ChoiceLoader, PackageLoader, PrefixLoader
+
+from service.web import drafts, security  # drafts: registers its table on the models' metadata
+
+__all__ = ["drafts", "init_app"]
+
+csrf = CSRFProtect()
+
+
+def init_app(app: Flask) -> None:
+    from service.web import views
+
+    app.jinja_loader = ChoiceLoader(
+        [
+            app.jinja_loader,
+            PrefixLoader(
+                {
+                    "govuk_frontend_jinja": PackageLoader("govuk_frontend_jinja"),
+                    "govuk_frontend_wtf": PackageLoader("govuk_frontend_wtf"),
+                }
+            ),
+        ]
+    )
+    WTFormsHelpers(app)
+    # Every POST of the web journey checks its CSRF token (views.py); the JSON API has its own auth.
+    app.config.setdefault("WTF_CSRF_CHECK_DEFAULT", False)
+    csrf.init_app(app)
+    security.init_app(app)
+    views.register(app)
