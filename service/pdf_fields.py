@@ -1,0 +1,172 @@
+"""AcroForm fields for the PDF documents, built directly on reportlab's PDF object layer.
+
+reportlab's own `canvas.acroForm` cannot give the fields this service needs: it writes flat names
+with dots in them (a partial name may not hold a period), always draws text with one of the
+standard 14 fonts and cannot write a read-only value without an appearance of it. So this module
+writes the field dictionaries itself:
+
+- Names are real PDF field hierarchies: "actions.1.by_whom" is a field "by_whom" whose parent is
+  "1", whose parent is "actions", so every reader (Acrobat, browsers, pypdf, pdftk) reports the
+  same fully qualified name.
+- Values are UTF-16 text strings, so any name and any line break reads back exactly.
+- Text fields use Helvetica (/Helv in the form's resources) for what a person types into a blank
+  form; a reader draws those values itself. Checkboxes and radio buttons carry their own "on"
+  appearance (a tick or a dot) and an empty "off" one; the box around them is page content.
+"""
+
+from __future__ import annotations
+
+import re
+
+from reportlab.pdfbase.pdfdoc import PDFArray, PDFDictionary, PDFStream, PDFString
+
+READ_ONLY = 1 << 0
+MULTILINE = 1 << 12
+NO_TOGGLE_TO_OFF = 1 << 14
+RADIO = 1 << 15
+DO_NOT_SPELL_CHECK = 1 << 22
+
+PRINT = 1 << 2
+HIDDEN = 1 << 1
+
+MARK_SIZE = 10.0
+# A tick and a dot drawn in a MARK_SIZE square; the page draws the same paths under a completed
+# form's marks, so the two coincide whatever a reader does with the widgets.
+TICK_PATH = "0.1 0.1 0.1 RG 1.4 w 1 J 1 j 2.2 5.4 m 4.2 3 l 8 7.8 l S"
+DOT_PATH = (
+    "0.1 0.1 0.1 rg 7.5 5 m 7.5 6.38 6.38 7.5 5 7.5 c 3.62 7.5 2.5 6.38 2.5 5 c "
+    "2.5 3.62 3.62 2.5 5 2.5 c 6.38 2.5 7.5 3.62 7.5 5 c f"
+)
+TEXT_APPEARANCE = "/Helv 9 Tf 0 g"
+
+_NAME_SAFE = re.compile(r"[^A-Za-z0-9_.\-]")
+
+
+def pdf_name(value: str) -> str:
+    """A PDF name object for an export value, escaping anything outside a safe set."""
+    return "/" + _NAME_SAFE.sub(lambda m: "".join(f"#{b:02X}" for b in m.group().encode("utf-8")), value)
+
+
+def text_string(value: str) -> PDFString:
+    """A text string in UTF-16 (with its byte order mark): exact for every character."""
+    return PDFString(value, enc="utf_16_be")
+
+
+class FormFields:
+    """The fields of one document. Call the add methods while the page they sit on is current."""
+
+    def __init__(self, canvas):
+        self._canvas = canvas
+        self._doc = canvas._doc
+        self._fields = PDFArray([])
+        self._nodes: dict[str, tuple] = {}
+        self._radios: dict[str, PDFDictionary] = {}
+        self._empty = self._stream("")
+        self._tick = self._stream(TICK_PATH)
+        self._dot = self._stream(DOT_PATH)
+
+    def _stream(self, content: str, w: float = MARK_SIZE, h: float = MARK_SIZE):
+        box = PDFArray([0, 0, round(w, 2), round(h, 2)])
+        stream = PDFStream(PDFDictionary({"Type": "/XObject", "Subtype": "/Form", "BBox": box}), content)
+        return self._doc.Reference(stream)
+
+    def _place(self, qualified: str, field: dict) -> None:
+        """Give a field its partial name and parent, creating the parents it needs."""
+        *parents, name = qualified.split(".")
+        kids = self._fields
+        parent_ref = None
+        path = ""
+        for part in parents:
+            path = f"{path}.{part}" if path else part
+            if path not in self._nodes:
+                node_kids = PDFArray([])
+                node = {"T": PDFString(part), "Kids": node_kids}
+                if parent_ref is not None:
+                    node["Parent"] = parent_ref
+                ref = self._doc.Reference(PDFDictionary(node))
+                kids.sequence.append(ref)
+                self._nodes[path] = (ref, node_kids)
+            parent_ref, kids = self._nodes[path]
+        field["T"] = PDFString(name)
+        if parent_ref is not None:
+            field["Parent"] = parent_ref
+        kids.sequence.append(self._widget(field))
+
+    def _widget(self, entries: dict):
+        entries.update(Type="/Annot", Subtype="/Widget", P=self._doc.thisPageRef())
+        widget = PDFDictionary(entries)
+        self._canvas._addAnnotation(widget)
+        return self._doc.Reference(widget)
+
+    @staticmethod
+    def _rect(x: float, y: float, w: float, h: float) -> PDFArray:
+        return PDFArray([round(x, 2), round(y, 2), round(x + w, 2), round(y + h, 2)])
+
+    def text(self, name, x, y, w, h, *, tooltip, value=None, multiline=False, hidden=False):
+        """A text field. A hidden one only carries its value: the page shows the answer."""
+        flags = (MULTILINE if multiline else 0) | (READ_ONLY if hidden else 0)
+        field = {
+            "FT": "/Tx",
+            "Rect": self._rect(x, y, w, h),
+            "F": HIDDEN | PRINT if hidden else PRINT,
+            "Ff": flags,
+            "DA": PDFString(TEXT_APPEARANCE),
+            "TU": PDFString(tooltip),
+            # Its own empty appearance: a reader that fills the field rewrites this stream in place.
+            "AP": PDFDictionary({"N": self._stream("", w, h)}),
+        }
+        if value is not None:
+            field["V"] = text_string(value)
+        self._place(name, field)
+
+    def checkbox(self, name, x, y, *, tooltip, checked=False, read_only=False):
+        state = "/Yes" if checked else "/Off"
+        field = {
+            "FT": "/Btn",
+            "Rect": self._rect(x, y, MARK_SIZE, MARK_SIZE),
+            "F": PRINT,
+            "Ff": READ_ONLY if read_only else 0,
+            "V": state,
+            "AS": state,
+            "TU": PDFString(tooltip),
+            "DA": PDFString("/ZaDb 0 Tf 0 g"),
+            "MK": PDFDictionary({"CA": PDFString("4")}),
+            "AP": PDFDictionary({"N": PDFDictionary({"Yes": self._tick, "Off": self._empty})}),
+        }
+        self._place(name, field)
+
+    def radio(self, name, value, x, y, *, tooltip, selected=False, read_only=False):
+        """One button of the radio group `name`; its on state (export value) is `value`."""
+        group = self._radios.get(name)
+        if group is None:
+            flags = RADIO | NO_TOGGLE_TO_OFF | (READ_ONLY if read_only else 0)
+            group = PDFDictionary(
+                {"FT": "/Btn", "Ff": flags, "V": "/Off", "Kids": PDFArray([]), "TU": PDFString(tooltip)}
+            )
+            self._radios[name] = group
+            group.dict["T"] = PDFString(name)  # choice keys are plain names: a top-level field
+            self._fields.sequence.append(self._doc.Reference(group))
+        on = pdf_name(value)
+        if selected:
+            group.dict["V"] = on
+        widget = {
+            "Parent": self._doc.Reference(group),
+            "Rect": self._rect(x, y, MARK_SIZE, MARK_SIZE),
+            "F": PRINT,
+            "AS": on if selected else "/Off",
+            "MK": PDFDictionary({"CA": PDFString("l")}),
+            "AP": PDFDictionary({"N": PDFDictionary({on[1:]: self._dot, "Off": self._empty})}),
+        }
+        group.dict["Kids"].sequence.append(self._widget(widget))
+
+    def finish(self) -> None:
+        """Attach the form to the document catalog."""
+        helvetica = PDFDictionary(
+            {"Type": "/Font", "Subtype": "/Type1", "BaseFont": "/Helvetica", "Encoding": "/WinAnsiEncoding"}
+        )
+        zapf = PDFDictionary({"Type": "/Font", "Subtype": "/Type1", "BaseFont": "/ZapfDingbats"})
+        resources = PDFDictionary(
+            {"Font": PDFDictionary({"Helv": self._doc.Reference(helvetica), "ZaDb": self._doc.Reference(zapf)})}
+        )
+        form = {"Fields": self._fields, "DA": PDFString(TEXT_APPEARANCE), "DR": resources}
+        self._doc._catalog.AcroForm = self._doc.Reference(PDFDictionary(form))
