@@ -7,7 +7,7 @@ PIP := $(VENV)/bin/pip
 FLASK := $(VENV)/bin/flask --app app
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
 
-.PHONY: run test bench lint format install install-test db clean
+.PHONY: run test bench lint format install install-test db clean assets chromium
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -15,9 +15,30 @@ $(STAMP): pyproject.toml
 	$(PIP) install --quiet -e '.[test]'
 	touch $@
 
-install: $(STAMP)
+# Web assets (issue 4): npm ci from the committed lock file, then GOV.UK Frontend's JS, images and
+# the stylesheet compiled with a system font stack into service/static/govuk/ (gitignored).
+ASSETS := service/static/govuk/.built
 
-install-test: install
+node_modules/.package-lock.json: package-lock.json
+	npm ci --no-audit --no-fund --ignore-scripts
+	touch $@
+
+$(ASSETS): node_modules/.package-lock.json service/static/src/escalate.scss
+	mkdir -p service/static/govuk
+	cp node_modules/govuk-frontend/dist/govuk/govuk-frontend.min.js service/static/govuk/
+	cp -r node_modules/govuk-frontend/dist/govuk/assets service/static/govuk/
+	npm run --silent build
+	touch $@
+
+assets: $(ASSETS)
+
+# Browser tests drive Debian's chromium (never a downloaded browser).
+chromium:
+	test -x /usr/bin/chromium || (apt-get update && apt-get install -y chromium)
+
+install: $(STAMP) $(ASSETS)
+
+install-test: install chromium
 
 db: install
 	$(FLASK) db-prepare
