@@ -13,7 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import re
-from functools import cache, lru_cache
+from functools import lru_cache
 from pathlib import Path
 
 from docxtpl import DocxTemplate
@@ -69,14 +69,21 @@ class TemplateMissing(FileNotFoundError):
     pass
 
 
-@cache
+_TEMPLATES: dict[Path, tuple[tuple[int, int], bytes]] = {}
+
+
 def template_bytes(form_id: str, directory: Path = TEMPLATES_DIR) -> bytes:
-    """The committed template of a form, read once per process."""
+    """A form's template, read once and again only when the file changes (a restyle needs no restart)."""
     path = template_path(form_id, directory)
     try:
-        return path.read_bytes()
+        stat = path.stat()
+        version = (stat.st_mtime_ns, stat.st_size)
+        cached = _TEMPLATES.get(path)
+        if cached is None or cached[0] != version:
+            cached = _TEMPLATES[path] = (version, path.read_bytes())
     except FileNotFoundError:
         raise TemplateMissing(f"{path}: no DOCX template; run `flask --app app build-templates`") from None
+    return cached[1]
 
 
 def text(value: str) -> Markup:

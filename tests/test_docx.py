@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import io
 import json
+import os
 import re
 import struct
 import zipfile
@@ -343,6 +344,18 @@ def test_a_template_restyled_in_word_still_renders(tmp_path):
     assert read.document.styles["Normal"].font.name == "Verdana"
     assert "Kirklees Safeguarding Children Partnership" in read.document.sections[0].header.paragraphs[0].text
     assert any(name.startswith("word/media/") for name in zipfile.ZipFile(io.BytesIO(content)).namelist())
+
+
+def test_a_replaced_template_is_used_without_a_restart(tmp_path):
+    spec = registry().form("nt-appendix-a")
+    path = tmp_path / f"{spec.id}.docx"
+    path.write_bytes(template_path(spec.id).read_bytes())
+    assert "Restyled heading" not in Read(render_docx(spec, None, templates=tmp_path)).paragraphs
+    document = docx.Document(str(path))
+    document.paragraphs[0].insert_paragraph_before("Restyled heading")
+    document.save(str(path))
+    os.utime(path, ns=(path.stat().st_atime_ns, path.stat().st_mtime_ns + 1_000_000_000))
+    assert "Restyled heading" in Read(render_docx(spec, None, templates=tmp_path)).paragraphs
 
 
 def test_building_a_template_is_deterministic():
