@@ -82,6 +82,7 @@ def register(app: Flask) -> None:
 
 
 @click.command("db-prepare")
+@with_appcontext
 def db_prepare_command():
     """Migrate the database to the latest schema and seed the sample directory (safe to repeat)."""
     from service import db, directory
@@ -93,6 +94,7 @@ def db_prepare_command():
 
 
 @click.command("case")
+@with_appcontext
 @click.argument("reference")
 def case_command(reference: str):
     """Print case REFERENCE as JSON, each stage with its due date."""
@@ -106,6 +108,7 @@ def case_command(reference: str):
 
 
 @click.command("overdue")
+@with_appcontext
 @click.option("--partnership", help="Only this partnership's cases.")
 def overdue_command(partnership: str | None):
     """List open cases past their current stage's due date."""
@@ -125,6 +128,7 @@ def directory_group():
 
 
 @directory_group.command("export")
+@with_appcontext
 @click.option("--partnership", help="Only this partnership's contacts.")
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="File to write (default: stdout).")
 def directory_export(partnership: str | None, out: Path | None):
@@ -139,6 +143,7 @@ def directory_export(partnership: str | None, out: Path | None):
 
 
 @directory_group.command("import")
+@with_appcontext
 @click.argument("csv_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--partnership", help="Refuse rows for any other partnership.")
 def directory_import(csv_file: Path, partnership: str | None):
@@ -159,6 +164,7 @@ def outbox_group():
 
 
 @outbox_group.command("deliver")
+@with_appcontext
 @click.option("--loop", is_flag=True, help="Keep delivering until stopped.")
 @click.option("--interval", type=float, default=10.0, show_default=True, help="Seconds between rounds when idle.")
 def outbox_deliver(loop: bool, interval: float):
@@ -178,6 +184,7 @@ def outbox_deliver(loop: bool, interval: float):
 
 
 @outbox_group.command("status")
+@with_appcontext
 def outbox_status():
     from service import db, outbox
 
@@ -190,6 +197,7 @@ def bank_holiday_group():
 
 
 @bank_holiday_group.command("add")
+@with_appcontext
 @click.argument("day", type=click.DateTime(formats=["%Y-%m-%d"]))
 @click.argument("name")
 def bank_holiday_add(day, name: str):
@@ -203,6 +211,7 @@ def bank_holiday_add(day, name: str):
 
 
 @bank_holiday_group.command("list")
+@with_appcontext
 def bank_holiday_list():
     from sqlalchemy import select
 
