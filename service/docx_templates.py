@@ -103,7 +103,8 @@ def _set_fonts(document) -> None:
 def _cell_text(cell, text: str, *, bold: bool = False) -> None:
     paragraph = cell.paragraphs[0]
     run = paragraph.add_run(text)
-    run.bold = bold
+    if bold:
+        run.bold = True
 
 
 def _repeat_header(row) -> None:
