@@ -182,7 +182,7 @@ def test_moving_backwards_is_refused_and_nothing_changes(db_session):
 def test_unknown_stage_is_refused(db_session):
     first = cases.submit(db_session, "nt-appendix-a", sample("nt-appendix-a"), channel="web", now=NOW)
     before = counts(db_session)
-    with pytest.raises(cases.UnknownStage, match="no stage '9'.*1, 2, 3, 4, 5"):
+    with pytest.raises(cases.UnknownStage, match=r"no stage '9'.*1, 2, 3, 4, 5"):
         cases.move_stage(db_session, first.reference, "9")
     with pytest.raises(cases.InvalidData, match="stage"):  # the form's choices refuse it too
         cases.submit(
