@@ -24,13 +24,14 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import secrets
 import smtplib
 import socket
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from email.message import EmailMessage
-from email.utils import formataddr, make_msgid
+from email.utils import formataddr
 
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
@@ -47,6 +48,11 @@ BACKOFF_MAX = dt.timedelta(hours=1)
 
 def message_id_domain() -> str:
     return os.environ.get("MAIL_MESSAGE_ID_DOMAIN", "escalate.example")
+
+
+def new_message_id(reference: str) -> str:
+    """A globally unique Message-ID, short enough never to be folded onto a second header line."""
+    return f"<{secrets.token_hex(12)}.{reference}@{message_id_domain()}>"
 
 
 def queue_for_submission(
@@ -74,7 +80,7 @@ def queue_for_submission(
             case_id=case.id,
             submission_id=submission.id,
             routing_id=first.id,
-            message_id=make_msgid(idstring=case.reference, domain=message_id_domain()),
+            message_id=new_message_id(case.reference),
             to_name=first.name,
             to_email=first.email,
             subject=subject,
