@@ -7,7 +7,7 @@ PIP := $(VENV)/bin/pip
 FLASK := $(VENV)/bin/flask --app app
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
 
-.PHONY: run test bench lint format install install-test db clean assets chromium
+.PHONY: run test bench lint format install install-test db clean assets chromium cairo
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -36,15 +36,22 @@ assets: $(ASSETS)
 chromium:
 	test -x /usr/bin/chromium || (apt-get update && apt-get install -y chromium)
 
-install: $(STAMP) $(ASSETS)
+# The annual report draws its charts with CairoSVG, which needs the system's cairo library (issue 6).
+cairo:
+	ldconfig -p | grep -q 'libcairo\.so\.2' || (apt-get update && apt-get install -y libcairo2)
+
+install: $(STAMP) $(ASSETS) cairo
 
 install-test: install chromium
 
 db: install
 	$(FLASK) db-prepare
 
+# `workspace demo` makes the DEMO-ONLY staff accounts and sample cases and prints how to sign in.
+# COOKIE_SECURE=0: cookies without the Secure flag, only because this local server speaks plain http.
 run: db
-	$(FLASK) run --host 127.0.0.1 --port 5000
+	$(FLASK) workspace demo
+	COOKIE_SECURE=0 $(FLASK) run --host 127.0.0.1 --port 5000
 
 test: install-test
 	$(VENV)/bin/ruff check .

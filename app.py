@@ -8,7 +8,7 @@ from pathlib import Path
 from flask import Flask
 
 from forms import registry
-from service import web  # also puts the drafts table on the models' metadata, for Alembic
+from service import web, workspace  # also put the drafts and workspace tables on the metadata, for Alembic
 
 
 def create_app(test_config: dict | None = None) -> Flask:
@@ -45,4 +45,7 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     # Web forms (issue 4): GOV.UK Frontend pages, CSRF on every POST, security headers.
     web.init_app(app)
+
+    # Business-unit workspace (issue 6): staff sign-in, inbox, case pages, themes, exports, retention.
+    workspace.init_app(app)
     return app

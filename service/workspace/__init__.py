@@ -1,0 +1,61 @@
+"""The business-unit workspace: staff sign-in, the inbox, case pages, quarantine, themes, exports,
+the annual report, the contacts directory and retention (issue 6).
+
+Every route of the `workspace` blueprint is wrapped in `auth.requires(permission)` (or marked
+`auth.public` for the sign-in page); tests/test_security_routes.py walks app.url_map to hold that.
+`init_app(app)` registers the blueprint, Flask-Login, the cookie settings and the CLI commands.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from flask import Blueprint, Flask, request, url_for
+from flask_login import current_user
+from flask_wtf.csrf import generate_csrf
+
+from service import audit  # the audit log's append-only triggers come with its table
+from service.workspace import models  # noqa: F401 - puts the workspace tables on the metadata, for Alembic
+
+bp = Blueprint("workspace", __name__, url_prefix="/workspace")
+
+# (endpoint, text, permission) of the navigation, in order.
+NAVIGATION = (
+    ("workspace.inbox", "Inbox", "cases.read"),
+    ("workspace.dashboard", "Themes", "dashboard"),
+    ("workspace.annual_report_page", "Annual report", "report"),
+    ("workspace.directory_index", "Directory", "directory"),
+    ("workspace.two_factor", "Two-factor sign-in", "account"),
+)
+
+
+def workspace_nav() -> list[dict]:
+    """The navigation items the signed-in user may use, the current one marked active."""
+    items = []
+    for endpoint, text, permission in NAVIGATION:
+        if current_user.can(permission):
+            items.append({"href": url_for(endpoint), "text": text, "active": request.endpoint == endpoint})
+    return items
+
+
+def _datetime(value: dt.datetime | None) -> str:
+    return value.astimezone(dt.UTC).strftime("%d %b %Y %H:%M UTC") if value else "–"
+
+
+def init_app(app: Flask) -> None:
+    from service.workspace import (  # noqa: F401 - importing the views registers their routes
+        auth,
+        cli,
+        views_account,
+        views_cases,
+        views_inbox,
+        views_manage,
+    )
+
+    auth.init_app(app)
+    app.register_blueprint(bp)
+    app.jinja_env.globals.setdefault("csrf_token", generate_csrf)
+    app.jinja_env.globals["workspace_nav"] = workspace_nav
+    app.jinja_env.globals["audit_actions"] = audit.ACTIONS
+    app.jinja_env.filters["workspace_datetime"] = _datetime
+    cli.register(app)

@@ -1,0 +1,76 @@
+"""Helpers every workspace view shares: the registry, today's date, and scoped case look-ups."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from flask import abort, current_app
+from flask_login import current_user
+from sqlalchemy import select
+
+from forms.model import Registry
+from service import audit, db, workdays
+from service.models import Case, Submission
+from service.workspace.auth import allowed_partnerships, remote_addr
+
+
+def registry() -> Registry:
+    return current_app.extensions["registry"]
+
+
+def today() -> dt.date:
+    return workdays.today()
+
+
+def scoped_case(reference: str, permission: str = "cases.read") -> Case:
+    """The case with this reference if the user holds `permission` in its partnership; else 404.
+
+    Another partnership's case is answered exactly like a missing one, so references cannot be
+    probed."""
+    reference = (reference or "").strip().upper()[:20]
+    found = db.session().scalar(
+        select(Case).where(Case.reference == reference, Case.partnership.in_(allowed_partnerships(permission)))
+    )
+    if found is None:
+        abort(404)
+    return found
+
+
+def scoped_case_by_id(case_id: int, permission: str = "cases.read") -> Case:
+    found = db.session().scalar(
+        select(Case).where(Case.id == case_id, Case.partnership.in_(allowed_partnerships(permission)))
+    )
+    if found is None:
+        abort(404)
+    return found
+
+
+def scoped_submission(reference: str, submission_id: int, permission: str = "cases.read") -> tuple[Case, Submission]:
+    case = scoped_case(reference, permission)
+    submission = db.session().scalar(
+        select(Submission).where(Submission.id == submission_id, Submission.case_id == case.id)
+    )
+    if submission is None:
+        abort(404)
+    return case, submission
+
+
+def holds_child_details(case: Case) -> bool:
+    """Whether any of the case's record names a child (so a view of it is audited)."""
+    if case.child_name:
+        return True
+    forms = registry().forms
+    return any(forms[s.form_id].carries_child_details for s in case.submissions if s.form_id in forms)
+
+
+def audit_here(action: str, case: Case | None = None, detail: str | None = None, partnership: str | None = None):
+    """Write an audit entry for the signed-in user (committed with the request's work)."""
+    return audit.record(
+        db.session(),
+        current_user.email,
+        action,
+        partnership=case.partnership if case is not None else partnership,
+        case_reference=case.reference if case is not None else None,
+        detail=detail,
+        remote_addr=remote_addr(),
+    )

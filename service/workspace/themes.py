@@ -1,0 +1,237 @@
+"""Themes across escalations, for the dashboard and the annual report.
+
+The policies ask business units to monitor themes and report them (North Tyneside: "NTSCP will
+collate the emerging issues ... and report within the Annual Report"; SSCP: "monitor themes arising
+from escalations"). Counts are by the shared taxonomy category, by highest stage reached, by pair of
+agencies; the median working days spent in each stage; the overdue rate; and cases per month.
+
+Everything is a GROUP BY in the database, so the work done in Python is proportional to the number
+of groups, not of cases. Working days are counted with a small calendar table (each day's working
+day number) joined in the query, then the median is read off the per-stage histogram.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from dataclasses import dataclass
+
+from sqlalchemy import Date, Integer, and_, case, extract, func, literal_column, select, values
+from sqlalchemy import column as sa_column
+from sqlalchemy.orm import Session
+
+from forms.model import Registry
+from forms.taxonomy import CATEGORIES
+from service import charts
+from service.models import Case, CaseStage
+from service.workdays import Calendar
+
+TOP_PAIRS = 12
+
+
+@dataclass(frozen=True)
+class Themes:
+    title: str
+    total: int
+    charts: list[charts.Chart]
+
+
+def _scope(stmt, partnerships: list[str], year: int | None):
+    stmt = stmt.where(Case.partnership.in_(partnerships))
+    if year is not None:
+        start, end = _year_bounds(year)
+        stmt = stmt.where(Case.created_at >= start, Case.created_at < end)
+    return stmt
+
+
+def _year_bounds(year: int) -> tuple[dt.datetime, dt.datetime]:
+    return dt.datetime(year, 1, 1, tzinfo=dt.UTC), dt.datetime(year + 1, 1, 1, tzinfo=dt.UTC)
+
+
+def by_category(session: Session, partnerships: list[str], year: int | None) -> list[tuple[str, int]]:
+    stmt = _scope(select(Case.category, func.count()).group_by(Case.category), partnerships, year)
+    counts = {category: n for category, n in session.execute(stmt)}
+    rows = [(label, counts.pop(key, 0)) for key, label in CATEGORIES.items()]
+    rows += [("Not recorded" if key is None else key, n) for key, n in counts.items()]
+    return [(label, n) for label, n in rows if n]
+
+
+def by_highest_stage(
+    session: Session, registry: Registry, partnerships: list[str], year: int | None
+) -> list[tuple[str, int]]:
+    """Cases by the furthest stage they reached, in each pack's stage order."""
+    stmt = _scope(
+        select(Case.partnership, Case.current_stage, func.count()).group_by(Case.partnership, Case.current_stage),
+        partnerships,
+        year,
+    )
+    counts = {(p, s): n for p, s, n in session.execute(stmt)}
+    several = len(partnerships) > 1
+    rows: list[tuple[str, int]] = []
+    for partnership in partnerships:
+        pack = registry.pack(partnership)
+        for stage in pack.stages:
+            n = counts.pop((partnership, stage.id), 0)
+            if n:
+                label = f"{stage.label}: {stage.name}"
+                rows.append((f"{pack.short_name} {label}" if several else label, n))
+    for (partnership, stage_id), n in counts.items():
+        rows.append((f"{partnership} {stage_id or 'no stage'}", n))
+    return rows
+
+
+def by_agency_pair(session: Session, partnerships: list[str], year: int | None) -> list[tuple[str, int]]:
+    stmt = _scope(
+        select(Case.raising_agency, Case.receiving_agency, func.count().label("n"))
+        .group_by(Case.raising_agency, Case.receiving_agency)
+        .order_by(literal_column("n").desc(), Case.raising_agency, Case.receiving_agency)
+        .limit(TOP_PAIRS),
+        partnerships,
+        year,
+    )
+    return [(f"{a or 'not recorded'} → {b or 'not recorded'}", n) for a, b, n in session.execute(stmt)]
+
+
+def overdue_rate(session: Session, partnerships: list[str], year: int | None, today: dt.date) -> tuple[int, int]:
+    """(overdue, with a due date): stages left after their due date, or still open past it."""
+    late = case(
+        (and_(CaseStage.left_on.is_not(None), CaseStage.left_on > CaseStage.due), 1),
+        (and_(CaseStage.left_on.is_(None), Case.status == "open", CaseStage.due < today), 1),
+        else_=0,
+    )
+    stmt = _scope(
+        select(func.coalesce(func.sum(late), 0), func.count())
+        .select_from(CaseStage)
+        .join(Case, CaseStage.case_id == Case.id)
+        .where(CaseStage.due.is_not(None), CaseStage.skipped.is_(False)),
+        partnerships,
+        year,
+    )
+    overdue, total = session.execute(stmt).one()
+    return int(overdue), int(total)
+
+
+def by_month(session: Session, partnerships: list[str], year: int | None) -> list[tuple[str, int]]:
+    y, m = extract("year", Case.created_at), extract("month", Case.created_at)
+    stmt = _scope(select(y, m, func.count()).group_by(y, m).order_by(y, m), partnerships, year)
+    return [(f"{int(yy):04d}-{int(mm):02d}", n) for yy, mm, n in session.execute(stmt)]
+
+
+def median_working_days(
+    session: Session,
+    registry: Registry,
+    calendar: Calendar,
+    partnerships: list[str],
+    year: int | None,
+) -> list[tuple[str, float]]:
+    """Median working days from entering a stage to leaving it, per stage, for stages that ended."""
+    bounds = session.execute(
+        _scope(
+            select(func.min(CaseStage.entered_on), func.max(CaseStage.left_on))
+            .select_from(CaseStage)
+            .join(Case, CaseStage.case_id == Case.id)
+            .where(CaseStage.left_on.is_not(None)),
+            partnerships,
+            year,
+        )
+    ).one()
+    if bounds[0] is None or bounds[1] is None:
+        return []
+    days = _calendar_rows(calendar, bounds[0], bounds[1])
+    cal = values(sa_column("day", Date), sa_column("n", Integer), name="cal").data(days)
+    entered, left = cal.alias("entered"), cal.alias("left_cal")
+    worked = (left.c.n - entered.c.n).label("worked")
+    stmt = _scope(
+        select(Case.partnership, CaseStage.stage, worked, func.count())
+        .select_from(CaseStage)
+        .join(Case, CaseStage.case_id == Case.id)
+        .join(entered, entered.c.day == CaseStage.entered_on)
+        .join(left, left.c.day == CaseStage.left_on)
+        .where(CaseStage.skipped.is_(False))
+        .group_by(Case.partnership, CaseStage.stage, worked),
+        partnerships,
+        year,
+    )
+    histograms: dict[tuple[str, str], dict[int, int]] = defaultdict(dict)
+    for partnership, stage, n_days, count in session.execute(stmt):
+        histograms[(partnership, stage)][int(n_days)] = count
+    several = len(partnerships) > 1
+    rows = []
+    for partnership in partnerships:
+        pack = registry.pack(partnership)
+        for stage in pack.stages:
+            histogram = histograms.get((partnership, stage.id))
+            if histogram:
+                label = f"{stage.label}: {stage.name}"
+                rows.append((f"{pack.short_name} {label}" if several else label, _median(histogram)))
+    return rows
+
+
+def _calendar_rows(calendar: Calendar, first: dt.date, last: dt.date) -> list[tuple[dt.date, int]]:
+    """Each day from first to last with the number of working days after `first` up to it."""
+    rows, n, day = [], 0, first
+    while day <= last:
+        if day != first and calendar.is_working_day(day):
+            n += 1
+        rows.append((day, n))
+        day += dt.timedelta(days=1)
+    return rows
+
+
+def _median(histogram: dict[int, int]) -> float:
+    total = sum(histogram.values())
+    ordered = sorted(histogram.items())
+
+    def nth(k: int) -> int:  # the k-th value (0-based) in sorted order
+        seen = 0
+        for value, count in ordered:
+            seen += count
+            if k < seen:
+                return value
+        raise IndexError(k)
+
+    if total % 2:
+        return float(nth(total // 2))
+    return (nth(total // 2 - 1) + nth(total // 2)) / 2
+
+
+def themes(
+    session: Session,
+    registry: Registry,
+    calendar: Calendar,
+    partnerships: list[str],
+    year: int | None,
+    today: dt.date,
+) -> Themes:
+    total = session.scalar(_scope(select(func.count()).select_from(Case), partnerships, year)) or 0
+    overdue, with_due = overdue_rate(session, partnerships, year, today)
+    built = [
+        charts.bar_chart("category", "Escalations by category", by_category(session, partnerships, year)),
+        charts.bar_chart(
+            "stage", "Escalations by highest stage reached", by_highest_stage(session, registry, partnerships, year)
+        ),
+        charts.bar_chart(
+            "pairs",
+            "Escalations by pair of agencies (raising → receiving)",
+            by_agency_pair(session, partnerships, year),
+        ),
+        charts.bar_chart(
+            "median",
+            "Median working days by stage",
+            median_working_days(session, registry, calendar, partnerships, year),
+            value_header="Median working days",
+        ),
+        charts.gauge(
+            "overdue",
+            "Overdue rate of stages with a due date",
+            overdue / with_due if with_due else 0.0,
+            overdue,
+            with_due,
+        ),
+        charts.line_chart("months", "Escalations received per month", by_month(session, partnerships, year)),
+    ]
+    names = [registry.pack(p).short_name for p in partnerships]
+    title = "All partnerships" if len(partnerships) > 1 else names[0] if names else "No partnership"
+    if year is not None:
+        title += f", {year}"
+    return Themes(title, total, built)

@@ -1,0 +1,234 @@
+"""The case page: timeline, submissions with their original files, routing and delivery, notes,
+outcome and learning, and closing a case with its de-brief.
+
+Closing records the de-brief and the learning the policies ask for: Kirklees step 7 (restorative
+debrief and amendments to local protocols), the SSCP's de-brief once a dispute is resolved, and
+Merton §3.15–3.16 (concerns arising referred for learning; individuals debrief).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import re
+from collections import defaultdict
+
+from flask import abort, flash, redirect, render_template, send_file, url_for
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from sqlalchemy import select
+from wtforms import BooleanField, TextAreaField
+from wtforms.validators import DataRequired, Length
+
+from forms.taxonomy import CATEGORIES
+from service import audit, cases, db
+from service.models import OutboxMessage
+from service.workspace import bp
+from service.workspace.auth import requires
+from service.workspace.common import (
+    audit_here,
+    holds_child_details,
+    registry,
+    scoped_case,
+    scoped_case_by_id,
+    scoped_submission,
+)
+from service.workspace.models import CaseNote
+
+MAX_TEXT = 20_000
+
+# Originals are only ever sent as attachments, with a type from this list (never the type the
+# sender claimed), so a file cannot run as a page in the workspace's origin.
+SAFE_TYPES = {
+    ".docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    ".doc": "application/msword",
+    ".pdf": "application/pdf",
+    ".eml": "message/rfc822",
+    ".msg": "application/vnd.ms-outlook",
+    ".json": "application/json",
+    ".txt": "text/plain",
+    ".csv": "text/csv",
+}
+FALLBACK_TYPE = "application/octet-stream"
+
+
+class NoteForm(FlaskForm):
+    text = TextAreaField("Note", validators=[DataRequired("Enter the note"), Length(max=MAX_TEXT)])
+
+
+class OutcomeForm(FlaskForm):
+    outcome = TextAreaField("Outcome", validators=[Length(max=MAX_TEXT)])
+    resolution = TextAreaField("Resolution agreed", validators=[Length(max=MAX_TEXT)])
+    learning = TextAreaField("Learning", validators=[Length(max=MAX_TEXT)])
+
+
+class CloseForm(FlaskForm):
+    resolution = TextAreaField(
+        "How the disagreement was resolved",
+        validators=[DataRequired("Enter how it was resolved"), Length(max=MAX_TEXT)],
+    )
+    debrief = TextAreaField(
+        "De-brief",
+        validators=[DataRequired("Enter what the de-brief found, or why none was held"), Length(max=MAX_TEXT)],
+    )
+    learning = TextAreaField(
+        "Learning and any changes to local protocols",
+        validators=[DataRequired("Enter the learning, or 'none identified'"), Length(max=MAX_TEXT)],
+    )
+    confirm = BooleanField(
+        "I have recorded the de-brief and learning", validators=[DataRequired("Confirm before closing")]
+    )
+
+
+def safe_download_name(submission, reference: str) -> tuple[str, str]:
+    """A file name of plain characters and the content type its extension allows."""
+    name = submission.filename or f"{reference}-submission-{submission.id}"
+    name = re.sub(r"[^A-Za-z0-9._-]+", "_", name.rsplit("/", 1)[-1].rsplit("\\", 1)[-1]).strip("._") or "original"
+    extension = ("." + name.rsplit(".", 1)[-1].lower()) if "." in name else ""
+    return name[:120], SAFE_TYPES.get(extension, FALLBACK_TYPE)
+
+
+def _page(case, *, note_form=None, outcome_form=None, close_form=None, errors=None, status=200):
+    session = db.session()
+    view = cases.case_view(session, case)
+    pack = registry().pack(case.partnership)
+    delivery = {
+        m.routing_id: m
+        for m in session.scalars(
+            select(OutboxMessage).where(OutboxMessage.case_id == case.id).order_by(OutboxMessage.id)
+        )
+    }
+    notes = list(
+        session.scalars(select(CaseNote).where(CaseNote.case_id == case.id).order_by(CaseNote.at, CaseNote.id))
+    )
+    routes = defaultdict(list)
+    for row in case.routings:
+        routes[row.submission_id].append({"route": row, "delivery": delivery.get(row.id)})
+    forms = registry().forms
+    submissions = [
+        {
+            **s,
+            "form_title": forms[s["form_id"]].short_title if s["form_id"] in forms else s["form_id"],
+            "routes": routes.get(s["id"], []),
+        }
+        for s in view["submissions"]
+    ]
+    if holds_child_details(case):
+        audit_here("case.view", case, detail="case page")
+    session.commit()
+    return render_template(
+        "workspace/case.html",
+        title=case.reference,
+        case=view,
+        pack=None,
+        partnership=pack,
+        category=CATEGORIES.get(case.category or "", case.category),
+        submissions=submissions,
+        notes=notes,
+        history=audit.for_case(session, case.reference, limit=50),
+        note_form=note_form or NoteForm(formdata=None),
+        outcome_form=outcome_form or OutcomeForm(formdata=None, data=view),
+        close_form=close_form or CloseForm(formdata=None),
+        errors=errors or [],
+    ), status
+
+
+def _errors(form) -> list[dict]:
+    return [
+        {"text": message if name != "csrf_token" else "The form expired: try again", "href": f"#{name}"}
+        for name, messages in form.errors.items()
+        for message in messages
+    ]
+
+
+@bp.route("/cases/<reference>")
+@requires("cases.read")
+def case_page(reference: str):
+    return _page(scoped_case(reference))
+
+
+@bp.route("/cases/by-id/<int:case_id>")
+@requires("cases.read")
+def case_by_id(case_id: int):
+    return redirect(url_for("workspace.case_page", reference=scoped_case_by_id(case_id).reference))
+
+
+@bp.route("/cases/<reference>/submissions/<int:submission_id>/original")
+@requires("cases.read")
+def original(reference: str, submission_id: int):
+    case, submission = scoped_submission(reference, submission_id)
+    if submission.raw is None:
+        abort(404)
+    name, content_type = safe_download_name(submission, case.reference)
+    audit_here("submission.download", case, detail=f"submission {submission.id}: {name}")
+    db.session().commit()
+    response = send_file(
+        io.BytesIO(submission.raw), mimetype=content_type, as_attachment=True, download_name=name, max_age=0
+    )
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.route("/cases/<reference>/notes", methods=["POST"])
+@requires("cases.note")
+def add_note(reference: str):
+    case = scoped_case(reference, "cases.note")
+    form = NoteForm()
+    if not form.validate_on_submit():
+        return _page(case, note_form=form, errors=_errors(form), status=400)
+    db.session().add(
+        CaseNote(case_id=case.id, kind="note", author_email=_email(), at=dt.datetime.now(dt.UTC), text=form.text.data)
+    )
+    audit_here("case.note", case)
+    db.session().commit()
+    flash("Note added.", "success")
+    return redirect(url_for("workspace.case_page", reference=case.reference) + "#notes")
+
+
+@bp.route("/cases/<reference>/outcome", methods=["POST"])
+@requires("cases.write")
+def record_outcome(reference: str):
+    case = scoped_case(reference, "cases.write")
+    form = OutcomeForm()
+    if not form.validate_on_submit():
+        return _page(case, outcome_form=form, errors=_errors(form), status=400)
+    audit_here("case.outcome", case)
+    cases.record_outcome(
+        db.session(), case, outcome=form.outcome.data, resolution=form.resolution.data, learning=form.learning.data
+    )
+    flash("Outcome and learning saved.", "success")
+    return redirect(url_for("workspace.case_page", reference=case.reference) + "#outcome")
+
+
+@bp.route("/cases/<reference>/close", methods=["POST"])
+@requires("cases.write")
+def close_case(reference: str):
+    case = scoped_case(reference, "cases.write")
+    form = CloseForm()
+    if case.status != "open":
+        return _page(
+            case,
+            close_form=form,
+            errors=[{"text": f"{case.reference} is already closed", "href": "#close"}],
+            status=409,
+        )
+    if not form.validate_on_submit():
+        return _page(case, close_form=form, errors=_errors(form), status=400)
+    db.session().add(
+        CaseNote(
+            case_id=case.id, kind="debrief", author_email=_email(), at=dt.datetime.now(dt.UTC), text=form.debrief.data
+        )
+    )
+    audit_here("case.close", case)
+    # record_outcome commits the note and the audit entry with the resolution, or none of them.
+    cases.record_outcome(
+        db.session(), case, resolution=form.resolution.data, learning=form.learning.data, resolved=True
+    )
+    flash(f"{case.reference} is closed; the de-brief and learning are recorded.", "success")
+    return redirect(url_for("workspace.case_page", reference=case.reference))
+
+
+def _email() -> str:
+    return current_user.email
