@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from forms.model import Field, FormSpec
-from parsers.result import Answer, ParseResult, match_choice, norm, tick_state
+from parsers.result import Answer, ParseResult, match_choice, norm, squash, tick_state
 
 MIN_SCORE = 0.3
 MIN_LABELS = 2
@@ -23,6 +23,7 @@ MIN_LABELS = 2
 @dataclass
 class Para:
     text: str
+    soft: bool = False  # the line continues the one before (a writer wrapped it), as in a text PDF
 
 
 @dataclass
@@ -51,14 +52,14 @@ def labels_of(spec: FormSpec) -> Labels:
     columns: dict[str, dict[str, Field]] = {}
     for section in spec.sections:
         for f in section.fields:
-            for label in dict.fromkeys(norm(x) for x in f.labels):
+            for label in dict.fromkeys(squash(x) for x in f.labels):
                 fields.setdefault(label, []).append((section.key, f))
             for choice in f.choices:
-                options.setdefault(norm(choice.label), []).append((section.key, f, choice.value))
+                options.setdefault(squash(choice.label), []).append((section.key, f, choice.value))
             if f.type == "rows":
-                columns[f.key] = {norm(label): c for c in f.columns for label in c.labels}
-    sections = {norm(s.title): s.key for s in spec.sections}
-    words = sorted(fields, key=len, reverse=True)
+                columns[f.key] = {squash(label): c for c in f.columns for label in c.labels}
+    sections = {squash(s.title): s.key for s in spec.sections}
+    words = sorted({norm(x) for f in spec.fields for x in f.labels}, key=len, reverse=True)
     inline = re.compile(r"(?:^|(?<=\s))(" + "|".join(re.escape(w) for w in words) + r")\s*:", re.IGNORECASE)
     return Labels(spec, fields, sections, options, columns, inline, norm(spec.title))
 
@@ -72,27 +73,27 @@ def _snippets(blocks: list) -> tuple[set[str], str]:
     for block in blocks:
         texts = [block.text] if isinstance(block, Para) else [c for row in block.rows for c in row]
         for text in texts:
-            found.add(norm(text))
+            found.add(squash(text))
             for line in text.split("\n"):
                 lines.append(line)
-                found.add(norm(line))
+                found.add(squash(line))
                 if ":" in line:
-                    found.add(norm(line.split(":", 1)[0]))
+                    found.add(squash(line.split(":", 1)[0]))
     return found, norm("\n".join(lines).replace("\n", " \n "))
 
 
 def score(spec: FormSpec, found: set[str], full: str) -> tuple[float, int]:
     """(share of the form's labels present, how many), counting fields, columns, sections, title."""
     lab = labels_of(spec)
-    inline = {norm(m.group(1)) for m in lab.inline.finditer(full)}
+    inline = {squash(m.group(1)) for m in lab.inline.finditer(full)}
     hits = total = 0
     for f in spec.fields:
-        names = [norm(x) for x in f.labels]
+        names = [squash(x) for x in f.labels]
         total += 1
         hits += any(n in found or n in inline for n in names)
         for column in f.columns:
             total += 1
-            hits += any(norm(x) in found for x in column.labels)
+            hits += any(squash(x) in found for x in column.labels)
     for title in lab.sections:
         total += 1
         hits += title in found
@@ -136,7 +137,7 @@ class Reader:
 
     # which field a label means
     def field_for(self, label: str) -> Field | None:
-        candidates = self.lab.fields.get(norm(label), [])
+        candidates = self.lab.fields.get(squash(label), [])
         if not candidates:
             return None
         here = [f for s, f in candidates if s == self.section]
@@ -168,7 +169,7 @@ class Reader:
             self.answers[f.key] = Answer("", label)
 
     def option_for(self, label: str) -> tuple[Field, str] | None:
-        candidates = self.lab.options.get(norm(label), [])
+        candidates = self.lab.options.get(squash(label), [])
         if not candidates:
             return None
         here = [(f, v) for s, f, v in candidates if s == self.section]
@@ -178,24 +179,29 @@ class Reader:
     def read(self, blocks: list) -> None:
         for block in blocks:
             if isinstance(block, Para):
-                for line in block.text.split("\n"):
-                    self.line(line)
+                for n, line in enumerate(block.text.split("\n")):
+                    self.line(line, soft=block.soft and n == 0)
             else:
                 self.table(block.rows)
                 self.pending = None
                 self.last = None
 
     def heading(self, text: str) -> bool:
-        key = self.lab.sections.get(norm(text))
+        key = self.lab.sections.get(squash(text))
         if key is not None:
             self.section = key
         return key is not None
 
-    def line(self, line: str) -> None:
+    def line(self, line: str, soft: bool = False) -> None:
         if not line.strip():
             return
         is_heading = self.heading(line)
         f = self.field_for(line)
+        joins = soft and f is None and not is_heading and self.continuation and self.last is not None
+        if joins and self.last.type in ("text", "textarea") and not self.lab.inline.search(line):
+            old = self.answers[self.last.key].value
+            self.answers[self.last.key].value = f"{old} {line.strip()}" if old else line.strip()
+            return
         if f is not None:
             self.pending = (f, line)
             self.last = None
@@ -260,7 +266,7 @@ class Reader:
                 continue
             if rows_field is not None and not self.is_label_row(cells):
                 record = {}
-                for i, cell in enumerate(row[: len(columns)] if len(row) >= len(columns) else cells):
+                for i, cell in enumerate(cells):
                     column = columns.get(i)
                     if column is not None and cell.strip():
                         record[column.key] = cell.strip()
@@ -283,7 +289,7 @@ class Reader:
 
     def header(self, cells: list[str]) -> tuple[Field, dict[int, Field]] | None:
         for key, wanted in self.lab.columns.items():
-            found = {i: wanted[norm(c)] for i, c in enumerate(cells) if norm(c) in wanted}
+            found = {i: wanted[squash(c)] for i, c in enumerate(cells) if squash(c) in wanted}
             if len(found) >= 2 and len(found) * 2 >= len(cells):
                 self.section = next((s.key for s in self.spec.sections for f in s.fields if f.key == key), None)
                 return self.spec.field(key), found
@@ -293,11 +299,11 @@ class Reader:
         return (
             len(cells) == 2
             and self.field_for_quiet(cells[0]) is not None
-            and not any(norm(cells[0]) in cols for cols in self.lab.columns.values())
+            and not any(squash(cells[0]) in cols for cols in self.lab.columns.values())
         )
 
     def field_for_quiet(self, label: str) -> Field | None:
-        return self.lab.fields.get(norm(label), [(None, None)])[0][1]
+        return self.lab.fields.get(squash(label), [(None, None)])[0][1]
 
     def table_row(self, cells: list[str]) -> None:
         cells = [c for c in cells]

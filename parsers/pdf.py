@@ -11,6 +11,7 @@ is read like a Word document, from pdfplumber's lines and ruled tables.
 from __future__ import annotations
 
 import io
+import itertools
 import re
 from collections import defaultdict
 
@@ -215,13 +216,27 @@ def pdf_blocks(content: bytes) -> list:
                     f"refused: the PDF has {len(pdf.pages)} pages; a returned form has at most {MAX_PAGES}"
                 )
             for page in pdf.pages:
-                blocks.extend(_page_blocks(page))
+                page_blocks = _page_blocks(page)
+                _join_split_row(blocks, page_blocks)
+                blocks.extend(page_blocks)
                 page.close()
     except ParseError:
         raise
     except (PDFSyntaxError, ValueError, KeyError, TypeError, RecursionError, AssertionError) as exc:
         raise ParseError(f"not a readable PDF: {type(exc).__name__}: {exc}") from None
     return blocks
+
+
+def _join_split_row(blocks: list, page_blocks: list) -> None:
+    """A table row that a page break split: the next page starts with a row whose first cell is empty."""
+    if not blocks or not page_blocks or not isinstance(blocks[-1], Table) or not isinstance(page_blocks[0], Table):
+        return
+    first, last = page_blocks[0].rows[0], blocks[-1].rows[-1]
+    if first and not first[0].strip() and len(first) == len(last):
+        blocks[-1].rows[-1] = [f"{a} {b}".strip() if b.strip() else a for a, b in zip(last, first, strict=True)]
+        page_blocks[0].rows.pop(0)
+        if not page_blocks[0].rows:
+            page_blocks.pop(0)
 
 
 def _page_blocks(page) -> list:
@@ -234,13 +249,59 @@ def _page_blocks(page) -> list:
         return not any(b[0] <= x <= b[2] and b[1] <= y <= b[3] for b in boxes)
 
     placed: list[tuple[float, object]] = []
-    for line in page.filter(outside).extract_text_lines(return_chars=False):
-        placed.append((line["top"], Para(line["text"])))
+    lines = page.filter(outside).extract_text_lines(return_chars=False)
+    right = max((line["x1"] for line in lines), default=0)
+    for prev, line in zip([None, *lines], lines, strict=False):
+        placed.append((line["top"], Para(line["text"], soft=prev is not None and _wrapped(prev, line, right))))
     for table in tables:
-        rows = [[(cell or "").strip() for cell in row] for row in table.extract()]
+        rows = [[_cell_text(page, cell) if cell else "" for cell in row.cells] for row in table.rows]
         placed.append((table.bbox[1], Table(rows)))
     placed.sort(key=lambda p: p[0])
     return [block for _, block in placed]
+
+
+def _wrapped(prev: dict, line: dict, right: float) -> bool:
+    """Whether `line` starts where the writer wrapped `prev`: its first word would not have fitted."""
+    per_char = (prev["x1"] - prev["x0"]) / max(len(prev["text"]), 1)
+    first = line["text"].split(" ")[0]
+    return 0 < line["top"] - prev["top"] < 3 * per_char + 12 and prev["x1"] + per_char * (len(first) + 1) >= right - 0.5
+
+
+def _cell_text(page, bbox) -> str:
+    """A cell's text with the writer's line wrapping undone: a line that ends because the next word
+    did not fit continues (with a space, or none inside a word that was split); a line that ends
+    short of the cell's edge is a real line break."""
+    x0, top, x1, bottom = bbox
+
+    def inside(obj) -> bool:  # by the middle of each character, as pdfplumber assigns them to cells
+        if obj.get("object_type") != "char":
+            return False
+        x, y = (obj["x0"] + obj["x1"]) / 2, (obj["top"] + obj["bottom"]) / 2
+        return x0 <= x < x1 and top <= y < bottom
+
+    lines = page.filter(inside).extract_text_lines(return_chars=True, strip=True)
+    if not lines:
+        return ""
+    margin = max(min(line["x0"] for line in lines) - x0, 1.0)
+    right = x1 - margin
+    text = lines[0]["text"]
+    for prev, line in itertools.pairwise(lines):
+        chars = line["chars"]
+        first = line["text"].split(" ")[0]
+        first_width = chars[min(len(first), len(chars)) - 1]["x1"] - chars[0]["x0"]
+        space = max(chars[0]["x1"] - chars[0]["x0"], 1.0) * 0.5
+        if prev["x1"] + space + first_width < right - 0.5:
+            text += "\n" + line["text"]  # the next word would have fitted: a real line break
+        elif prev["text"].endswith("-") or (
+            " " not in prev["text"]
+            and right - prev["x1"] < chars[0]["x1"] - chars[0]["x0"]
+            and (prev["text"][-1:].islower() or prev["text"][-1:].isdigit())
+            and (line["text"][:1].islower() or line["text"][:1].isdigit())
+        ):
+            text += line["text"]  # a word too long for the cell, split where the cell ended
+        else:
+            text += " " + line["text"]
+    return text
 
 
 __all__ = ["labels_of", "parse_pdf", "pdf_blocks", "recognise"]

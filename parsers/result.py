@@ -97,6 +97,12 @@ def norm(text: str) -> str:
     return re.sub(r"\s+", " ", text).strip().rstrip(":*").strip()
 
 
+def squash(text: str) -> str:
+    """A label as looked up: as norm(), and without spaces, so a label that a PDF writer wrapped
+    inside a word ("identifying factors" read as "identifyingfactors") is still found."""
+    return norm(text).replace(" ", "")
+
+
 def tick_state(text: str) -> bool | None:
     """True for a ticked box (☒, X, ✓...), False for an empty one (☐), None if it is not a mark."""
     text = text.strip()
@@ -166,6 +172,8 @@ def options_ticked(spec_field: Field, text: str) -> list[str] | None:
     """Values of the options marked in text such as '☒ Stage 5  ☐ Stage 6' or 'Stage 5 ☒ Stage 6 ☐'.
 
     None when the text carries no tick marks (it is then an answer written out in words)."""
+    # A typed X or x standing alone next to an option is a tick, as in "Stage 5 X  Stage 6".
+    text = re.sub(r"(?:(?<=\s)|^)[xX](?=\s|$)", "☒", text)
     if not any(g in text for g in TICK_GLYPHS):
         return None
     chosen: list[str] = []
