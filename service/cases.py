@@ -361,10 +361,16 @@ def submit(
     case: Case | str | None = None,
     immediate_risk: bool | None = None,
     now: dt.datetime | None = None,
+    queue=None,
 ) -> SubmissionOutcome:
-    """Validate, record, move, route and queue notifications for one submission, in one transaction."""
+    """Validate, record, move, route and queue notifications for one submission, in one transaction.
+
+    `queue` (same arguments as outbox.queue_for_submission) writes the notifications instead of the
+    default e-mail, in the same transaction: the conference log (service.conference) sends its letter."""
     try:
-        outcome = _submit(session, form_id, data, channel, raw, filename, content_type, case, immediate_risk, now)
+        outcome = _submit(
+            session, form_id, data, channel, raw, filename, content_type, case, immediate_risk, now, queue
+        )
         session.commit()
         return outcome
     except Exception:
@@ -372,7 +378,7 @@ def submit(
         raise
 
 
-def _submit(session, form_id, data, channel, raw, filename, content_type, case, immediate_risk, now):
+def _submit(session, form_id, data, channel, raw, filename, content_type, case, immediate_risk, now, queue=None):
     now = _now(now)
     if channel not in CHANNELS:
         raise CaseError(f"unknown channel '{channel}' (one of {', '.join(CHANNELS)})")
@@ -457,7 +463,7 @@ def _submit(session, form_id, data, channel, raw, filename, content_type, case, 
     session.add_all(decisions)
     step = next_step(pack, case)
     session.flush()
-    outbox.queue_for_submission(session, pack, spec, case, submission, decisions, step, now=now)
+    (queue or outbox.queue_for_submission)(session, pack, spec, case, submission, decisions, step, now=now)
     return SubmissionOutcome(
         reference=case.reference,
         tracking_token=token,

@@ -194,6 +194,21 @@ def _attachment(session: Session, row: OutboxMessage, fmt: str) -> tuple[bytes, 
     return None
 
 
+# Parts of the service that write their own messages may attach their own documents: each attacher
+# returns [(bytes, filename, kind), ...] for a row it owns, or None to leave it to `_attachment`
+# (the conference log attaches its notification as DOCX and PDF).
+ATTACHERS: list[Callable[[Session, OutboxMessage, MailSettings], list[tuple[bytes, str, str]] | None]] = []
+
+
+def _attachments(session: Session, row: OutboxMessage, settings: MailSettings) -> list[tuple[bytes, str, str]]:
+    for attacher in ATTACHERS:
+        found = attacher(session, row, settings)
+        if found is not None:
+            return found
+    attached = _attachment(session, row, settings.attachment_format)
+    return [] if attached is None else [attached]
+
+
 def build_message(session: Session, row: OutboxMessage, settings: MailSettings) -> EmailMessage:
     message = EmailMessage()
     message["Message-ID"] = row.message_id
@@ -202,9 +217,7 @@ def build_message(session: Session, row: OutboxMessage, settings: MailSettings) 
     message["Subject"] = row.subject
     message["Date"] = row.created_at.strftime("%a, %d %b %Y %H:%M:%S +0000")
     message.set_content(row.body)
-    attached = _attachment(session, row, settings.attachment_format)
-    if attached is not None:
-        content, name, kind = attached
+    for content, name, kind in _attachments(session, row, settings):
         maintype, subtype = documents.FORMATS[kind].split("/", 1)
         message.add_attachment(content, maintype=maintype, subtype=subtype, filename=name)
     return message
