@@ -279,11 +279,7 @@ def _build_field(raw: dict, pack_raw: dict, path: Path, where: str) -> model.Fie
             unknown = set(only) - {s.id for s in stages}
             if unknown:
                 raise PackError(f"{path}: {where}.only_stages: no such stage {sorted(unknown)}")
-        choices = tuple(
-            model.Choice(s.id, f"{s.label}: {s.name}" if s.id.isdigit() else s.name)
-            for s in stages
-            if not only or s.id in only
-        )
+        choices = tuple(model.Choice(s.id, s.title) for s in stages if not only or s.id in only)
     elif source == "areas":
         choices = tuple(model.Choice(a.id, a.text, a.category) for a in pack_raw["areas"])
     elif source == "sectors":

@@ -60,6 +60,13 @@ class Stage:
     def label(self) -> str:
         return f"Stage {self.id}" if self.id.isdigit() else self.name
 
+    @property
+    def title(self) -> str:
+        """ "Stage 3: Escalate to ...", unless the policy's own name already says which stage."""
+        if not self.id.isdigit() or self.name.lower().startswith("stage"):
+            return self.name
+        return f"{self.label}: {self.name}"
+
 
 @dataclass(frozen=True)
 class Area:
