@@ -30,6 +30,7 @@ from govuk_frontend_wtf.wtforms_widgets import (
 from markupsafe import Markup, escape
 from werkzeug.datastructures import MultiDict
 from wtforms import Field, FieldList, Form, FormField, RadioField, SelectMultipleField, StringField, TextAreaField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import ValidationError
 
 from forms.model import Field as SpecField
@@ -217,6 +218,19 @@ class RadiosWidget(_NoEmptyHint, GovRadioInput):
     pass
 
 
+class Radios(RadioField):
+    """Radios whose 'nothing selected' is left to Required, for the GOV.UK "Select ..." message."""
+
+    def pre_validate(self, form):
+        if self.data in (None, ""):
+            return
+        super().pre_validate(form)
+
+
+def choices_of(items) -> list[SelectChoice]:
+    return [SelectChoice(value, label) for value, label in items]
+
+
 class CheckboxesWidget(_NoEmptyHint, GovCheckboxesInput):
     pass
 
@@ -239,11 +253,12 @@ def _wt_field(spec_field: SpecField):
         return TextAreaField(widget=GovTextArea(), **kwargs)
     if kind == "date":
         return GovDateField(spec_field=spec_field, **kwargs)
-    choices = [(c.value, c.label) for c in spec_field.choices]
+    choices = choices_of((c.value, c.label) for c in spec_field.choices)
+    wrong = f"Select one of the options given for {_phrase(spec_field.label)}"
     if kind == "choice":
-        return RadioField(widget=RadiosWidget(), choices=choices, validate_choice=True, **kwargs)
+        return Radios(widget=RadiosWidget(), choices=choices, invalid_choice_message=wrong, **kwargs)
     if kind == "ticks":
-        return SelectMultipleField(widget=CheckboxesWidget(), choices=choices, **kwargs)
+        return SelectMultipleField(widget=CheckboxesWidget(), choices=choices, invalid_choice_message=wrong, **kwargs)
     if kind == "rows":
         row_class = type(f"Row_{spec_field.key}", (RowForm,), {c.key: _wt_field(c) for c in spec_field.columns})
         return FieldList(FormField(row_class), label=spec_field.label, min_entries=1, max_entries=50)

@@ -12,7 +12,7 @@ from flask_wtf import FlaskForm
 from govuk_frontend_wtf.wtforms_widgets import GovSubmitInput
 from markupsafe import Markup
 from marshmallow import ValidationError
-from wtforms import RadioField, SubmitField
+from wtforms import SubmitField
 
 from forms.model import FormSpec, Pack, Section
 from forms.schema import validate_data
@@ -110,7 +110,13 @@ class _ChoiceForm(FlaskForm):
 
 
 def _choice_form(label: str, items: list[tuple[str, str]], message: str) -> FlaskForm:
-    field = RadioField(label, choices=items, validators=[formbuild.Required(message)], widget=formbuild.RadiosWidget())
+    field = formbuild.Radios(
+        label,
+        choices=formbuild.choices_of(items),
+        validators=[formbuild.Required(message)],
+        widget=formbuild.RadiosWidget(),
+        invalid_choice_message=message,
+    )
     cls = type(
         "ChoiceForm", (_ChoiceForm,), {"choice": field, "submit": SubmitField("Continue", widget=GovSubmitInput())}
     )
