@@ -16,9 +16,11 @@ writes the field dictionaries itself:
 
 from __future__ import annotations
 
+import codecs
 import re
 
-from reportlab.pdfbase.pdfdoc import PDFArray, PDFDictionary, PDFStream, PDFString
+from reportlab.lib.rl_accel import fp_str
+from reportlab.pdfbase.pdfdoc import PDFArray, PDFObject
 
 READ_ONLY = 1 << 0
 MULTILINE = 1 << 12
@@ -47,9 +49,46 @@ def pdf_name(value: str) -> str:
     return "/" + _NAME_SAFE.sub(lambda m: "".join(f"#{b:02X}" for b in m.group().encode("utf-8")), value)
 
 
-def text_string(value: str) -> PDFString:
-    """A text string in UTF-16 (with its byte order mark): exact for every character."""
-    return PDFString(value, enc="utf_16_be")
+def text_string(value: str) -> bytes:
+    """A PDF text string in UTF-16 with its byte order mark, written in hex: exact for every
+    character, with nothing (brackets, backslashes, line breaks) to escape."""
+    return b"<" + (codecs.BOM_UTF16_BE + value.encode("utf-16-be")).hex().encode("ascii") + b">"
+
+
+def _rect(x: float, y: float, w: float, h: float) -> bytes:
+    return f"[{fp_str(x, y, x + w, y + h)}]".encode("ascii")
+
+
+class _Dict(PDFObject):
+    """A dictionary of pre-formatted values (bytes) and references resolved when the file is written.
+
+    Written straight to bytes: a form has hundreds of these, and reportlab's general PDFDictionary
+    formatting was most of the time a completed form took to write."""
+
+    def __init__(self, entries: dict):
+        self.entries = entries
+
+    def format(self, document) -> bytes:
+        parts = [b"<<"]
+        for key, value in self.entries.items():
+            parts.append(b"/" + key.encode("ascii"))
+            parts.append(value if isinstance(value, bytes) else value.format(document))
+        parts.append(b">>")
+        return b" ".join(parts)
+
+
+class _Appearance(PDFObject):
+    """A form XObject: what a widget shows (an empty one shows nothing)."""
+
+    __RefOnly__ = 1
+
+    def __init__(self, content: bytes, w: float, h: float):
+        self.content = content
+        self.box = f"[0 0 {fp_str(w, h)}]".encode("ascii")
+
+    def format(self, document) -> bytes:
+        head = b"<< /Type /XObject /Subtype /Form /BBox " + self.box + b" /Length %d >>" % len(self.content)
+        return head + b"\nstream\n" + self.content + b"\nendstream\n"
 
 
 class FormFields:
@@ -60,15 +99,13 @@ class FormFields:
         self._doc = canvas._doc
         self._fields = PDFArray([])
         self._nodes: dict[str, tuple] = {}
-        self._radios: dict[str, PDFDictionary] = {}
-        self._empty = self._stream("")
-        self._tick = self._stream(TICK_PATH)
-        self._dot = self._stream(DOT_PATH)
+        self._radios: dict[str, _Dict] = {}
+        self._empty = self._appearance(b"")
+        self._tick = self._appearance(TICK_PATH.encode("ascii"))
+        self._dot = self._appearance(DOT_PATH.encode("ascii"))
 
-    def _stream(self, content: str, w: float = MARK_SIZE, h: float = MARK_SIZE):
-        box = PDFArray([0, 0, round(w, 2), round(h, 2)])
-        stream = PDFStream(PDFDictionary({"Type": "/XObject", "Subtype": "/Form", "BBox": box}), content)
-        return self._doc.Reference(stream)
+    def _appearance(self, content: bytes, w: float = MARK_SIZE, h: float = MARK_SIZE):
+        return self._doc.Reference(_Appearance(content, w, h))
 
     def _place(self, qualified: str, field: dict) -> None:
         """Give a field its partial name and parent, creating the parents it needs."""
@@ -80,58 +117,54 @@ class FormFields:
             path = f"{path}.{part}" if path else part
             if path not in self._nodes:
                 node_kids = PDFArray([])
-                node = {"T": PDFString(part), "Kids": node_kids}
+                node = {"T": text_string(part), "Kids": node_kids}
                 if parent_ref is not None:
                     node["Parent"] = parent_ref
-                ref = self._doc.Reference(PDFDictionary(node))
+                ref = self._doc.Reference(_Dict(node))
                 kids.sequence.append(ref)
                 self._nodes[path] = (ref, node_kids)
             parent_ref, kids = self._nodes[path]
-        field["T"] = PDFString(name)
+        field["T"] = text_string(name)
         if parent_ref is not None:
             field["Parent"] = parent_ref
         kids.sequence.append(self._widget(field))
 
     def _widget(self, entries: dict):
-        entries.update(Type="/Annot", Subtype="/Widget", P=self._doc.thisPageRef())
-        widget = PDFDictionary(entries)
+        entries.update(Type=b"/Annot", Subtype=b"/Widget", P=self._doc.thisPageRef())
+        widget = _Dict(entries)
         self._canvas._addAnnotation(widget)
         return self._doc.Reference(widget)
-
-    @staticmethod
-    def _rect(x: float, y: float, w: float, h: float) -> PDFArray:
-        return PDFArray([round(x, 2), round(y, 2), round(x + w, 2), round(y + h, 2)])
 
     def text(self, name, x, y, w, h, *, tooltip, value=None, multiline=False, hidden=False):
         """A text field. A hidden one only carries its value: the page shows the answer."""
         flags = (MULTILINE if multiline else 0) | (READ_ONLY if hidden else 0)
         field = {
-            "FT": "/Tx",
-            "Rect": self._rect(x, y, w, h),
-            "F": HIDDEN | PRINT if hidden else PRINT,
-            "Ff": flags,
-            "DA": PDFString(TEXT_APPEARANCE),
-            "TU": PDFString(tooltip),
+            "FT": b"/Tx",
+            "Rect": _rect(x, y, w, h),
+            "F": b"%d" % (HIDDEN | PRINT if hidden else PRINT),
+            "Ff": b"%d" % flags,
+            "DA": b"(" + TEXT_APPEARANCE.encode("ascii") + b")",
+            "TU": text_string(tooltip),
             # Its own empty appearance: a reader that fills the field rewrites this stream in place.
-            "AP": PDFDictionary({"N": self._stream("", w, h)}),
+            "AP": _Dict({"N": self._appearance(b"", w, h)}),
         }
         if value is not None:
             field["V"] = text_string(value)
         self._place(name, field)
 
     def checkbox(self, name, x, y, *, tooltip, checked=False, read_only=False):
-        state = "/Yes" if checked else "/Off"
+        state = b"/Yes" if checked else b"/Off"
         field = {
-            "FT": "/Btn",
-            "Rect": self._rect(x, y, MARK_SIZE, MARK_SIZE),
-            "F": PRINT,
-            "Ff": READ_ONLY if read_only else 0,
+            "FT": b"/Btn",
+            "Rect": _rect(x, y, MARK_SIZE, MARK_SIZE),
+            "F": b"%d" % PRINT,
+            "Ff": b"%d" % (READ_ONLY if read_only else 0),
             "V": state,
             "AS": state,
-            "TU": PDFString(tooltip),
-            "DA": PDFString("/ZaDb 0 Tf 0 g"),
-            "MK": PDFDictionary({"CA": PDFString("4")}),
-            "AP": PDFDictionary({"N": PDFDictionary({"Yes": self._tick, "Off": self._empty})}),
+            "TU": text_string(tooltip),
+            "DA": b"(/ZaDb 0 Tf 0 g)",
+            "MK": b"<< /CA (4) >>",
+            "AP": _Dict({"N": _Dict({"Yes": self._tick, "Off": self._empty})}),
         }
         self._place(name, field)
 
@@ -140,33 +173,28 @@ class FormFields:
         group = self._radios.get(name)
         if group is None:
             flags = RADIO | NO_TOGGLE_TO_OFF | (READ_ONLY if read_only else 0)
-            group = PDFDictionary(
-                {"FT": "/Btn", "Ff": flags, "V": "/Off", "Kids": PDFArray([]), "TU": PDFString(tooltip)}
-            )
-            self._radios[name] = group
-            group.dict["T"] = PDFString(name)  # choice keys are plain names: a top-level field
+            entries = {"FT": b"/Btn", "Ff": b"%d" % flags, "V": b"/Off", "Kids": PDFArray([])}
+            # A choice key is a plain name: the group is a top-level field.
+            entries.update(T=text_string(name), TU=text_string(tooltip))
+            group = self._radios[name] = _Dict(entries)
             self._fields.sequence.append(self._doc.Reference(group))
         on = pdf_name(value)
         if selected:
-            group.dict["V"] = on
+            group.entries["V"] = on.encode("ascii")
         widget = {
             "Parent": self._doc.Reference(group),
-            "Rect": self._rect(x, y, MARK_SIZE, MARK_SIZE),
-            "F": PRINT,
-            "AS": on if selected else "/Off",
-            "MK": PDFDictionary({"CA": PDFString("l")}),
-            "AP": PDFDictionary({"N": PDFDictionary({on[1:]: self._dot, "Off": self._empty})}),
+            "Rect": _rect(x, y, MARK_SIZE, MARK_SIZE),
+            "F": b"%d" % PRINT,
+            "AS": on.encode("ascii") if selected else b"/Off",
+            "MK": b"<< /CA (l) >>",
+            "AP": _Dict({"N": _Dict({on[1:]: self._dot, "Off": self._empty})}),
         }
-        group.dict["Kids"].sequence.append(self._widget(widget))
+        group.entries["Kids"].sequence.append(self._widget(widget))
 
     def finish(self) -> None:
         """Attach the form to the document catalog."""
-        helvetica = PDFDictionary(
-            {"Type": "/Font", "Subtype": "/Type1", "BaseFont": "/Helvetica", "Encoding": "/WinAnsiEncoding"}
-        )
-        zapf = PDFDictionary({"Type": "/Font", "Subtype": "/Type1", "BaseFont": "/ZapfDingbats"})
-        resources = PDFDictionary(
-            {"Font": PDFDictionary({"Helv": self._doc.Reference(helvetica), "ZaDb": self._doc.Reference(zapf)})}
-        )
-        form = {"Fields": self._fields, "DA": PDFString(TEXT_APPEARANCE), "DR": resources}
-        self._doc._catalog.AcroForm = self._doc.Reference(PDFDictionary(form))
+        helvetica = b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>"
+        zapf = b"<< /Type /Font /Subtype /Type1 /BaseFont /ZapfDingbats >>"
+        resources = b"<< /Font << /Helv " + helvetica + b" /ZaDb " + zapf + b" >> >>"
+        form = {"Fields": self._fields, "DA": b"(" + TEXT_APPEARANCE.encode("ascii") + b")", "DR": resources}
+        self._doc._catalog.AcroForm = self._doc.Reference(_Dict(form))

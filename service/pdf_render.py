@@ -44,6 +44,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Callable
+from typing import NamedTuple
 
 from reportlab.lib.colors import Color
 from reportlab.lib.pagesizes import A4
@@ -84,7 +85,7 @@ HEAD = Color(0.14, 0.24, 0.38)
 DATE_FORMAT_HINT = "DD/MM/YYYY"
 COLUMN_WEIGHTS = {"text": 1.25, "textarea": 2.1}
 
-Op = Callable[[Canvas, FormFields], None]
+Op = Callable[[Canvas, FormFields], None]  # or a _Line of text
 
 
 def render_pdf(spec: FormSpec, data: dict | None) -> bytes:
@@ -100,10 +101,16 @@ def render_pdf(spec: FormSpec, data: dict | None) -> bytes:
     canvas.setCreator("Escalate")
     fields = FormFields(canvas)
     total = len(layout.pages)
+    footer = pdf_text.displayable(spec.short_title)
     for number, ops in enumerate(layout.pages, start=1):
+        lines = []
         for op in ops:
-            op(canvas, fields)
-        _footer(canvas, spec, number, total)
+            if isinstance(op, _Line):
+                lines.append(op)
+            else:
+                op(canvas, fields)
+        lines.extend(_footer(footer, number, total))
+        _draw_lines(canvas, lines)
         canvas.showPage()
     fields.finish()
     canvas.save()
@@ -142,27 +149,43 @@ def _partnership_name(spec: FormSpec) -> str:
         return spec.partnership
 
 
-def _footer(canvas: Canvas, spec: FormSpec, number: int, total: int) -> None:
-    canvas.setFillColor(GREY)
-    canvas.setFont(pdf_text.REGULAR, 7.5)
-    canvas.drawString(LEFT, 30, pdf_text.displayable(spec.short_title))
-    canvas.drawRightString(RIGHT, 30, f"Page {number} of {total}")
+def _footer(title: str, number: int, total: int) -> list[_Line]:
+    page = f"Page {number} of {total}"
+    right = RIGHT - pdf_text.width(page, pdf_text.REGULAR, 7.5)
+    return [_Line(LEFT, 30, title, pdf_text.REGULAR, 7.5, GREY), _Line(right, 30, page, pdf_text.REGULAR, 7.5, GREY)]
 
 
 # Drawing operations, run page by page once the layout (and so the page count) is known.
 
 
-def _text(x: float, baseline: float, line: str, font: str, size: float, color=INK, box_width: float = 0.0) -> Op:
-    def draw(canvas: Canvas, fields: FormFields) -> None:
-        shown = pdf_text.visual(line, font, size)
-        left = x
-        if box_width and shown is not line and pdf_text.is_rtl(line):
-            left = x + box_width - pdf_text.width(shown, font, size)
-        canvas.setFillColor(color)
-        canvas.setFont(font, size)
-        canvas.drawString(left, baseline, shown)
+class _Line(NamedTuple):
+    """One line of text; a page's lines are drawn together in one text object, over its boxes."""
 
-    return draw
+    x: float
+    baseline: float
+    line: str
+    font: str
+    size: float
+    color: Color = INK
+    box_width: float = 0.0
+
+
+def _draw_lines(canvas: Canvas, lines: list[_Line]) -> None:
+    text = canvas.beginText()
+    font = color = None
+    for x, baseline, line, font_name, size, line_color, box_width in lines:
+        shown = pdf_text.visual(line, font_name, size)
+        if box_width and shown is not line and pdf_text.is_rtl(line):
+            x += box_width - pdf_text.width(shown, font_name, size)  # right to left: right-aligned
+        if font != (font_name, size):
+            font = (font_name, size)
+            text.setFont(font_name, size)
+        if color is not line_color:
+            color = line_color
+            text.setFillColor(line_color)
+        text.setTextOrigin(x, baseline)
+        text.textOut(shown)
+    canvas.drawText(text)
 
 
 def _box(x: float, y: float, w: float, h: float, fill=None) -> Op:
@@ -236,7 +259,7 @@ class _Layout:
         """Lines of a paragraph from the cursor down; a paragraph may run onto the next page."""
         for line in lines:
             self.need(leading)
-            self.add(_text(x, self.y - size, line, font, size, color, box_width=RIGHT - x))
+            self.add(_Line(x, self.y - size, line, font, size, color, box_width=RIGHT - x))
             self.y -= leading
 
     def paragraph(self, text: str, font: str, size: float, leading: float, color=INK, after: float = 6.0) -> None:
@@ -270,7 +293,7 @@ class _Layout:
         self.need(height + 60)  # keep the title with the start of its first field
         self.add(_box(LEFT, self.y - height, WIDTH, height, fill=SHADE))
         for i, line in enumerate(lines):
-            self.add(_text(LEFT + PAD, self.y - PAD - 10 - i * 13, line, pdf_text.BOLD, 10.5, HEAD, WIDTH - 2 * PAD))
+            self.add(_Line(LEFT + PAD, self.y - PAD - 10 - i * 13, line, pdf_text.BOLD, 10.5, HEAD, WIDTH - 2 * PAD))
         self.y -= height + 7
 
     def field(self, field: Field) -> None:
@@ -295,10 +318,10 @@ class _Layout:
         """Draws a label (and its hint) from `top` down; returns its height."""
         y = top
         for line in label:
-            self.add(_text(x, y - LABEL_SIZE, line, pdf_text.BOLD, LABEL_SIZE, INK, width))
+            self.add(_Line(x, y - LABEL_SIZE, line, pdf_text.BOLD, LABEL_SIZE, INK, width))
             y -= LABEL_LEADING
         for line in hint:
-            self.add(_text(x, y - HINT_SIZE, line, pdf_text.REGULAR, HINT_SIZE, GREY, width))
+            self.add(_Line(x, y - HINT_SIZE, line, pdf_text.REGULAR, HINT_SIZE, GREY, width))
             y -= HINT_LEADING
         return top - y
 
@@ -320,7 +343,7 @@ class _Layout:
         rect = self.flow_box(BOX_X, box_width, lines, ONE_LINE_BOX)
         if field.type == "date":
             self.pages[page].append(
-                _text(BOX_X + box_width + 6, top - PAD - 9, DATE_FORMAT_HINT, pdf_text.REGULAR, HINT_SIZE, GREY)
+                _Line(BOX_X + box_width + 6, top - PAD - 9, DATE_FORMAT_HINT, pdf_text.REGULAR, HINT_SIZE, GREY)
             )
         if len(self.pages) - 1 == page:
             self.y = min(self.y, top - label_height)
@@ -375,7 +398,7 @@ class _Layout:
             self.add(_box(x, top - height, width, height))
             for i, line in enumerate(part):
                 baseline = top - PAD - VALUE_SIZE - i * VALUE_LEADING + 0.5
-                self.add(_text(x + PAD, baseline, line, pdf_text.REGULAR, VALUE_SIZE, INK, width - 2 * PAD))
+                self.add(_Line(x + PAD, baseline, line, pdf_text.REGULAR, VALUE_SIZE, INK, width - 2 * PAD))
             if first is None:
                 first = (x, top - height, width, height)
             self.y = top - height
@@ -397,7 +420,7 @@ class _Layout:
             x = LEFT + 6
             for choice, text, option_width in zip(field.choices, option_labels, widths, strict=True):
                 self.option(field, choice, x, self.y - 11, choice.value in chosen)
-                self.add(_text(x + MARK_SIZE + 4, self.y - 9.5, text, pdf_text.REGULAR, LABEL_SIZE))
+                self.add(_Line(x + MARK_SIZE + 4, self.y - 9.5, text, pdf_text.REGULAR, LABEL_SIZE))
                 x += option_width
             self.y -= 14
             return
@@ -407,7 +430,7 @@ class _Layout:
             self.need(height)
             self.option(field, choice, LEFT + 6, self.y - 11, choice.value in chosen)
             for i, line in enumerate(lines):
-                self.add(_text(LEFT + 20, self.y - 9.5 - i * LABEL_LEADING, line, pdf_text.REGULAR, LABEL_SIZE))
+                self.add(_Line(LEFT + 20, self.y - 9.5 - i * LABEL_LEADING, line, pdf_text.REGULAR, LABEL_SIZE))
             self.y -= height
 
     def chosen(self, field: Field) -> set[str]:
@@ -479,7 +502,7 @@ class _Layout:
             self.add(_box(x, self.y - height, width, height, fill=SHADE))
             for i, line in enumerate(lines):
                 baseline = self.y - PAD - CELL_SIZE - i * CELL_LEADING + 0.5
-                self.add(_text(x + PAD, baseline, line, pdf_text.BOLD, CELL_SIZE, INK, width - 2 * PAD))
+                self.add(_Line(x + PAD, baseline, line, pdf_text.BOLD, CELL_SIZE, INK, width - 2 * PAD))
             x += width
         self.y -= height
 
@@ -533,7 +556,7 @@ class _Layout:
                 self.add(_box(*rect))
                 for i, line in enumerate(lines):
                     baseline = self.y - PAD - CELL_SIZE - i * CELL_LEADING + 0.5
-                    self.add(_text(x + PAD, baseline, line, pdf_text.REGULAR, CELL_SIZE, INK, width - 2 * PAD))
+                    self.add(_Line(x + PAD, baseline, line, pdf_text.REGULAR, CELL_SIZE, INK, width - 2 * PAD))
                 if first:
                     value = self.data[field.key][number - 1].get(column.key, "")
                     value = pdf_date(value) if column.type == "date" else value
