@@ -40,7 +40,7 @@ def _headers(response):
     response.headers.setdefault("Referrer-Policy", "no-referrer")
     response.headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
     response.headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=(), interest-cohort=()")
-    if request.endpoint != "static" and "Cache-Control" not in response.headers:
+    if request.endpoint not in ("static", "web.static") and "Cache-Control" not in response.headers:
         # Pages and downloads can hold case details: no browser or proxy may keep a copy.
         response.headers["Cache-Control"] = "no-store"
     return response

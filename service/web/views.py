@@ -7,6 +7,8 @@ reached only through its tracking link. Neither link can be guessed or used for 
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from flask import Blueprint, Response, abort, current_app, redirect, render_template, request, url_for
 from flask_wtf import FlaskForm
 from govuk_frontend_wtf.wtforms_widgets import GovSubmitInput
@@ -19,7 +21,9 @@ from forms.schema import validate_data
 from service import cases, db, documents
 from service.web import child_details, drafts, formbuild, journey
 
-bp = Blueprint("web", __name__)
+# The web journey's own assets (GOV.UK Frontend built by `make assets`, our stylesheet and script).
+STATIC = Path(__file__).resolve().parent.parent / "static"
+bp = Blueprint("web", __name__, static_folder=str(STATIC), static_url_path="/assets")
 
 
 @bp.before_request

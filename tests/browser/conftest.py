@@ -1,0 +1,101 @@
+"""Browser fixtures: the app served on loopback by werkzeug in a thread, and Debian's chromium
+driven by Playwright (never a downloaded browser: `make test` installs the chromium package)."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import pytest
+
+CHROMIUM = Path("/usr/bin/chromium")
+AXE = Path(__file__).resolve().parents[2] / "node_modules" / "axe-core" / "axe.min.js"
+ASSETS = Path(__file__).resolve().parents[2] / "service" / "static" / "govuk" / "escalate.css"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if "tests/browser/" in str(item.fspath).replace("\\", "/"):
+            item.add_marker(pytest.mark.browser)
+
+
+@pytest.fixture(scope="session")
+def live_server(tmp_path_factory):
+    """Base URL of the app, on a fresh SQLite database with the sample directory."""
+    from werkzeug.serving import make_server
+
+    from app import create_app
+    from service import directory
+    from service.db import make_engine, sessions
+    from service.models import Base
+
+    if not ASSETS.exists():
+        pytest.fail("GOV.UK Frontend assets are not built: run `make assets` (make test does)")
+    engine = make_engine(f"sqlite:///{tmp_path_factory.mktemp('browser') / 'web.sqlite3'}")
+    Base.metadata.create_all(engine)
+    app = create_app({"SECRET_KEY": "browser-tests", "DATABASE_ENGINE": engine})
+    with sessions(app)() as session:
+        directory.seed(session)
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    thread.join(timeout=5)
+    engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def browser():
+    if not CHROMIUM.exists():
+        pytest.fail("Debian's chromium is missing: `make test` installs it (apt-get install -y chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser):
+    # CSP is bypassed only so the tests can inject axe-core; the app's own pages run under it.
+    context = browser.new_context(bypass_csp=True, accept_downloads=True)
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    yield page
+    context.close()
+
+
+@pytest.fixture
+def page_without_js(browser):
+    context = browser.new_context(java_script_enabled=False, accept_downloads=True)
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    yield page
+    context.close()
+
+
+def serious_violations(page) -> list[str]:
+    """axe-core's WCAG 2.2 A/AA violations of impact serious or critical on the current page."""
+    if not page.evaluate("() => typeof window.axe !== 'undefined'"):
+        page.add_script_tag(path=str(AXE))
+    violations = page.evaluate(
+        """async () => (await axe.run(document, {runOnly: {type: 'tag',
+             values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa']}})).violations"""
+    )
+    return [
+        f"{v['id']} ({v['impact']}): {v['help']} at {[n['target'] for n in v['nodes']][:3]}"
+        for v in violations
+        if v["impact"] in ("serious", "critical")
+    ]

@@ -1,0 +1,185 @@
+"""Every form of every partnership filled in a real browser (Debian's chromium), end to end, with
+axe-core run on every page; validation errors shown and announced; the journey without JavaScript."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+import parsers
+from forms import registry
+from forms.schema import validate_data
+from service.web import formbuild
+from tests.browser.conftest import serious_violations
+from tests.conftest import ALL_FORMS, sample
+
+REGISTRY = registry()
+
+
+def accessible(page) -> None:
+    problems = serious_violations(page)
+    assert problems == [], f"{page.url}: {problems}"
+
+
+def choose(page, label: str) -> None:
+    page.get_by_label(label, exact=True).check()
+    page.get_by_role("button", name="Continue").click()
+
+
+def fill_field(page, spec_field, name: str, value) -> None:
+    if spec_field.type in ("text", "textarea"):
+        page.fill(f"[name='{name}']", value or "")
+    elif spec_field.type == "date":
+        parts = formbuild.date_parts(value)
+        for part in formbuild.DATE_PARTS:
+            page.fill(f"[name='{name}-{part}']", parts[part])
+    elif spec_field.type == "choice":
+        if value:
+            page.check(f"input[name='{name}'][value='{value}']")
+    elif spec_field.type == "ticks":
+        for tick in value:
+            page.check(f"input[name='{name}'][value='{tick}']")
+    elif spec_field.type == "rows":
+        for _ in range(len(value) - 1):
+            page.get_by_role("button", name="Add another").click()
+        for i, row in enumerate(value):
+            for column in spec_field.columns:
+                fill_field(page, column, f"{name}-{i}-{column.key}", row.get(column.key))
+
+
+def read_download(page, selector: str) -> bytes:
+    with page.expect_download() as info:
+        page.click(selector)
+    return Path(info.value.path()).read_bytes()
+
+
+@pytest.mark.parametrize("form_id", ALL_FORMS)
+def test_every_form_end_to_end_with_axe(page, live_server, form_id):
+    spec = REGISTRY.form(form_id)
+    pack = REGISTRY.pack(spec.partnership)
+    data = sample(form_id)
+    expected = validate_data(spec, data)
+
+    page.goto(live_server + "/")
+    accessible(page)
+    choose(page, pack.name)
+    assert page.locator(".govuk-service-navigation__service-name").inner_text().strip() == pack.name
+    assert page.locator("#immediate-risk").is_visible()
+    accessible(page)
+    page.get_by_role("button", name="Start now").click()
+    accessible(page)
+    choose(page, f"Complete the {spec.short_title}")
+
+    for section in spec.sections:
+        assert page.locator("h1").inner_text() == section.title
+        accessible(page)
+        for f in section.fields:
+            fill_field(page, f, f.key, data.get(f.key))
+        page.get_by_role("button", name="Continue").click()
+        if page.locator("#child-details-warning").count():
+            accessible(page)
+            page.get_by_role("button", name="Continue").click()
+        assert page.locator(".govuk-error-summary").count() == 0, page.locator(".govuk-error-summary").inner_text()
+
+    assert page.locator("h1").inner_text() == "Check your answers before sending"
+    accessible(page)
+    downloaded = read_download(page, "#download-docx")
+    assert parsers.parse(downloaded, "form.docx", form_id=form_id).canonical(spec) == (expected, {})
+    assert read_download(page, "#download-pdf").startswith(b"%PDF")
+
+    page.click("#send")
+    reference = page.locator("#reference").inner_text().strip()
+    assert reference.startswith(f"{pack.reference_prefix}-")
+    accessible(page)
+    record = read_download(page, "a[href$='record.docx']")
+    assert parsers.parse(record, "record.docx", form_id=form_id).canonical(spec) == (expected, {})
+    page.click("#tracking-link")
+    assert reference in page.locator("h1").inner_text()
+    accessible(page)
+
+
+def test_validation_errors_are_shown_and_announced(page, live_server):
+    page.goto(live_server + "/p/merton/start")
+    choose(page, "Complete the " + REGISTRY.form("merton-disagreement-record").short_title)
+    page.get_by_role("button", name="Continue").click()
+    assert page.title().startswith("Error: ")
+    summary = page.locator(".govuk-error-summary")
+    assert summary.is_visible()
+    assert summary.locator("[role=alert]").count() == 1
+    # GOV.UK Frontend moves focus to the summary, so screen readers announce it at once.
+    assert page.evaluate("() => document.activeElement.classList.contains('govuk-error-summary')")
+    first = summary.locator("a").first
+    assert first.inner_text().startswith("Enter ")
+    first.click()
+    assert page.evaluate("() => document.activeElement.id") == first.get_attribute("href").lstrip("#")
+    accessible(page)
+    page.goto(live_server + "/")
+    page.get_by_role("button", name="Continue").click()
+    assert page.locator(".govuk-error-summary a").inner_text() == "Select the partnership"
+    accessible(page)
+
+
+def test_character_count_and_draft_saving(page, live_server):
+    page.goto(live_server + "/p/north-tyneside/start")
+    choose(page, "Raise a new escalation at stage 3: " + REGISTRY.pack("north-tyneside").stage("3").name)
+    page.fill("[name=name]", "Priya Example")
+    page.get_by_role("button", name="Save and come back later").click()
+    link = page.locator("#draft-link").get_attribute("href")
+    accessible(page)
+    page.goto(link)
+    assert page.locator("[name=name]").input_value() == "Priya Example"
+    url = page.url.rsplit("/", 1)[0] + "/worry"
+    page.goto(url)
+    page.fill("[name=worry]", "x" * 3990)
+    page.locator("[name=worry]").press("End")
+    counter = page.locator(".govuk-character-count:has([name=worry]) .govuk-character-count__status")
+    counter.wait_for()
+    assert "10 characters remaining" in counter.inner_text()
+    accessible(page)
+
+
+def test_the_journey_works_without_javascript(page_without_js, live_server):
+    page = page_without_js
+    spec = REGISTRY.form("kirklees-appendix-3")
+    data = sample(spec.id)
+    page.goto(live_server + "/")
+    choose(page, REGISTRY.pack("kirklees").name)
+    page.get_by_role("button", name="Start now").click()
+    choose(page, f"Complete the {spec.short_title}")
+    for section in spec.sections:
+        for f in section.fields:
+            fill_field(page, f, f.key, data.get(f.key))
+        page.get_by_role("button", name="Continue").click()
+    assert page.locator("h1").inner_text() == "Check your answers before sending"
+    assert page.locator(".govuk-summary-list__row").count() == len(spec.fields)
+    page.click("#send")
+    prefix = REGISTRY.pack("kirklees").reference_prefix
+    assert page.locator("#reference").inner_text().startswith(f"{prefix}-")
+    page.click("#tracking-link")
+    assert page.locator("#status").inner_text().startswith("Open")
+
+
+def test_stage_update_from_the_tracking_link(page, live_server):
+    spec = REGISTRY.form("nt-appendix-a")
+    data = sample(spec.id)
+    page.goto(live_server + "/p/north-tyneside/start")
+    choose(page, "Raise a new escalation at stage 3: " + REGISTRY.pack("north-tyneside").stage("3").name)
+    for section in spec.sections:
+        for f in section.fields:
+            if f.type != "choice" or f.key != "stage":
+                fill_field(page, f, f.key, data.get(f.key))
+        page.get_by_role("button", name="Continue").click()
+    page.click("#send")
+    page.click("#tracking-link")
+    tracking = page.url
+    page.get_by_role("button", name=f"Update with the {spec.short_title}").click()
+    page.goto(page.url.rsplit("/", 1)[0] + "/escalation")
+    assert page.locator("input[name=stage][value='4']").is_checked()
+    page.get_by_role("button", name="Continue").click()
+    page.goto(page.url.rsplit("/s/", 1)[0] + "/check")
+    page.click("#send")
+    assert page.locator("h1").first.inner_text() == "Stage update sent"
+    accessible(page)
+    page.goto(tracking)
+    assert page.locator("#stages tbody tr").count() == 2
