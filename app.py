@@ -48,4 +48,9 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     # Business-unit workspace (issue 6): staff sign-in, inbox, case pages, themes, exports, retention.
     workspace.init_app(app)
+
+    # Production (issue 8): /healthz, /readyz, JSON logs, rate limits, HSTS, backup; last, so it sees every view.
+    from service import ops
+
+    ops.init_app(app)
     return app

@@ -1,0 +1,121 @@
+"""Settings from environment variables, and the checks that stop an unsafe production start.
+
+Every setting the service reads is listed in SETTINGS (deploy/env.example and docs/operations.md
+describe the same list; tests/test_ops_settings.py holds them in step). Secrets come only from the
+environment (or a file the process manager loads into it), never from the repository.
+
+With ESCALATE_ENV=production the app refuses to start, naming the setting, when:
+- SECRET_KEY is missing, the development value, or shorter than 32 characters (it signs sessions
+  and CSRF tokens: every app server must share the same one);
+- DATABASE_URL is not PostgreSQL (a SQLite file is local state: a second app server would not see it);
+- COOKIE_SECURE is turned off (session cookies must only travel over HTTPS);
+- rate limits are counted in memory while GUNICORN_WORKERS/WEB_CONCURRENCY says there is more than
+  one process (each would count alone), unless RATELIMIT_STORAGE_URI names a shared store.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+DEV_SECRET_KEY = "dev-only-not-secret"  # noqa: S105 - app.py's fallback for `make run`; refused in production
+
+
+@dataclass(frozen=True)
+class Setting:
+    name: str
+    default: str
+    meaning: str
+    secret: bool = False
+
+
+SETTINGS = (
+    Setting("ESCALATE_ENV", "development", "production turns on the start-up checks below"),
+    Setting("SECRET_KEY", DEV_SECRET_KEY, "signs session cookies and CSRF tokens; same on every app server", True),
+    Setting("DATABASE_URL", "SQLite file in instance/", "postgresql+psycopg://user:password@host:5432/escalate", True),
+    Setting("MAIL_SERVER", "localhost", "SMTP relay for outgoing notifications"),
+    Setting("MAIL_PORT", "25", "SMTP port"),
+    Setting("MAIL_SENDER", "Escalate <escalations@escalate.example>", "From: of notifications"),
+    Setting("MAIL_USERNAME", "", "SMTP user, when the relay needs one"),
+    Setting("MAIL_PASSWORD", "", "SMTP password", True),
+    Setting("MAIL_USE_STARTTLS", "", "1 to STARTTLS before sending"),
+    Setting("MAIL_MESSAGE_ID_DOMAIN", "escalate.example", "domain part of every notification's Message-ID"),
+    Setting("MAX_CONTENT_LENGTH", "41943040", "largest request body in bytes (uploads)"),
+    Setting("COOKIE_SECURE", "on except in tests", "0 only for local development over plain http"),
+    Setting("RETENTION_YEARS", "service default", "how long closed cases are kept (workspace retention)"),
+    Setting("LOG_LEVEL", "INFO", "DEBUG, INFO, WARNING or ERROR"),
+    Setting("LOG_FORMAT", "json", "json (one object per line) or text"),
+    Setting("RATELIMIT_ENABLED", "true", "false turns rate limiting off (never in production)"),
+    Setting("RATELIMIT_STORAGE_URI", "memory://", "shared counter store for several processes, e.g. redis://"),
+    Setting("SIGN_IN_RATE_LIMIT", "10 per minute;100 per day", "per client address, staff sign-in POSTs"),
+    Setting("PUBLIC_POST_RATE_LIMIT", "120 per minute;3000 per day", "per client address, public form POSTs"),
+    Setting("PROXY_FIX_X_FOR", "0", "number of reverse proxies in front that set X-Forwarded-For/-Proto/-Host"),
+    Setting("HSTS_SECONDS", "31536000", "Strict-Transport-Security max-age; 0 leaves the header out"),
+    Setting("GUNICORN_WORKERS", "2 x cores + 1", "app processes per server (deploy/gunicorn.conf.py)"),
+)
+
+
+class UnsafeSettings(RuntimeError):
+    """Production start refused; the message names each setting to fix."""
+
+
+def production(app: Flask) -> bool:
+    return _get(app, "ESCALATE_ENV", "development") == "production"
+
+
+def problems(app: Flask) -> list[str]:
+    """What is unsafe about this app's settings for production (empty when all is well)."""
+    from service.db import database_url
+
+    found = []
+    key = app.config.get("SECRET_KEY") or ""
+    if key == DEV_SECRET_KEY or len(key) < 32:
+        found.append("SECRET_KEY must be set to a random value of at least 32 characters (not the development one)")
+    if not database_url(app).startswith("postgresql"):
+        found.append("DATABASE_URL must point at PostgreSQL: a SQLite file is local to one server")
+    if app.config.get("SESSION_COOKIE_SECURE") is False:
+        found.append("COOKIE_SECURE must not be turned off: session cookies must only travel over HTTPS")
+    if not app.config.get("RATELIMIT_ENABLED", True):
+        found.append("RATELIMIT_ENABLED must not be false")
+    workers = int(os.environ.get("GUNICORN_WORKERS") or os.environ.get("WEB_CONCURRENCY") or 1)
+    storage = _get(app, "RATELIMIT_STORAGE_URI", "memory://")
+    if workers > 1 and storage.startswith("memory"):
+        found.append(
+            "RATELIMIT_STORAGE_URI must name a shared store (e.g. redis://) when there are several worker processes"
+        )
+    return found
+
+
+def check(app: Flask) -> None:
+    """Refuse a production start with unsafe settings (called once the app is fully built)."""
+    if production(app) and (found := problems(app)):
+        raise UnsafeSettings("refusing to start in production: " + "; ".join(found))
+
+
+def _hsts(seconds: int):
+    value = f"max-age={seconds}; includeSubDomains"
+
+    def add(response):
+        response.headers.setdefault("Strict-Transport-Security", value)
+        return response
+
+    return add
+
+
+def _get(app: Flask, name: str, default: str) -> str:
+    value = app.config.get(name)
+    return str(value) if value is not None else os.environ.get(name, default)
+
+
+def init_app(app: Flask) -> None:
+    hops = int(_get(app, "PROXY_FIX_X_FOR", "0"))
+    if hops:
+        # The client's address (rate limits), scheme (secure cookies, HSTS) and host from the proxy's headers.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
+    seconds = int(_get(app, "HSTS_SECONDS", "31536000"))
+    if seconds:
+        # Browsers keep to HTTPS for this host; sent on every answer (ignored by browsers over plain http).
+        app.after_request(_hsts(seconds))
