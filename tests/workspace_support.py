@@ -15,10 +15,18 @@ from tests.conftest import sample
 
 PASSWORD = "correct horse battery staple"
 NOW = dt.datetime(2026, 3, 2, 10, 0, tzinfo=dt.UTC)
+# Real argon2id, at a lower cost so the suite stays fast; test_workspace_auth checks the default is 64 MiB.
+WS_CONFIG = {
+    "TESTING": True,
+    "SECRET_KEY": "test",
+    "WTF_CSRF_ENABLED": True,
+    "ARGON2_MEMORY_KIB": 1024,
+    "ARGON2_TIME_COST": 1,
+}
 
 
-@pytest.fixture
-def ws_app(db_engine):
+@pytest.fixture(name="ws_app")
+def ws_app_fixture(db_engine):
     """The app on db_engine (SQLite, and PostgreSQL with TEST_DATABASE_URL), CSRF on, directory seeded."""
     app = create_app({"TESTING": True, "SECRET_KEY": "test", "DATABASE_ENGINE": db_engine, "WTF_CSRF_ENABLED": True})
     with sessions(app)() as session:
@@ -26,9 +34,10 @@ def ws_app(db_engine):
     return app
 
 
-@pytest.fixture
-def ws_session(ws_app):
-    with ws_app.app_context(), sessions(ws_app)() as session:
+@pytest.fixture(name="ws_session")
+def ws_session_fixture(ws_app):
+    """A session of its own, outside any app context (so test requests get their own context and g)."""
+    with sessions(ws_app)() as session:
         yield session
 
 

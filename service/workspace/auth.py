@@ -1,6 +1,6 @@
 """Staff accounts and access: argon2 passwords, optional TOTP, lockout, sessions and permissions.
 
-- Passwords are hashed with argon2id (argon2-cffi's RFC 9106 low-memory profile: 64 MiB, memory-hard).
+- Passwords are hashed with argon2id (RFC 9106's low-memory profile: 64 MiB, 3 passes; memory-hard).
 - After `LOCKOUT_FAILURES` failed sign-ins in a row the account is locked for `LOCKOUT_MINUTES`.
 - The session cookie carries only a random `StaffSession` id made at sign-in (never the one the
   browser came with, so a planted session is useless), checked on every request against the
@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import pyotp
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from flask import Flask, abort, current_app, request
+from flask import Flask, abort, current_app, has_app_context, request
 from flask_login import LoginManager, UserMixin, current_user
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -68,9 +68,24 @@ PERMISSIONS: dict[str, frozenset[str]] = {
 }
 ALL_PERMISSIONS = frozenset().union(*PERMISSIONS.values())
 
-_hasher = PasswordHasher()
-# Verified against when the e-mail is unknown, so the answer takes as long as for a real account.
-_DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
+# argon2id, RFC 9106's low-memory profile: 64 MiB and 3 passes per hash. ARGON2_MEMORY_KIB and
+# ARGON2_TIME_COST may lower it only where speed matters more than cost to an attacker (the tests).
+ARGON2_MEMORY_KIB = 65536
+ARGON2_TIME_COST = 3
+
+
+@functools.lru_cache(maxsize=4)
+def _hashers(memory_kib: int, time_cost: int) -> tuple[PasswordHasher, str]:
+    hasher = PasswordHasher(memory_cost=memory_kib, time_cost=time_cost, parallelism=4)
+    # Verified against when the e-mail is unknown, so the answer takes as long as for a real account.
+    return hasher, hasher.hash(secrets.token_urlsafe(16))
+
+
+def _hasher_and_dummy() -> tuple[PasswordHasher, str]:
+    config = current_app.config if has_app_context() else {}
+    return _hashers(
+        int(config.get("ARGON2_MEMORY_KIB", ARGON2_MEMORY_KIB)), int(config.get("ARGON2_TIME_COST", ARGON2_TIME_COST))
+    )
 
 
 def now() -> dt.datetime:
@@ -89,7 +104,7 @@ MIN_PASSWORD = 12
 def hash_password(password: str) -> str:
     if len(password) < MIN_PASSWORD:
         raise AccountError(f"password: at least {MIN_PASSWORD} characters")
-    return _hasher.hash(password)
+    return _hasher_and_dummy()[0].hash(password)
 
 
 def create_user(
@@ -156,8 +171,9 @@ def authenticate(
             user.failed_attempts = 0
             user.locked_until = None
             user.last_sign_in_at = moment
-            if _hasher.check_needs_rehash(user.password_hash):
-                user.password_hash = _hasher.hash(password)
+            hasher = _hasher_and_dummy()[0]
+            if hasher.check_needs_rehash(user.password_hash):
+                user.password_hash = hasher.hash(password)
         elif result.reason in ("bad-credentials", "bad-totp"):
             user.failed_attempts += 1
             if user.failed_attempts >= LOCKOUT_FAILURES:
@@ -174,7 +190,7 @@ def authenticate(
 
 def _check(user: User | None, password: str, totp_code: str, moment: dt.datetime) -> SignIn:
     if user is None:
-        _verify(_DUMMY_HASH, password)
+        _verify(_hasher_and_dummy()[1], password)
         return SignIn(None, "bad-credentials")
     if user.locked_until is not None and user.locked_until > moment:
         return SignIn(None, "locked")
@@ -192,7 +208,7 @@ def _check(user: User | None, password: str, totp_code: str, moment: dt.datetime
 
 def _verify(password_hash: str, password: str) -> bool:
     try:
-        return _hasher.verify(password_hash, password)
+        return _hasher_and_dummy()[0].verify(password_hash, password)
     except (VerificationError, InvalidHashError):
         return False
 
