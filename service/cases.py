@@ -187,7 +187,8 @@ def _next_reference(session: Session, pack: Pack, year: int) -> str:
         )
         .returning(ReferenceCounter.__table__.c["last"])
     )
-    number = session.execute(statement).scalar_one()
+    # Core, on the session's connection: no autoflush, no ORM bookkeeping for a counter.
+    number = session.connection().execute(statement).scalar_one()
     return f"{pack.reference_prefix}-{year}-{number:04d}"
 
 
@@ -394,7 +395,9 @@ def _submit(session, form_id, data, channel, raw, filename, content_type, case, 
     risk = bool(attrs.get("immediate_risk")) if immediate_risk is None else immediate_risk
     target = _target_stage(spec, attrs)
     today = workdays.today(now)
+    # Read what is needed before adding objects, so the change goes to the database in one flush.
     cal = workdays.calendar(session)
+    contacts = list(session.scalars(select(Contact).where(Contact.partnership == pack.id)))
 
     created = case is None
     token = None
@@ -441,7 +444,6 @@ def _submit(session, form_id, data, channel, raw, filename, content_type, case, 
     )
     session.add(submission)
 
-    contacts = list(session.scalars(select(Contact).where(Contact.partnership == pack.id)))
     routes = routing.route(
         pack, spec, clean, stage=case.current_stage, receiving_sector=case.receiving_sector, contacts=contacts
     )
@@ -462,8 +464,8 @@ def _submit(session, form_id, data, channel, raw, filename, content_type, case, 
     ]
     session.add_all(decisions)
     step = next_step(pack, case)
-    session.flush()
     (queue or outbox.queue_for_submission)(session, pack, spec, case, submission, decisions, step, now=now)
+    session.flush()
     return SubmissionOutcome(
         reference=case.reference,
         tracking_token=token,

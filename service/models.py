@@ -230,6 +230,11 @@ class OutboxMessage(Base):
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
     sent_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
 
+    # Set by object so the case, submission, routing and messages go to the database in one flush.
+    case: Mapped[Case] = relationship()
+    submission: Mapped[Submission | None] = relationship()
+    routing: Mapped[RoutingDecision | None] = relationship()
+
     __table_args__ = (
         Index(
             "ix_outbox_pending",

@@ -77,9 +77,9 @@ def queue_for_submission(
     for group in by_email.values():
         first = group[0]
         message = OutboxMessage(
-            case_id=case.id,
-            submission_id=submission.id,
-            routing_id=first.id,
+            case=case,
+            submission=submission,
+            routing=first,
             message_id=new_message_id(case.reference),
             to_name=first.name,
             to_email=first.email,
