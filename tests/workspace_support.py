@@ -62,6 +62,15 @@ def sign_in(client, email: str, password: str = PASSWORD, code: str = ""):
     )
 
 
-def submit_sample(app, form_id: str, **kwargs) -> cases.SubmissionOutcome:
+def submit_sample(app, form_id: str, changes: dict | None = None, **kwargs) -> cases.SubmissionOutcome:
+    """Submit the form's sample answers (with `changes`), as cases.submit does for any channel."""
+    data = {**sample(form_id), **(changes or {})}
     with app.app_context(), sessions(app)() as session:
-        return cases.submit(session, form_id, sample(form_id), channel=kwargs.pop("channel", "web"), **kwargs)
+        return cases.submit(session, form_id, data, channel=kwargs.pop("channel", "web"), **kwargs)
+
+
+def signed_in(app, email: str = "bu@kirklees.example", role: str = "business-unit", partnership="kirklees"):
+    make_user(app, email, role, partnership)
+    client = app.test_client()
+    assert sign_in(client, email).status_code == 302
+    return client
