@@ -1,0 +1,29 @@
+"""Child protection conference escalations: the chair's log, agency notifications and follow-up
+(Kirklees Appendix 3; issue 7).
+
+- models.py: conferences, one issue per agency (each also a case), and the agencies' responses.
+- log.py: recording (a case per row, routed to the agency's lead copying the CP Review Unit, the
+  Appendix 3 notification queued with DOCX and PDF attached), the follow-up due date and chasers.
+- responses.py: the private response link and reply e-mails threaded to their row.
+- tables.py: returned Appendix 3 tables (DOCX, PDF, e-mail) read by the parsers into log rows.
+- patterns.py: the log by agency, chair and quarter, patterns, dashboard charts, CSV and XLSX.
+- views.py, access.py: the pages, for the workspace roles; cli.py: `flask --app app conference ...`.
+
+`init_app(app)` registers the blueprint, the commands and the outbox attacher.
+"""
+
+from __future__ import annotations
+
+from flask import Flask
+
+from service.conference import models  # noqa: F401 - puts the conference tables on the metadata, for Alembic
+
+
+def init_app(app: Flask) -> None:
+    from service import outbox
+    from service.conference import cli, log, views
+
+    if log.attach_notification not in outbox.ATTACHERS:
+        outbox.ATTACHERS.append(log.attach_notification)
+    app.register_blueprint(views.bp)
+    cli.register(app)

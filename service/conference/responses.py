@@ -1,0 +1,194 @@
+"""The agency's response to a row: through its private link, or a reply to the notification e-mail.
+
+A reply is threaded to its row by In-Reply-To/References (the Message-IDs the outbox gave the row's
+notification and chasers) or else by the case reference tag in the subject ("[KL-2026-0004]"). It is
+accepted when the sender is someone the row was sent to (the agency's lead, the CP Review Unit) or
+a directory contact of the partnership; otherwise it is kept, held for the business unit to review,
+and the row still awaits a response. The raw e-mail is kept as it came; a second copy of the same
+Message-ID is recognised and not recorded twice.
+
+`thread_reply(session, raw)` reads the e-mail with the project's parsers (parsers.email), so the
+ingestion pipeline (service.ingest) can hand any reply to a cp-conference case to it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from forms import registry
+from parsers import MAX_EMAIL_BYTES, ParseError, sniff
+from parsers.layout import find_reference
+from service.conference.log import token_hash
+from service.conference.models import Conference, ConferenceIssue, ConferenceResponse
+from service.models import Case, Contact, OutboxMessage, RoutingDecision
+
+MAX_RESPONSE = 20_000
+
+
+class ResponseError(ValueError):
+    """A response was refused; the message says why."""
+
+
+def by_token(session: Session, token: str) -> ConferenceIssue | None:
+    if not token or len(token) > 100:
+        return None
+    return session.scalar(select(ConferenceIssue).where(ConferenceIssue.response_hash == token_hash(token)))
+
+
+def _respond(issue: ConferenceIssue, response: ConferenceResponse) -> None:
+    issue.responses.append(response)
+    if response.accepted and issue.status == "awaiting":
+        issue.status = "responded"
+        issue.responded_at = response.received_at
+
+
+def record_link_response(
+    session: Session, issue: ConferenceIssue, *, responder: str, text: str, now: dt.datetime | None = None
+) -> ConferenceResponse:
+    """The response typed on the private link's page; commits."""
+    responder, text = (responder or "").strip(), (text or "").strip()
+    if not responder:
+        raise ResponseError("responder: enter your name")
+    if not text:
+        raise ResponseError("text: enter your agency's response")
+    if len(responder) > 200:
+        raise ResponseError("responder: at most 200 characters")
+    if len(text) > MAX_RESPONSE:
+        raise ResponseError(f"text: at most {MAX_RESPONSE} characters")
+    response = ConferenceResponse(
+        channel="link", received_at=now or dt.datetime.now(dt.UTC), responder=responder, text=text, accepted=True
+    )
+    _respond(issue, response)
+    session.commit()
+    return response
+
+
+# --- reply e-mails ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Reply:
+    reference: str
+    issue_id: int
+    accepted: bool
+    duplicate: bool
+    reason: str
+
+
+def _mail(raw: bytes):
+    from parsers.email import read_eml, read_msg
+
+    if len(raw) > MAX_EMAIL_BYTES:
+        raise ResponseError(f"the e-mail is {len(raw):,} bytes (at most {MAX_EMAIL_BYTES:,})")
+    kind = sniff(raw, None)
+    if kind not in ("email", "msg"):
+        raise ResponseError("not an e-mail (.eml or Outlook .msg)")
+    try:
+        return read_msg(raw) if kind == "msg" else read_eml(raw)
+    except (ParseError, ValueError, LookupError) as exc:
+        raise ResponseError(f"the e-mail cannot be read: {exc}") from None
+
+
+def _reply_text(body: str) -> str:
+    """The reply without the quoted notification below it."""
+    lines = []
+    for line in body.replace("\r\n", "\n").split("\n"):
+        if line.startswith(">") or re.match(r"^\s*(On .+ wrote:|-----\s*Original Message\s*-----)\s*$", line):
+            break
+        lines.append(line)
+    return "\n".join(lines).strip()[:MAX_RESPONSE]
+
+
+def _issue_for(session: Session, mail) -> ConferenceIssue | None:
+    ids = [i for i in [mail.in_reply_to, *mail.references] if i]
+    if ids:
+        case_id = session.scalar(select(OutboxMessage.case_id).where(OutboxMessage.message_id.in_(ids)).limit(1))
+        if case_id is not None:
+            found = session.scalar(select(ConferenceIssue).where(ConferenceIssue.case_id == case_id))
+            if found is not None:
+                return found
+    prefixes = {p.reference_prefix for p in registry().packs}
+    reference = find_reference(mail.subject, prefixes)
+    if reference is None:
+        return None
+    return session.scalar(select(ConferenceIssue).join(Case).where(Case.reference == reference))
+
+
+def _party(session: Session, issue: ConferenceIssue, sender: str) -> bool:
+    sender = sender.strip().lower()
+    if not sender:
+        return False
+    routed = session.scalar(
+        select(func.count())
+        .select_from(RoutingDecision)
+        .where(RoutingDecision.case_id == issue.case_id, func.lower(RoutingDecision.email) == sender)
+    )
+    if routed:
+        return True
+    return bool(
+        session.scalar(
+            select(func.count())
+            .select_from(Contact)
+            .where(Contact.partnership == issue.conference.partnership, func.lower(Contact.email) == sender)
+        )
+    )
+
+
+def thread_reply(session: Session, raw: bytes, *, now: dt.datetime | None = None) -> Reply | None:
+    """Record a reply e-mail on its row; None when it answers no conference notification. Commits."""
+    mail = _mail(raw)
+    issue = _issue_for(session, mail)
+    if issue is None:
+        return None
+    reference = issue.case.reference if issue.case else ""
+    if mail.message_id:
+        existing = session.scalar(select(ConferenceResponse).where(ConferenceResponse.message_id == mail.message_id))
+        if existing is not None:
+            return Reply(reference, existing.issue_id, existing.accepted, True, "already recorded (same Message-ID)")
+    if mail.automatic:
+        return Reply(reference, issue.id, False, False, f"not recorded: an automatic message ({mail.automatic})")
+    accepted = _party(session, issue, mail.sender)
+    response = ConferenceResponse(
+        channel="email",
+        received_at=now or dt.datetime.now(dt.UTC),
+        responder=mail.sender or "unknown sender",
+        text=_reply_text(mail.body) or "(no text: see the e-mail)",
+        accepted=accepted,
+        message_id=mail.message_id or None,
+        raw=raw,
+    )
+    _respond(issue, response)
+    session.commit()
+    reason = "recorded" if accepted else f"held for review: {mail.sender or 'the sender'} is not a party to {reference}"
+    return Reply(reference, issue.id, accepted, False, reason)
+
+
+def held(session: Session, partnerships: list[str]) -> list[ConferenceResponse]:
+    """Replies held for review (sender not a party), newest first."""
+    return list(
+        session.scalars(
+            select(ConferenceResponse)
+            .join(ConferenceIssue)
+            .join(Conference)
+            .where(ConferenceResponse.accepted.is_(False), Conference.partnership.in_(partnerships))
+            .order_by(ConferenceResponse.received_at.desc())
+        )
+    )
+
+
+def accept(session: Session, response: ConferenceResponse) -> None:
+    """A person accepts a held reply as the agency's response; commits."""
+    response.accepted = True
+    issue = response.issue
+    if issue.status == "awaiting":
+        issue.status = "responded"
+        issue.responded_at = response.received_at
+    session.commit()
+
+
+__all__ = ["Reply", "ResponseError", "by_token", "held", "record_link_response", "thread_reply"]

@@ -1,0 +1,134 @@
+"""Returned Appendix 3 tables (DOCX, PDF or e-mail) into log rows, through the project's parsers.
+
+The file is read by parsers.sandbox.parse_safely (the same parsers and limits as every returned
+document) as the partnership's conference form; its rows are grouped into conferences by (date of
+meeting, family, chair) and each reason written in the table is read as one of the log's reasons:
+
+- "non-attendance", "did not attend", "not attend", "absent", "no representative" -> non-attendance
+- "late" -> report provided late
+- "no report", "report not provided/submitted/received", "not provide" -> report not provided
+- anything else -> other
+
+The words are checked in that order, and the reason as written is always kept as the row's detail,
+so nothing the chair wrote is lost. The original file is kept on each conference it yields.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Callable
+
+from sqlalchemy.orm import Session
+
+from forms import registry
+from parsers import ParseError
+from service.conference import log
+from service.conference.models import Conference
+
+MAX_BYTES = 20 * 1024 * 1024
+_RULES = (
+    ("non-attendance", re.compile(r"non[- ]?attend|did ?n[o']t attend|not attend|absent|no representative", re.I)),
+    ("report-late", re.compile(r"\blate\b", re.I)),
+    (
+        "report-not-provided",
+        re.compile(r"no report|report (?:was )?not (?:provided|submitted|received)|not provide", re.I),
+    ),
+)
+
+
+class TableError(ValueError):
+    """The file cannot be read as an Appendix 3 table; the message says why."""
+
+
+def classify(text: str) -> str:
+    for reason, pattern in _RULES:
+        if pattern.search(text or ""):
+            return reason
+    return "other"
+
+
+def read(content: bytes, filename: str | None, partnership: str) -> list[dict]:
+    """The conferences a returned table holds, as log answers (see log.record); TableError if none."""
+    if not content:
+        raise TableError("the file is empty")
+    if len(content) > MAX_BYTES:
+        raise TableError(f"the file is {len(content):,} bytes (at most {MAX_BYTES:,})")
+    pack = registry().pack(partnership)
+    spec = log.conference_form(pack)
+    if spec is None:
+        raise TableError(f"the {pack.short_name} policy has no conference escalation form")
+    from parsers.sandbox import parse_safely
+
+    try:
+        result = parse_safely(content, filename, form_id=spec.id)
+    except ParseError as exc:
+        raise TableError(str(exc)) from None
+    if not result.recognised:
+        raise TableError(result.reason or f"no {spec.short_title} table found")
+    data, errors = result.canonical(spec)
+    if errors:
+        detail = "; ".join(f"{k}: {' '.join(map(str, v)) if isinstance(v, list) else v}" for k, v in errors.items())
+        raise TableError(f"the table does not fit the {spec.short_title}: {detail}")
+    rows_field = next(f for f in spec.fields if f.type == "rows")
+    conferences: dict[tuple, dict] = {}
+    for row in data.get(rows_field.key) or []:
+        key = (row.get("meeting_date"), (row.get("family") or "").strip(), (row.get("cp_chair") or "").strip())
+        conference = conferences.setdefault(
+            key, {"meeting_date": key[0], "family": key[1], "chair_name": key[2], "rows": []}
+        )
+        reason_text = (row.get("reason") or "").strip()
+        conference["rows"].append(
+            {
+                "agency": row.get("agency") or "",
+                "agency_rep": row.get("agency_rep") or "",
+                "reason": classify(reason_text),
+                "reason_detail": reason_text,
+            }
+        )
+    if not conferences:
+        raise TableError(f"the {spec.short_title} table has no rows")
+    return list(conferences.values())
+
+
+def ingest(
+    session: Session,
+    content: bytes,
+    filename: str | None,
+    partnership: str,
+    *,
+    recorded_by: str,
+    channel: str = "upload",
+    content_type: str | None = None,
+    link_for: Callable[[str], str] = log.response_link,
+    chair_user_id: int | None = None,
+    now: dt.datetime | None = None,
+) -> list[Conference]:
+    """Read the table and record every conference in it; all are checked before any is stored."""
+    found = read(content, filename, partnership)
+    today = log.workdays.today(now or dt.datetime.now(dt.UTC))
+    problems: dict[str, list[str]] = {}
+    for number, answers in enumerate(found, start=1):
+        try:
+            log.check(session, partnership, answers, today=today)
+        except log.LogError as exc:
+            for key, messages in exc.messages.items():
+                problems[f"conference {number} ({answers['meeting_date']}, {answers['chair_name']}): {key}"] = messages
+    if problems:
+        raise log.LogError(problems)
+    return [
+        log.record(
+            session,
+            partnership,
+            answers,
+            recorded_by=recorded_by,
+            link_for=link_for,
+            chair_user_id=chair_user_id,
+            channel=channel,
+            raw=content,
+            filename=filename,
+            content_type=content_type,
+            now=now,
+        )
+        for answers in found
+    ]
