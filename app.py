@@ -8,7 +8,7 @@ from pathlib import Path
 from flask import Flask
 
 from forms import registry
-from service import web, workspace  # also put the drafts and workspace tables on the metadata, for Alembic
+from service import conference, web, workspace  # also put their tables on the metadata, for Alembic
 
 
 def create_app(test_config: dict | None = None) -> Flask:
@@ -48,6 +48,9 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     # Business-unit workspace (issue 6): staff sign-in, inbox, case pages, themes, exports, retention.
     workspace.init_app(app)
+
+    # Child protection conference escalations (issue 7): the chair's log, notifications, responses, chasers.
+    conference.init_app(app)
 
     # Production (issue 8): /healthz, /readyz, JSON logs, rate limits, HSTS, backup; last, so it sees every view.
     from service import ops
