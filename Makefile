@@ -56,6 +56,8 @@ run: db
 test: install-test
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	# Known vulnerabilities in installed packages fail the build; an unreachable service only warns.
+	$(PY) -m service.ops.dependency_audit
 	$(VENV)/bin/pytest -q
 
 bench: install-test
