@@ -138,7 +138,8 @@ def median_working_days(
     if bounds[0] is None or bounds[1] is None:
         return []
     days = _calendar_rows(calendar, bounds[0], bounds[1])
-    cal = values(sa_column("day", Date), sa_column("n", Integer), name="cal").data(days)
+    # A CTE, not a VALUES subquery: SQLite accepts only the former, and it is sent once, not twice.
+    cal = values(sa_column("day", Date), sa_column("n", Integer), name="cal").data(days).cte("cal")
     entered, left = cal.alias("entered"), cal.alias("left_cal")
     worked = (left.c.n - entered.c.n).label("worked")
     stmt = _scope(
