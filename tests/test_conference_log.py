@@ -19,6 +19,7 @@ from service.conference import log, patterns, responses, tables
 from service.conference.models import Conference, ConferenceResponse
 from service.db import sessions
 from service.models import Case, OutboxMessage
+from tests.workspace_support import WS_CONFIG
 
 NOW = dt.datetime(2026, 11, 9, 10, 0, tzinfo=dt.UTC)  # Monday 9 November 2026
 SPEC = registry().form("kirklees-appendix-3")
@@ -48,7 +49,7 @@ CPRU = "cpru@kscp.example"
 @pytest.fixture(name="ws_app")
 def conference_app(db_engine):
     """The app on db_engine (SQLite, and PostgreSQL with TEST_DATABASE_URL), CSRF on, directory seeded."""
-    app = create_app({"TESTING": True, "SECRET_KEY": "test", "DATABASE_ENGINE": db_engine, "WTF_CSRF_ENABLED": True})
+    app = create_app({**WS_CONFIG, "DATABASE_ENGINE": db_engine})
     with sessions(app)() as session:
         directory.seed(session)
     return app
