@@ -10,23 +10,67 @@
     GET  /api/directory/<partnership>                                       -> contacts
     GET  /api/openapi.json
 
-Errors are JSON: {"error": "...", "messages": {...}} with 400 (bad input), 404 (unknown) or 409
-(a stage move the policy refuses).
+Who may do what: submitting and following a case by its tracking token are open to anyone (that
+is how professionals raise concerns); adding to an existing case needs its tracking token, or a
+signed-in member of staff with `cases.write` in that partnership. Reading cases, moving stages and
+recording outcomes need a workspace sign-in (service.workspace.auth) with `cases.read` or
+`cases.write`, and reach only the partnerships the person belongs to; a case elsewhere is "not found".
+Requests with a body must be JSON (Content-Type: application/json), which a cross-site form cannot
+send, so the blueprint is exempt from the web forms' CSRF tokens.
+
+Errors are JSON: {"error": "...", "messages": {...}} with 400 (bad input), 401 (sign in), 403, 404
+(unknown) or 409 (a stage move the policy refuses).
 """
 
 from __future__ import annotations
 
+import functools
+
 from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
 from flask import Blueprint, jsonify, request
+from flask_login import current_user
 from marshmallow import RAISE, Schema, ValidationError, fields, validate
 from sqlalchemy import select
 
 from service import cases, db
 from service.models import Contact
 from service.routing import RoutingError
+from service.web import csrf
+from service.workspace.auth import all_partnerships
 
 bp = Blueprint("api", __name__, url_prefix="/api")
+csrf.exempt(bp)  # JSON bodies only: see the module docstring
+
+
+def staff(permission: str):
+    """A signed-in member of staff holding `permission` in at least one partnership; JSON 401/403 otherwise."""
+
+    def decorate(view):
+        @functools.wraps(view)
+        def wrapped(*args, **kwargs):
+            if not current_user.is_authenticated:
+                return _error("sign in to the workspace first", 401)
+            if not current_user.can(permission):
+                return _error(f"you do not have the '{permission}' permission", 403)
+            return view(*args, **kwargs)
+
+        wrapped.required_permission = permission
+        return wrapped
+
+    return decorate
+
+
+def _allowed(permission: str) -> list[str]:
+    return current_user.partnerships_for(permission, all_partnerships())
+
+
+def _staff_case(session, reference: str, permission: str):
+    """The case, if this member of staff may act on it; otherwise the same 'not found' as a wrong reference."""
+    case = cases.get(session, reference)
+    if case.partnership not in _allowed(permission):
+        raise cases.UnknownCase(f"no case with reference '{reference}'")
+    return case
 
 
 class _Strict(Schema):
@@ -37,7 +81,10 @@ class _Strict(Schema):
 class SubmissionIn(_Strict):
     form_id = fields.String(required=True, metadata={"description": "A form id, e.g. nt-appendix-a"})
     data = fields.Dict(required=True, metadata={"description": "Canonical form data (forms.schema)"})
-    case = fields.String(load_default=None, metadata={"description": "Reference of the case this adds to"})
+    case = fields.String(load_default=None, metadata={"description": "Reference of the case this adds to (staff)"})
+    tracking_token = fields.String(
+        load_default=None, validate=validate.Length(max=200), metadata={"description": "Adds to the case it tracks"}
+    )
     channel = fields.String(load_default="api", validate=validate.OneOf(cases.CHANNELS))
     immediate_risk = fields.Boolean(load_default=None)
 
@@ -220,12 +267,22 @@ def post_submission():
         409: {content: {application/json: {schema: ErrorOut}}}
     """
     body = _body(SubmissionIn())
+    session = db.session()
+    case = None
+    if body["case"] and body["tracking_token"]:
+        raise ValidationError({"case": ["give case or tracking_token, not both"]})
+    if body["tracking_token"]:
+        case = cases.by_tracking_token(session, body["tracking_token"])
+    elif body["case"]:
+        if not current_user.is_authenticated:
+            return _error("adding to a case by its reference needs a workspace sign-in; use tracking_token", 401)
+        case = _staff_case(session, body["case"], "cases.write")
     outcome = cases.submit(
-        db.session(),
+        session,
         body["form_id"],
         body["data"],
         channel=body["channel"],
-        case=body["case"],
+        case=case,
         immediate_risk=body["immediate_risk"],
         raw=request.get_data(),
         content_type="application/json",
@@ -234,6 +291,7 @@ def post_submission():
 
 
 @bp.get("/cases")
+@staff("cases.read")
 def get_cases():
     """A page of cases, newest first.
     ---
@@ -244,11 +302,12 @@ def get_cases():
         200: {content: {application/json: {schema: CasePage}}}
     """
     query = ListQuery().load(request.args.to_dict())
-    page = cases.list_cases(db.session(), **query)
+    page = cases.list_cases(db.session(), **query, within=_allowed("cases.read"))
     return CasePage().dump({"cases": page.cases, "next_cursor": page.next_cursor})
 
 
 @bp.get("/cases/overdue")
+@staff("cases.read")
 def get_overdue():
     """Open cases past their current stage's due date, longest overdue first.
     ---
@@ -258,11 +317,12 @@ def get_overdue():
       responses:
         200: {content: {application/json: {schema: CasePage}}}
     """
-    found = cases.overdue(db.session(), partnership=request.args.get("partnership"))
+    found = cases.overdue(db.session(), partnership=request.args.get("partnership"), within=_allowed("cases.read"))
     return CasePage().dump({"cases": found, "next_cursor": None})
 
 
 @bp.get("/cases/<reference>")
+@staff("cases.read")
 def get_case(reference: str):
     """One case with its stages (each with its due date), submissions and routing decisions.
     ---
@@ -274,10 +334,11 @@ def get_case(reference: str):
         404: {content: {application/json: {schema: ErrorOut}}}
     """
     session = db.session()
-    return jsonify(cases.case_view(session, cases.get(session, reference)))
+    return jsonify(cases.case_view(session, _staff_case(session, reference, "cases.read")))
 
 
 @bp.post("/cases/<reference>/stage")
+@staff("cases.write")
 def post_stage(reference: str):
     """Move the case to a later stage.
     ---
@@ -295,12 +356,17 @@ def post_stage(reference: str):
     body = _body(StageIn())
     session = db.session()
     case = cases.move_stage(
-        session, reference, body["stage"], immediate_risk=body["immediate_risk"], outcome=body["outcome"]
+        session,
+        _staff_case(session, reference, "cases.write"),
+        body["stage"],
+        immediate_risk=body["immediate_risk"],
+        outcome=body["outcome"],
     )
     return jsonify(cases.case_view(session, case))
 
 
 @bp.post("/cases/<reference>/outcome")
+@staff("cases.write")
 def post_outcome(reference: str):
     """Record the outcome, resolution and learning; `resolved: true` closes the case.
     ---
@@ -316,7 +382,7 @@ def post_outcome(reference: str):
     """
     body = _body(OutcomeIn())
     session = db.session()
-    case = cases.record_outcome(session, reference, **body)
+    case = cases.record_outcome(session, _staff_case(session, reference, "cases.write"), **body)
     return jsonify(cases.case_view(session, case))
 
 
@@ -336,6 +402,7 @@ def get_tracking(token: str):
 
 
 @bp.get("/directory/<partnership>")
+@staff("cases.read")
 def get_directory(partnership: str):
     """The partnership's contacts.
     ---
@@ -345,7 +412,9 @@ def get_directory(partnership: str):
       responses:
         200: {content: {application/json: {schema: {type: array, items: ContactOut}}}}
     """
-    cases.list_cases(db.session(), partnership=partnership, limit=1)  # raises for an unknown partnership
+    cases.list_cases(db.session(), partnership=partnership, limit=1, within=[])  # raises for an unknown partnership
+    if partnership not in _allowed("cases.read"):
+        return _error(f"you do not work in {partnership}", 403)
     found = db.session().scalars(select(Contact).where(Contact.partnership == partnership).order_by(Contact.id))
     return jsonify(ContactOut(many=True).dump(found))
 

@@ -575,12 +575,17 @@ def list_cases(
     status: str | None = None,
     limit: int = 50,
     cursor: str | None = None,
+    within: list[str] | None = None,
 ) -> Page:
-    """Newest first, `limit` per page; pass the returned `next_cursor` for the next page."""
+    """Newest first, `limit` per page; pass the returned `next_cursor` for the next page.
+
+    `within` limits the list to those partnerships (the ones a member of staff may see)."""
     if partnership is not None:
         _pack(partnership)
     limit = max(1, min(limit, 200))
     query = select(Case).order_by(Case.created_at.desc(), Case.id.desc()).limit(limit + 1)
+    if within is not None:
+        query = query.where(Case.partnership.in_(within))
     if partnership:
         query = query.where(Case.partnership == partnership)
     if status:
@@ -600,9 +605,14 @@ def list_cases(
 
 
 def overdue(
-    session: Session, *, today: dt.date | None = None, partnership: str | None = None, limit: int = 200
+    session: Session,
+    *,
+    today: dt.date | None = None,
+    partnership: str | None = None,
+    limit: int = 200,
+    within: list[str] | None = None,
 ) -> list[Case]:
-    """Open cases whose current stage is past its due date, longest overdue first."""
+    """Open cases whose current stage is past its due date, longest overdue first (`within`: as list_cases)."""
     today = today or workdays.today()
     query = (
         select(Case)
@@ -610,6 +620,8 @@ def overdue(
         .order_by(Case.current_due, Case.id)
         .limit(limit)
     )
+    if within is not None:
+        query = query.where(Case.partnership.in_(within))
     if partnership:
         _pack(partnership)
         query = query.where(Case.partnership == partnership)

@@ -2,10 +2,41 @@
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import func, select
 
+from app import create_app
+from service import directory
+from service.db import sessions
 from service.models import Case, Submission
 from tests.conftest import sample
+from tests.workspace_support import make_user, sign_in
+
+# Real argon2id at a low cost, as the workspace tests do; CSRF on, as in the service.
+CONFIG = {
+    "TESTING": True,
+    "SECRET_KEY": "test",
+    "WTF_CSRF_ENABLED": True,
+    "ARGON2_MEMORY_KIB": 1024,
+    "ARGON2_TIME_COST": 1,
+}
+
+
+@pytest.fixture
+def db_app(db_engine):
+    """The app on db_engine with the sample directory, and a Kirklees and a North Tyneside business unit."""
+    app = create_app({**CONFIG, "DATABASE_ENGINE": db_engine})
+    with sessions(app)() as session:
+        directory.seed(session)
+    make_user(app, "bu@ntscp.example", "business-unit", "north-tyneside")
+    make_user(app, "bu@kscp.example", "business-unit", "kirklees")
+    return app
+
+
+def staff_client(app, email="bu@ntscp.example"):
+    client = app.test_client()
+    assert sign_in(client, email).status_code == 302
+    return client
 
 
 def post(client, url, body):
@@ -13,8 +44,10 @@ def post(client, url, body):
 
 
 def test_submit_then_read_the_case(db_app):
-    client = db_app.test_client()
-    created = post(client, "/api/submissions", {"form_id": "nt-appendix-a", "data": sample("nt-appendix-a")})
+    client = staff_client(db_app)
+    created = post(
+        db_app.test_client(), "/api/submissions", {"form_id": "nt-appendix-a", "data": sample("nt-appendix-a")}
+    )
     assert created.status_code == 201, created.json
     body = created.json
     assert body["reference"].startswith("NT-") and len(body["tracking_token"]) >= 43
@@ -40,10 +73,10 @@ def test_submit_then_read_the_case(db_app):
 
 
 def test_stage_and_outcome_endpoints(db_app):
-    client = db_app.test_client()
-    ref = post(client, "/api/submissions", {"form_id": "nt-appendix-a", "data": sample("nt-appendix-a")}).json[
-        "reference"
-    ]
+    client = staff_client(db_app)
+    ref = post(
+        db_app.test_client(), "/api/submissions", {"form_id": "nt-appendix-a", "data": sample("nt-appendix-a")}
+    ).json["reference"]
     moved = post(client, f"/api/cases/{ref}/stage", {"stage": "4", "outcome": "Not agreed at stage 3"})
     assert moved.status_code == 200 and moved.json["current_stage"] == "4"
     refused = post(client, f"/api/cases/{ref}/stage", {"stage": "3"})
@@ -58,7 +91,7 @@ def test_stage_and_outcome_endpoints(db_app):
 
 
 def test_bad_requests_get_clear_errors_and_store_nothing(db_app):
-    client = db_app.test_client()
+    client = staff_client(db_app)
     invalid = post(
         client, "/api/submissions", {"form_id": "nt-appendix-a", "data": sample("nt-appendix-a") | {"name": ""}}
     )
@@ -87,8 +120,39 @@ def test_bad_requests_get_clear_errors_and_store_nothing(db_app):
 
 
 def test_directory_endpoint(db_app):
-    contacts = db_app.test_client().get("/api/directory/merton").json
+    make_user(db_app, "bu@mscb.example", "business-unit", "merton")
+    contacts = staff_client(db_app, "bu@mscb.example").get("/api/directory/merton").json
     assert {c["role"] for c in contacts} == {"appendix-b-contact", "qa-sub-group-chair", "independent-chair"}
+    assert staff_client(db_app).get("/api/directory/merton").status_code == 403
+
+
+def test_cases_need_a_staff_sign_in_and_stay_in_their_partnership(db_app):
+    public = db_app.test_client()
+    outcome = post(public, "/api/submissions", {"form_id": "nt-appendix-a", "data": sample("nt-appendix-a")}).json
+    ref = outcome["reference"]
+    for url in ("/api/cases", "/api/cases/overdue", f"/api/cases/{ref}", "/api/directory/north-tyneside"):
+        assert public.get(url).status_code == 401, url
+    assert post(public, f"/api/cases/{ref}/stage", {"stage": "4"}).status_code == 401
+    assert post(public, f"/api/cases/{ref}/outcome", {"resolved": True}).status_code == 401
+    # Adding to a case: by reference only for staff; anyone with the tracking token may.
+    again = {"form_id": "nt-appendix-a", "data": sample("nt-appendix-a") | {"stage": "4"}}
+    assert post(public, "/api/submissions", again | {"case": ref}).status_code == 401
+    added = post(public, "/api/submissions", again | {"tracking_token": outcome["tracking_token"]})
+    assert added.status_code == 201 and added.json["reference"] == ref and added.json["stage"] == "4"
+    # Kirklees staff do not see a North Tyneside case: "not found", as for a wrong reference.
+    kirklees = staff_client(db_app, "bu@kscp.example")
+    assert kirklees.get(f"/api/cases/{ref}").status_code == 404
+    assert post(kirklees, f"/api/cases/{ref}/stage", {"stage": "5"}).status_code == 404
+    assert post(kirklees, "/api/submissions", again | {"case": ref}).status_code == 404
+    assert kirklees.get("/api/cases").json["cases"] == []
+    assert [c["reference"] for c in staff_client(db_app).get("/api/cases").json["cases"]] == [ref]
+
+
+def test_every_api_view_declares_who_may_use_it(db_app):
+    open_to_all = {"api.post_submission", "api.get_tracking", "api.get_openapi"}
+    for rule in db_app.url_map.iter_rules():
+        if rule.endpoint.startswith("api.") and rule.endpoint not in open_to_all:
+            assert getattr(db_app.view_functions[rule.endpoint], "required_permission", None), rule.rule
 
 
 def test_openapi_document(db_app):
