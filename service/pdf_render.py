@@ -37,7 +37,10 @@ would a filled blank form:
 - Repeatable rows hold exactly the data's rows; the table grows to fit and continues across pages
   with its header repeated. A long answer's box continues across pages too.
 
-Speed: the fonts are registered once per process and reportlab embeds only the glyphs used.
+Speed: the fonts are registered once per process and reportlab embeds only the glyphs used; the
+fields are written as pre-formatted objects and each page's text as one text object. Answers that
+would fill more than MAX_PAGES pages are refused with a ValidationError naming the field, so a
+document stays bounded in time and size.
 """
 
 from __future__ import annotations
@@ -46,6 +49,7 @@ import io
 from collections.abc import Callable
 from typing import NamedTuple
 
+from marshmallow import ValidationError
 from reportlab.lib.colors import Color
 from reportlab.lib.pagesizes import A4
 from reportlab.pdfgen.canvas import Canvas
@@ -75,6 +79,7 @@ ONE_LINE_BOX = 2 * PAD + VALUE_LEADING
 BLANK_TEXTAREA_BOX = 72.0
 BLANK_ROW, BLANK_TALL_ROW = 20.0, 34.0
 FIELD_GAP = 7.0
+MAX_PAGES = 100  # a form is a few pages; answers that would fill more are refused, naming the field
 LABEL_DROP = 3.0  # lowers a label beside a box onto the baseline of the box's first line
 
 INK = Color(0.1, 0.1, 0.1)
@@ -240,6 +245,7 @@ class _Layout:
         self.completed = data is not None
         self.pages: list[list[Op]] = [[]]
         self.y = TOP
+        self.current: Field | None = None  # the field being placed, to name it in an error
 
     # Page mechanics
 
@@ -247,6 +253,11 @@ class _Layout:
         self.pages[-1].append(op)
 
     def new_page(self) -> None:
+        if len(self.pages) >= MAX_PAGES:
+            field = self.current
+            where = f"the answers to '{field.label}'" if field else "the form"
+            message = f"{where} would make the PDF longer than {MAX_PAGES} pages; shorten them"
+            raise ValidationError({field.key if field else "_schema": [message]})
         self.pages.append([])
         self.y = TOP
 
@@ -297,6 +308,7 @@ class _Layout:
         self.y -= height + 7
 
     def field(self, field: Field) -> None:
+        self.current = field
         if field.type in ("text", "date"):
             self.inline_field(field)
         elif field.type == "textarea":
@@ -308,6 +320,7 @@ class _Layout:
         else:
             raise ValueError(f"{self.spec.id}: field {field.key!r} has unknown type {field.type!r}")
         self.y -= FIELD_GAP
+        self.current = None
 
     def label_lines(self, field: Field, width: float) -> tuple[list[str], list[str]]:
         label = pdf_text.wrap(field.label, pdf_text.BOLD, LABEL_SIZE, width)

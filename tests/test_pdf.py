@@ -267,6 +267,18 @@ def test_a_row_taller_than_a_page_continues_on_the_next():
     assert "word0" in text and "word2499" in text
 
 
+def test_answers_that_would_fill_too_many_pages_are_refused_naming_the_field():
+    from marshmallow import ValidationError
+
+    spec = spec_of("kirklees-appendix-3")
+    row = sample("kirklees-appendix-3")["rows"][0]
+    data = validate_data(spec, {"rows": [{**row, "reason": " ".join(["word"] * 3000)}] * 40})
+    with pytest.raises(ValidationError) as raised:
+        render_pdf(spec, data)
+    assert "Child Protection Case Conference issues" in raised.value.messages["rows"][0]
+    assert "100 pages" in raised.value.messages["rows"][0]
+
+
 def test_blank_rows_follow_the_spec():
     spec = spec_of("kirklees-appendix-3")
     fields = terminal_fields(render_pdf(spec, None))
