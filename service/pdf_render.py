@@ -8,7 +8,7 @@ pages as needed, "Page n of m" on every page. The page is drawn with reportlab's
 paragraph markup, so user text is only ever text: `{{ 7*7 }}`, `<w:p>`, `&`, brackets and
 backslashes print as typed.
 
-AcroForm fields, named after the spec's keys (see `field_names`):
+AcroForm fields, named after the spec's keys:
   text, textarea, date  `key`                    text field; textarea is multi-line with a taller box;
                                                  a date's tooltip asks for DD/MM/YYYY
   ticks                 `key.<choice value>`     one checkbox per choice, on state /Yes
@@ -20,7 +20,9 @@ Dotted names are real field hierarchies (see service.pdf_fields), so every reade
 qualified name. Dates in fields and on the page are DD/MM/YYYY, as the partnerships write them.
 
 A blank form is a fillable PDF: editable fields over the drawn boxes. What a person types is drawn
-by their reader, with Helvetica: reportlab form fields can only use the standard 14 fonts.
+by their reader with Helvetica (/Helv), as the embedded DejaVu Sans holds only the glyphs the page
+itself uses; a reader may show a character Helvetica lacks (Ł, Arabic) with a substitute font or
+not at all, but the field's value, which is what is read back, is exactly what was typed.
 
 A completed form shows the answers as page text in the embedded DejaVu Sans, which has the glyphs
 for any of the names the partnerships meet (Zoë, Łukasiewicz, Siobhán, Nguyễn, Arabic script,
@@ -125,20 +127,6 @@ def render_pdf(spec: FormSpec, data: dict | None) -> bytes:
 def pdf_date(iso: str) -> str:
     """A canonical ISO date as the forms write it (DD/MM/YYYY); "" stays ""."""
     return f"{iso[8:10]}/{iso[5:7]}/{iso[0:4]}" if iso else ""
-
-
-def field_names(spec: FormSpec, data: dict | None = None) -> list[str]:
-    """Every AcroForm field name of the form's PDF, in page order (rows as in data, or blank rows)."""
-    names: list[str] = []
-    for field in spec.fields:
-        if field.type == "ticks":
-            names.extend(f"{field.key}.{choice.value}" for choice in field.choices)
-        elif field.type == "rows":
-            count = len(data[field.key]) if data is not None else field.blank_rows
-            names.extend(f"{field.key}.{n}.{c.key}" for n in range(1, count + 1) for c in field.columns)
-        else:
-            names.append(field.key)
-    return names
 
 
 def _title(spec: FormSpec) -> str:
