@@ -56,7 +56,7 @@ def parse(content: bytes, filename: str | None = None, *, specs=None, form_id: s
 
 
 def parse_document(content: bytes, kind: str, *, specs, prefixes, form_id=None) -> ParseResult:
-    from parsers.layout import Para, find_reference, read_blocks
+    from parsers.layout import Para, find_reference, read_blocks, text_blocks
 
     if len(content) > MAX_DOCUMENT_BYTES:
         raise ParseError(
@@ -79,7 +79,7 @@ def parse_document(content: bytes, kind: str, *, specs, prefixes, form_id=None) 
             text = content.decode("utf-8")
         except UnicodeDecodeError:
             raise ParseError("not a document: a text file that is not UTF-8") from None
-        result = read_blocks([Para(text)], "text", specs, continuation=True, form_id=form_id)
+        result = read_blocks(text_blocks(text), "text", specs, continuation=True, form_id=form_id)
         result.reference = find_reference(text, prefixes)
         return result
     if kind == "doc":

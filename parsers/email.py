@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from email import policy
 from email.utils import getaddresses
 
-from parsers.layout import Para, find_reference, read_blocks
+from parsers.layout import find_reference, read_blocks, text_blocks
 from parsers.result import ParseError, ParseResult
 
 MAX_PARTS = 200
@@ -241,7 +241,7 @@ def parse_email(content: bytes, kind: str, *, specs, prefixes, form_id=None) -> 
             result.warnings.append(f"{len(found)} forms attached; the best match was read")
     else:
         body = _strip_quoted(mail.body)
-        result = read_blocks([Para(body)], "email", specs, continuation=True, form_id=form_id)
+        result = read_blocks(text_blocks(body), "email", specs, continuation=True, form_id=form_id)
         if not result.recognised:
             reasons = "; ".join(problems) if problems else "no form is attached and the text holds no form's answers"
             result.reason = f"the e-mail carries no form: {reasons}"
@@ -251,3 +251,39 @@ def parse_email(content: bytes, kind: str, *, specs, prefixes, form_id=None) -> 
     result.email = summary
     result.reference = reference or result.reference
     return result
+
+
+def answers_text(spec, data: dict) -> str:
+    """A form's answers as the "Label: value" lines this module reads back from an e-mail body.
+
+    Dates are written DD/MM/YYYY, a choice by its label, ticks as "☒ option" lines, repeated rows
+    as a "|" table under a header of column labels (one line per row, so a line break inside a
+    cell becomes a space); a textarea's further lines follow its first, and a blank line ends it."""
+    from parsers.result import uk_date
+
+    lines = [spec.title, ""]
+    for section in spec.sections:
+        lines.append(section.title)
+        for f in section.fields:
+            value = data.get(f.key)
+            if f.type == "ticks":
+                lines.append(f"{_label(f)}:")
+                lines.extend(f"{'☒' if c.value in (value or []) else '☐'} {c.label}" for c in f.choices)
+            elif f.type == "rows":
+                lines.append(f"{_label(f)}:")
+                lines.append(" | ".join(c.label for c in f.columns))
+                for row in value or []:
+                    cells = [uk_date(row.get(c.key, "")) if c.type == "date" else row.get(c.key, "") for c in f.columns]
+                    lines.append(" | ".join(cell.replace("\n", " ") for cell in cells))
+            elif f.type == "choice":
+                lines.append(f"{_label(f)}: {f.choice_label(value) if value else ''}")
+            elif f.type == "date":
+                lines.append(f"{_label(f)}: {uk_date(value or '')}")
+            else:
+                lines.append(f"{_label(f)}: {value or ''}")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def _label(f) -> str:
+    return f.label.rstrip(": ")

@@ -45,6 +45,22 @@ class Labels:
     title: str
 
 
+_VARIANTS = {"'": "['’‘]", "’": "['’‘]", "‘": "['’‘]", '"': '["“”]', "“": '["“”]', "”": '["“”]'}
+_VARIANTS.update({"-": "[-–—]", "–": "[-–—]", "—": "[-–—]"})
+
+
+def _pattern(label: str) -> str:
+    """A label as a regular expression that allows the quote, dash and spacing variants norm() allows."""
+    out = []
+    for char in label:
+        if char.isspace():
+            if not out or out[-1] != r"\s+":
+                out.append(r"\s+")
+        else:
+            out.append(_VARIANTS.get(char, re.escape(char)))
+    return "".join(out)
+
+
 @lru_cache(maxsize=64)
 def labels_of(spec: FormSpec) -> Labels:
     fields: dict[str, list[tuple[str, Field]]] = {}
@@ -59,8 +75,8 @@ def labels_of(spec: FormSpec) -> Labels:
             if f.type == "rows":
                 columns[f.key] = {squash(label): c for c in f.columns for label in c.labels}
     sections = {squash(s.title): s.key for s in spec.sections}
-    words = sorted({norm(x) for f in spec.fields for x in f.labels}, key=len, reverse=True)
-    inline = re.compile(r"(?:^|(?<=\s))(" + "|".join(re.escape(w) for w in words) + r")\s*:", re.IGNORECASE)
+    words = sorted({x.strip().rstrip(":").strip() for f in spec.fields for x in f.labels}, key=len, reverse=True)
+    inline = re.compile(r"(?:^|(?<=\s))(" + "|".join(_pattern(w) for w in words) + r")\s*:", re.IGNORECASE)
     return Labels(spec, fields, sections, options, columns, inline, norm(spec.title))
 
 
@@ -156,8 +172,10 @@ class Reader:
             return
         self.answers[f.key] = Answer(value, label.strip())
         self.last = f
+        self.pending = None
 
     def tick(self, f: Field, value: str, checked: bool, label: str) -> None:
+        self.pending = None if self.pending is None or self.pending[0].key != f.key else self.pending
         chosen = self.ticks.setdefault(f.key, [])
         if checked and value not in chosen:
             chosen.append(value)
@@ -194,6 +212,8 @@ class Reader:
 
     def line(self, line: str, soft: bool = False) -> None:
         if not line.strip():
+            # In typed text a blank line ends an answer (what follows is often "Regards" or a signature).
+            self.last = None
             return
         is_heading = self.heading(line)
         f = self.field_for(line)
@@ -203,10 +223,12 @@ class Reader:
             self.answers[self.last.key].value = f"{old} {line.strip()}" if old else line.strip()
             return
         if f is not None:
-            self.pending = (f, line)
             self.last = None
-            if f.type in ("text", "textarea") and self.continuation:
+            if f.type in ("text", "textarea", "date", "choice") and self.continuation:
                 self.put(f, "", line)
+                if line.rstrip().endswith(":"):  # "Label:" and nothing after: answered empty
+                    return
+            self.pending = (f, line)
             return
         if is_heading:
             self.pending = None
@@ -268,7 +290,7 @@ class Reader:
                 record = {}
                 for i, cell in enumerate(cells):
                     column = columns.get(i)
-                    if column is not None and cell.strip():
+                    if column is not None and cell.strip() not in ("", "-", "–", "—"):  # a dash: nothing
                         record[column.key] = cell.strip()
                 if record:
                     self.answers[rows_field.key].value.append(record)
@@ -388,6 +410,24 @@ def _short(text: str) -> str:
 
 
 REFERENCE = re.compile(r"\[?\b([A-Z]{2})-(\d{4})-(\d{4,6})\b\]?")
+
+
+def text_blocks(text: str) -> list:
+    """Plain text (an e-mail body) as blocks: runs of lines with "|" between cells become a table."""
+    blocks: list = []
+    for line in text.replace("\r\n", "\n").split("\n"):
+        row = line.strip()
+        if row.startswith("|") and row.endswith("|") and len(row) > 1:  # | a | b | as in Markdown
+            row = row[1:-1]
+        if "|" in row:
+            cells = [c.strip() for c in row.split("|")]
+            if blocks and isinstance(blocks[-1], Table):
+                blocks[-1].rows.append(cells)
+            else:
+                blocks.append(Table([cells]))
+        else:
+            blocks.append(Para(line))
+    return blocks
 
 
 def find_reference(text: str, prefixes: set[str]) -> str | None:

@@ -152,6 +152,11 @@ def parse_uk_date(text: str) -> str | None:
     return None
 
 
+def uk_date(iso: str) -> str:
+    """DD/MM/YYYY, as people in England write dates, for an ISO date ("" stays "")."""
+    return dt.date.fromisoformat(iso).strftime("%d/%m/%Y") if iso else ""
+
+
 def match_choice(spec_field: Field, text: str) -> str | None:
     """The choice value a written answer means: its label, its value, or 'Stage 4' for 'Stage 4: ...'."""
     wanted = norm(text)
@@ -209,14 +214,17 @@ def convert_value(spec_field: Field, value, errors: dict, key: str):
     if kind == "ticks":
         if isinstance(value, str):
             ticked = options_ticked(spec_field, value)
-            value = ticked if ticked is not None else [v for v in re.split(r"[\n;,]", value) if v.strip()]
+            value = ticked if ticked is not None else [v for v in re.split(r"[\n;]", value) if v.strip()]
         chosen = []
-        for item in value or []:
-            found = match_choice(spec_field, item)
-            if found is None:
-                errors[key] = [f"'{spec_field.label}': '{item}' is not one of the options"]
-            elif found not in chosen:
-                chosen.append(found)
+        for piece in value or []:
+            found = match_choice(spec_field, piece)
+            items = [piece] if found is not None else [p for p in piece.split(",") if p.strip()]
+            for item in items:
+                found = match_choice(spec_field, item)
+                if found is None:
+                    errors[key] = [f"'{spec_field.label}': '{item.strip()}' is not one of the options"]
+                elif found not in chosen:
+                    chosen.append(found)
         return chosen
     if isinstance(value, list):
         value = "\n".join(str(v) for v in value)
