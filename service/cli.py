@@ -110,12 +110,15 @@ def case_command(reference: str):
 @click.command("overdue")
 @with_appcontext
 @click.option("--partnership", help="Only this partnership's cases.")
-def overdue_command(partnership: str | None):
+@click.option(
+    "--today", type=click.DateTime(formats=["%Y-%m-%d"]), help="Count as of this date (default: today in England)."
+)
+def overdue_command(partnership: str | None, today):
     """List open cases past their current stage's due date."""
     from service import cases, db
 
     try:
-        found = cases.overdue(db.session(), partnership=partnership)
+        found = cases.overdue(db.session(), partnership=partnership, today=today.date() if today else None)
     except cases.CaseError as exc:
         raise click.ClickException(str(exc)) from None
     for case in found:
