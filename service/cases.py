@@ -47,7 +47,7 @@ from marshmallow import ValidationError
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session
 
 from forms import registry
 from forms.model import FormSpec, Pack, Stage
@@ -94,7 +94,9 @@ class InvalidData(CaseError):
         super().__init__(f"the answers do not fit form {form_id}: {detail}")
 
 
-UnknownAgency = routing.UnknownAgency  # a routing error, re-exported: submit raises it too
+class UnknownAgency(CaseError):
+    """A submission names an agency the directory has no contact for, where routing needs one."""
+
 
 # ---------------------------------------------------------------------------------------------
 # Results
@@ -444,9 +446,12 @@ def _submit(session, form_id, data, channel, raw, filename, content_type, case, 
     )
     session.add(submission)
 
-    routes = routing.route(
-        pack, spec, clean, stage=case.current_stage, receiving_sector=case.receiving_sector, contacts=contacts
-    )
+    try:
+        routes = routing.route(
+            pack, spec, clean, stage=case.current_stage, receiving_sector=case.receiving_sector, contacts=contacts
+        )
+    except routing.UnknownAgency as exc:
+        raise UnknownAgency(str(exc)) from None
     decisions = [
         RoutingDecision(
             case=case,
@@ -741,8 +746,3 @@ def tracking_view(session: Session, case: Case, *, now: dt.datetime | None = Non
         for s in full["stages"]
     ]
     return view
-
-
-def with_details():
-    """Loader options to fetch a case with its stages, submissions and routing in few queries."""
-    return (selectinload(Case.stages), selectinload(Case.submissions), selectinload(Case.routings))
