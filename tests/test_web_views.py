@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 
 import pytest
 from bs4 import BeautifulSoup
@@ -513,3 +514,36 @@ def test_tracking_links_are_scoped_to_one_case(web):
     assert sample("merton-disagreement-record")["raiser_name"] not in page_a
     assert web.get(link_a[:-2] + "xx").status_code == 404
     assert web.get("/t/" + "B" * 43).status_code == 404
+
+
+@pytest.mark.parametrize(
+    "template,params",
+    [
+        ("govuk_frontend_wtf/input.html", {"id": "a", "name": "a", "label": {"text": "A"}, "value": "VALUE"}),
+        ("govuk_frontend_wtf/textarea.html", {"id": "b", "name": "b", "label": {"text": "B"}, "value": "VALUE"}),
+        (
+            "govuk_frontend_wtf/charactercount.html",
+            {"id": "c", "name": "c", "label": {"text": "C"}, "value": "VALUE", "maxlength": 10},
+        ),
+        (
+            "govuk_frontend_wtf/date.html",
+            {
+                "id": "d",
+                "namePrefix": "d",
+                "fieldset": {"legend": {"text": "D"}},
+                "items": [{"name": "day", "value": "VALUE"}],
+            },
+        ),
+    ],
+)
+def test_shape_cache_renders_exactly_what_the_macro_renders(web_app, template, params):
+    """The shape cache puts a person's text where the macro would, escaped the same way."""
+    from flask import render_template
+
+    for value in ('<b>"Zoë" & O\'Neil</b>', "line one\nline two", "\ue0000\ue001 and \ue000", "0", "x" * 500):
+        filled = json.loads(json.dumps(params).replace("VALUE", json.dumps(value)[1:-1]))
+        with web_app.test_request_context("/"):
+            direct = render_template(template, params=filled)
+            cached = formbuild.render_shape(template, filled)
+            again = formbuild.render_shape(template, filled)  # from the cache this time
+        assert str(cached) == str(direct) == str(again), value

@@ -11,7 +11,7 @@ from flask_wtf.csrf import CSRFProtect
 from govuk_frontend_wtf.main import WTFormsHelpers
 from jinja2 import ChoiceLoader, PackageLoader, PrefixLoader
 
-from service.web import drafts, security  # drafts: registers its table on the models' metadata
+from service.web import drafts, formbuild, security  # drafts: registers its table on the models' metadata
 
 __all__ = ["drafts", "init_app"]
 
@@ -38,3 +38,4 @@ def init_app(app: Flask) -> None:
     csrf.init_app(app)
     security.init_app(app)
     views.register(app)
+    app.jinja_env.globals["govuk"] = formbuild.govuk

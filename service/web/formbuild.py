@@ -88,10 +88,81 @@ class MaxLength:
             raise ValidationError(self.message)
 
 
+# --- rendering speed ----------------------------------------------------------------------
+#
+# The GOV.UK macros cost a few milliseconds per question, too slow for a page of many questions
+# under load. Their output depends only on their params, so a question's markup is rendered once
+# per shape (label, hint, error, which boxes are ticked) with placeholders where the person's own
+# text goes; the text is escaped into the placeholders on each request, exactly as Jinja would.
+
+_HOLE = "\ue000{}\ue001"
+_HOLES = re.compile("\ue000(\\d+)\ue001")
+_SHAPES: dict[tuple[str, str], str] = {}  # bounded: cleared when it reaches _MAX_SHAPES
+_MAX_SHAPES = 4096
+
+
+# Text areas show a value verbatim; other macros indent nested markup, which would shift a line
+# break inside a value, so a value with a line break is rendered directly there (it is rare).
+_VERBATIM = ("govuk_frontend_wtf/textarea.html", "govuk_frontend_wtf/charactercount.html")
+
+
+def _with_holes(params, values: list[str], multiline: bool):
+    if isinstance(params, dict):
+        out = {}
+        for key, value in params.items():
+            if key == "value" and isinstance(value, str) and value and (multiline or "\n" not in value):
+                values.append(value)
+                out[key] = _HOLE.format(len(values) - 1)
+            else:
+                out[key] = _with_holes(value, values, multiline)
+        return out
+    if isinstance(params, list):
+        return [_with_holes(v, values, multiline) for v in params]
+    return params
+
+
+def render_shape(template: str, params: dict, name: str = "") -> Markup:
+    """A widget template's (or a named component's) markup for these params, from the shape cache."""
+    values: list[str] = []
+    shape = _with_holes(params, values, template in _VERBATIM)
+    key = (template + "#" + name, json.dumps(shape, sort_keys=True, default=str))
+    html = _SHAPES.get(key)
+    if html is None:
+        html = str(render_template(template, params=shape, name=name))
+        if len(_SHAPES) >= _MAX_SHAPES:
+            _SHAPES.clear()
+        _SHAPES[key] = html
+    return Markup(_HOLES.sub(lambda m: str(escape(values[int(m.group(1))])), html))  # noqa: S704 (escaped)
+
+
+def govuk(name: str, params: dict) -> Markup:
+    """A GOV.UK Frontend component by name (templates/web/component.html), through the shape cache."""
+    return render_shape("web/component.html", params, name)
+
+
+class _ShapeCached:
+    """Mixed into widgets whose only user text is a "value" (text boxes, text areas, date parts)."""
+
+    def render(self, params):
+        return render_shape(self.template, params)
+
+
+class TextInputWidget(_ShapeCached, GovTextInput):
+    pass
+
+
+class TextAreaWidget(_ShapeCached, GovTextArea):
+    pass
+
+
+class CharacterCountWidget(_ShapeCached, GovCharacterCount):
+    pass
+
+
 # --- the date field ------------------------------------------------------------------------
 
 
-class DateInputWidget(GovFormBase):
+class DateInputWidget(_ShapeCached, GovFormBase):
     """GOV.UK date input: three boxes named <name>-day, <name>-month, <name>-year."""
 
     template = "govuk_frontend_wtf/date.html"
@@ -214,7 +285,7 @@ class _NoEmptyHint:
         return params
 
 
-class RadiosWidget(_NoEmptyHint, GovRadioInput):
+class RadiosWidget(_ShapeCached, _NoEmptyHint, GovRadioInput):
     pass
 
 
@@ -231,7 +302,7 @@ def choices_of(items) -> list[SelectChoice]:
     return [SelectChoice(value, label) for value, label in items]
 
 
-class CheckboxesWidget(_NoEmptyHint, GovCheckboxesInput):
+class CheckboxesWidget(_ShapeCached, _NoEmptyHint, GovCheckboxesInput):
     pass
 
 
@@ -245,12 +316,12 @@ def _wt_field(spec_field: SpecField):
     kwargs = {"label": spec_field.label, "description": spec_field.hint or "", "validators": validators}
     kind = spec_field.type
     if kind == "text":
-        return StringField(widget=GovTextInput(), **kwargs)
+        return StringField(widget=TextInputWidget(), **kwargs)
     if kind == "textarea":
         if spec_field.max_length:
             validators.append(MaxLength(spec_field))
-            return TextAreaField(widget=GovCharacterCount(), **kwargs)
-        return TextAreaField(widget=GovTextArea(), **kwargs)
+            return TextAreaField(widget=CharacterCountWidget(), **kwargs)
+        return TextAreaField(widget=TextAreaWidget(), **kwargs)
     if kind == "date":
         return GovDateField(spec_field=spec_field, **kwargs)
     choices = choices_of((c.value, c.label) for c in spec_field.choices)

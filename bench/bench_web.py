@@ -1,0 +1,201 @@
+"""Web forms under load: gunicorn on loopback, 20 concurrent clients, p95 of a question page GET and
+of a valid POST of its answers (issue 4: both under 100 ms).
+
+Each client is a separate browser session (its own cookie, CSRF token and draft). It opens the
+Kirklees Appendix 5 "Child and escalation" page (text boxes, two GOV.UK date inputs, radios) and
+posts valid answers to it, over and over. The rate limit of the public journey is switched off
+for the run: it would (rightly) stop one address sending this much. Plain http on loopback, so the
+session cookie is not marked Secure (COOKIE_SECURE=0).
+"""
+
+from __future__ import annotations
+
+import http.cookiejar
+import json
+import os
+import re
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from pathlib import Path
+
+from bench.common import Figure
+
+ROOT = Path(__file__).resolve().parent.parent
+CLIENTS = 20
+ROUNDS = 40  # per client, after one warm-up round
+WORKERS = int(os.environ.get("BENCH_WEB_WORKERS", "4"))
+FORM_ID = "kirklees-appendix-5"
+SECTION = "child"
+TOKEN = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args, **kwargs):
+        return None
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _prepare_database(url: str) -> None:
+    from sqlalchemy.orm import Session
+
+    from service import db, directory
+
+    engine = db.make_engine(url)
+    db.upgrade(engine)  # the real migrations, as `make db` runs them
+    with Session(engine) as session:
+        directory.seed(session)
+    engine.dispose()
+
+
+def _answers() -> list[tuple[str, str]]:
+    from forms import registry
+
+    spec = registry().form(FORM_ID)
+    data = json.loads((ROOT / "samples" / "forms" / f"{FORM_ID}.json").read_text(encoding="utf-8"))
+    section = next(s for s in spec.sections if s.key == SECTION)
+    pairs = []
+    for f in section.fields:
+        value = data[f.key]
+        if f.type == "date":
+            year, month, day = value.split("-")
+            pairs += [(f"{f.key}-day", day), (f"{f.key}-month", month), (f"{f.key}-year", year)]
+        else:
+            pairs.append((f.key, value))
+    return pairs
+
+
+class Client(threading.Thread):
+    def __init__(self, base: str, answers: list[tuple[str, str]], start: threading.Barrier):
+        super().__init__(daemon=True)
+        self.base, self.answers, self.start_together = base, answers, start
+        self.opener = urllib.request.build_opener(
+            urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()), _NoRedirect
+        )
+        self.gets: list[float] = []
+        self.posts: list[float] = []
+        self.errors: list[str] = []
+
+    def _open(self, url: str, data: list[tuple[str, str]] | None = None):
+        body = urllib.parse.urlencode(data).encode() if data is not None else None
+        try:
+            with self.opener.open(self.base + url, body, timeout=30) as response:
+                return response.status, response.read().decode(), response.headers
+        except urllib.error.HTTPError as exc:  # 302s arrive here (redirects are not followed)
+            return exc.code, exc.read().decode(errors="replace"), exc.headers
+
+    def run(self):
+        try:
+            status, html, _ = self._open("/p/kirklees/start")
+            status, _, headers = self._open(
+                "/p/kirklees/start", [("csrf_token", TOKEN.search(html)[1]), ("choice", f"form:{FORM_ID}")]
+            )
+            page = urllib.parse.urlsplit(headers["Location"]).path
+            assert status == 302 and page.endswith(f"/s/{SECTION}"), (status, page)
+            self.start_together.wait()
+            for round_ in range(ROUNDS + 1):
+                began = time.perf_counter()
+                status, html, _ = self._open(page)
+                got = time.perf_counter()
+                if status != 200:
+                    self.errors.append(f"GET {status}")
+                    continue
+                data = [("csrf_token", TOKEN.search(html)[1]), *self.answers, ("continue", "1")]
+                posted_at = time.perf_counter()
+                status, _, _ = self._open(page, data)
+                done = time.perf_counter()
+                if status != 302:
+                    self.errors.append(f"POST {status}")
+                if round_:  # the first round warms up
+                    self.gets.append((got - began) * 1000)
+                    self.posts.append((done - posted_at) * 1000)
+        except Exception as exc:  # reported, not hidden
+            self.errors.append(repr(exc))
+
+
+def _p95(values: list[float]) -> float:
+    return statistics.quantiles(values, n=100)[94]
+
+
+def run() -> list[Figure]:
+    workdir = Path(tempfile.mkdtemp(prefix="bench-web-"))
+    url = f"sqlite:///{workdir / 'web.sqlite3'}"
+    _prepare_database(url)
+    port = _free_port()
+    env = {
+        **os.environ,
+        "DATABASE_URL": url,
+        "SECRET_KEY": "bench-web",
+        "RATELIMIT_ENABLED": "false",
+        "COOKIE_SECURE": "0",
+    }
+    gunicorn = Path(sys.executable).with_name("gunicorn")
+    log = (workdir / "gunicorn.log").open("wb")
+    server = subprocess.Popen(
+        [str(gunicorn), "-w", str(WORKERS), "-b", f"127.0.0.1:{port}", "--backlog", "256", "app:create_app()"],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=log,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.time() + 60
+        while True:
+            try:
+                urllib.request.urlopen(base + "/", timeout=5).read()
+                break
+            except OSError:
+                if time.time() > deadline or server.poll() is not None:
+                    raise RuntimeError(f"gunicorn did not start; see {workdir / 'gunicorn.log'}") from None
+                time.sleep(0.2)
+        answers = _answers()
+        barrier = threading.Barrier(CLIENTS)
+        clients = [Client(base, answers, barrier) for _ in range(CLIENTS)]
+        began = time.perf_counter()
+        for c in clients:
+            c.start()
+        for c in clients:
+            c.join()
+        elapsed = time.perf_counter() - began
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+        log.close()
+    errors = [e for c in clients for e in c.errors]
+    if errors:
+        raise RuntimeError(
+            f"bench_web: {len(errors)} failed requests, e.g. {errors[:3]}; log {workdir / 'gunicorn.log'}"
+        )
+    shutil.rmtree(workdir, ignore_errors=True)
+    gets = [t for c in clients for t in c.gets]
+    posts = [t for c in clients for t in c.posts]
+    get_p95, post_p95 = _p95(gets), _p95(posts)
+    rate = (len(gets) + len(posts)) / elapsed
+    print(
+        f"bench_web: {WORKERS} gunicorn workers, {CLIENTS} clients, {len(gets)} GETs and {len(posts)} POSTs; "
+        f"median GET {statistics.median(gets):.1f} ms, POST {statistics.median(posts):.1f} ms; {rate:.0f} requests/s",
+        file=sys.stderr,
+    )
+    return [
+        Figure(
+            4, f"web: question page GET p95 ({CLIENTS} clients, gunicorn)", get_p95, "ms", "< 100 ms", get_p95 < 100
+        ),
+        Figure(
+            4, f"web: valid answers POST p95 ({CLIENTS} clients, gunicorn)", post_p95, "ms", "< 100 ms", post_p95 < 100
+        ),
+        Figure(4, "web: requests per second (GET + POST)", rate, "req/s", "(context)", True),
+    ]
