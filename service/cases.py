@@ -294,14 +294,19 @@ def next_step(pack: Pack, case: Case) -> NextStep:
     stage = pack.stage(case.current_stage)
     index = pack.stage_index(stage.id)
     due_words = workdays.describe_due(case.current_due, stage.timescale)
-    parts = [f"{case.reference} is at {stage.label}: {stage.name}.", f"Who acts: {stage.who_acts}, {due_words}."]
+    if stage.timescale.kind == "none":
+        acts = f"Who acts: {stage.who_acts}. The policy sets no timescale for this stage."
+    else:
+        acts = f"Who acts: {stage.who_acts}, {due_words}."
+    heading = stage.name if stage.name.lower().startswith("stage") else f"{stage.label}: {stage.name}"
+    parts = [f"{case.reference} is at {heading}.", acts]
     following = pack.stages[index + 1] if index + 1 < len(pack.stages) else None
     form = None
     if following is not None:
         form_id = following.form or stage.form
         form = pack.form(form_id) if form_id else None
-        when = f"by {due_words[3:]}" if case.current_due else "if it cannot be resolved at this stage"
-        go = f"If it is not resolved {when}, escalate to {following.label}: {following.who_acts}"
+        when = f"If it is not resolved {due_words}" if case.current_due else "If it cannot be resolved at this stage"
+        go = f"{when}, escalate to {following.label}: {following.who_acts}"
         go += f", using the {form.short_title}." if form else "."
         parts.append(go)
     else:
