@@ -269,8 +269,16 @@ def test_patterns_by_agency_chair_and_quarter(ws_app, ws_session):
         dt.date(2026, 11, 5)
     ] * 2
     charts = patterns.dashboard_charts(ws_session, ["kirklees"], 2026, dt.date(2026, 11, 9))
-    assert [c.key for c in charts] == ["conference-agency", "conference-reason", "conference-quarter"]
-    assert ("Greenfield High School", "4") in charts[0].rows
+    assert [c.key for c in charts] == [
+        "conference-patterns",
+        "conference-agency",
+        "conference-reason",
+        "conference-quarter",
+    ]
+    assert ("Greenfield High School: Non-attendance at conference", "3") in charts[0].rows
+    assert ("Greenfield High School", "4") in charts[1].rows
+    assert patterns.dashboard_charts(ws_session, ["merton"], 2026, dt.date(2026, 11, 9)) == []
+    assert patterns.dashboard_charts(ws_session, ["kirklees"], 2025, dt.date(2026, 11, 9)) == []  # nothing logged
     assert patterns.patterns(ws_session, ["merton"], dt.date(2026, 11, 9)) == []
 
 

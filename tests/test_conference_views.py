@@ -231,3 +231,13 @@ def test_an_unreadable_upload_says_why(ws_app, ws_session):
     )
     assert response.status_code == 400 and "table:" in response.get_data(as_text=True)
     assert ws_session.scalar(select(func.count()).select_from(Conference)) == 0
+
+
+def test_the_themes_dashboard_shows_the_conference_log(ws_app, ws_session):
+    now = dt.datetime.now(dt.UTC)
+    for family in ("Family C", "Family D"):
+        record(ws_app, ws_session, answers(meeting_date=TODAY.isoformat(), family=family), now=now)
+    bu = signed_in(ws_app, "bu@kirklees.example", "business-unit", "kirklees")
+    html = bu.get("/workspace/themes").get_data(as_text=True)
+    assert "Conference escalations by agency" in html and "Conference escalation patterns this quarter" in html
+    assert "Greenfield High School: Non-attendance at conference" in html

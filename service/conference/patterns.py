@@ -155,14 +155,30 @@ def patterns(session: Session, partnerships: list[str], today: dt.date) -> list[
 
 
 def dashboard_charts(session: Session, partnerships: list[str], year: int | None, today: dt.date) -> list[charts.Chart]:
-    """Charts of the conference log for the themes dashboard: by agency, by reason, by quarter."""
+    """Charts of the conference log for the themes dashboard: patterns this quarter, by agency, by reason,
+    by quarter. None when nothing is logged in scope (so a partnership without conference escalations, or
+    whose policy has no such form, keeps its dashboard as it was)."""
+    from service.conference.log import conference_partnerships
+
+    partnerships = [p for p in partnerships if p in conference_partnerships()]
+    if not partnerships:
+        return []
+    found = patterns(session, partnerships, today)
     filters = Filters(start=dt.date(year, 1, 1), end=dt.date(year, 12, 31)) if year else Filters()
-    agencies = by_agency(session, partnerships, filters)[:12]
+    every_agency = by_agency(session, partnerships, filters)
+    if not every_agency:
+        return []
+    agencies = every_agency[:12]
     totals = {reason: 0 for reason in REASONS}
-    for row in by_agency(session, partnerships, filters):
+    for row in every_agency:
         for reason in REASONS:
             totals[reason] += row[reason]
     return [
+        charts.bar_chart(
+            "conference-patterns",
+            f"Conference escalation patterns this quarter ({quarter_name(today)}, by agency and reason)",
+            [(f"{p.agency}: {REASONS.get(p.reason, p.reason)}", p.count) for p in found],
+        ),
         charts.bar_chart(
             "conference-agency", "Conference escalations by agency", [(r["name"], r["total"]) for r in agencies]
         ),

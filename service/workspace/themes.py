@@ -231,6 +231,10 @@ def themes(
         ),
         charts.line_chart("months", "Escalations received per month", by_month(session, partnerships, year)),
     ]
+    # Conference escalations (issue 7): patterns and counts from the chairs' log, where the policy has one.
+    from service.conference import patterns as conference_patterns
+
+    built += conference_patterns.dashboard_charts(session, partnerships, year, today)
     names = [registry.pack(p).short_name for p in partnerships]
     title = "All partnerships" if len(partnerships) > 1 else names[0] if names else "No partnership"
     if year is not None:
