@@ -55,7 +55,7 @@ class ContactSchema(Schema):
 
     @pre_load
     def _blank_is_none(self, data, **kwargs):
-        return {k: (v.strip() or None) if isinstance(v, str) else v for k, v in data.items()}
+        return {k: (_unguard(v).strip() or None) if isinstance(v, str) else v for k, v in data.items()}
 
     @validates_schema
     def _fits_the_pack(self, data, **kwargs):
@@ -87,6 +87,19 @@ class ContactSchema(Schema):
     @property
     def context_registry(self) -> Registry:
         return getattr(self, "_registry", None) or registry()
+
+
+# A spreadsheet runs a cell starting with one of these as a formula: exported cells get a leading
+# apostrophe (shown by spreadsheets as text), which import takes off again.
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _guard(value: str) -> str:
+    return "'" + value if value.startswith(_FORMULA_START) else value
+
+
+def _unguard(value: str) -> str:
+    return value[1:] if value.startswith("'") and value[1:].startswith(_FORMULA_START) else value
 
 
 def normalise_agency(name: str | None) -> str:
@@ -164,7 +177,7 @@ def export_csv(session: Session, partnership: str | None = None) -> str:
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(COLUMNS)
     for contact in session.scalars(query):
-        writer.writerow(["" if getattr(contact, c) is None else getattr(contact, c) for c in COLUMNS])
+        writer.writerow(["" if getattr(contact, c) is None else _guard(str(getattr(contact, c))) for c in COLUMNS])
     return out.getvalue()
 
 

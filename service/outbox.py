@@ -269,8 +269,9 @@ def deliver(
                     if smtp is None:
                         smtp = _connect(settings)
                     smtp.send_message(message)
-                except (OSError, smtplib.SMTPException) as exc:
-                    smtp = _close(smtp)
+                except Exception as exc:  # SMTP down, refused, or the record would not render: retry later
+                    if isinstance(exc, (OSError, smtplib.SMTPException)):
+                        smtp = _close(smtp)
                     attempts = row.attempts + 1
                     error = f"{type(exc).__name__}: {exc}"[:2000]
                     _mark(
@@ -313,7 +314,10 @@ def run_loop(
 ):
     """Deliver, sleep, repeat (`flask --app app outbox deliver --loop`)."""
     while not stop():
-        report = deliver(sessions, settings)
+        try:
+            report = deliver(sessions, settings)
+        except Exception as exc:  # the database is away: keep the worker alive and try again
+            report = DeliveryReport(errors=[f"delivery round failed: {type(exc).__name__}: {exc}"])
         yield report
-        if report.claimed == 0 or report.failed:
+        if report.claimed == 0 or report.failed or report.errors:
             time.sleep(interval)

@@ -112,3 +112,17 @@ def test_cli_export_and_import(db_app, tmp_path):
     result = runner.invoke(args=["directory", "import", str(bad)])
     assert result.exit_code == 2
     assert "row 3: partnership: unknown partnership 'atlantis'" in result.output
+
+
+def test_export_guards_cells_a_spreadsheet_would_run_as_formulas(db_session):
+    text = (
+        BAD.splitlines()[0]
+        + "\n"
+        + "north-tyneside,business-manager,,,,=HYPERLINK(1),@SUM(1),bm@ntscp.example,+44 20 0000 0000,\n"
+    )
+    directory.import_csv(db_session, text, partnership="north-tyneside")
+    exported = directory.export_csv(db_session, "north-tyneside")
+    assert ",'=HYPERLINK(1),'@SUM(1),bm@ntscp.example,'+44 20 0000 0000," in exported
+    directory.import_csv(db_session, exported, partnership="north-tyneside")
+    [contact] = directory.contacts(db_session, "north-tyneside", "business-manager")
+    assert (contact.name, contact.title, contact.phone) == ("=HYPERLINK(1)", "@SUM(1)", "+44 20 0000 0000")

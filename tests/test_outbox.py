@@ -182,3 +182,19 @@ def test_cli_deliver_uses_the_configured_server(db_app, db_session, smtp):
 
 def test_backoff_doubles_and_is_capped():
     assert [outbox.backoff(n).total_seconds() for n in (1, 2, 3, 7, 20)] == [60, 120, 240, 3600, 3600]
+
+
+def test_a_record_that_will_not_render_waits_without_stopping_the_others(db_app, db_session, smtp):
+    broken = cases.submit(db_session, "nt-appendix-a", sample("nt-appendix-a"), channel="web", now=NOW)
+    cases.submit(
+        db_session, "sscp-outcome-resolution-notice", sample("sscp-outcome-resolution-notice"), channel="web", now=NOW
+    )
+    submission = cases.get(db_session, broken.reference).submissions[0]
+    submission.data = {"not": "a field of the form"}  # as if the stored data had been damaged
+    db_session.commit()
+    smtp.start()
+    report = outbox.deliver(sessions(db_app), settings(smtp), now=NOW)
+    assert (report.sent, report.failed) == (1, 1)
+    first, second = rows(db_session)
+    assert first.status == "pending" and "ValidationError" in first.last_error
+    assert second.status == "sent"
