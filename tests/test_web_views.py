@@ -547,3 +547,24 @@ def test_shape_cache_renders_exactly_what_the_macro_renders(web_app, template, p
             cached = formbuild.render_shape(template, filled)
             again = formbuild.render_shape(template, filled)  # from the cache this time
         assert str(cached) == str(direct) == str(again), value
+
+
+def test_purge_drafts_command(web_app):
+    with web_app.app_context():
+        session = db.session()
+        _, old = drafts.create(session, partnership="sscp", form_id="sscp-outcome-resolution-notice", answers={})
+        old.expires_at = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=1)
+        session.commit()
+    result = web_app.test_cli_runner().invoke(args=["purge-drafts"])
+    assert result.output == "deleted 1 expired drafts\n"
+
+
+def test_outcome_route_explains_the_tracking_link_and_starts_an_outcome_form(web):
+    page = soup(web.get("/p/merton/start"))
+    response = web.post("/p/merton/start", data={"csrf_token": csrf(page), "choice": "outcome"})
+    page = soup(web.get(response.location))
+    assert "tracking link" in page.get_text()
+    values = [i["value"] for i in page.select("input[name=choice]")]
+    assert values == ["merton-outcome-confirmation"]
+    response = web.post(response.location, data={"csrf_token": csrf(page), "choice": values[0]})
+    assert "/d/" in response.location

@@ -6,7 +6,9 @@ template loaders and the security headers.
 
 from __future__ import annotations
 
+import click
 from flask import Flask
+from flask.cli import with_appcontext
 from flask_wtf.csrf import CSRFProtect
 from govuk_frontend_wtf.main import WTFormsHelpers
 from jinja2 import ChoiceLoader, PackageLoader, PrefixLoader
@@ -39,3 +41,13 @@ def init_app(app: Flask) -> None:
     security.init_app(app)
     views.register(app)
     app.jinja_env.globals["govuk"] = formbuild.govuk
+    app.cli.add_command(purge_drafts_command)
+
+
+@click.command("purge-drafts")
+@with_appcontext
+def purge_drafts_command():
+    """Delete saved answers whose 28 days are up (run daily; expired drafts also vanish when opened)."""
+    from service import db
+
+    click.echo(f"deleted {drafts.purge_expired(db.session())} expired drafts")
