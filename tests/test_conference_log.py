@@ -357,3 +357,41 @@ def test_a_returned_table_naming_an_unknown_agency_is_refused_whole(ws_app, ws_s
 )
 def test_reasons_written_in_a_table_are_classified(text, reason):
     assert tables.classify(text) == reason
+
+
+def test_reply_and_import_commands(ws_app, ws_session, tmp_path):
+    record(ws_app, ws_session)
+    lead = _lead_message(ws_session, "West Yorkshire Police")
+    good = tmp_path / "reply.eml"
+    good.write_bytes(
+        reply(lead, LEADS["West Yorkshire Police"], "Noted; the report template is being revised.", thread="subject")
+    )
+    stranger = tmp_path / "stranger.eml"
+    stranger.write_bytes(
+        reply(lead, "someone@elsewhere.example", "Hi", thread="subject", message_id="<s@elsewhere.example>")
+    )
+    runner = ws_app.test_cli_runner()
+    result = runner.invoke(args=["conference", "reply", str(good), str(stranger)])
+    assert result.exit_code == 0, result.output
+    assert '"status": "recorded"' in result.output and '"status": "held"' in result.output
+    again = runner.invoke(args=["conference", "reply", str(good)])
+    assert '"status": "duplicate"' in again.output
+    junk = tmp_path / "junk.pdf"
+    junk.write_bytes(b"%PDF-1.4 not mail")
+    refused = runner.invoke(args=["conference", "reply", str(junk)])
+    assert refused.exit_code == 1 and "not an e-mail" in refused.output
+
+    table = tmp_path / "a3.docx"
+    row = {"meeting_date": "2026-11-02", "family": "J", "cp_chair": "Sam Okafor", "agency_rep": ""}
+    table.write_bytes(
+        documents.render(SPEC, {"rows": [{**row, "agency": "Greenfield High School", "reason": "No report"}]}, "docx")
+    )
+    imported = runner.invoke(
+        args=["conference", "import", str(table), "--partnership", "kirklees", "--recorded-by", "bu@kirklees.example"]
+    )
+    assert imported.exit_code == 0, imported.output
+    assert '"meeting_date": "2026-11-02"' in imported.output
+    wrong = runner.invoke(
+        args=["conference", "import", str(junk), "--partnership", "kirklees", "--recorded-by", "x@y.example"]
+    )
+    assert wrong.exit_code == 1 and "Error" in wrong.output
