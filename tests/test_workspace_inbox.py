@@ -128,18 +128,18 @@ def test_notes_and_closing_with_the_debrief(ws_app, ws_session):
         client.post(f"{url}/notes", data={"text": "Phoned the head of service.", "csrf_token": token}).status_code
         == 302
     )
-    refused = client.post(f"{url}/close", data={"resolution": "Agreed", "csrf_token": token})
+    refused = client.post(f"{url}/close", data={"close-resolution": "Agreed", "close-csrf_token": token})
     assert refused.status_code == 400
     text = refused.get_data(as_text=True)
     assert "Enter what the de-brief found" in text and "Confirm before closing" in text
     closed = client.post(
         f"{url}/close",
         data={
-            "resolution": "Review held on 20 March.",
-            "debrief": "Restorative debrief held with both teams.",
-            "learning": "Diarise review dates when a plan is made.",
-            "confirm": "y",
-            "csrf_token": token,
+            "close-resolution": "Review held on 20 March.",
+            "close-debrief": "Restorative debrief held with both teams.",
+            "close-learning": "Diarise review dates when a plan is made.",
+            "close-confirm": "y",
+            "close-csrf_token": token,
         },
     )
     assert closed.status_code == 302
@@ -156,7 +156,14 @@ def test_notes_and_closing_with_the_debrief(ws_app, ws_session):
     page = client.get(url).get_data(as_text=True)
     assert "Resolved" in page and "Restorative debrief held" in page and "Close the case" not in page
     again = client.post(
-        f"{url}/close", data={"resolution": "x", "debrief": "y", "learning": "z", "confirm": "y", "csrf_token": token}
+        f"{url}/close",
+        data={
+            "close-resolution": "x",
+            "close-debrief": "y",
+            "close-learning": "z",
+            "close-confirm": "y",
+            "close-csrf_token": token,
+        },
     )
     assert again.status_code == 409
 
@@ -170,3 +177,19 @@ def test_a_conference_chair_may_note_but_not_close(ws_app):
     token = csrf_from(page)
     assert client.post(f"{url}/notes", data={"text": "Seen.", "csrf_token": token}).status_code == 302
     assert client.post(f"{url}/close", data={"csrf_token": token}).status_code == 403
+
+
+def test_outcome_and_learning_saved_while_open(ws_app, ws_session):
+    made = submit_sample(ws_app, "kirklees-appendix-5", now=MON)
+    client = signed_in(ws_app)
+    url = f"/workspace/cases/{made.reference}"
+    page = client.get(url).get_data(as_text=True)
+    assert 'id="outcome-learning"' in page and 'id="close-learning"' in page  # one id per field on the page
+    token = csrf_from(page)
+    saved = client.post(
+        f"{url}/outcome",
+        data={"outcome-outcome": "Review booked", "outcome-learning": "Diarise reviews", "outcome-csrf_token": token},
+    )
+    assert saved.status_code == 302
+    case = ws_session.scalar(select(Case).where(Case.reference == made.reference))
+    assert (case.outcome, case.learning, case.status) == ("Review booked", "Diarise reviews", "open")

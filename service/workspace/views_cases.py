@@ -127,15 +127,15 @@ def _page(case, *, note_form=None, outcome_form=None, close_form=None, errors=No
         notes=notes,
         history=audit.for_case(session, case.reference, limit=50),
         note_form=note_form or NoteForm(formdata=None),
-        outcome_form=outcome_form or OutcomeForm(formdata=None, data=view),
-        close_form=close_form or CloseForm(formdata=None),
+        outcome_form=outcome_form or OutcomeForm(formdata=None, data=view, prefix="outcome"),
+        close_form=close_form or CloseForm(formdata=None, prefix="close"),
         errors=errors or [],
     ), status
 
 
 def _errors(form) -> list[dict]:
     return [
-        {"text": message if name != "csrf_token" else "The form expired: try again", "href": f"#{name}"}
+        {"text": message if name != "csrf_token" else "The form expired: try again", "href": f"#{form[name].id}"}
         for name, messages in form.errors.items()
         for message in messages
     ]
@@ -191,7 +191,7 @@ def add_note(reference: str):
 @requires("cases.write")
 def record_outcome(reference: str):
     case = scoped_case(reference, "cases.write")
-    form = OutcomeForm()
+    form = OutcomeForm(prefix="outcome")
     if not form.validate_on_submit():
         return _page(case, outcome_form=form, errors=_errors(form), status=400)
     audit_here("case.outcome", case)
@@ -206,7 +206,7 @@ def record_outcome(reference: str):
 @requires("cases.write")
 def close_case(reference: str):
     case = scoped_case(reference, "cases.write")
-    form = CloseForm()
+    form = CloseForm(prefix="close")
     if case.status != "open":
         return _page(
             case,
