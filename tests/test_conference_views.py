@@ -241,3 +241,10 @@ def test_the_themes_dashboard_shows_the_conference_log(ws_app, ws_session):
     html = bu.get("/workspace/themes").get_data(as_text=True)
     assert "Conference escalations by agency" in html and "Conference escalation patterns this quarter" in html
     assert "Greenfield High School: Non-attendance at conference" in html
+
+
+def test_the_workspace_navigation_links_the_log_for_those_who_may_read_it(ws_app):
+    chair = signed_in(ws_app, "chair@kirklees.example", "conference-chair", "kirklees")
+    assert 'href="/workspace/conference"' in chair.get("/workspace/themes").get_data(as_text=True)
+    merton = signed_in(ws_app, "bu@merton.example", "business-unit", "merton")
+    assert 'href="/workspace/conference"' not in merton.get("/workspace/themes").get_data(as_text=True)

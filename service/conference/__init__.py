@@ -27,3 +27,26 @@ def init_app(app: Flask) -> None:
         outbox.ATTACHERS.append(log.attach_notification)
     app.register_blueprint(views.bp)
     cli.register(app)
+    _add_to_navigation(app)
+
+
+def _add_to_navigation(app: Flask) -> None:
+    """ "Conference log" in the workspace navigation (after the inbox), for those who may read a log."""
+    workspace_nav = app.jinja_env.globals.get("workspace_nav")
+    if workspace_nav is None:
+        return
+
+    def navigation() -> list[dict]:
+        from flask import request, url_for
+
+        from service.conference import access
+
+        items = workspace_nav()
+        if access.partnerships("read"):
+            active = (request.endpoint or "").startswith("conference.")
+            items.insert(
+                min(1, len(items)), {"href": url_for("conference.log_page"), "text": "Conference log", "active": active}
+            )
+        return items
+
+    app.jinja_env.globals["workspace_nav"] = navigation
