@@ -18,6 +18,7 @@ from parsers.layout import find_reference, read_blocks, text_blocks
 from parsers.result import ParseError, ParseResult
 
 MAX_PARTS = 200
+MAX_ATTACHMENT_BYTES = 20 * 1024 * 1024  # as parsers.MAX_DOCUMENT_BYTES
 MAX_DEPTH = 3
 
 _AUTO_SUBJECT = re.compile(
@@ -40,6 +41,7 @@ class Mail:
     automatic: str | None = None
     body: str = ""
     attachments: list[tuple[str, bytes]] = field(default_factory=list)
+    too_large: list[str] = field(default_factory=list)  # attachments refused by size, unread
 
     def summary(self) -> dict:
         return {
@@ -81,7 +83,34 @@ def automatic_kind(headers, subject: str, content_type: str, sender: str) -> str
     return None
 
 
+def _cut_large_parts(content: bytes) -> tuple[bytes, list[str]]:
+    """The message without the bodies of parts too large to read, and what was cut.
+
+    Python's e-mail parser needs several times a message's size in memory, so a part that is
+    refused anyway is removed from the bytes before parsing (by its MIME boundaries)."""
+    boundaries = {m.group(1) for m in re.finditer(rb'boundary="?([^";\r\n]+)"?', content, re.IGNORECASE)}
+    if not boundaries:
+        return content, []
+    pattern = re.compile(rb"(\r?\n--(?:" + b"|".join(re.escape(b) for b in boundaries) + rb")(?:--)?[ \t]*\r?\n)")
+    pieces = pattern.split(content)
+    cut: list[str] = []
+    for i in range(2, len(pieces), 2):
+        head, sep, body = (
+            pieces[i].partition(b"\n\n") if b"\r\n\r\n" not in pieces[i] else pieces[i].partition(b"\r\n\r\n")
+        )
+        size = (len(body) - body.count(b"\n") - body.count(b"\r")) * 3 // 4  # base64 without line breaks
+        if sep and size > MAX_ATTACHMENT_BYTES:
+            name = re.search(rb'name="?([^";\r\n]+)"?', head)
+            label = name.group(1).decode("utf-8", "replace") if name else "attachment"
+            cut.append(f"attachment {label} is {size / 1048576:.1f} MB")
+            pieces[i] = head + sep
+    return b"".join(pieces), cut
+
+
 def read_eml(content: bytes, depth: int = 0) -> Mail:
+    cut: list[str] = []
+    if len(content) > MAX_ATTACHMENT_BYTES // 2:
+        content, cut = _cut_large_parts(content)
     message = email.message_from_bytes(content, policy=policy.default)
     mail = Mail(
         sender=(_addresses(message.get("From")) or [""])[0],
@@ -96,6 +125,7 @@ def read_eml(content: bytes, depth: int = 0) -> Mail:
     if mail.automatic is None and any(p.get_content_type() == "message/delivery-status" for p in message.walk()):
         mail.automatic = "bounce"
     mail.body = _body(message)
+    mail.too_large.extend(cut)
     _attachments(message, mail, depth)
     return mail
 
@@ -147,9 +177,15 @@ def _attachments(message, mail: Mail, depth: int) -> None:
             continue
         if part.get_content_disposition() == "inline" and not part.get_filename():
             continue
+        name = part.get_filename() or "attachment"
+        encoded = part.get_payload()
+        size = (len(encoded) - encoded.count("\n") - encoded.count("\r")) * 3 // 4 if isinstance(encoded, str) else 0
+        if size > MAX_ATTACHMENT_BYTES:
+            mail.too_large.append(f"attachment {name} is {size / 1048576:.1f} MB")
+            continue  # not decoded at all: its size alone is the answer
         payload = part.get_payload(decode=True)
         if payload:
-            mail.attachments.append((part.get_filename() or "attachment", payload))
+            mail.attachments.append((name, payload))
 
 
 def _quoted_only(body: str) -> bool:
@@ -214,15 +250,14 @@ def parse_email(content: bytes, kind: str, *, specs, prefixes, form_id=None) -> 
         what = "a bounce (delivery failure report)" if mail.automatic == "bounce" else "an automatic reply"
         return ParseResult(kind="email", reference=reference, email=summary, reason=f"not a form: the e-mail is {what}")
     found: list[ParseResult] = []
-    problems: list[str] = []
+    limit = f"(at most {MAX_DOCUMENT_BYTES // 1048576} MB); not read"
+    problems: list[str] = [f"{what} {limit}" for what in mail.too_large]
     for name, data in mail.attachments:
         attachment_kind = sniff(data, name)
         if attachment_kind not in ("docx", "pdf", "doc"):
             continue
         if len(data) > MAX_DOCUMENT_BYTES:
-            problems.append(
-                f"attachment {name} is {len(data) / 1048576:.1f} MB (at most {MAX_DOCUMENT_BYTES // 1048576} MB); not read"
-            )
+            problems.append(f"attachment {name} is {len(data) / 1048576:.1f} MB {limit}")
             continue
         try:
             result = parse_document(data, attachment_kind, specs=specs, prefixes=prefixes, form_id=form_id)

@@ -207,6 +207,7 @@ def pdf_blocks(content: bytes) -> list:
     """Lines outside tables as paragraphs and each ruled table as rows of cells, in reading order."""
     import pdfplumber
     from pdfminer.pdfparser import PDFSyntaxError
+    from pdfplumber.utils.exceptions import PdfminerException
 
     blocks: list = []
     try:
@@ -222,7 +223,13 @@ def pdf_blocks(content: bytes) -> list:
                 page.close()
     except ParseError:
         raise
-    except (PDFSyntaxError, ValueError, KeyError, TypeError, RecursionError, AssertionError) as exc:
+    except MemoryError:
+        raise ParseError("refused: the PDF's content unpacks beyond the memory limit (a decompression bomb?)") from None
+    except (PDFSyntaxError, PdfminerException, ValueError, KeyError, TypeError, RecursionError, AssertionError) as exc:
+        if "allocate" in str(exc):  # zlib's own MemoryError, as pdfminer reports it
+            raise ParseError(
+                "refused: the PDF's content unpacks beyond the memory limit (a decompression bomb?)"
+            ) from None
         raise ParseError(f"not a readable PDF: {type(exc).__name__}: {exc}") from None
     return blocks
 
