@@ -460,6 +460,24 @@ def overdue(session: Session, today: dt.date, partnerships: list[str] | None = N
     return list(session.scalars(query))
 
 
+def overdue_count(session: Session, today: dt.date, partnerships: list[str]) -> int:
+    from sqlalchemy import func
+
+    return (
+        session.scalar(
+            select(func.count())
+            .select_from(ConferenceIssue)
+            .join(Conference)
+            .where(
+                ConferenceIssue.status == "awaiting",
+                ConferenceIssue.due < today,
+                Conference.partnership.in_(partnerships),
+            )
+        )
+        or 0
+    )
+
+
 def chase(
     session: Session, *, now: dt.datetime | None = None, link_for: Callable[[str], str] = response_link
 ) -> list[Chased]:

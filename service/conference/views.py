@@ -21,6 +21,8 @@ from service.workspace.auth import public, remote_addr
 
 bp = Blueprint("conference", __name__)
 ROW_SLOTS = 5
+# The log shows the newest rows; filters narrow it, and the exports hold every row.
+PAGE_ROWS = 200
 VIEWS = {"rows": "Rows", "agency": "By agency", "chair": "By chair", "period": "By quarter"}
 
 
@@ -105,7 +107,8 @@ def log_page():
         errors.append({"text": f"view: one of {', '.join(VIEWS)}", "href": "#view"})
         view = "rows"
     today = _today()
-    rows = [patterns.row_view(i, today) for i in patterns.issues(session, scope, filters)] if view == "rows" else []
+    found = patterns.issues(session, scope, filters, limit=PAGE_ROWS) if view == "rows" else []
+    rows = [patterns.row_view(i, today) for i in found]
     tables_ = {
         "agency": lambda: patterns.by_agency(session, scope, filters),
         "chair": lambda: patterns.by_chair(session, scope, filters),
@@ -122,9 +125,10 @@ def log_page():
         summary=summary,
         view=view,
         views=VIEWS,
+        page_rows=PAGE_ROWS,
         reasons=REASONS,
         found_patterns=patterns.patterns(session, scope, today),
-        overdue=log.overdue(session, today, scope),
+        overdue=log.overdue_count(session, today, scope),
         held=responses.held(session, scope),
         filters=filters,
         today=today,
