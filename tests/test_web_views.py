@@ -568,3 +568,18 @@ def test_outcome_route_explains_the_tracking_link_and_starts_an_outcome_form(web
     assert values == ["merton-outcome-confirmation"]
     response = web.post(response.location, data={"csrf_token": csrf(page), "choice": values[0]})
     assert "/d/" in response.location
+
+
+def test_an_agency_missing_from_the_directory_is_explained_and_nothing_is_sent(web, web_app):
+    spec = REGISTRY.form("kirklees-appendix-3")  # sent to each agency's safeguarding lead in the directory
+    rows = [{**row, "agency": "Nowhere Agency"} for row in sample(spec.id)["rows"][:1]]
+    answers = formbuild.web_answers_from_canonical(spec, {"rows": rows})
+    check_url = fill(web, spec.id, answers)
+    page = soup(web.get(check_url))
+    response = web.post(check_url.replace("/check", "/submit"), data={"csrf_token": csrf(page)})
+    page = soup(response)
+    assert response.status_code == 422
+    assert page.select_one("#problem").get_text().startswith("Nothing was sent")
+    with web_app.app_context():
+        assert db.session().scalar(select(Case)) is None
+    assert web.get(check_url).status_code == 200  # the answers are kept

@@ -18,7 +18,7 @@ from wtforms import SubmitField
 
 from forms.model import FormSpec, Pack, Section
 from forms.schema import validate_data
-from service import cases, db, documents
+from service import cases, db, documents, routing
 from service.web import child_details, drafts, formbuild, journey
 
 # The web journey's own assets (GOV.UK Frontend built by `make assets`, our stylesheet and script).
@@ -365,14 +365,19 @@ def submit(token: str):
         validate_data(spec, data)
         case = session.get(cases.Case, draft.case_id) if draft.case_id else None
         outcome = cases.submit(session, spec.id, data, channel="web", case=case)
-    except cases.CaseError as exc:
+    except (cases.CaseError, routing.RoutingError) as exc:
+        # Nothing was stored; the answers stay in the draft so the person can fix and send again.
+        agency = spec.field_for("receiving_agency")
+        section = next((sec for sec in spec.sections if agency in sec.fields), None) if agency else None
+        change = url_for("web.question", token=token, section_key=section.key, change="1") if section else None
         return _page(
             "problem.html",
             title="Your form could not be sent",
             pack=pack,
-            message=str(exc),
+            message=f"Nothing was sent: {exc}.",
+            change_url=change,
             back_url=url_for("web.check", token=token),
-        )
+        ), 422
     drafts.discard(session, draft)
     if outcome.tracking_token:
         return redirect(url_for("web.confirmation", tracking=outcome.tracking_token))
