@@ -38,12 +38,23 @@ def _looks_like_email(head: bytes) -> bool:
     return len(headers & {b"from", b"to", b"subject", b"date", b"message-id", b"mime-version", b"received"}) >= 2
 
 
-def parse(content: bytes, filename: str | None = None, *, specs=None, form_id: str | None = None) -> ParseResult:
-    """The parse result for one input; raises ParseError with a reason a person can act on."""
+def parse(
+    content: bytes,
+    filename: str | None = None,
+    *,
+    specs=None,
+    form_id: str | None = None,
+    partnership: str | None = None,
+) -> ParseResult:
+    """The parse result for one input; raises ParseError with a reason a person can act on.
+
+    `partnership` limits recognition to that pack's forms; `form_id` reads it as that form."""
     from forms import registry
 
     registry_ = registry()
     specs = list(registry_.forms.values()) if specs is None else list(specs)
+    if partnership is not None:
+        specs = [s for s in specs if s.partnership == partnership]
     prefixes = {p.reference_prefix for p in registry_.packs}
     kind = sniff(content, filename)
     if kind == "email" or kind == "msg":

@@ -79,13 +79,17 @@ class Worker:
             self.process.wait(5)
             self.process = None
 
-    def parse(self, content: bytes, filename: str | None, form_id: str | None) -> ParseResult:
+    def parse(
+        self, content: bytes, filename: str | None, form_id: str | None, partnership: str | None = None
+    ) -> ParseResult:
         with self.lock:
             if self.process is None or self.process.poll() is not None:
                 self.process = self._start()
             process = self.process
             try:
-                send_frame(process.stdin, {"filename": filename, "form_id": form_id}, content)
+                send_frame(
+                    process.stdin, {"filename": filename, "form_id": form_id, "partnership": partnership}, content
+                )
             except (BrokenPipeError, OSError):
                 self.stop()
                 raise ParseError("refused: the reader stopped before it could take the input") from None
@@ -114,6 +118,8 @@ class Worker:
 _worker = Worker()
 
 
-def parse_safely(content: bytes, filename: str | None = None, *, form_id: str | None = None) -> ParseResult:
+def parse_safely(
+    content: bytes, filename: str | None = None, *, form_id: str | None = None, partnership: str | None = None
+) -> ParseResult:
     """parse() in the limited worker process; a ParseError names what went wrong."""
-    return _worker.parse(content, filename, form_id)
+    return _worker.parse(content, filename, form_id, partnership)

@@ -20,7 +20,9 @@ RESTART_AFTER = 500  # inputs, so fragmentation never builds up
 
 def _answer(content: bytes, header: dict) -> dict:
     try:
-        result = parse(content, header.get("filename"), form_id=header.get("form_id"))
+        result = parse(
+            content, header.get("filename"), form_id=header.get("form_id"), partnership=header.get("partnership")
+        )
         return {"status": "ok", "result": result.to_json()}
     except ParseError as exc:
         return {"status": "error", "reason": str(exc)}
