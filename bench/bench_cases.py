@@ -145,6 +145,7 @@ def _copy_cases(engine, count: int, today: dt.date) -> float:
 
 
 def _postgres_figures() -> list[Figure]:
+    from forms import registry
     from service import cases
     from service.db import make_engine
 
@@ -174,6 +175,13 @@ def _postgres_figures() -> list[Figure]:
                 "overdue query (first 200, all partnerships)": lambda: cases.overdue(session, today=today),
                 "overdue query (one partnership)": lambda: cases.overdue(session, today=today, partnership="merton"),
             }
+            everyone = [p.id for p in registry().packs]
+            checks["case list, first page as an admin of all five sees it (API)"] = lambda: cases.list_cases(
+                session, limit=50, within=everyone
+            )
+            checks["overdue query as a Merton business unit sees it (API)"] = lambda: cases.overdue(
+                session, today=today, within=["merton"]
+            )
             page = cases.list_cases(session, limit=50)
             checks["case list, second page via cursor"] = lambda: cases.list_cases(
                 session, limit=50, cursor=page.next_cursor
