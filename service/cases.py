@@ -347,6 +347,8 @@ def _set_attributes(case: Case, attrs: dict) -> None:
 def _load(session: Session, case: Case | str) -> Case:
     if isinstance(case, Case):
         return case
+    if len(case) > 40:
+        raise UnknownCase(f"no case with reference '{case[:40]}…'")
     found = session.scalar(select(Case).where(Case.reference == case.strip().upper()))
     if found is None:
         raise UnknownCase(f"no case with reference '{case}'")

@@ -60,14 +60,6 @@ class Calendar:
                 counted += 1
         return day
 
-    def working_days_between(self, start: dt.date, end: dt.date) -> int:
-        """Working days after `start` up to and including `end` (0 when end <= start)."""
-        count, day = 0, start
-        while day < end:
-            day += dt.timedelta(days=1)
-            count += self.is_working_day(day)
-        return count
-
     def due_date(self, start: dt.date, timescale: Timescale) -> dt.date | None:
         if timescale.kind != "working_days":
             return None

@@ -321,3 +321,39 @@ def test_db_prepare_migrates_and_seeds_once(app):
     assert "sample contacts added" in first.output
     second = runner.invoke(args=["db-prepare"])
     assert second.exit_code == 0 and "already seeded" in second.output
+
+
+def test_next_step_says_who_with_which_form_and_by_when(db_session):
+    outcome = cases.submit(
+        db_session,
+        "kirklees-appendix-5",
+        sample("kirklees-appendix-5"),
+        channel="web",
+        now=dt.datetime(2027, 3, 24, 9, tzinfo=dt.UTC),
+    )
+    step = outcome.next_step
+    assert (step.stage, step.due, step.next_stage, step.form_id) == (
+        "5",
+        dt.date(2027, 4, 2),
+        "6",
+        "kirklees-appendix-5",
+    )
+    assert "Head of Service" in step.who and "KSCP Business Unit Manager" in step.next_who
+    assert "by Friday 2 April 2027" in step.text
+    assert "escalate to Stage 6: The KSCP Business Unit Manager" in step.text
+    assert "Professional Difference Escalation Record (Appendix 5)" in step.text
+    last = cases.submit(
+        db_session,
+        "sscp-outcome-resolution-notice",
+        sample("sscp-outcome-resolution-notice") | {"stage": "5"},
+        channel="web",
+    )
+    assert "no timescale" in last.next_step.text and "last stage of the policy" in last.next_step.text
+    assert last.next_step.due is None
+
+
+def test_overlong_references_and_tokens_are_simply_unknown(db_session):
+    with pytest.raises(cases.UnknownCase):
+        cases.get(db_session, "NT-" + "9" * 10_000)
+    with pytest.raises(cases.UnknownCase):
+        cases.by_tracking_token(db_session, "x" * 10_000)
