@@ -28,6 +28,8 @@ ACTIONS = {
     "report.annual": "Produced the annual report",
     "directory.edit": "Changed the contacts directory",
     "retention.purge": "Purged a case past its retention period",
+    "conference.record": "Recorded a child protection conference and notified the agencies",
+    "conference.accept": "Accepted a held reply as an agency's response",
     "user.create": "Made a staff account",
     "sign-in": "Signed in",
     "sign-out": "Signed out",

@@ -16,6 +16,7 @@ from forms import registry
 from service import documents
 from service.conference.models import Conference
 from service.models import OutboxMessage
+from service.workspace.models import AuditEntry
 from tests.test_conference_log import answers, conference_app, conference_session, record  # noqa: F401
 from tests.workspace_support import csrf_from, make_user, sign_in
 
@@ -109,6 +110,9 @@ def test_a_chair_records_a_conference_through_the_page(ws_app, ws_session):
     assert ws_session.scalar(select(func.count()).select_from(OutboxMessage)) == 4
     conference = ws_session.scalars(select(Conference)).one()
     assert conference.chair_user_id is not None and conference.recorded_by == "chair@kirklees.example"
+    entry = ws_session.scalars(select(AuditEntry).where(AuditEntry.action == "conference.record")).one()
+    assert entry.actor == "chair@kirklees.example" and entry.partnership == "kirklees"
+    assert all(i.case.reference in entry.detail for i in conference.issues)
 
 
 def test_a_wrong_page_answer_is_shown_against_its_row(ws_app, ws_session):

@@ -206,6 +206,9 @@ def new():
         )
     except log.LogError as exc:
         return _new_page(partnership, answers, _errors(exc.messages), 400)
+    references = ", ".join(i.case.reference for i in conference.issues if i.case)
+    _audit("conference.record", partnership, f"conference {conference.id}: {references}")
+    db.session().commit()
     flash(f"Conference recorded: {len(conference.issues)} agency notification(s) queued.", "success")
     return redirect(url_for("conference.conference_page", conference_id=conference.id))
 
@@ -238,6 +241,9 @@ def upload():
     except log.LogError as exc:
         return _new_page(partnership, {}, _errors(exc.messages), 400)
     rows = sum(len(c.issues) for c in found)
+    for conference in found:
+        _audit("conference.record", partnership, f"conference {conference.id} from {file.filename}"[:500])
+    db.session().commit()
     flash(f"{len(found)} conference(s) and {rows} agency row(s) read from {file.filename}.", "success")
     return redirect(url_for("conference.log_page"))
 
@@ -290,6 +296,12 @@ def accept_reply(response_id: int):
     conference = _conference(response.issue.conference_id)
     if not CsrfForm().validate_on_submit():
         abort(400)
+    _audit(
+        "conference.accept",
+        conference.partnership,
+        f"reply {response.id}",
+        response.issue.case.reference if response.issue.case else None,
+    )
     responses.accept(session, response)
     flash("The reply is accepted as the agency's response.", "success")
     return redirect(url_for("conference.conference_page", conference_id=conference.id))
