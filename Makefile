@@ -7,7 +7,7 @@ PIP := $(VENV)/bin/pip
 FLASK := $(VENV)/bin/flask --app app
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
 
-.PHONY: run test bench lint format install install-test db clean assets chromium cairo
+.PHONY: run test bench lint format install install-test db clean assets chromium cairo outbox
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -52,6 +52,10 @@ db: install
 run: db
 	$(FLASK) workspace demo
 	COOKIE_SECURE=0 $(FLASK) run --host 127.0.0.1 --port 5000
+
+# The notification worker: sends the outbox over SMTP (MAIL_SERVER, MAIL_PORT), retrying with backoff.
+outbox: db
+	$(FLASK) outbox deliver --loop
 
 test: install-test
 	$(VENV)/bin/ruff check .
