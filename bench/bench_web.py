@@ -49,6 +49,28 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+def _database(workdir: Path):
+    """PostgreSQL (what production runs) in a fresh schema when BENCH_DATABASE_URL or
+    TEST_DATABASE_URL names a server, else a SQLite file; and how to drop it afterwards."""
+    server = os.environ.get("BENCH_DATABASE_URL") or os.environ.get("TEST_DATABASE_URL")
+    if not server:
+        return f"sqlite:///{workdir / 'web.sqlite3'}", lambda: None
+    from sqlalchemy import create_engine, text
+
+    schema = f"bench_web_{os.getpid()}"
+    admin = create_engine(server)
+    with admin.begin() as connection:
+        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+
+    def drop():
+        with admin.begin() as connection:
+            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+    joiner = "&" if "?" in server else "?"
+    return f"{server}{joiner}options=-csearch_path%3D{schema}", drop
+
+
 def _prepare_database(url: str) -> None:
     from sqlalchemy.orm import Session
 
@@ -132,7 +154,7 @@ def _p95(values: list[float]) -> float:
 
 def run() -> list[Figure]:
     workdir = Path(tempfile.mkdtemp(prefix="bench-web-"))
-    url = f"sqlite:///{workdir / 'web.sqlite3'}"
+    url, drop = _database(workdir)
     _prepare_database(url)
     port = _free_port()
     env = {
@@ -175,6 +197,7 @@ def run() -> list[Figure]:
         server.terminate()
         server.wait(timeout=30)
         log.close()
+        drop()
     errors = [e for c in clients for e in c.errors]
     if errors:
         raise RuntimeError(
@@ -186,7 +209,7 @@ def run() -> list[Figure]:
     get_p95, post_p95 = _p95(gets), _p95(posts)
     rate = (len(gets) + len(posts)) / elapsed
     print(
-        f"bench_web: {WORKERS} gunicorn workers, {CLIENTS} clients, {len(gets)} GETs and {len(posts)} POSTs; "
+        f"bench_web: {url.split(':', 1)[0]}, {WORKERS} gunicorn workers, {CLIENTS} clients, {len(gets)} GETs and {len(posts)} POSTs; "
         f"median GET {statistics.median(gets):.1f} ms, POST {statistics.median(posts):.1f} ms; {rate:.0f} requests/s",
         file=sys.stderr,
     )

@@ -359,6 +359,13 @@ def make_section_form(spec: FormSpec, section: Section, answers: dict, formdata=
     return cls(formdata=formdata)
 
 
+def answers_pass(spec: FormSpec, section: Section, answers: dict) -> bool:
+    """Whether stored answers pass the section's checks, as if posted again (no CSRF: nothing is posted)."""
+    cls = section_form_class(spec, section.key)
+    form = cls(formdata=formdata_from_answers(section, answers), meta={"csrf": False})
+    return form.validate()
+
+
 def _wt_data(section: Section, answers: dict) -> dict:
     data = {}
     for f in section.fields:

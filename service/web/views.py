@@ -88,17 +88,9 @@ def _previous_section(spec: FormSpec, key: str) -> Section | None:
 def _first_unfinished(spec: FormSpec, answers: dict) -> Section | None:
     """The first section whose stored answers do not pass its checks."""
     for section in spec.sections:
-        form = formbuild.make_section_form(
-            spec, section, answers, formdata=formbuild.formdata_from_answers(section, answers)
-        )
-        if not form.validate(extra_validators=None) and _field_errors_only(form):
+        if not formbuild.answers_pass(spec, section, answers):
             return section
     return None
-
-
-def _field_errors_only(form) -> bool:
-    """True when the form failed on an answer, not only on CSRF (re-checking stored answers has no token)."""
-    return any(k != "csrf_token" for k in form.errors)
 
 
 def _download(content: bytes, fmt: str, name: str) -> Response:
@@ -240,22 +232,17 @@ def question(token: str, section_key: str):
         return _question_page(token, draft, spec, pack, section, form, changing)
 
     form = formbuild.make_section_form(spec, section, draft.answers, formdata=request.form)
+    # The blueprint has checked the CSRF token of every POST before this point.
     if request.form.get("add_row") or request.form.get("remove_row"):
-        if not _csrf_ok(form):
-            abort(400)
         formbuild.change_rows(form, add=request.form.get("add_row"), remove=request.form.get("remove_row"))
         return _question_page(token, draft, spec, pack, section, form, changing)
 
     answers = {**draft.answers, **formbuild.section_answers(form)}
     if request.form.get("save") == "later":
-        if not _csrf_ok(form):
-            abort(400)
         drafts.save(db.session(), draft, answers=answers, done=draft.done)
         return redirect(url_for("web.saved", token=token))
 
     if not form.validate():
-        if "csrf_token" in form.errors:
-            abort(400)
         return _question_page(token, draft, spec, pack, section, form, changing)
 
     warnings = {k: v for k, v in child_details.warnings(spec, answers).items() if k in {f.key for f in section.fields}}
@@ -268,15 +255,6 @@ def question(token: str, section_key: str):
     if changing or following is None:
         return redirect(url_for("web.check", token=token))
     return redirect(url_for("web.question", token=token, section_key=following.key))
-
-
-def _csrf_ok(form) -> bool:
-    form.csrf_token.errors = []
-    try:
-        form.csrf_token.pre_validate(form)
-        return True
-    except Exception:
-        return False
 
 
 def _question_page(token, draft, spec, pack, section, form, changing, warnings=None):

