@@ -463,7 +463,20 @@ def _add_path(spec: APISpec, view) -> None:
     summary = view.__doc__.split("---", 1)[0].strip().splitlines()[0]
     for operation in operations.values():
         operation.setdefault("summary", summary)
+        # Any operation can meet the errors the module docstring lists (and a rate limit), all as ErrorOut JSON.
+        for status, why in _ERRORS.items():
+            operation["responses"].setdefault(status, {"description": why, "content": _ERROR_CONTENT})
     spec.path(path=path, operations=operations)
+
+
+_ERRORS = {
+    400: "Bad input",
+    401: "Sign in to the workspace first",
+    403: "Not permitted",
+    404: "Not found",
+    429: "Too many requests",
+}
+_ERROR_CONTENT = {"application/json": {"schema": "ErrorOut"}}
 
 
 @bp.get("/openapi.json")

@@ -46,6 +46,15 @@ def test_public_form_posts_are_limited_and_pages_are_not(tmp_path):
     assert all(client.get("/").status_code == 200 for _ in range(10))
 
 
+def test_api_submissions_are_limited_with_json_answers(tmp_path):
+    client = _app(tmp_path, PUBLIC_POST_RATE_LIMIT="2 per minute").test_client()
+    statuses = [client.post("/api/submissions", json={}).status_code for _ in range(3)]
+    assert statuses == [400, 400, 429]
+    refused = client.post("/api/submissions", json={})
+    assert refused.is_json and "too many requests" in refused.get_json()["error"]
+    assert client.get("/api/openapi.json").status_code == 200  # reads are not limited
+
+
 def test_counters_are_not_shared_between_app_instances(tmp_path):
     first = _app(tmp_path, SIGN_IN_RATE_LIMIT="1 per minute").test_client()
     first.post("/workspace/sign-in", data={})

@@ -4,7 +4,8 @@ Counted per client address (behind a reverse proxy set PROXY_FIX_X_FOR so that i
 not the proxy's). The limits and where they are counted are settings:
 
     SIGN_IN_RATE_LIMIT       "10 per minute;100 per day"    POSTs to /workspace/sign-in
-    PUBLIC_POST_RATE_LIMIT   "120 per minute;3000 per day"  POSTs of the public web journey
+    PUBLIC_POST_RATE_LIMIT   "120 per minute;3000 per day"  POSTs of the public web journey and
+                                                            POST /api/submissions
     RATELIMIT_STORAGE_URI    "memory://"                    shared store for several app servers,
                                                             e.g. redis://host:6379/0
     RATELIMIT_ENABLED        true
@@ -53,6 +54,9 @@ def init_app(app: Flask) -> Limiter:
         app.view_functions["workspace.sign_in"] = limiter.limit(sign_in_limit, methods=["POST"])(view)
     if "web" in app.blueprints:
         limiter.limit(public_limit, methods=["POST"])(app.blueprints["web"])
+    if "api.post_submission" in app.view_functions:  # the API's open door: anyone may submit a form
+        view = app.view_functions["api.post_submission"]
+        app.view_functions["api.post_submission"] = limiter.limit(public_limit, methods=["POST"])(view)
     for endpoint in ("ops.healthz", "ops.readyz", "static"):
         if endpoint in app.view_functions:
             app.view_functions[endpoint] = limiter.exempt(app.view_functions[endpoint])
