@@ -105,6 +105,13 @@ def ingest(
     return _read_and_apply(session, item, form_id=form_id, trusted=trusted, now=now)
 
 
+# Parts of the service that own a kind of input take it before the case pipeline: each handler is
+# called as handler(session, item, result, spec, trusted=..., now=...) and returns an IngestOutcome
+# for an input it owns, or None. The conference log (service.conference.pipeline) takes replies to
+# its rows and returned Appendix 3 tables, whose rows are notified one agency at a time.
+HANDLERS: list = []
+
+
 def _read_and_apply(session, item: ReceivedItem, *, form_id=None, trusted=False, data=None, case=None, now=None):
     try:
         result = _parse(item.raw, item.filename, form_id, item.partnership)
@@ -133,6 +140,11 @@ def _read_and_apply(session, item: ReceivedItem, *, form_id=None, trusted=False,
             item.status, item.reason = "ignored", result.reason
             session.commit()
             return _outcome(item)
+    if data is None:
+        for handler in HANDLERS:
+            handled = handler(session, item, result, spec, trusted=trusted, now=now)
+            if handled is not None:
+                return handled
     if spec is None:
         return _quarantine(session, item, result.reason or "not a recognised form")
     if data is None:

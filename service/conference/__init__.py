@@ -20,11 +20,13 @@ from service.conference import models  # noqa: F401 - puts the conference tables
 
 
 def init_app(app: Flask) -> None:
-    from service import outbox
-    from service.conference import cli, log, views
+    from service import ingest, outbox
+    from service.conference import cli, log, pipeline, views
 
     if log.attach_notification not in outbox.ATTACHERS:
         outbox.ATTACHERS.append(log.attach_notification)
+    if pipeline.handle not in ingest.HANDLERS:
+        ingest.HANDLERS.append(pipeline.handle)
     app.register_blueprint(views.bp)
     cli.register(app)
     _add_to_navigation(app)

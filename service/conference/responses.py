@@ -139,8 +139,12 @@ def _party(session: Session, issue: ConferenceIssue, sender: str) -> bool:
     )
 
 
-def thread_reply(session: Session, raw: bytes, *, now: dt.datetime | None = None) -> Reply | None:
-    """Record a reply e-mail on its row; None when it answers no conference notification. Commits."""
+def thread_reply(
+    session: Session, raw: bytes, *, now: dt.datetime | None = None, trusted: bool = False
+) -> Reply | None:
+    """Record a reply e-mail on its row; None when it answers no conference notification. Commits.
+
+    `trusted` (a person released it) accepts it whoever sent it, also when it was held before."""
     mail = _mail(raw)
     issue = _issue_for(session, mail)
     if issue is None:
@@ -149,10 +153,13 @@ def thread_reply(session: Session, raw: bytes, *, now: dt.datetime | None = None
     if mail.message_id:
         existing = session.scalar(select(ConferenceResponse).where(ConferenceResponse.message_id == mail.message_id))
         if existing is not None:
+            if trusted and not existing.accepted:
+                accept(session, existing)
+                return Reply(reference, existing.issue_id, True, False, "accepted after review")
             return Reply(reference, existing.issue_id, existing.accepted, True, "already recorded (same Message-ID)")
     if mail.automatic:
         return Reply(reference, issue.id, False, False, f"not recorded: an automatic message ({mail.automatic})")
-    accepted = _party(session, issue, mail.sender)
+    accepted = trusted or _party(session, issue, mail.sender)
     response = ConferenceResponse(
         channel="email",
         received_at=now or dt.datetime.now(dt.UTC),

@@ -70,6 +70,11 @@ def read(content: bytes, filename: str | None, partnership: str) -> list[dict]:
     if errors:
         detail = "; ".join(f"{k}: {' '.join(map(str, v)) if isinstance(v, list) else v}" for k, v in errors.items())
         raise TableError(f"the table does not fit the {spec.short_title}: {detail}")
+    return conferences_from(spec, data)
+
+
+def conferences_from(spec, data: dict) -> list[dict]:
+    """The conferences in an Appendix 3 table's canonical data, as log answers (see log.record)."""
     rows_field = next(f for f in spec.fields if f.type == "rows")
     conferences: dict[tuple, dict] = {}
     for row in data.get(rows_field.key) or []:
@@ -105,7 +110,36 @@ def ingest(
     now: dt.datetime | None = None,
 ) -> list[Conference]:
     """Read the table and record every conference in it; all are checked before any is stored."""
-    found = read(content, filename, partnership)
+    return record_all(
+        session,
+        read(content, filename, partnership),
+        partnership,
+        recorded_by=recorded_by,
+        channel=channel,
+        raw=content,
+        filename=filename,
+        content_type=content_type,
+        link_for=link_for,
+        chair_user_id=chair_user_id,
+        now=now,
+    )
+
+
+def record_all(
+    session: Session,
+    found: list[dict],
+    partnership: str,
+    *,
+    recorded_by: str,
+    channel: str,
+    raw: bytes | None,
+    filename: str | None,
+    content_type: str | None,
+    link_for: Callable[[str], str] = log.response_link,
+    chair_user_id: int | None = None,
+    now: dt.datetime | None = None,
+) -> list[Conference]:
+    """Record each conference of a table (log answers); every one is checked before any is stored."""
     today = log.workdays.today(now or dt.datetime.now(dt.UTC))
     problems: dict[str, list[str]] = {}
     for number, answers in enumerate(found, start=1):
@@ -125,7 +159,7 @@ def ingest(
             link_for=link_for,
             chair_user_id=chair_user_id,
             channel=channel,
-            raw=content,
+            raw=raw,
             filename=filename,
             content_type=content_type,
             now=now,

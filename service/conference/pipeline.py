@@ -1,0 +1,114 @@
+"""The conference log's part in the ingestion pipeline (service.ingest.HANDLERS).
+
+Two kinds of input belong to the log rather than to a case of their own:
+
+- a reply e-mail carrying no form, threaded to a conference row (In-Reply-To/References naming a
+  notification or chaser, or the row's reference in the subject): recorded as the agency's response
+  (responses.thread_reply), or held when the sender is not a party, as the pipeline holds replies;
+- a returned Appendix 3 table (the partnership's cp-conference form), by upload or e-mail: its rows
+  become log rows (tables.record_all), each notified on its own, never one case holding every
+  agency's row. By e-mail it is taken only from a staff account that may record the partnership's
+  log (a conference chair or admin); from anyone else it is held for review.
+
+The pipeline has already stored the raw bytes and parsed them in the limited worker; the reply's
+text is read from the stored e-mail with the standard library's e-mail parser.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from service.conference import access, log, responses, tables
+
+
+def handle(session: Session, item, result, spec, *, trusted: bool, now: dt.datetime | None = None):
+    """An IngestOutcome when the conference log takes the input, else None."""
+    if spec is not None and spec.process == "cp-conference":
+        return _table(session, item, result, spec, trusted=trusted, now=now)
+    if spec is None and result.email:
+        return _reply(session, item, trusted=trusted, now=now)
+    return None
+
+
+def _outcome(session: Session, item, status: str, reference: str | None, reason: str | None, routed=None):
+    from service.ingest import IngestOutcome
+
+    item.status, item.reason, item.case_reference = status, reason, reference
+    session.commit()
+    return IngestOutcome(status, item.id, reference, routed or [], reason, item.form_id)
+
+
+def _reply(session: Session, item, *, trusted: bool, now):
+    try:
+        reply = responses.thread_reply(session, item.raw, now=now, trusted=trusted)
+    except responses.ResponseError:
+        return None  # not an e-mail the log can read: the pipeline says why
+    if reply is None:
+        return None
+    if reply.accepted:
+        return _outcome(session, item, "accepted", reply.reference, None)
+    return _outcome(session, item, "held", reply.reference, reply.reason)
+
+
+def _may_record(session: Session, sender: str | None, partnership: str) -> bool:
+    from service.workspace.models import Membership, User
+
+    if not sender:
+        return False
+    roles = access.ROLES["record"]
+    found = session.scalar(
+        select(func.count())
+        .select_from(Membership)
+        .join(User)
+        .where(
+            func.lower(User.email) == sender.lower(),
+            User.active.is_(True),
+            Membership.role.in_(roles),
+            (Membership.partnership == partnership) | Membership.partnership.is_(None),
+        )
+    )
+    return bool(found)
+
+
+def _table(session: Session, item, result, spec, *, trusted: bool, now):
+    partnership = spec.partnership
+    if not trusted and not _may_record(session, item.sender, partnership):
+        return _outcome(
+            session,
+            item,
+            "held",
+            None,
+            f"an Appendix 3 table from {item.sender or 'an unknown sender'}, who may not record the "
+            f"{partnership} conference log; held for review",
+        )
+    data, errors = result.canonical(spec)
+    try:
+        if errors:
+            raise tables.TableError(f"the table does not fit the {spec.short_title}: {errors}")
+        found = tables.record_all(
+            session,
+            tables.conferences_from(spec, data),
+            partnership,
+            recorded_by=item.sender or f"ingest: {item.channel}",
+            channel="email" if result.email else "upload",
+            raw=item.raw,
+            filename=item.filename,
+            content_type=item.content_type,
+            now=now,
+        )
+    except (tables.TableError, log.LogError) as exc:
+        session.rollback()
+        return _outcome(session, item, "quarantined", None, str(exc))
+    issues = [i for c in found for i in c.issues]
+    routed = [
+        {"name": d.name, "email": d.email, "role": d.role, "agency": d.agency}
+        for i in issues
+        if i.case
+        for d in i.case.routings
+    ]
+    reference = issues[0].case.reference if issues and issues[0].case else None
+    references = ", ".join(i.case.reference for i in issues if i.case)
+    return _outcome(session, item, "accepted", reference, f"conference log rows {references}", routed)
