@@ -1,11 +1,13 @@
 """End to end in Debian's chromium: a chair logs a conference with three agency rows; each lead
 receives the right Appendix 3 notification on a local SMTP server (aiosmtpd) started here; a reply
-e-mail is threaded to its row; another lead answers through the private link."""
+e-mail sent to the service's inbound SMTP receiver is threaded to its row; another lead answers
+through the private link."""
 
 from __future__ import annotations
 
 import io
 import re
+import smtplib
 import socket
 import threading
 from email import message_from_bytes, policy
@@ -17,8 +19,8 @@ from aiosmtpd.controller import Controller
 from pypdf import PdfReader
 
 from service import outbox
-from service.conference import responses
 from service.db import sessions
+from service.ingest_channels import smtp_controller
 from tests.browser.conftest import serious_violations
 from tests.workspace_support import PASSWORD, WS_CONFIG, make_user
 
@@ -160,9 +162,16 @@ def test_a_chair_logs_a_conference_and_each_lead_is_notified_and_answers(page, c
     answer["Message-ID"] = "<reply-1@greenfield-high.example>"
     answer["In-Reply-To"] = school["Message-ID"]
     answer.set_content("Apologies: our DSL was off sick. A deputy will attend in future.\n\n> Dear lead")
-    with app.app_context(), sessions(app)() as session:
-        threaded = responses.thread_reply(session, answer.as_bytes())
-    assert threaded.accepted and threaded.reference in school["Subject"]
+    # ... sent to the service's inbound SMTP receiver (issue 5's pipeline), which threads it to the row.
+    receiver, handler = smtp_controller(app, "127.0.0.1", _free_port())
+    receiver.start()
+    try:
+        with smtplib.SMTP(receiver.hostname, receiver.port, timeout=30) as client:
+            client.send_message(answer)
+    finally:
+        receiver.stop()
+    (threaded,) = handler.outcomes
+    assert threaded.status == "accepted" and threaded.reference in school["Subject"]
 
     # The health service's lead answers through the private link in their e-mail.
     health = inbox.to(LEADS["Adult Mental Health Service"])[0].get_body(("plain",)).get_content()
