@@ -583,3 +583,24 @@ def test_an_agency_missing_from_the_directory_is_explained_and_nothing_is_sent(w
     with web_app.app_context():
         assert db.session().scalar(select(Case)) is None
     assert web.get(check_url).status_code == 200  # the answers are kept
+
+
+def test_journey_and_stage_update_on_each_database(db_app):
+    """Draft, submission and stage update on SQLite and, with TEST_DATABASE_URL, PostgreSQL."""
+    client = db_app.test_client()
+    spec = REGISTRY.form("nt-appendix-a")
+    check_url = fill(client, spec.id, formbuild.web_answers_from_canonical(spec, sample(spec.id)))
+    page = soup(client.get(check_url))
+    page = soup(
+        client.get(client.post(check_url.replace("/check", "/submit"), data={"csrf_token": csrf(page)}).location)
+    )
+    tracking_url = page.select_one("#tracking-link")["href"]
+    page = soup(client.get(tracking_url))
+    draft_url = client.post(f"{tracking_url}/update", data={"csrf_token": csrf(page), "form_id": spec.id}).location
+    token = draft_url.split("/d/")[1].split("/")[0]
+    page = soup(client.get(f"/d/{token}/check"))
+    assert client.post(f"/d/{token}/submit", data={"csrf_token": csrf(page)}).status_code == 200
+    with db_app.app_context():
+        case = db.session().scalar(select(Case))
+        assert case.current_stage == "4"
+        assert db.session().scalar(select(drafts.Draft)) is None
