@@ -252,3 +252,13 @@ def test_the_workspace_navigation_links_the_log_for_those_who_may_read_it(ws_app
     assert 'href="/workspace/conference"' in chair.get("/workspace/themes").get_data(as_text=True)
     merton = signed_in(ws_app, "bu@merton.example", "business-unit", "merton")
     assert 'href="/workspace/conference"' not in merton.get("/workspace/themes").get_data(as_text=True)
+
+
+def test_the_emailed_link_is_on_the_public_base_url_not_the_requests_host(ws_app, ws_session):
+    ws_app.config["PUBLIC_BASE_URL"] = "https://escalate.kirklees.example"
+    chair = signed_in(ws_app, "chair@kirklees.example", "conference-chair", "kirklees")
+    page = chair.get("/workspace/conference/new").get_data(as_text=True)
+    data = _form(page, **{"rows-0-agency": "Greenfield High School", "rows-0-reason": "non-attendance"})
+    assert chair.post("/workspace/conference/new", data=data).status_code == 302
+    body = ws_session.scalars(select(OutboxMessage.body).where(OutboxMessage.to_email.like("dsl@%"))).one()
+    assert "https://escalate.kirklees.example/conference/respond/" in body and "//localhost" not in body

@@ -280,13 +280,17 @@ def record(
 
 
 def response_link(token: str) -> str:
-    """The absolute URL of a row's response page: from the request, or PUBLIC_BASE_URL in a command."""
+    """The absolute URL of a row's response page, on PUBLIC_BASE_URL (config or environment) when set,
+    so no request's Host header decides where an e-mailed link points; else the request's own address
+    (or http://localhost:5000 in a command)."""
+    import os
+
     from flask import has_request_context, url_for
 
-    if has_request_context():
+    base = current_app.config.get("PUBLIC_BASE_URL") or os.environ.get("PUBLIC_BASE_URL")
+    if base is None and has_request_context():
         return url_for("conference.respond", token=token, _external=True)
-    base = current_app.config.get("PUBLIC_BASE_URL") or "http://localhost:5000"
-    with current_app.test_request_context(base_url=base):
+    with current_app.test_request_context(base_url=base or "http://localhost:5000"):
         return url_for("conference.respond", token=token, _external=True)
 
 

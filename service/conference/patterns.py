@@ -307,4 +307,9 @@ def row_view(issue: ConferenceIssue, today: dt.date) -> dict:
         "status": status,
         "overdue": overdue,
         "responded": issue.status == "responded",
+        "tag_class": "govuk-tag--red"
+        if overdue
+        else "govuk-tag--green"
+        if issue.status == "responded"
+        else "govuk-tag--yellow",
     }

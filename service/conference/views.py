@@ -126,6 +126,7 @@ def log_page():
         view=view,
         views=VIEWS,
         page_rows=PAGE_ROWS,
+        summary_header={"agency": "Agency", "chair": "Chair", "period": "Quarter"}.get(view, ""),
         reasons=REASONS,
         found_patterns=patterns.patterns(session, scope, today),
         overdue=log.overdue_count(session, today, scope),
