@@ -262,3 +262,24 @@ def test_the_emailed_link_is_on_the_public_base_url_not_the_requests_host(ws_app
     assert chair.post("/workspace/conference/new", data=data).status_code == 302
     body = ws_session.scalars(select(OutboxMessage.body).where(OutboxMessage.to_email.like("dsl@%"))).one()
     assert "https://escalate.kirklees.example/conference/respond/" in body and "//localhost" not in body
+
+
+def test_the_business_unit_accepts_a_held_reply_on_the_conference_page(ws_app, ws_session):
+    from service.conference import responses
+    from tests.test_conference_log import _lead_message, reply
+
+    conference = record(ws_app, ws_session)
+    lead = _lead_message(ws_session, "Greenfield High School")
+    with ws_app.app_context():
+        responses.thread_reply(ws_session, reply(lead, "someone@elsewhere.example", "Forwarded for our DSL"))
+    bu = signed_in(ws_app, "bu@kirklees.example", "business-unit", "kirklees")
+    assert "1 reply e-mail(s) held for review" in bu.get("/workspace/conference").get_data(as_text=True)
+    page = bu.get(f"/workspace/conference/{conference.id}").get_data(as_text=True)
+    assert "held for review" in page and "Forwarded for our DSL" in page
+    action = re.search(r'action="(/workspace/conference/reply/\d+/accept)"', page).group(1)
+    assert bu.post(action, data={}).status_code == 400  # no CSRF token
+    assert bu.post(action, data={"csrf_token": csrf_from(page)}).status_code == 302
+    ws_session.refresh(conference.issues[0])
+    assert conference.issues[0].status == "responded"
+    merton = signed_in(ws_app, "bu@merton.example", "business-unit", "merton")
+    assert merton.post(action, data={"csrf_token": csrf_from(page)}).status_code in (400, 403)
