@@ -34,7 +34,9 @@ import urllib.parse
 import urllib.request
 from pathlib import Path
 
-from bench.common import Figure
+from werkzeug.datastructures import MultiDict
+
+from bench.common import Figure, median_ms
 
 ROOT = Path(__file__).resolve().parent.parent
 CLIENTS = 20
@@ -222,11 +224,37 @@ def _start_server(url: str, workdir: Path):
             time.sleep(0.2)
 
 
+def _in_process(url: str) -> tuple[float, float]:
+    """Median time the app itself takes for the page GET and the POST (Flask test client, one at a
+    time): what a request costs when it has a core to itself."""
+    import logging
+
+    from app import create_app
+
+    app = create_app(
+        {"DATABASE_URL": url, "SECRET_KEY": "bench-web", "RATELIMIT_ENABLED": False, "COOKIE_SECURE": False}
+    )
+    logging.disable(logging.INFO)  # the per-request log lines go to the terminal otherwise
+    try:
+        client = app.test_client()
+        html = client.get("/p/kirklees/start").get_data(as_text=True)
+        data = {"csrf_token": TOKEN.search(html)[1], "choice": f"form:{FORM_ID}"}
+        page = urllib.parse.urlsplit(client.post("/p/kirklees/start", data=data).location).path
+        token = TOKEN.search(client.get(page).get_data(as_text=True))[1]
+        answers = MultiDict([("csrf_token", token), *_answers(), ("continue", "1")])
+        get_ms = median_ms(lambda: client.get(page), repeat=100, warmup=10)
+        post_ms = median_ms(lambda: client.post(page, data=answers), repeat=100, warmup=10)
+    finally:
+        logging.disable(logging.NOTSET)
+    return get_ms, post_ms
+
+
 def run() -> list[Figure]:
     workdir = Path(tempfile.mkdtemp(prefix="bench-web-"))
     url, drop = _database(workdir)
     try:
         _prepare_database(url)
+        alone_get, alone_post = _in_process(url)
         server, log, base = _start_server(url, workdir)
         try:
             # Paced: 20 people filling in the form, each pausing about THINK seconds between pages.
@@ -274,5 +302,9 @@ def run() -> list[Figure]:
         Figure(4, f"web: question page GET p95 ({CLIENTS} clients, no pause)", _p95(gets), "ms", "(context)", True),
         Figure(4, f"web: valid answers POST p95 ({CLIENTS} clients, no pause)", _p95(posts), "ms", "(context)", True),
         Figure(4, "web: requests per second, no pause (GET + POST)", rate, "req/s", "(context)", True),
+        Figure(4, "web: question page GET, one request alone (in-process median)", alone_get, "ms", "(context)", True),
+        Figure(
+            4, "web: valid answers POST, one request alone (in-process median)", alone_post, "ms", "(context)", True
+        ),
     ]
     return figures
