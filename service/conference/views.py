@@ -278,6 +278,9 @@ def conference_page(conference_id: int):
             {
                 "row": patterns.row_view(issue, today),
                 "notified": f"{issue.notified_on:%d/%m/%Y}" + (f", chased {issue.chasers}×" if issue.chasers else ""),
+                "sent_to": "; ".join(
+                    f"{d.name} <{d.email}>" for d in (issue.case.routings if issue.case else []) if d.email
+                ),
                 "responses": issue.responses,
             }
             for issue in conference.issues
