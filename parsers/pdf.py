@@ -10,6 +10,7 @@ is read like a Word document, from pdfplumber's lines and ruled tables.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import itertools
 import re
@@ -24,44 +25,102 @@ MIN_FIELD_SHARE = 0.5
 
 
 def _reader(content: bytes):
-    import pypdf
-    from pypdf.errors import FileNotDecryptedError, PdfReadError
+    """The PDF opened with pikepdf (qpdf): fast, and it never unpacks a stream it is not asked for."""
+    import pikepdf
 
     try:
-        reader = pypdf.PdfReader(io.BytesIO(content), strict=False)
-        if reader.is_encrypted:
-            try:
-                opened = reader.decrypt("")
-            except (NotImplementedError, FileNotDecryptedError) as exc:
-                raise ParseError(f"the PDF is encrypted in a way that cannot be opened ({exc})") from None
-            if not opened:
-                raise ParseError(
-                    "the PDF is protected by a password; send it again without a password (or the form as Word)"
-                )
-        pages = len(reader.pages)
-    except ParseError:
-        raise
-    except (PdfReadError, ValueError, KeyError, TypeError, AttributeError, RecursionError, OSError) as exc:
+        pdf = pikepdf.open(io.BytesIO(content), password="")
+        pages = len(pdf.pages)
+    except pikepdf.PasswordError:
+        raise ParseError(
+            "the PDF is protected by a password; send it again without a password (or the form as Word)"
+        ) from None
+    except (pikepdf.PdfError, ValueError, KeyError, TypeError, RecursionError, OSError, RuntimeError) as exc:
         raise ParseError(f"not a readable PDF: {type(exc).__name__}: {exc}") from None
     if pages == 0:
         raise ParseError("not a readable PDF: it has no pages")
     if pages > MAX_PAGES:
         raise ParseError(f"refused: the PDF has {pages} pages; a returned form has at most {MAX_PAGES}")
-    return reader
+    return pdf
 
 
 def parse_pdf(content: bytes, *, specs, prefixes, form_id=None) -> ParseResult:
-    reader = _reader(content)
+    pdf = _reader(content)
     try:
-        fields = reader.get_fields() or {}
-    except (RecursionError, ValueError, KeyError, TypeError, AttributeError) as exc:
+        fields = form_fields(pdf)
+    except (RecursionError, ValueError, KeyError, TypeError, AttributeError, RuntimeError) as exc:
         raise ParseError(f"not a readable PDF: its form fields are damaged ({type(exc).__name__})") from None
     result = _from_fields(fields, specs, form_id) if fields else None
     if result is None:
         result = _from_text(content, specs, form_id)
     if result.form_id and not result.reference:
-        result.reference = _reference(reader, fields, prefixes)
+        result.reference = _reference(pdf, fields, prefixes)
     return result
+
+
+MAX_FIELDS = 5000
+
+
+def form_fields(pdf) -> dict[str, dict]:
+    """Every terminal field by its fully qualified name: type (/FT), value (/V), options (/Opt) and
+    the appearance states its widgets define (/_States_), with inherited attributes resolved."""
+    import pikepdf
+
+    acroform = pdf.Root.get("/AcroForm")
+    if acroform is None or "/Fields" not in acroform:
+        return {}
+    out: dict[str, dict] = {}
+    seen: set = set()
+
+    def walk(node, prefix: str, inherited: dict, depth: int) -> None:
+        if depth > 20 or len(out) > MAX_FIELDS:
+            raise ValueError("the form's field tree is too deep or too large")
+        key = node.objgen if node.is_indirect else id(node)
+        if key in seen:
+            return  # a loop in the field tree
+        seen.add(key)
+        name = str(node.get("/T", ""))
+        full = f"{prefix}.{name}" if prefix and name else (name or prefix)
+        attrs = dict(inherited)
+        for attr in ("/FT", "/V", "/Opt"):
+            if attr in node:
+                attrs[attr] = node[attr]
+        kids = node.get("/Kids")
+        named_kids = [k for k in kids if "/T" in k] if isinstance(kids, pikepdf.Array) else []
+        if named_kids:
+            for kid in named_kids:
+                walk(kid, full, attrs, depth + 1)
+            return
+        widgets = list(kids) if isinstance(kids, pikepdf.Array) else [node]
+        states: list[str] = []
+        for widget in widgets:
+            normal = widget.get("/AP", {}).get("/N") if "/AP" in widget else None
+            if isinstance(normal, pikepdf.Dictionary):
+                states.extend(str(k) for k in normal if str(k) not in states)
+        out[full] = {
+            "/FT": str(attrs["/FT"]) if "/FT" in attrs else None,
+            "/V": _python(attrs.get("/V")),
+            "/Opt": _python(attrs.get("/Opt")),
+            "/_States_": states,
+        }
+
+    for field in acroform.Fields:
+        walk(field, "", {}, 0)
+    return out
+
+
+def _python(value):
+    import pikepdf
+
+    if value is None:
+        return None
+    if isinstance(value, pikepdf.Array):
+        return [_python(v) for v in value]
+    if isinstance(value, pikepdf.Name):
+        return str(value)
+    if isinstance(value, pikepdf.String):
+        return str(value)
+    return str(value)
 
 
 # --- fillable forms ----------------------------------------------------------------------------
@@ -185,10 +244,10 @@ def _choice_value(field) -> str:
     return str(value)
 
 
-def _reference(reader, fields: dict, prefixes) -> str | None:
+def _reference(pdf, fields: dict, prefixes) -> str | None:
     texts = [str(f.get("/V") or "") for f in fields.values()]
-    meta = reader.metadata or {}
-    texts.extend(str(v) for v in meta.values())
+    with contextlib.suppress(ValueError, TypeError, RuntimeError):  # damaged document information
+        texts.extend(str(v) for v in pdf.docinfo.values())
     return find_reference("\n".join(texts), prefixes)
 
 
