@@ -33,3 +33,11 @@ loglevel = os.environ.get("LOG_LEVEL", "info").lower()
 # Request line and header limits: the app's own limits (MAX_CONTENT_LENGTH) cap bodies.
 limit_request_line = 8190
 limit_request_fields = 100
+
+
+def post_fork(server, worker):
+    """Each worker opens its own database connections: none made in the master may be shared after fork."""
+    app = getattr(server.app, "callable", None)
+    engine = getattr(app, "extensions", {}).get("db_engine")
+    if engine is not None:
+        engine.dispose(close=False)

@@ -101,6 +101,7 @@ def test_no_personal_data_in_logs_of_a_submission(tmp_path, captured):
             directory.seed(session)
             emails = {e for e in session.scalars(select(Contact.email)) if e}
         client = app.test_client()
+        client.environ_base["REMOTE_ADDR"] = "198.51.100.23"  # a browser's address, never to be logged
         secrets = set()
         for form_id in FORMS:
             spec = REGISTRY.form(form_id)
@@ -140,7 +141,7 @@ def test_no_personal_data_in_logs_of_a_submission(tmp_path, captured):
         assert secret not in text, f"personal data in the logs: {secret!r}"
     assert not re.search(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+\.example", text)
     assert tracking.split("/t/", 1)[1].split("/")[0] not in text
-    assert "127.0.0.1" not in text
+    assert "198.51.100.23" not in text
 
 
 def test_only_listed_fields_are_written():
@@ -156,4 +157,18 @@ def test_only_listed_fields_are_written():
 
 def test_library_messages_are_masked():
     assert scrub("sent to jo.bloggs@family.example from 203.0.113.5") == "sent to [e-mail] from [address]"
+    assert scrub("from 2001:db8::8a2e:370:7334 at 19:36:44") == "from [address] at 19:36:44"
+    assert scrub(" * Running on http://127.0.0.1:5000") == " * Running on http://127.0.0.1:5000"
     assert scrub("x" * 1000).endswith("…") and len(scrub("x" * 1000)) == 301
+
+
+def test_development_server_access_lines_are_dropped_and_its_banner_kept():
+    from service.ops.logs import configure
+
+    configure()
+    werkzeug = logging.getLogger("werkzeug")
+    access = logging.LogRecord(
+        "werkzeug", logging.INFO, "", 1, '%s - - [%s] "GET /t/abc?q=Jo HTTP/1.1" 200 -', ("192.0.2.1", "now"), None
+    )
+    banner = logging.LogRecord("werkzeug", logging.INFO, "", 1, " * Running on http://127.0.0.1:5000", None, None)
+    assert not werkzeug.filter(access) and werkzeug.filter(banner)

@@ -77,8 +77,13 @@ def scrub(message: str) -> str:
     """A library's message, fit for the log: request path replaced by its rule, e-mails masked, capped."""
     if has_request_context() and request.url_rule is not None and len(request.path) > 1:
         message = message.replace(request.path, request.url_rule.rule)
-    message = ADDRESS.sub("[address]", EMAIL.sub("[e-mail]", message))
+    message = ADDRESS.sub(_mask_address, EMAIL.sub("[e-mail]", message))
     return message if len(message) <= MAX_MESSAGE else message[:MAX_MESSAGE] + "…"
+
+
+def _mask_address(found: re.Match) -> str:
+    # The server's own loopback or wildcard address (" * Running on http://127.0.0.1:5000") is nobody's.
+    return found.group(0) if found.group(0) in ("127.0.0.1", "0.0.0.0", "::1") else "[address]"  # noqa: S104
 
 
 def _where(exc_info) -> list[str]:
@@ -125,9 +130,19 @@ def configure(level: str = "INFO", fmt: str = "json") -> logging.Handler:
         root.addHandler(handler)
     handler.setFormatter(TextFormatter() if fmt == "text" else JsonFormatter())
     root.setLevel(level.upper())
-    # The development server's own access line has the full path and query: ours replaces it.
-    logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    # The development server's own access line has the client address, full path and query: ours
+    # replaces it. Its other lines (" * Running on http://127.0.0.1:5000") are kept.
+    werkzeug = logging.getLogger("werkzeug")
+    if not any(isinstance(f, _NoAccessLines) for f in werkzeug.filters):
+        werkzeug.addFilter(_NoAccessLines())
     return handler
+
+
+class _NoAccessLines(logging.Filter):
+    ACCESS = re.compile(r'"[A-Z]+ \S* HTTP/[0-9.]+"')
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.levelno >= logging.WARNING or not self.ACCESS.search(record.getMessage())
 
 
 log = logging.getLogger("escalate.request")
