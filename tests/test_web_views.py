@@ -604,3 +604,17 @@ def test_journey_and_stage_update_on_each_database(db_app):
         case = db.session().scalar(select(Case))
         assert case.current_stage == "4"
         assert db.session().scalar(select(drafts.Draft)) is None
+
+
+def test_a_saved_draft_resumes_at_the_first_page_not_yet_completed(web):
+    spec = REGISTRY.form("nt-appendix-a")
+    answers = formbuild.web_answers_from_canonical(spec, sample(spec.id))
+    url = start_form(web, spec.id)
+    first = spec.sections[0]
+    page = soup(web.get(url))
+    response = web.post(url, data=section_post(first, answers, csrf(page), **{"continue": "1"}))
+    second = response.location
+    page = soup(web.get(second))
+    web.post(second, data=section_post(spec.sections[1], {}, csrf(page), save="later"))
+    token = url.split("/d/")[1].split("/")[0]
+    assert web.get(f"/d/{token}").location.endswith(f"/s/{spec.sections[1].key}")

@@ -216,7 +216,9 @@ def _start_draft(pack: Pack, form_id: str, answers: dict, case_id: int | None = 
 @bp.route("/d/<token>")
 def resume(token: str):
     draft, spec, _ = _draft_or_404(token)
-    unfinished = _first_unfinished(spec, draft.answers)
+    # Back to the first page not yet completed (an optional page counts once it has been continued past).
+    unvisited = next((sec for sec in spec.sections if sec.key not in draft.done), None)
+    unfinished = unvisited or _first_unfinished(spec, draft.answers)
     if unfinished is not None:
         return redirect(url_for("web.question", token=token, section_key=unfinished.key))
     return redirect(url_for("web.check", token=token))
