@@ -13,6 +13,7 @@ Both the in-process parser and the sandboxed one (a worker process, as ingestion
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import tempfile
@@ -32,16 +33,17 @@ def _sample(form_id: str) -> dict:
     return json.loads((SAMPLES / f"{form_id}.json").read_text(encoding="utf-8"))
 
 
-def _rate(fn, items: list, seconds: float = 3.0) -> float:
-    """Items per second over at least `seconds` (whole passes over the items)."""
+def _rate(fn, items: list, seconds: float = 3.0, clock=time.process_time) -> float:
+    """Items per second over at least `seconds` (whole passes over the items). In process the clock
+    is this process's CPU time: per core, whatever else the machine runs; for the worker, wall time."""
     for item in items[:3]:
         fn(item)
-    done, start = 0, time.perf_counter()
-    while time.perf_counter() - start < seconds:
+    done, start = 0, clock()
+    while clock() - start < seconds:
         for item in items:
             fn(item)
         done += len(items)
-    return done / (time.perf_counter() - start)
+    return done / (clock() - start)
 
 
 def _documents(fmt: str) -> list[bytes]:
@@ -87,7 +89,7 @@ def _parse_figures() -> list[Figure]:
     docx = _documents("docx") + ([p.read_bytes() for p in sorted(LEGACY.glob("*.docx"))] if LEGACY.exists() else [])
     rate = _rate(lambda c: parse(c, "x.docx"), docx)
     figures.append(Figure(ISSUE, "DOCX parsed per second per core (in process)", rate, "docs/s", ">= 100", rate >= 100))
-    rate = _rate(lambda c: parse_safely(c, "x.docx"), docx)
+    rate = _rate(lambda c: parse_safely(c, "x.docx"), docx, clock=time.perf_counter)
     figures.append(Figure(ISSUE, "DOCX parsed per second (limited worker process)", rate, "docs/s", "(info)", True))
 
     pdfs = _documents("pdf")
@@ -95,16 +97,16 @@ def _parse_figures() -> list[Figure]:
     figures.append(
         Figure(ISSUE, "fillable PDFs parsed per second per core (in process)", rate, "docs/s", ">= 100", rate >= 100)
     )
-    rate = _rate(lambda c: parse_safely(c, "x.pdf"), pdfs)
+    rate = _rate(lambda c: parse_safely(c, "x.pdf"), pdfs, clock=time.perf_counter)
     figures.append(Figure(ISSUE, "fillable PDFs parsed per second (limited worker)", rate, "docs/s", "(info)", True))
 
     text_pdfs = _text_pdfs()
     if text_pdfs:
         pages = sum(n for _, n in text_pdfs)
-        start = time.perf_counter()
+        start = time.process_time()
         for content, _ in text_pdfs:
             parse(content, "x.pdf")
-        rate = pages / (time.perf_counter() - start)
+        rate = pages / (time.process_time() - start)
         figures.append(
             Figure(
                 ISSUE, "text PDF pages parsed per second per core (pdfplumber)", rate, "pages/s", ">= 10", rate >= 10
@@ -156,7 +158,7 @@ def _ingest_figures(count: int = 1000) -> list[Figure]:
 
     from app import create_app
     from service import db, directory
-    from service.ingest import ingest
+    from service.ingest import ingest_many
     from service.models import OutboxMessage
 
     inputs = _mixed_inputs(count)
@@ -168,16 +170,17 @@ def _ingest_figures(count: int = 1000) -> list[Figure]:
             directory.seed(session)
             start = time.perf_counter()
             statuses: dict[str, int] = {}
-            for name, content in inputs:
-                outcome = ingest(session, content, channel="cli", filename=name)
+            for outcome in ingest_many(session, inputs, channel="cli"):
                 statuses[outcome.status] = statuses.get(outcome.status, 0) + 1
             elapsed = time.perf_counter() - start
             queued = session.scalar(select(func.count()).select_from(OutboxMessage))
         engine.dispose()
     accepted = statuses.get("accepted", 0)
     ok = elapsed < 60 and accepted == count and queued > 0
+    load = os.getloadavg()[0]
     return [
-        Figure(ISSUE, f"{count} mixed documents ingested end to end (SQLite)", elapsed, "s", "< 60, all accepted", ok),
+        Figure(ISSUE, f"{count} mixed documents ingested end to end (SQLite, wall)", elapsed, "s", "< 60", ok),
+        Figure(ISSUE, "  machine load average while ingesting (2 cores)", load, "", "(context)", True),
         Figure(ISSUE, f"  of which accepted (others: {statuses})", accepted, "docs", f"= {count}", accepted == count),
     ]
 

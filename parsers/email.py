@@ -61,6 +61,15 @@ def _addresses(value) -> list[str]:
     return [addr.lower() for _, addr in getaddresses([str(value)]) if addr] if value else []
 
 
+def _header(message, name: str):
+    """A header's value, or its raw text where CPython's address parser fails on a damaged one (IndexError;
+    found by tests/fuzz)."""
+    try:
+        return message.get(name)
+    except (IndexError, ValueError, TypeError, AttributeError):
+        return next((value for key, value in message.raw_items() if key.lower() == name.lower()), None)
+
+
 def _ids(value) -> list[str]:
     return re.findall(r"<[^<>\s]+>", str(value or ""))
 
@@ -113,9 +122,9 @@ def read_eml(content: bytes, depth: int = 0) -> Mail:
         content, cut = _cut_large_parts(content)
     message = email.message_from_bytes(content, policy=policy.default)
     mail = Mail(
-        sender=(_addresses(message.get("From")) or [""])[0],
-        to=_addresses(message.get("To")),
-        cc=_addresses(message.get("Cc")),
+        sender=(_addresses(_header(message, "From")) or [""])[0],
+        to=_addresses(_header(message, "To")),
+        cc=_addresses(_header(message, "Cc")),
         subject=str(message.get("Subject", "") or ""),
         message_id=(_ids(message.get("Message-ID")) or [""])[0],
         in_reply_to=(_ids(message.get("In-Reply-To")) or [""])[0],

@@ -43,6 +43,7 @@ class Labels:
     columns: dict[str, dict[str, Field]]  # rows field key -> norm column label -> column
     inline: re.Pattern  # "Label:" anywhere in a line
     title: str
+    scored: list[tuple[str, ...]]  # for recognition: each field's and column's labels
 
 
 _VARIANTS = {"'": "['’‘]", "’": "['’‘]", "‘": "['’‘]", '"': '["“”]', "“": '["“”]', "”": '["“”]'}
@@ -77,13 +78,17 @@ def labels_of(spec: FormSpec) -> Labels:
     sections = {squash(s.title): s.key for s in spec.sections}
     words = sorted({x.strip().rstrip(":").strip() for f in spec.fields for x in f.labels}, key=len, reverse=True)
     inline = re.compile(r"(?:^|(?<=\s))(" + "|".join(_pattern(w) for w in words) + r")\s*:", re.IGNORECASE)
-    return Labels(spec, fields, sections, options, columns, inline, norm(spec.title))
+    scored = [tuple(squash(x) for x in f.labels) for f in spec.fields]
+    scored += [tuple(squash(x) for x in c.labels) for f in spec.fields for c in f.columns]
+    return Labels(spec, fields, sections, options, columns, inline, norm(spec.title), scored)
 
 
 # --- recognition -------------------------------------------------------------------------------
 
 
 def _snippets(blocks: list) -> tuple[set[str], str]:
+    """Every text a label could be: whole cells and lines, and the words before each colon (the
+    last one to eight of them, for "Signature: A. Haddad   Date: 11/11/2026")."""
     found: set[str] = set()
     lines: list[str] = []
     for block in blocks:
@@ -94,25 +99,19 @@ def _snippets(blocks: list) -> tuple[set[str], str]:
                 lines.append(line)
                 found.add(squash(line))
                 if ":" in line:
-                    found.add(squash(line.split(":", 1)[0]))
+                    for segment in line.split(":")[:-1]:
+                        words = segment.split()
+                        for n in range(1, min(len(words), 8) + 1):
+                            found.add(squash(" ".join(words[-n:])))
     return found, norm("\n".join(lines).replace("\n", " \n "))
 
 
 def score(spec: FormSpec, found: set[str], full: str) -> tuple[float, int]:
     """(share of the form's labels present, how many), counting fields, columns, sections, title."""
     lab = labels_of(spec)
-    inline = {squash(m.group(1)) for m in lab.inline.finditer(full)}
-    hits = total = 0
-    for f in spec.fields:
-        names = [squash(x) for x in f.labels]
-        total += 1
-        hits += any(n in found or n in inline for n in names)
-        for column in f.columns:
-            total += 1
-            hits += any(squash(x) in found for x in column.labels)
-    for title in lab.sections:
-        total += 1
-        hits += title in found
+    hits = sum(any(name in found for name in names) for names in lab.scored)
+    hits += sum(title in found for title in lab.sections)
+    total = len(lab.scored) + len(lab.sections)
     title_hit = lab.title in full or norm(spec.short_title) in full
     return (hits + 2 * title_hit) / (total + 2), hits
 

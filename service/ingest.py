@@ -25,11 +25,15 @@ from sqlalchemy.orm import Session
 
 from forms import registry
 from parsers import ParseError, ParseResult
-from service import cases
+from service import cases, outbox
 from service.ingest_models import ReceivedItem
 from service.models import Case, Contact, OutboxMessage, RoutingDecision
 
 CHANNELS = {"upload": "upload", "cli": "import", "smtp": "email", "imap": "email"}  # ours -> cases'
+# Other parts of the service that take some inputs themselves (the conference log takes returned
+# Appendix 3 tables and replies to its rows): handler(session, item, result, spec, *, trusted, now)
+# returns an IngestOutcome when it took the input, else None. Called after reading, before cases.
+HANDLERS: list = []
 MAX_INPUT_BYTES = cases.MAX_RAW_BYTES
 
 
@@ -72,22 +76,63 @@ def ingest(
 ) -> IngestOutcome:
     """Store, read and apply one input. `partnership` limits recognition to that pack's forms (a
     business unit's upload); `trusted` (default: not for e-mail channels) skips the sender check."""
+    stored = _store(session, content, channel, filename, content_type, partnership, now)
+    if isinstance(stored, IngestOutcome):
+        return stored
+    trusted = channel in ("upload", "cli") if trusted is None else trusted
+    return _read_and_apply(session, stored, form_id=form_id, trusted=trusted, now=now)
+
+
+def ingest_many(
+    session: Session,
+    inputs,
+    *,
+    channel: str,
+    partnership: str | None = None,
+    form_id: str | None = None,
+    trusted: bool | None = None,
+):
+    """Outcomes for (filename, bytes) inputs, in order. While one input's case is written, the next
+    is already being read by the worker process: the same steps as ingest(), on two cores."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    trusted = channel in ("upload", "cli") if trusted is None else trusted
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="parse") as reader:
+        waiting = None
+        for filename, content in inputs:
+            stored = _store(session, content, channel, filename, None, partnership, None)
+            ahead = None
+            if not isinstance(stored, IngestOutcome):
+                ahead = reader.submit(_parse_or_error, stored.raw, filename, form_id, stored.partnership)
+            if waiting is not None:
+                yield _read_and_apply(session, waiting[0], form_id=form_id, trusted=trusted, parsed=waiting[1].result())
+            waiting = None if ahead is None else (stored, ahead)
+            if ahead is None:
+                yield stored
+        if waiting is not None:
+            yield _read_and_apply(session, waiting[0], form_id=form_id, trusted=trusted, parsed=waiting[1].result())
+
+
+def _parse_or_error(content, filename, form_id, partnership) -> ParseResult | ParseError:
+    try:
+        return _parse(content, filename, form_id, partnership)
+    except ParseError as exc:
+        return exc
+
+
+def _store(session, content, channel, filename, content_type, partnership, now) -> ReceivedItem | IngestOutcome:
+    """The raw bytes, committed before anything reads them; or the outcome for bytes seen before."""
     if channel not in CHANNELS:
         raise ValueError(f"unknown channel {channel!r} (one of {', '.join(CHANNELS)})")
-    now = _now(now)
     digest = hashlib.sha256(content).hexdigest()
     seen = session.scalar(select(ReceivedItem).where(ReceivedItem.sha256 == digest))
     if seen is not None:
         seen.times_seen += 1
         session.commit()
-        return IngestOutcome(
-            "duplicate",
-            seen.id,
-            seen.case_reference,
-            reason=f"the same file was received before (item {seen.id}, {seen.status})",
-        )
+        reason = f"the same file was received before (item {seen.id}, {seen.status})"
+        return IngestOutcome("duplicate", seen.id, seen.case_reference, reason=reason, form_id=seen.form_id)
     item = ReceivedItem(
-        received_at=now,
+        received_at=_now(now),
         channel=channel,
         filename=filename,
         content_type=content_type,
@@ -101,20 +146,16 @@ def ingest(
     session.commit()  # the raw bytes are safe before anything tries to read them
     if len(content) > MAX_INPUT_BYTES:
         return _quarantine(session, item, f"refused: {len(content):,} bytes (at most {MAX_INPUT_BYTES:,})")
-    trusted = channel in ("upload", "cli") if trusted is None else trusted
-    return _read_and_apply(session, item, form_id=form_id, trusted=trusted, now=now)
+    return item
 
 
-# Parts of the service that own a kind of input take it before the case pipeline: each handler is
-# called as handler(session, item, result, spec, trusted=..., now=...) and returns an IngestOutcome
-# for an input it owns, or None. The conference log (service.conference.pipeline) takes replies to
-# its rows and returned Appendix 3 tables, whose rows are notified one agency at a time.
-HANDLERS: list = []
-
-
-def _read_and_apply(session, item: ReceivedItem, *, form_id=None, trusted=False, data=None, case=None, now=None):
+def _read_and_apply(
+    session, item: ReceivedItem, *, form_id=None, trusted=False, data=None, case=None, now=None, parsed=None
+):
     try:
-        result = _parse(item.raw, item.filename, form_id, item.partnership)
+        if isinstance(parsed, ParseError):
+            raise parsed
+        result = parsed if parsed is not None else _parse(item.raw, item.filename, form_id, item.partnership)
     except ParseError as exc:
         if data is None:
             return _quarantine(session, item, str(exc))
@@ -140,11 +181,10 @@ def _read_and_apply(session, item: ReceivedItem, *, form_id=None, trusted=False,
             item.status, item.reason = "ignored", result.reason
             session.commit()
             return _outcome(item)
-    if data is None:
-        for handler in HANDLERS:
-            handled = handler(session, item, result, spec, trusted=trusted, now=now)
-            if handled is not None:
-                return handled
+    for handler in HANDLERS:
+        taken = handler(session, item, result, spec, trusted=trusted, now=now)
+        if taken is not None:
+            return taken
     if spec is None:
         return _quarantine(session, item, result.reason or "not a recognised form")
     if data is None:
@@ -165,6 +205,13 @@ def _read_and_apply(session, item: ReceivedItem, *, form_id=None, trusted=False,
                 f"a reply to {reference} from {item.sender or 'an unknown sender'}, "
                 "who is not a party to the case or a directory contact",
             )
+
+    def queue(session_, pack, spec_, case_, submission, decisions, step, *, now):
+        # Inside the case's transaction: the item is accepted exactly when the case change commits.
+        item.status, item.reason, item.case_reference, item.submission = "accepted", None, case_.reference, submission
+        return outbox.queue_for_submission(session_, pack, spec_, case_, submission, decisions, step, now=now)
+
+    item_id = item.id
     try:
         outcome = cases.submit(
             session,
@@ -176,17 +223,14 @@ def _read_and_apply(session, item: ReceivedItem, *, form_id=None, trusted=False,
             content_type=item.content_type,
             case=reference,
             now=now,
+            queue=queue,
         )
     except cases.CaseError as exc:
-        session.refresh(item)
+        item = session.get(ReceivedItem, item_id)  # the rollback undid the accepted mark with the case
         return _quarantine(session, item, str(exc), result)
-    item = session.get(ReceivedItem, item.id)
-    item.status, item.reason = "accepted", None
-    item.case_reference, item.submission_id = outcome.reference, outcome.submission_id
-    session.commit()
     routed = [{"name": r.name, "email": r.email, "role": r.role, "agency": r.agency} for r in outcome.routes]
     return IngestOutcome(
-        "accepted", item.id, outcome.reference, routed, None, spec.id, list(result.warnings), outcome.created
+        "accepted", item_id, outcome.reference, routed, None, spec.id, list(result.warnings), outcome.created
     )
 
 

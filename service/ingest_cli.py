@@ -44,13 +44,12 @@ def parse_command(path: Path, form_id: str | None):
 @click.option("--form", "form_id", help="Read every file as this form.")
 def ingest_command(paths: tuple[Path, ...], partnership: str | None, form_id: str | None):
     """Store, read and apply each file; print one JSON line per file."""
-    from service.ingest import ingest
+    from service.ingest import ingest_many
 
+    inputs = ((path.name, path.read_bytes()) for path in paths)
     with db.sessions()() as session:
-        for path in paths:
-            outcome = ingest(
-                session, path.read_bytes(), channel="cli", filename=path.name, partnership=partnership, form_id=form_id
-            )
+        outcomes = ingest_many(session, inputs, channel="cli", partnership=partnership, form_id=form_id)
+        for path, outcome in zip(paths, outcomes, strict=True):
             line = {"file": str(path), "status": outcome.status, "reference": outcome.reference}
             line |= {"routed": outcome.routed, "reason": outcome.reason, "form_id": outcome.form_id}
             click.echo(json.dumps(line, ensure_ascii=False))

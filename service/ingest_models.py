@@ -5,9 +5,9 @@ from __future__ import annotations
 import datetime as dt
 
 from sqlalchemy import JSON, ForeignKey, Index, Integer, LargeBinary, String, Text
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from service.models import Base, UTCDateTime
+from service.models import Base, Submission, UTCDateTime
 
 # accepted: a case was created or updated; quarantined: it could not be read or did not fit (the
 # reason says why) and waits for a person to correct it or choose the form; held: a reply to a case
@@ -41,6 +41,9 @@ class ReceivedItem(Base):
     submission_id: Mapped[int | None] = mapped_column(ForeignKey("submissions.id", ondelete="SET NULL"))
     reviewed_by: Mapped[str | None] = mapped_column(String(254))
     reviewed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+
+    # Set by object inside the case's own transaction, so "accepted" and the case commit together.
+    submission: Mapped[Submission | None] = relationship()
 
     __table_args__ = (
         # The review list: what waits for a person, per partnership, oldest first.

@@ -191,3 +191,15 @@ def test_upload_of_many_files_for_one_partnership(db_session):
     first, second = ingest.ingest_files(db_session, files, partnership="kirklees")
     assert first.status == "accepted" and first.reference.startswith("KL-")
     assert second.status == "quarantined" and "not a recognised form" in second.reason
+
+
+def test_ingest_many_reads_ahead_and_gives_outcomes_in_order(db_session):
+    one, two = document("kirklees-appendix-5"), document("nt-appendix-a", "pdf")
+    inputs = [("1.docx", one), ("junk.docx", b"not a document"), ("2.pdf", two), ("again.docx", one)]
+    outcomes = list(ingest.ingest_many(db_session, inputs, channel="cli"))
+    assert [o.status for o in outcomes] == ["accepted", "quarantined", "accepted", "duplicate"]
+    assert outcomes[0].reference.startswith("KL-") and outcomes[2].reference.startswith("NT-")
+    assert outcomes[3].reference == outcomes[0].reference
+    items = db_session.scalars(select(ReceivedItem).order_by(ReceivedItem.id)).all()
+    assert [i.status for i in items] == ["accepted", "quarantined", "accepted"]
+    assert all(i.submission_id for i in items if i.status == "accepted")
