@@ -43,9 +43,10 @@ DATE_PARTS = ("day", "month", "year")
 
 
 def _phrase(label: str) -> str:
-    """A label as it reads inside a sentence: 'Date of birth' -> 'date of birth', 'D.O.B.' kept."""
+    """A label as it reads inside a sentence: 'Date of birth' -> 'date of birth'; a label with other
+    capitals ('D.O.B.', 'Agency Initiating Escalation', "Child/Family's name") is kept as written."""
     text = re.sub(r"\s*\((please [^)]*)\)\s*", " ", label).strip().rstrip(":").strip()
-    if len(text) > 1 and text[0].isupper() and not text[1].isupper() and text[1] not in ".":
+    if len(text) > 1 and text[0].isupper() and not any(c.isupper() for c in text[1:]):
         text = text[0].lower() + text[1:]
     return text
 
