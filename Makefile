@@ -20,6 +20,7 @@ $(STAMP): pyproject.toml
 ASSETS := service/static/govuk/.built
 
 node_modules/.package-lock.json: package-lock.json
+	command -v npm >/dev/null || (apt-get update && apt-get install -y nodejs npm)
 	npm ci --no-audit --no-fund --ignore-scripts
 	touch $@
 
