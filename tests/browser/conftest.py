@@ -43,7 +43,11 @@ def live_server(tmp_path_factory):
         pytest.fail("GOV.UK Frontend assets are not built: run `make assets` (make test does)")
     engine = make_engine(f"sqlite:///{tmp_path_factory.mktemp('browser') / 'web.sqlite3'}")
     Base.metadata.create_all(engine)
-    app = create_app({"SECRET_KEY": "browser-tests", "DATABASE_ENGINE": engine})
+    # One address posts every form of every partnership in a few minutes: a higher public limit than
+    # a real office needs (the limit itself is tested in test_ops_limits).
+    app = create_app(
+        {"SECRET_KEY": "browser-tests", "DATABASE_ENGINE": engine, "PUBLIC_POST_RATE_LIMIT": "2000 per minute"}
+    )
     with sessions(app)() as session:
         directory.seed(session)
     server = make_server("127.0.0.1", 0, app, threaded=True)
