@@ -12,7 +12,6 @@ from pathlib import Path
 from flask import Blueprint, Response, abort, current_app, redirect, render_template, request, url_for
 from flask_wtf import FlaskForm
 from govuk_frontend_wtf.wtforms_widgets import GovSubmitInput
-from markupsafe import Markup
 from marshmallow import ValidationError
 from wtforms import SubmitField
 
@@ -514,4 +513,3 @@ def bad_request(exc):
 
 def register(app) -> None:
     app.register_blueprint(bp)
-    app.jinja_env.globals["Markup"] = Markup
