@@ -30,8 +30,8 @@ from tests import pg_instance
 from tests.conftest import sample
 
 FORM = "nt-appendix-a"
-COUNT = 40
-RESTART_AFTER = 12
+COUNT = 30
+RESTART_AFTER = 10
 own_postgres = pg_instance.own_postgres  # the fixture: a server of this module's own
 
 

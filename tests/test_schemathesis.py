@@ -74,7 +74,7 @@ def _operations() -> list[str]:
 
 
 SETTINGS = settings(
-    max_examples=25,
+    max_examples=15,
     deadline=None,
     database=None,
     phases=(Phase.explicit, Phase.generate),

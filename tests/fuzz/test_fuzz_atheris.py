@@ -20,7 +20,7 @@ from tests.fuzz.corpus import seeds
 pytest.importorskip("atheris", reason="atheris is installed by `make test` (pip wheel); none for this Python")
 
 ROOT = Path(__file__).resolve().parents[2]
-SECONDS = int(os.environ.get("FUZZ_SECONDS", 4))
+SECONDS = int(os.environ.get("FUZZ_SECONDS", 3))
 RSS_MB = 1024  # the whole fuzzing process (Python, libraries, libFuzzer's corpus); the sandbox caps a parse at 300 MB
 
 
