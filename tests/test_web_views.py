@@ -617,3 +617,14 @@ def test_a_saved_draft_resumes_at_the_first_page_not_yet_completed(web):
     web.post(second, data=section_post(spec.sections[1], {}, csrf(page), save="later"))
     token = url.split("/d/")[1].split("/")[0]
     assert web.get(f"/d/{token}").location.endswith(f"/s/{spec.sections[1].key}")
+
+
+def test_posted_rows_are_bounded(web):
+    spec = REGISTRY.form("kirklees-appendix-3")
+    section = spec.sections[-1]
+    url = start_form(web, spec.id).rsplit("/", 1)[0] + f"/{section.key}"
+    page = soup(web.get(url))
+    rows = [{**sample(spec.id)["rows"][0], "family": f"Family {i}"} for i in range(60)]
+    web_rows = formbuild.web_answers_from_canonical(spec, {"rows": rows})
+    page = soup(web.post(url, data=section_post(section, web_rows, csrf(page), add_row="rows")))
+    assert len(page.select(".app-row")) == 50  # at most 50 rows, and "Add another" stops there
