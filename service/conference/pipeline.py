@@ -24,10 +24,11 @@ from sqlalchemy.orm import Session
 from service.conference import access, log, responses, tables
 
 
-def handle(session: Session, item, result, spec, *, trusted: bool, now: dt.datetime | None = None):
-    """An IngestOutcome when the conference log takes the input, else None."""
+def handle(session: Session, item, result, spec, *, trusted: bool, now: dt.datetime | None = None, data=None):
+    """An IngestOutcome when the conference log takes the input, else None. `data`: answers a person
+    corrected when running a quarantined table again (used instead of what was read, when given)."""
     if spec is not None and spec.process == "cp-conference":
-        return _table(session, item, result, spec, trusted=trusted, now=now)
+        return _table(session, item, result, spec, trusted=trusted, now=now, data=data)
     if spec is None and result.email:
         return _reply(session, item, trusted=trusted, now=now)
     return None
@@ -73,7 +74,7 @@ def _may_record(session: Session, sender: str | None, partnership: str) -> bool:
     return bool(found)
 
 
-def _table(session: Session, item, result, spec, *, trusted: bool, now):
+def _table(session: Session, item, result, spec, *, trusted: bool, now, data=None):
     partnership = spec.partnership
     if not trusted and not _may_record(session, item.sender, partnership):
         return _outcome(
@@ -84,7 +85,7 @@ def _table(session: Session, item, result, spec, *, trusted: bool, now):
             f"an Appendix 3 table from {item.sender or 'an unknown sender'}, who may not record the "
             f"{partnership} conference log; held for review",
         )
-    data, errors = result.canonical(spec)
+    data, errors = (data, {}) if data is not None else result.canonical(spec)
     try:
         if errors:
             raise tables.TableError(f"the table does not fit the {spec.short_title}: {errors}")
