@@ -8,19 +8,19 @@ documented, fixed column set), so what a business unit sees and what it exports 
 from __future__ import annotations
 
 import datetime as dt
-from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass
 
 from marshmallow import EXCLUDE, Schema, fields, pre_load, validate
-from sqlalchemy import Select, and_, func, or_, select
+from sqlalchemy import Select, and_, case, func, or_, select
 from sqlalchemy.orm import Session
 
 from forms.taxonomy import CATEGORIES
 from service.cases import CHANNELS
-from service.models import Case, OutboxMessage, RoutingDecision, Submission
+from service.models import Case, RoutingDecision, Submission
 
 PAGE_SIZE = 25
+COUNT_CAP = 10_000
 
 # The fixed column set of the CSV and XLSX exports, in order: (column heading, what it holds).
 COLUMNS: tuple[tuple[str, str], ...] = (
@@ -79,7 +79,6 @@ class Row:
     due: dt.date | None
     overdue: bool
     routed_to: tuple[str, ...]
-    delivery: tuple[str, ...]
     status: str
 
     def export(self) -> list[str]:
@@ -103,6 +102,7 @@ class Row:
         ]
 
 
+ROUTED_SEPARATOR = "; "
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
@@ -110,6 +110,20 @@ def csv_safe(values: list[str]) -> list[str]:
     """Cells a spreadsheet would run as a formula get a leading apostrophe (CSV injection)."""
     return [f"'{v}" if v.startswith(FORMULA_STARTS) else v for v in values]
 
+
+# Who each submission went to, "name (agency)" joined by "; ", as one column of the same query:
+# aggregate_strings is string_agg on PostgreSQL and group_concat on SQLite.
+_RECIPIENT = case(
+    (RoutingDecision.agency.is_not(None), RoutingDecision.name + " (" + RoutingDecision.agency + ")"),
+    else_=RoutingDecision.name,
+)
+_ROUTED_TO = (
+    select(func.aggregate_strings(_RECIPIENT, ROUTED_SEPARATOR))
+    .where(RoutingDecision.submission_id == Submission.id)
+    .correlate(Submission)
+    .scalar_subquery()
+    .label("routed_to")
+)
 
 _FIELDS = (
     Case.reference,
@@ -126,6 +140,7 @@ _FIELDS = (
     Case.current_stage,
     Case.current_due,
     Case.status,
+    _ROUTED_TO,
 )
 
 
@@ -167,58 +182,36 @@ class Page:
     rows: list[Row]
     page: int
     pages: int
-    total: int
+    total: int  # at most COUNT_CAP + 1
+
+    @property
+    def total_text(self) -> str:
+        return f"more than {COUNT_CAP:,}" if self.total > COUNT_CAP else f"{self.total:,}"
 
 
 def page(session: Session, partnerships: list[str], filters: dict, today: dt.date) -> Page:
     stmt = query(partnerships, filters, today)
-    total = session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
-    pages = max(1, -(-total // PAGE_SIZE))
+    # Counted up to COUNT_CAP only: an exact count of every submission would cost a scan of them all
+    # on each page view; past the cap the page says "more than".
+    capped = stmt.order_by(None).with_only_columns(Submission.id).limit(COUNT_CAP + 1).subquery()
+    total = session.scalar(select(func.count()).select_from(capped)) or 0
+    pages = max(1, -(-min(total, COUNT_CAP) // PAGE_SIZE))
     number = min(filters.get("page", 1), pages)
     found = session.execute(stmt.limit(PAGE_SIZE).offset((number - 1) * PAGE_SIZE)).all()
-    return Page(_rows(session, found, today), number, pages, total)
+    return Page(_rows(found, today), number, pages, total)
 
 
 def iter_rows(
     session: Session, partnerships: list[str], filters: dict, today: dt.date, batch: int = 2000
 ) -> Iterator[Row]:
-    """Every matching row, read in keyset batches so memory stays flat however many there are."""
-    stmt = query(partnerships, filters, today)
-    last: tuple[dt.datetime, int] | None = None
-    while True:
-        chunk = stmt
-        if last is not None:
-            chunk = chunk.where(
-                or_(
-                    Submission.received_at < last[0],
-                    and_(Submission.received_at == last[0], Submission.id < last[1]),
-                )
-            )
-        found = session.execute(chunk.limit(batch)).all()
-        if not found:
-            return
-        yield from _rows(session, found, today)
-        last = (found[-1][6], found[-1][3])
-        session.expunge_all()
+    """Every matching row from one streamed query (a server-side cursor on PostgreSQL), read `batch`
+    rows at a time, so memory stays flat however many rows there are."""
+    stmt = query(partnerships, filters, today).execution_options(yield_per=batch)
+    for found in session.execute(stmt).partitions():
+        yield from _rows(found, today)
 
 
-def _rows(session: Session, found, today: dt.date) -> list[Row]:
-    ids = [r[3] for r in found]
-    routed: dict[int, list[str]] = defaultdict(list)
-    delivery: dict[int, list[str]] = defaultdict(list)
-    if ids:
-        for sub_id, name, agency in session.execute(
-            select(RoutingDecision.submission_id, RoutingDecision.name, RoutingDecision.agency)
-            .where(RoutingDecision.submission_id.in_(ids))
-            .order_by(RoutingDecision.id)
-        ):
-            routed[sub_id].append(f"{name} ({agency})" if agency else name)
-        for sub_id, status in session.execute(
-            select(OutboxMessage.submission_id, OutboxMessage.status)
-            .where(OutboxMessage.submission_id.in_(ids))
-            .order_by(OutboxMessage.id)
-        ):
-            delivery[sub_id].append(status)
+def _rows(found, today: dt.date) -> list[Row]:
     return [
         Row(
             reference=r[0],
@@ -235,8 +228,7 @@ def _rows(session: Session, found, today: dt.date) -> list[Row]:
             current_stage=r[11],
             due=r[12],
             overdue=r[13] == "open" and r[12] is not None and r[12] < today,
-            routed_to=tuple(routed.get(r[3], ())),
-            delivery=tuple(delivery.get(r[3], ())),
+            routed_to=tuple(r[14].split(ROUTED_SEPARATOR)) if r[14] else (),
             status=r[13],
         )
         for r in found

@@ -6,7 +6,7 @@ import csv
 import datetime as dt
 import io
 
-from flask import Response, abort, flash, redirect, render_template, request, stream_with_context, url_for
+from flask import Response, abort, current_app, flash, redirect, render_template, request, stream_with_context, url_for
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from marshmallow import ValidationError
@@ -58,7 +58,12 @@ def dashboard():
     partnerships, errors = _partnership_arg("dashboard")
     year, year_errors = _year_arg()
     errors += year_errors
-    found = themes.themes(db.session(), registry(), workdays.calendar(db.session()), partnerships, year, today())
+    day = today()
+    found = themes.cached(
+        current_app,
+        (tuple(partnerships), year, day),
+        lambda: themes.themes(db.session(), registry(), workdays.calendar(db.session()), partnerships, year, day),
+    )
     allowed = allowed_partnerships("dashboard")
     return render_template(
         "workspace/dashboard.html",
@@ -110,11 +115,14 @@ def export_csv():
                 buffer.truncate()
         yield buffer.getvalue()
 
-    return Response(
+    response = Response(
         stream_with_context(generate()),
         mimetype="text/csv",
         headers={"Content-Disposition": f'attachment; filename="{_export_name("csv")}"'},
     )
+    # Never turned into a list in memory, even by an after_request hook asking for its length.
+    response.implicit_sequence_conversion = False
+    return response
 
 
 @bp.route("/export.xlsx")
