@@ -22,6 +22,7 @@ bp = Blueprint("workspace", __name__, url_prefix="/workspace")
 # (endpoint, text, permission) of the navigation, in order.
 NAVIGATION = (
     ("workspace.inbox", "Inbox", "cases.read"),
+    ("workspace.quarantine", "Quarantine", "quarantine"),
     ("workspace.dashboard", "Themes", "dashboard"),
     ("workspace.annual_report_page", "Annual report", "report"),
     ("workspace.directory_index", "Directory", "directory"),
@@ -50,6 +51,7 @@ def init_app(app: Flask) -> None:
         views_cases,
         views_inbox,
         views_manage,
+        views_quarantine,
     )
 
     auth.init_app(app)

@@ -162,9 +162,12 @@ def original(reference: str, submission_id: int):
     name, content_type = safe_download_name(submission, case.reference)
     audit_here("submission.download", case, detail=f"submission {submission.id}: {name}")
     db.session().commit()
-    response = send_file(
-        io.BytesIO(submission.raw), mimetype=content_type, as_attachment=True, download_name=name, max_age=0
-    )
+    return download(submission.raw, name, content_type)
+
+
+def download(content: bytes, name: str, content_type: str):
+    """Original bytes as an attachment only: never shown inline, never sniffed, sandboxed if opened."""
+    response = send_file(io.BytesIO(content), mimetype=content_type, as_attachment=True, download_name=name, max_age=0)
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
     response.headers["Cache-Control"] = "no-store"
