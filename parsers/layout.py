@@ -44,6 +44,8 @@ class Labels:
     inline: re.Pattern  # "Label:" anywhere in a line
     title: str
     scored: list[tuple[str, ...]]  # for recognition: each field's and column's labels
+    hints: frozenset[str]  # help texts printed beside answers ("DD/MM/YYYY"): never an answer
+    boilerplate: tuple[str, ...]  # the form's title, instructions and closing words: never an answer
 
 
 _VARIANTS = {"'": "['’‘]", "’": "['’‘]", "‘": "['’‘]", '"': '["“”]', "“": '["“”]', "”": '["“”]'}
@@ -80,7 +82,24 @@ def labels_of(spec: FormSpec) -> Labels:
     inline = re.compile(r"(?:^|(?<=\s))(" + "|".join(_pattern(w) for w in words) + r")\s*:", re.IGNORECASE)
     scored = [tuple(squash(x) for x in f.labels) for f in spec.fields]
     scored += [tuple(squash(x) for x in c.labels) for f in spec.fields for c in f.columns]
-    return Labels(spec, fields, sections, options, columns, inline, norm(spec.title), scored)
+    hints = frozenset({squash(f.hint) for f in spec.fields if f.hint} | {squash("DD/MM/YYYY")})
+    texts = (spec.title, spec.short_title, spec.description or "", *spec.instructions, *spec.closing)
+    boilerplate = tuple(squash(t) for t in texts if t) + tuple(hints)
+    return Labels(spec, fields, sections, options, columns, inline, norm(spec.title), scored, hints, boilerplate)
+
+
+_PAGE_NUMBER = re.compile(r"page\d+(of\d+)?|\d+of\d+|\d+/\d+")
+
+
+def _printed(lab: Labels, text: str, loose: bool = False) -> bool:
+    """Text the form itself prints: a page number, a hint, its title, instructions or closing words;
+    `loose` also takes a long enough piece of them (a line the writer wrapped out of a sentence)."""
+    key = squash(text)
+    if not key:
+        return False
+    if _PAGE_NUMBER.fullmatch(key) or key in lab.hints or key in lab.boilerplate:
+        return True
+    return loose and len(key) >= 25 and any(key in b for b in lab.boilerplate)
 
 
 # --- recognition -------------------------------------------------------------------------------
@@ -146,6 +165,7 @@ class Reader:
         self.pending: tuple[Field, str] | None = None
         self.last: Field | None = None  # the field a following plain line continues (e-mail, text PDF)
         self.continuation = continuation
+        self.listed: tuple[Field, str] | None = None
         self.answers: dict[str, Answer] = {}
         self.ticks: dict[str, list[str]] = {}
         self.warnings: list[str] = []
@@ -165,6 +185,8 @@ class Reader:
         return (unfilled or pool)[0]
 
     def put(self, f: Field, value, label: str) -> None:
+        if isinstance(value, str) and value:
+            value = "\n".join(line for line in value.split("\n") if not _printed(self.lab, line))
         if f.type == "ticks" and isinstance(value, list):
             value = [v for v in value if v]
         if f.key in self.answers and self.answers[f.key].value not in ("", [], None) and value in ("", []):
@@ -210,6 +232,8 @@ class Reader:
         return key is not None
 
     def line(self, line: str, soft: bool = False) -> None:
+        if _printed(self.lab, line, loose=True):
+            return
         if not line.strip():
             # In typed text a blank line ends an answer (what follows is often "Regards" or a signature).
             self.last = None
@@ -239,11 +263,22 @@ class Reader:
         if self.continuation and self.last is not None and self.last.type == "textarea":
             old = self.answers[self.last.key].value
             self.answers[self.last.key].value = f"{old}\n{line.strip()}" if old else line.strip()
+            self.pending = None  # the answer has begun: nothing later fills this label by position
             return
         if self.continuation and self.pending is not None:
             f, label = self.pending
             self.put(f, line.strip(), label)
             self.pending = None
+            if f.type in ("choice", "ticks") and self.option_for(line) is not None:
+                self.listed = (f, label)  # maybe the first of a printed list of options
+            return
+        if self.listed is not None and self.option_for(line) is not None:
+            # Options printed one per line with no readable mark (ticks drawn as graphics): no answer
+            # can be read, and taking the first option would be a wrong answer.
+            f, label = self.listed
+            self.answers[f.key] = Answer([] if f.type == "ticks" else "", label)
+            self.warnings.append(f"'{f.label}': the options are listed but no mark on them can be read")
+            self.listed = None
 
     def option_line(self, line: str) -> bool:
         """'☒ Option' or 'Option ☐' on its own line, for a ticks or choice field."""
@@ -327,7 +362,9 @@ class Reader:
         return self.lab.fields.get(squash(label), [(None, None)])[0][1]
 
     def table_row(self, cells: list[str]) -> None:
-        cells = [c for c in cells]
+        cells = [c for c in cells if not c.strip() or not _printed(self.lab, c)]
+        if not cells:
+            return
         if len(cells) == 1:
             self.one_cell(cells[0])
             return
@@ -348,7 +385,7 @@ class Reader:
             self.put(f, "\n".join(c.strip() for c in rest), first)
             self.pending = None
             return
-        if any(self.inline(c) for c in cells):
+        if any([self.inline(c) for c in cells]):  # every cell, not only up to the first
             return
         if self.pending and not first.strip():
             self.put(self.pending[0], "\n".join(rest), self.pending[1])

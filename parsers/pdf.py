@@ -315,15 +315,39 @@ def _page_blocks(page) -> list:
         return not any(b[0] <= x <= b[2] and b[1] <= y <= b[3] for b in boxes)
 
     placed: list[tuple[float, object]] = []
-    lines = page.filter(outside).extract_text_lines(return_chars=False)
+    lines = page.filter(outside).extract_text_lines(return_chars=True)
     right = max((line["x1"] for line in lines), default=0)
     for prev, line in zip([None, *lines], lines, strict=False):
+        columns = _columns(line)
+        if len(columns) > 1:  # a label and its value side by side, with no ruling between them
+            placed.append((line["top"], Table([columns])))
+            continue
         placed.append((line["top"], Para(line["text"], soft=prev is not None and _wrapped(prev, line, right))))
     for table in tables:
         rows = [[_cell_text(page, cell) if cell else "" for cell in row.cells] for row in table.rows]
         placed.append((table.bbox[1], Table(rows)))
     placed.sort(key=lambda p: p[0])
     return [block for _, block in placed]
+
+
+def _columns(line: dict) -> list[str]:
+    """A line's text split where a wide gap (several spaces' width) separates its words."""
+    chars = [c for c in line["chars"] if c["text"].strip()]
+    if len(chars) < 2:
+        return [line["text"]]
+    size = max(sum(c["x1"] - c["x0"] for c in chars) / len(chars), 1.0)
+    columns, current, prev = [], [chars[0]], chars[0]
+    for char in chars[1:]:
+        gap = char["x0"] - prev["x1"]
+        if gap > max(4 * size, 18):
+            columns.append(current)
+            current = []
+        elif gap > 0.2 * size and current:
+            current.append({"text": " "})
+        current.append(char)
+        prev = char
+    columns.append(current)
+    return ["".join(c["text"] for c in column).strip() for column in columns]
 
 
 def _wrapped(prev: dict, line: dict, right: float) -> bool:
