@@ -17,9 +17,23 @@ import time
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from sqlalchemy import Date, Integer, and_, case, extract, func, literal_column, select, text, values
+from sqlalchemy import (
+    ARRAY,
+    Date,
+    Integer,
+    and_,
+    bindparam,
+    case,
+    extract,
+    func,
+    literal_column,
+    select,
+    text,
+    values,
+)
 from sqlalchemy import column as sa_column
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import Grouping
 
 from forms.model import Registry
 from forms.taxonomy import CATEGORIES
@@ -162,17 +176,29 @@ def median_working_days(
     if bounds[0] is None or bounds[1] is None:
         return []
     days = _calendar_rows(calendar, bounds[0], bounds[1])
-    # A CTE, not a VALUES subquery: SQLite accepts only the former, and it is sent once, not twice.
-    cal = values(sa_column("day", Date), sa_column("n", Integer), name="cal").data(days).cte("cal")
-    entered, left = cal.alias("entered"), cal.alias("left_cal")
-    worked = (left.c.n - entered.c.n).label("worked")
+    if session.get_bind().dialect.name == "postgresql":
+        # One array of working-day numbers, indexed by days since the first date: no join at all.
+        numbers = Grouping(bindparam("cal", [n for _, n in days], type_=ARRAY(Integer)))
+        first = bindparam("first", bounds[0], type_=Date)
+        # date - date is an integer number of days in PostgreSQL; its arrays count from 1.
+        left_n = numbers[CaseStage.left_on - first + 1]
+        entered_n = numbers[CaseStage.entered_on - first + 1]
+        worked = (left_n - entered_n).label("worked")
+        stmt = select(Case.partnership, CaseStage.stage, worked, func.count()).select_from(CaseStage)
+    else:
+        # A CTE, not a VALUES subquery: SQLite accepts only the former, and it is sent once, not twice.
+        cal = values(sa_column("day", Date), sa_column("n", Integer), name="cal").data(days).cte("cal")
+        entered, left = cal.alias("entered"), cal.alias("left_cal")
+        worked = (left.c.n - entered.c.n).label("worked")
+        stmt = (
+            select(Case.partnership, CaseStage.stage, worked, func.count())
+            .select_from(CaseStage)
+            .join(entered, entered.c.day == CaseStage.entered_on)
+            .join(left, left.c.day == CaseStage.left_on)
+        )
     stmt = _scope(
-        select(Case.partnership, CaseStage.stage, worked, func.count())
-        .select_from(CaseStage)
-        .join(Case, CaseStage.case_id == Case.id)
-        .join(entered, entered.c.day == CaseStage.entered_on)
-        .join(left, left.c.day == CaseStage.left_on)
-        .where(CaseStage.skipped.is_(False))
+        stmt.join(Case, CaseStage.case_id == Case.id)
+        .where(CaseStage.skipped.is_(False), CaseStage.left_on.is_not(None), CaseStage.entered_on.is_not(None))
         .group_by(Case.partnership, CaseStage.stage, worked),
         partnerships,
         year,
