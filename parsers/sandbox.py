@@ -3,7 +3,8 @@
 A worker process (`python -m parsers.worker`) with only the parsers loaded reads one input at a
 time. Its address space is capped at MEMORY_LIMIT; before each input its processor-time limit is
 set to what it has used plus TIME_LIMIT seconds (the kernel stops it past that); the parent waits at
-most TIME_LIMIT seconds of wall time and then kills it. A worker that failed or was killed is
+most three times that in wall-clock time (a loaded machine is slower, never a reason to refuse a
+good document) and then kills it. A worker that failed or was killed is
 replaced for the next input. Whatever happens, the caller gets a ParseResult or a ParseError
 whose message says what was wrong.
 """
@@ -59,6 +60,7 @@ def read_frame(stream) -> tuple[dict, bytes]:
 class Worker:
     def __init__(self, memory: int = MEMORY_LIMIT, seconds: int = TIME_LIMIT):
         self.memory, self.seconds = memory, seconds
+        self.wall = 3 * seconds
         self.process: subprocess.Popen | None = None
         self.lock = threading.Lock()
 
@@ -93,11 +95,12 @@ class Worker:
             except (BrokenPipeError, OSError):
                 self.stop()
                 raise ParseError("refused: the reader stopped before it could take the input") from None
-            # The first input also waits for the worker to start (imports take a second or two).
-            ready, _, _ = select.select([process.stdout], [], [], self.seconds + 5)
+            # The kernel stops the worker after `seconds` of processor time; the wall-clock backstop is
+            # longer, so a busy machine (or the worker's start-up) never refuses a good document.
+            ready, _, _ = select.select([process.stdout], [], [], self.wall)
             if not ready:
                 self.stop()
-                raise ParseError(f"refused: reading it took longer than {self.seconds} s (a damaged or hostile file?)")
+                raise ParseError(f"refused: reading it took longer than {self.wall} s (a damaged or hostile file?)")
             try:
                 reply, _ = read_frame(process.stdout)
             except (EOFError, struct.error, ValueError):
