@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import os
-import resource
 import select
 import signal
 import struct
@@ -27,13 +26,6 @@ from parsers.result import ParseError, ParseResult
 MEMORY_LIMIT = 300 * 1024 * 1024
 TIME_LIMIT = 10
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def _limit_memory(memory: int):
-    def limit() -> None:
-        resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
-
-    return limit
 
 
 def send_frame(stream, header: dict, content: bytes = b"") -> None:
@@ -67,12 +59,11 @@ class Worker:
     def _start(self) -> subprocess.Popen:
         env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
         return subprocess.Popen(
-            [sys.executable, "-m", "parsers.worker", str(self.seconds)],
+            [sys.executable, "-m", "parsers.worker", str(self.seconds), str(self.memory)],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             cwd=ROOT,
             env=env,
-            preexec_fn=_limit_memory(self.memory),  # runs before exec, while the child has one thread
         )
 
     def stop(self) -> None:

@@ -1,8 +1,9 @@
-"""The parsing worker: `python -m parsers.worker SECONDS`, driven by parsers.sandbox over a pipe.
+"""The parsing worker: `python -m parsers.worker SECONDS MEMORY`, driven by parsers.sandbox over a pipe.
 
 Reads frames (JSON header, then the input's bytes) from stdin and answers each with one frame on
-stdout. Its memory cap is set by the parent before it starts; its processor-time cap is renewed here
-before each input. After running out of memory it answers and exits, so the next input gets a
+stdout. It caps its own address space at MEMORY bytes as it starts, before the readers are loaded
+(so the parent needs no pre-exec hook, which is unsafe in a threaded server); its processor-time cap
+is renewed before each input. After running out of memory it answers and exits, so the next input gets a
 fresh process.
 """
 
@@ -10,6 +11,9 @@ from __future__ import annotations
 
 import resource
 import sys
+
+if __name__ == "__main__" and len(sys.argv) > 2:
+    resource.setrlimit(resource.RLIMIT_AS, (int(sys.argv[2]), int(sys.argv[2])))
 
 from parsers import parse
 from parsers.result import ParseError
