@@ -85,24 +85,51 @@ def _year_bounds(year: int) -> tuple[dt.datetime, dt.datetime]:
     return dt.datetime(year, 1, 1, tzinfo=dt.UTC), dt.datetime(year + 1, 1, 1, tzinfo=dt.UTC)
 
 
-def by_category(session: Session, partnerships: list[str], year: int | None) -> list[tuple[str, int]]:
-    stmt = _scope(select(Case.category, func.count()).group_by(Case.category), partnerships, year)
-    counts = {category: n for category, n in session.execute(stmt)}
+@dataclass(frozen=True)
+class CaseGroups:
+    """Cases counted by (partnership, category, highest stage, year, month): one scan of the cases
+    gives the counts by category, by stage, by month and the total (a few thousand groups at most)."""
+
+    rows: tuple[tuple[str, str | None, str | None, int, int, int], ...]
+
+    def count(self, key) -> dict:
+        counts: dict = defaultdict(int)
+        for row in self.rows:
+            counts[key(row)] += row[5]
+        return counts
+
+    @property
+    def total(self) -> int:
+        return sum(row[5] for row in self.rows)
+
+
+def case_groups(session: Session, partnerships: list[str], year: int | None) -> CaseGroups:
+    y, m = extract("year", Case.created_at), extract("month", Case.created_at)
+    columns = (Case.partnership, Case.category, Case.current_stage, y, m)
+    stmt = _scope(select(*columns, func.count()).group_by(*columns), partnerships, year)
+    return CaseGroups(tuple((p, c, s, int(yy), int(mm), n) for p, c, s, yy, mm, n in session.execute(stmt)))
+
+
+def by_category(
+    session: Session, partnerships: list[str], year: int | None, groups: CaseGroups | None = None
+) -> list[tuple[str, int]]:
+    groups = groups or case_groups(session, partnerships, year)
+    counts = dict(groups.count(lambda row: row[1]))
     rows = [(label, counts.pop(key, 0)) for key, label in CATEGORIES.items()]
     rows += [("Not recorded" if key is None else key, n) for key, n in counts.items()]
     return [(label, n) for label, n in rows if n]
 
 
 def by_highest_stage(
-    session: Session, registry: Registry, partnerships: list[str], year: int | None
+    session: Session,
+    registry: Registry,
+    partnerships: list[str],
+    year: int | None,
+    groups: CaseGroups | None = None,
 ) -> list[tuple[str, int]]:
     """Cases by the furthest stage they reached, in each pack's stage order."""
-    stmt = _scope(
-        select(Case.partnership, Case.current_stage, func.count()).group_by(Case.partnership, Case.current_stage),
-        partnerships,
-        year,
-    )
-    counts = {(p, s): n for p, s, n in session.execute(stmt)}
+    groups = groups or case_groups(session, partnerships, year)
+    counts = dict(groups.count(lambda row: (row[0], row[2])))
     several = len(partnerships) > 1
     rows: list[tuple[str, int]] = []
     for partnership in partnerships:
@@ -148,11 +175,11 @@ def overdue_rate(session: Session, partnerships: list[str], year: int | None, to
     return int(overdue), int(total)
 
 
-def by_month(session: Session, partnerships: list[str], year: int | None) -> list[tuple[str, int]]:
-    y, m = extract("year", Case.created_at), extract("month", Case.created_at)
-    # Sorted here, not in SQL: a few dozen groups, and no sort of every case before grouping.
-    stmt = _scope(select(y, m, func.count()).group_by(y, m), partnerships, year)
-    return sorted((f"{int(yy):04d}-{int(mm):02d}", n) for yy, mm, n in session.execute(stmt))
+def by_month(
+    session: Session, partnerships: list[str], year: int | None, groups: CaseGroups | None = None
+) -> list[tuple[str, int]]:
+    groups = groups or case_groups(session, partnerships, year)
+    return sorted((f"{yy:04d}-{mm:02d}", n) for (yy, mm), n in groups.count(lambda row: (row[3], row[4])).items())
 
 
 def median_working_days(
@@ -257,12 +284,14 @@ def themes(
     if session.get_bind().dialect.name == "postgresql":
         # Grouping 100,000s of rows: give this transaction's hash joins room to stay in memory.
         session.execute(text("SET LOCAL work_mem = '64MB'"))
-    total = session.scalar(_scope(select(func.count()).select_from(Case), partnerships, year)) or 0
+    groups = case_groups(session, partnerships, year)
     overdue, with_due = overdue_rate(session, partnerships, year, today)
     built = [
-        charts.bar_chart("category", "Escalations by category", by_category(session, partnerships, year)),
+        charts.bar_chart("category", "Escalations by category", by_category(session, partnerships, year, groups)),
         charts.bar_chart(
-            "stage", "Escalations by highest stage reached", by_highest_stage(session, registry, partnerships, year)
+            "stage",
+            "Escalations by highest stage reached",
+            by_highest_stage(session, registry, partnerships, year, groups),
         ),
         charts.bar_chart(
             "pairs",
@@ -282,7 +311,7 @@ def themes(
             overdue,
             with_due,
         ),
-        charts.line_chart("months", "Escalations received per month", by_month(session, partnerships, year)),
+        charts.line_chart("months", "Escalations received per month", by_month(session, partnerships, year, groups)),
     ]
     # Conference escalations (issue 7): patterns and counts from the chairs' log, where the policy has one.
     from service.conference import patterns as conference_patterns
@@ -292,4 +321,4 @@ def themes(
     title = "All partnerships" if len(partnerships) > 1 else names[0] if names else "No partnership"
     if year is not None:
         title += f", {year}"
-    return Themes(title, total, built)
+    return Themes(title, groups.total, built)
