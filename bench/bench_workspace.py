@@ -2,6 +2,10 @@
 dashboard (targets: under 300 ms), and the CSV export of every submission, streamed (under 10 s,
 with flat memory).
 
+The cases span January 2024 to mid-2026. The dashboard opens on the current year (as the annual
+report counts); it is timed computed afresh (its one-minute cache off), for the current year and for
+all years, and within its cache.
+
 PostgreSQL: BENCH_DATABASE_URL, else TEST_DATABASE_URL, else the local server .ci/run uses. The
 cases go into a schema of their own (COPY, a few seconds) that is dropped afterwards. Requests go
 through the real app (Flask test client, signed in: session check, permission, query, template).
@@ -204,8 +208,10 @@ def measure(app, submissions: int) -> list[Figure]:
         app.config["WORKSPACE_THEMES_CACHE_SECONDS"] = 0
         ms, _ = _timed_get(client, "/workspace/themes", repeat=5)
         figures.append(
-            Figure(ISSUE, f"themes dashboard, computed each time ({who})", ms, "ms", "< 300 ms median", ms < 300)
+            Figure(ISSUE, f"themes dashboard, this year, computed ({who})", ms, "ms", "< 300 ms median", ms < 300)
         )
+        ms, _ = _timed_get(client, "/workspace/themes?year=all", repeat=5)
+        figures.append(Figure(ISSUE, f"  themes dashboard, all years, computed ({who})", ms, "ms", "(context)", True))
         app.config["WORKSPACE_THEMES_CACHE_SECONDS"] = 60
         ms, _ = _timed_get(client, "/workspace/themes")
         figures.append(Figure(ISSUE, f"  themes dashboard, within its 60 s cache ({who})", ms, "ms", "(context)", True))

@@ -80,7 +80,7 @@ def test_charts_escape_labels_and_say_when_empty():
 def test_dashboard_draws_charts_with_their_tables_without_javascript(ws_app):
     _two_cases(ws_app)
     client = signed_in(ws_app)
-    page = client.get("/workspace/themes").get_data(as_text=True)
+    page = client.get("/workspace/themes?year=all").get_data(as_text=True)
     for title in ("Escalations by category", "Median working days by stage", "Overdue rate", "per month"):
         assert title in page
     assert page.count("<svg") == 6 and page.count("Numbers in this chart") == 6
@@ -94,9 +94,11 @@ def test_admin_dashboard_covers_every_partnership(ws_app):
     _two_cases(ws_app)
     submit_sample(ws_app, "merton-disagreement-record", now=MON)
     client = signed_in(ws_app, "admin@escalate.example", "admin", None)
-    page = client.get("/workspace/themes").get_data(as_text=True)
+    page = client.get("/workspace/themes?year=all").get_data(as_text=True)
     assert "All partnerships" in page and "3 escalation(s)" in page
-    merton_only = client.get("/workspace/themes?partnership=merton").get_data(as_text=True)
+    assert "3 escalation(s)" in client.get("/workspace/themes?year=2026").get_data(as_text=True)
+    assert "0 escalation(s)" in client.get("/workspace/themes?year=2025").get_data(as_text=True)
+    merton_only = client.get("/workspace/themes?partnership=merton&year=all").get_data(as_text=True)
     assert "1 escalation(s)" in merton_only
 
 

@@ -23,13 +23,16 @@ from service.workspace.views_inbox import filters_from
 FIRST_YEAR = 2015
 
 
-def _year_arg() -> tuple[int | None, list[dict]]:
+def _year_arg(default: int | None) -> tuple[int | None, list[dict]]:
+    """The year asked for; "all" for every year; none asked: `default`."""
     raw = (request.args.get("year") or "").strip()
     if not raw:
+        return default, []
+    if raw == "all":
         return None, []
     if raw.isdigit() and FIRST_YEAR <= int(raw) <= today().year + 1:
         return int(raw), []
-    return None, [
+    return default, [
         {"text": f"year: '{raw[:10]}' is not a year from {FIRST_YEAR} to {today().year + 1}", "href": "#year"}
     ]
 
@@ -56,7 +59,8 @@ def _year_options() -> list[tuple[str, str]]:
 @requires("dashboard")
 def dashboard():
     partnerships, errors = _partnership_arg("dashboard")
-    year, year_errors = _year_arg()
+    # The current year unless asked otherwise: themes are reported by year, as in the annual report.
+    year, year_errors = _year_arg(default=today().year)
     errors += year_errors
     day = today()
     found = themes.cached(
@@ -72,8 +76,8 @@ def dashboard():
         errors=errors,
         partnership_options=[(p, registry().pack(p).short_name) for p in allowed],
         chosen=request.args.get("partnership", ""),
-        year=year,
-        year_options=_year_options(),
+        year="all" if year is None else str(year),
+        year_options=[("all", "All years"), *_year_options()],
     ), (400 if errors else 200)
 
 

@@ -103,7 +103,7 @@ def test_dashboard_charts_with_tables_with_and_without_javascript(page, page_wit
     base = workspace_server[0]
     for each in (page, page_without_js):
         _sign_in(each, base)
-        each.goto(f"{base}/workspace/themes")
+        each.goto(f"{base}/workspace/themes?year=all")
         each.get_by_role("heading", name="Themes: KSCP").wait_for()
         assert each.locator("svg[role=img]").count() == 6
         assert each.locator("table.app-chart-table").count() == 6
