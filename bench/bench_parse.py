@@ -153,14 +153,10 @@ def _mixed_inputs(count: int) -> list[tuple[str, bytes]]:
 
 
 def _worker_cpu() -> float:
-    """CPU seconds the parsing worker has used so far (it is a long-lived child; /proc has it)."""
+    """Processor seconds the parsing workers have spent reading inputs (each reply says its own)."""
     from parsers import sandbox
 
-    process = sandbox._worker.process
-    if process is None or process.poll() is not None:
-        return 0.0
-    fields = Path(f"/proc/{process.pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return sandbox._worker.cpu_seconds
 
 
 def _ingest_figures(count: int = 1000) -> list[Figure]:

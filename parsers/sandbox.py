@@ -53,6 +53,7 @@ class Worker:
     def __init__(self, memory: int = MEMORY_LIMIT, seconds: int = TIME_LIMIT):
         self.memory, self.seconds = memory, seconds
         self.wall = 3 * seconds
+        self.cpu_seconds = 0.0  # processor time the workers spent reading, over all of them
         self.process: subprocess.Popen | None = None
         self.lock = threading.Lock()
 
@@ -102,6 +103,7 @@ class Worker:
                 raise ParseError(
                     f"refused: the reader stopped (exit {code}), most likely beyond its {self.memory // 1048576} MB memory"
                 ) from None
+            self.cpu_seconds += reply.get("cpu", 0.0)
             if reply.get("restart"):
                 self.stop()
             if reply["status"] == "ok":

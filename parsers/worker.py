@@ -51,6 +51,8 @@ def main() -> int:
         budget = int(used.ru_utime + used.ru_stime) + seconds
         resource.setrlimit(resource.RLIMIT_CPU, (budget, resource.RLIM_INFINITY))
         reply = _answer(content, header)
+        after = resource.getrusage(resource.RUSAGE_SELF)
+        reply["cpu"] = after.ru_utime + after.ru_stime - used.ru_utime - used.ru_stime
         if n == RESTART_AFTER:
             reply["restart"] = True
         send_frame(stdout, reply)
