@@ -88,7 +88,7 @@ def labels_of(spec: FormSpec) -> Labels:
     return Labels(spec, fields, sections, options, columns, inline, norm(spec.title), scored, hints, boilerplate)
 
 
-_PAGE_NUMBER = re.compile(r"page\d+(of\d+)?|\d+of\d+|\d+/\d+")
+_PAGE_NUMBER = re.compile(r"page\d+(of\d+)?")
 
 
 def _printed(lab: Labels, text: str, loose: bool = False) -> bool:
