@@ -179,11 +179,17 @@ def outbox_deliver(loop: bool, interval: float):
         if loop
         else [outbox.deliver(db.sessions(), settings)]
     )
+    import logging
+
+    from service.ops.logs import scrub
+
+    log = logging.getLogger("escalate.outbox")
     for report in reports:
         if report.claimed or not loop:
             click.echo(f"sent {report.sent}, failed {report.failed} (will retry)")
+            log.info("outbox.round", extra={"claimed": report.claimed, "sent": report.sent, "failed": report.failed})
         for error in report.errors or ():
-            click.echo(f"  {error}", err=True)
+            click.echo(f"  {scrub(error)}", err=True)  # an SMTP refusal can quote the recipient's address
 
 
 @outbox_group.command("status")

@@ -172,3 +172,34 @@ def test_development_server_access_lines_are_dropped_and_its_banner_kept():
     )
     banner = logging.LogRecord("werkzeug", logging.INFO, "", 1, " * Running on http://127.0.0.1:5000", None, None)
     assert not werkzeug.filter(access) and werkzeug.filter(banner)
+
+
+class Refusing:
+    """An SMTP server that refuses every recipient (550), so smtplib's error quotes the address."""
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        return "550 5.1.1 mailbox unavailable"
+
+
+def test_the_outbox_worker_prints_and_logs_no_address(db_app, captured):
+    from aiosmtpd.controller import Controller
+
+    from service import cases
+
+    with db.sessions(db_app)() as session:
+        cases.submit(session, "nt-appendix-a", sample("nt-appendix-a"), channel="web")
+        recipients = {e for e in session.scalars(select(outbox.OutboxMessage.to_email)) if e}
+    smtp = SMTPServer()
+    controller = Controller(Refusing(), hostname="127.0.0.1", port=smtp.port)
+    controller.start()
+    try:
+        db_app.config.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=smtp.port)
+        result = db_app.test_cli_runner().invoke(args=["outbox", "deliver"])
+    finally:
+        controller.stop()
+    output = result.output + (result.stderr if hasattr(result, "stderr") else "")
+    assert "failed 1" in output and "SMTPRecipientsRefused" in output
+    assert recipients and not any(r in output for r in recipients)
+    assert "[e-mail]" in output
+    [line] = [json.loads(x) for x in captured.lines if '"outbox.round"' in x]
+    assert (line["claimed"], line["sent"], line["failed"]) == (1, 0, 1)
