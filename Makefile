@@ -7,7 +7,7 @@ PIP := $(VENV)/bin/pip
 FLASK := $(VENV)/bin/flask --app app
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
 
-.PHONY: run test bench lint format install install-test db clean assets chromium cairo outbox
+.PHONY: run test bench lint format install install-test db clean assets chromium cairo outbox test-tools
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -43,7 +43,15 @@ cairo:
 
 install: $(STAMP) $(ASSETS) cairo
 
-install-test: install chromium
+# What the tests use as real peers: pdftk and LibreOffice re-save returned forms as a reader or Word
+# would, and dovecot is the IMAP server the mailbox poller is tested against.
+TEST_TOOLS := pdftk soffice doveadm
+test-tools:
+	for tool in $(TEST_TOOLS); do command -v $$tool >/dev/null || missing=1; done; \
+	test -z "$$missing" || (apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y \
+		--no-install-recommends pdftk-java libreoffice-writer-nogui dovecot-imapd)
+
+install-test: install chromium test-tools
 
 db: install
 	$(FLASK) db-prepare

@@ -84,22 +84,31 @@ def labels_of(spec: FormSpec) -> Labels:
     scored += [tuple(squash(x) for x in c.labels) for f in spec.fields for c in f.columns]
     hints = frozenset({squash(f.hint) for f in spec.fields if f.hint} | {squash("DD/MM/YYYY")})
     texts = (spec.title, spec.short_title, spec.description or "", *spec.instructions, *spec.closing)
-    boilerplate = tuple(squash(t) for t in texts if t) + tuple(hints)
+    boilerplate = tuple(squash(t) for t in texts if t)
     return Labels(spec, fields, sections, options, columns, inline, norm(spec.title), scored, hints, boilerplate)
 
 
 _PAGE_NUMBER = re.compile(r"page\d+(of\d+)?")
 
 
-def _printed(lab: Labels, text: str, loose: bool = False) -> bool:
-    """Text the form itself prints: a page number, a hint, its title, instructions or closing words;
-    `loose` also takes a long enough piece of them (a line the writer wrapped out of a sentence)."""
+def _hints_of(f: Field) -> frozenset[str]:
+    """The help text printed in or beside this field's box: its own hint, and the date pattern."""
+    hints = {squash(f.hint)} if f.hint else set()
+    if f.type == "date":
+        hints.add(squash("DD/MM/YYYY"))
+    return frozenset(hints)
+
+
+def _printed(lab: Labels, text: str, loose: bool = False, hints: frozenset[str] | None = None) -> bool:
+    """Text the form itself prints: a page number, a hint (any field's, or only `hints` when the
+    field is known, so "DD/MM/YYYY" typed in a free-text answer stays), its title, instructions or
+    closing words; `loose` also takes a long enough piece of them (a line wrapped out of a sentence)."""
     key = squash(text)
     if not key:
         return False
-    if _PAGE_NUMBER.fullmatch(key) or key in lab.hints or key in lab.boilerplate:
+    if _PAGE_NUMBER.fullmatch(key) or key in (lab.hints if hints is None else hints) or key in lab.boilerplate:
         return True
-    return loose and len(key) >= 25 and any(key in b for b in lab.boilerplate)
+    return loose and len(key) >= 25 and any(key in b for b in (*lab.boilerplate, *lab.hints))
 
 
 # --- recognition -------------------------------------------------------------------------------
@@ -186,7 +195,8 @@ class Reader:
 
     def put(self, f: Field, value, label: str) -> None:
         if isinstance(value, str) and value:
-            value = "\n".join(line for line in value.split("\n") if not _printed(self.lab, line))
+            own = _hints_of(f)
+            value = "\n".join(line for line in value.split("\n") if not _printed(self.lab, line, hints=own))
         if f.type == "ticks" and isinstance(value, list):
             value = [v for v in value if v]
         if f.key in self.answers and self.answers[f.key].value not in ("", [], None) and value in ("", []):
@@ -362,7 +372,10 @@ class Reader:
         return self.lab.fields.get(squash(label), [(None, None)])[0][1]
 
     def table_row(self, cells: list[str]) -> None:
-        cells = [c for c in cells if not c.strip() or not _printed(self.lab, c)]
+        # Printed help text in a cell is blanked, not dropped, so the cells after it keep their column.
+        cells = ["" if _printed(self.lab, c) else c for c in cells]
+        while cells and not cells[-1].strip():
+            cells.pop()
         if not cells:
             return
         if len(cells) == 1:

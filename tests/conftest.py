@@ -10,9 +10,16 @@ import uuid
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
 from app import create_app
 from forms import registry
+
+# The suite gates every landing, so its property tests draw the same examples on every run;
+# `HYPOTHESIS_PROFILE=explore make test` draws fresh ones (a failure prints the example to keep).
+settings.register_profile("suite", derandomize=True, database=None)
+settings.register_profile("explore", derandomize=False)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "suite"))
 
 SAMPLES = Path(__file__).resolve().parent.parent / "samples" / "forms"
 

@@ -191,6 +191,16 @@ def test_email_with_the_answers_pasted_in(form_id):
     assert parsed(raw, "reply.eml", form_id) == want
 
 
+@pytest.mark.parametrize("fmt", sorted(FORMATS))
+def test_help_text_typed_as_an_answer_is_kept(fmt):
+    """ "DD/MM/YYYY" is printed beside date boxes and never a date, but in a free-text answer or an
+    action it is what the writer typed (a property test found this)."""
+    want = canonical("kirklees-appendix-5")
+    want["response_summary"] = "3\nDD/MM/YYYY\nagreed"
+    want["actions"][0]["action"] = "DD/MM/YYYY"
+    assert parsed(render(registry().form("kirklees-appendix-5"), want, fmt), f"x.{fmt}", "kirklees-appendix-5") == want
+
+
 # --- property tests -------------------------------------------------------------------------------
 
 # Printable Unicode (letters, marks, digits, punctuation, symbols and spaces), no control characters.
