@@ -203,3 +203,22 @@ def test_the_outbox_worker_prints_and_logs_no_address(db_app, captured):
     assert "[e-mail]" in output
     [line] = [json.loads(x) for x in captured.lines if '"outbox.round"' in x]
     assert (line["claimed"], line["sent"], line["failed"]) == (1, 0, 1)
+
+
+def test_a_streamed_body_is_logged_without_being_read(app, captured):
+    """The request log must not measure a streamed body (an export of every case) by reading it."""
+    from flask import Response
+
+    pulled = []
+
+    def chunks():
+        for n in range(3):
+            pulled.append(n)
+            yield b"a,b\n"
+
+    app.add_url_rule("/stream-probe", "stream_probe", lambda: Response(chunks(), mimetype="text/csv"))
+    response = app.test_client().get("/stream-probe", buffered=False)
+    assert pulled == [0]  # the test client takes the first chunk; the log took none
+    assert b"".join(response.response) == b"a,b\n" * 3
+    line = next(json.loads(x) for x in captured.lines if '"stream_probe"' in x)
+    assert line.get("bytes") is None  # unknown, not measured

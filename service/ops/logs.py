@@ -154,6 +154,13 @@ def _start() -> None:
     g.request_id = given if REQUEST_ID.match(given) else secrets.token_hex(8)
 
 
+def _length(response) -> int | None:
+    """The body's size, or None for a streamed body: measuring one would read it all into memory."""
+    if response.is_streamed:
+        return response.content_length
+    return response.calculate_content_length() or 0
+
+
 def _finish(response):
     started = g.pop("request_started", None)
     if started is None:
@@ -165,7 +172,7 @@ def _finish(response):
         "endpoint": request.endpoint or "",
         "status": response.status_code,
         "duration_ms": round((time.perf_counter() - started) * 1000, 2),
-        "bytes": response.calculate_content_length() or 0,
+        "bytes": _length(response),
     }
     for key in SAFE_VIEW_ARGS:
         value = (request.view_args or {}).get(key)
