@@ -38,6 +38,7 @@ from service.models import Contact
 from service.routing import RoutingError
 from service.web import csrf
 from service.workspace.auth import all_partnerships
+from service.workspace.common import audit_here, holds_child_details
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 csrf.exempt(bp)  # JSON bodies only: see the module docstring
@@ -334,7 +335,12 @@ def get_case(reference: str):
         404: {content: {application/json: {schema: ErrorOut}}}
     """
     session = db.session()
-    return jsonify(cases.case_view(session, _staff_case(session, reference, "cases.read")))
+    case = _staff_case(session, reference, "cases.read")
+    view = cases.case_view(session, case)
+    if holds_child_details(case):  # as the case page: reading a child's record is audited
+        audit_here("case.view", case, detail="API")
+        session.commit()
+    return jsonify(view)
 
 
 @bp.post("/cases/<reference>/stage")

@@ -188,12 +188,14 @@ def test_viewing_a_case_with_child_details_is_audited(two_partnerships, ws_sessi
     client, kirklees, _ = two_partnerships
     client.get(f"/workspace/cases/{kirklees.reference}")
     client.get(f"/workspace/cases/{kirklees.reference}/submissions/{kirklees.submission_id}/original")
+    assert client.get(f"/api/cases/{kirklees.reference}").status_code == 200
     entries = ws_session.scalars(
         select(AuditEntry).where(AuditEntry.case_reference == kirklees.reference).order_by(AuditEntry.id)
     ).all()
     assert [(e.actor, e.action) for e in entries] == [
         ("bu@kirklees.example", "case.view"),
         ("bu@kirklees.example", "submission.download"),
+        ("bu@kirklees.example", "case.view"),
     ]
     assert all(e.at is not None and e.partnership == "kirklees" for e in entries)
 
