@@ -322,11 +322,15 @@ def _is_party(session, case: Case, sender: str | None) -> bool:
 # --- what a person sees and does ----------------------------------------------------------------
 
 
-def for_review(session: Session, partnership: str | None = None, limit: int = 200) -> list[ReceivedItem]:
-    """Quarantined and held items, oldest first; a partnership sees its own and the unrecognised."""
+def for_review(
+    session: Session, partnerships: list[str] | None = None, unattributed: bool = True, limit: int = 200
+) -> list[ReceivedItem]:
+    """Quarantined and held items, oldest first: all of them, or those of `partnerships` and, when
+    `unattributed`, the items no partnership could be read from (they may name any partnership's child)."""
     query = select(ReceivedItem).where(ReceivedItem.status.in_(("quarantined", "held")))
-    if partnership is not None:
-        query = query.where(or_(ReceivedItem.partnership == partnership, ReceivedItem.partnership.is_(None)))
+    if partnerships is not None:
+        mine = ReceivedItem.partnership.in_(partnerships)
+        query = query.where(or_(mine, ReceivedItem.partnership.is_(None)) if unattributed else mine)
     return list(session.scalars(query.order_by(ReceivedItem.received_at, ReceivedItem.id).limit(limit)))
 
 

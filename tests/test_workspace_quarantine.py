@@ -71,3 +71,16 @@ def test_choosing_another_partnerships_form_is_refused(ws_app):
         data={"rerun-form_id": "kirklees-appendix-5", "rerun-csrf_token": token},
     )
     assert refused.status_code == 400 and "Choose one of your partnerships" in refused.get_data(as_text=True)
+
+
+def test_an_unattributed_item_is_for_a_service_admin_only(ws_app):
+    """An input no partnership could be read from may be about any partnership's child."""
+    with sessions(ws_app)() as session:
+        outcome = ingest.ingest(session, b"Notes about a family, no form.", channel="smtp", filename="notes.txt")
+    assert outcome.status == "quarantined"
+    business_unit = signed_in(ws_app, "bu@nt.example", "business-unit", "north-tyneside")
+    assert "notes.txt" not in business_unit.get("/workspace/quarantine").get_data(as_text=True)
+    assert business_unit.get(f"/workspace/quarantine/{outcome.item_id}").status_code == 404
+    admin = signed_in(ws_app, "admin@service.example", "admin", None)
+    assert "notes.txt" in admin.get("/workspace/quarantine").get_data(as_text=True)
+    assert admin.get(f"/workspace/quarantine/{outcome.item_id}").status_code == 200

@@ -9,14 +9,14 @@ import json
 from flask import abort, flash, redirect, render_template, url_for
 from flask_login import current_user
 from flask_wtf import FlaskForm
-from sqlalchemy import or_, select
+from sqlalchemy import select
 from wtforms import SelectField, StringField, TextAreaField
 from wtforms.validators import Length, Optional
 
 from service import db, ingest
 from service.ingest_models import ReceivedItem
 from service.workspace import bp
-from service.workspace.auth import allowed_partnerships, requires
+from service.workspace.auth import all_partnerships, allowed_partnerships, requires
 from service.workspace.common import audit_here, registry
 from service.workspace.views_cases import safe_download_name
 
@@ -33,18 +33,17 @@ class ReleaseForm(FlaskForm):
     pass
 
 
-def _items_query(partnerships: list[str]):
-    # Unrecognised inputs name no partnership yet: every business unit that reviews may see them.
-    return select(ReceivedItem).where(
-        ReceivedItem.status.in_(("quarantined", "held")),
-        or_(ReceivedItem.partnership.in_(partnerships), ReceivedItem.partnership.is_(None)),
-    )
+def _sees_unattributed() -> bool:
+    """An input no partnership could be read from may be about any partnership's child: only someone
+    who reviews for every partnership the service holds (a service admin, or a one-partnership
+    service's reviewers) sees it, and assigns it by choosing the form."""
+    return set(allowed_partnerships("quarantine")) >= set(all_partnerships())
 
 
 def _item(item_id: int) -> ReceivedItem:
     item = db.session().get(ReceivedItem, item_id)
     allowed = allowed_partnerships("quarantine")
-    if item is None or (item.partnership is not None and item.partnership not in allowed):
+    if item is None or (item.partnership not in allowed if item.partnership else not _sees_unattributed()):
         abort(404)
     return item
 
@@ -57,8 +56,7 @@ def _form_choices(partnerships: list[str]) -> list[tuple[str, str]]:
 @bp.route("/quarantine")
 @requires("quarantine")
 def quarantine():
-    query = _items_query(allowed_partnerships("quarantine"))
-    items = list(db.session().scalars(query.order_by(ReceivedItem.received_at, ReceivedItem.id).limit(200)))
+    items = ingest.for_review(db.session(), allowed_partnerships("quarantine"), unattributed=_sees_unattributed())
     return render_template("workspace/quarantine.html", title="Quarantine", items=items, errors=[])
 
 
