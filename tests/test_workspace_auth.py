@@ -190,3 +190,21 @@ def test_users_create_names_what_is_wrong(ws_app):
         args=["users", "create", "--email", "x@e.example", "--role", "boss", "--password", PASSWORD]
     )
     assert bad_role.exit_code != 0 and "boss" in bad_role.output
+
+
+def test_demo_accounts_sign_in_to_their_work(ws_app):
+    """`workspace demo` (run by `make run`) gives each partnership a business unit, and a conference
+    chair where the policy has a conference escalation form, each able to open their pages."""
+    from service.workspace.cli import DEMO_PASSWORD
+
+    result = ws_app.test_cli_runner().invoke(args=["workspace", "demo"])
+    assert result.exit_code == 0, result.output
+    assert "DEMO DATA ONLY" in result.output
+    assert "conference-chair@kirklees.example" in result.output
+    for email, page in (
+        ("business-unit@merton.example", "/workspace/inbox"),
+        ("conference-chair@kirklees.example", "/workspace/conference/new"),
+    ):
+        client = ws_app.test_client()
+        assert sign_in(client, email, DEMO_PASSWORD).status_code == 302
+        assert client.get(page).status_code == 200, email

@@ -107,8 +107,22 @@ def workspace_group():
     """The business-unit workspace."""
 
 
-def demo_email(partnership: str) -> str:
-    return f"business-unit@{partnership}.example"
+def demo_email(partnership: str, role: str = "business-unit") -> str:
+    return f"{role}@{partnership}.example"
+
+
+def _demo_accounts() -> list[tuple[str, str, str, str]]:
+    """(email, name, role, partnership) of each demo account: a business unit per partnership, and a
+    conference chair for each partnership whose policy has a conference escalation form."""
+    from service.conference.log import conference_partnerships
+
+    packs = current_app.extensions["registry"].packs
+    accounts = [(demo_email(p.id), f"{p.short_name} business unit (demo)", "business-unit", p.id) for p in packs]
+    chairs = set(conference_partnerships())
+    for pack in (p for p in packs if p.id in chairs):
+        name = f"{pack.short_name} CP conference chair (demo)"
+        accounts.append((demo_email(pack.id, "conference-chair"), name, "conference-chair", pack.id))
+    return accounts
 
 
 @workspace_group.command("demo")
@@ -120,18 +134,9 @@ def workspace_demo():
 
     session = db.session()
     made = []
-    for pack in current_app.extensions["registry"].packs:
-        email = demo_email(pack.id)
+    for email, name, role, partnership in _demo_accounts():
         if session.scalar(select(User.id).where(User.email == email)) is None:
-            auth.create_user(
-                session,
-                email,
-                f"{pack.short_name} business unit (demo)",
-                DEMO_PASSWORD,
-                "business-unit",
-                pack.id,
-                _partnerships(),
-            )
+            auth.create_user(session, email, name, DEMO_PASSWORD, role, partnership, _partnerships())
             made.append(email)
     session.commit()
     if not session.scalar(select(func.count()).select_from(Case)):
@@ -139,8 +144,8 @@ def workspace_demo():
             cases.submit(session, path.stem, json.loads(path.read_text(encoding="utf-8")), channel="web")
     click.echo("DEMO DATA ONLY: fictional accounts and sample cases for trying the workspace locally.")
     click.echo("Workspace: http://127.0.0.1:5000/workspace/sign-in")
-    for pack in current_app.extensions["registry"].packs:
-        click.echo(f"  {pack.short_name:<6} business unit: {demo_email(pack.id)}  password: {DEMO_PASSWORD}")
+    for email, name, *_ in _demo_accounts():
+        click.echo(f"  {name.removesuffix(' (demo)'):<28} {email}  password: {DEMO_PASSWORD}")
     if made:
         click.echo(f"({len(made)} demo account(s) made now.)")
 
