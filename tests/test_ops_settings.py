@@ -18,7 +18,8 @@ PG = "postgresql+psycopg://escalate@127.0.0.1:5432/escalate"
 @pytest.fixture
 def production(monkeypatch):
     monkeypatch.setenv("ESCALATE_ENV", "production")
-    for name in ("SECRET_KEY", "DATABASE_URL", "GUNICORN_WORKERS", "WEB_CONCURRENCY", "RATELIMIT_STORAGE_URI"):
+    names = ("SECRET_KEY", "DATABASE_URL", "GUNICORN_WORKERS", "WEB_CONCURRENCY", "RATELIMIT_STORAGE_URI")
+    for name in (*names, "PUBLIC_BASE_URL"):
         monkeypatch.delenv(name, raising=False)
     return monkeypatch
 
@@ -51,9 +52,20 @@ def test_production_refuses_in_memory_rate_limits_with_several_workers(productio
         create_app()
 
 
+def test_production_refuses_links_to_anywhere_but_an_https_address(production):
+    production.setenv("SECRET_KEY", GOOD_KEY)
+    production.setenv("DATABASE_URL", PG)
+    for base in (None, "http://escalate.example"):
+        if base:
+            production.setenv("PUBLIC_BASE_URL", base)
+        with pytest.raises(settings.UnsafeSettings, match="PUBLIC_BASE_URL must be the service's https address"):
+            create_app()
+
+
 def test_production_starts_with_safe_settings_from_the_environment(production):
     production.setenv("SECRET_KEY", GOOD_KEY)
     production.setenv("DATABASE_URL", PG)
+    production.setenv("PUBLIC_BASE_URL", "https://escalate.example")
     app = create_app()  # the engine connects lazily: no server is needed to build the app
     assert app.config["SECRET_KEY"] == GOOD_KEY
     assert app.config["SESSION_COOKIE_SECURE"] is True

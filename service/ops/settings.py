@@ -9,6 +9,7 @@ With ESCALATE_ENV=production the app refuses to start, naming the setting, when:
   and CSRF tokens: every app server must share the same one);
 - DATABASE_URL is not PostgreSQL (a SQLite file is local state: a second app server would not see it);
 - COOKIE_SECURE is turned off (session cookies must only travel over HTTPS);
+- PUBLIC_BASE_URL is not an https address (links in letters to agencies would point nowhere);
 - rate limits are counted in memory while GUNICORN_WORKERS/WEB_CONCURRENCY says there is more than
   one process (each would count alone), unless RATELIMIT_STORAGE_URI names a shared store.
 """
@@ -49,6 +50,7 @@ SETTINGS = (
     Setting("IMAP_PASSWORD", "", "the mailbox password (or app password)", True),
     Setting("IMAP_FOLDER", "INBOX", "folder to read"),
     Setting("IMAP_SSL", "1", "0 for plain IMAP (only on a trusted internal network)"),
+    Setting("PUBLIC_BASE_URL", "http://localhost:5000", "the service's https address, for links in e-mailed letters"),
     Setting("MAX_CONTENT_LENGTH", "41943040", "largest request body in bytes (uploads)"),
     Setting("COOKIE_SECURE", "on except in tests", "0 only for local development over plain http"),
     Setting("RETENTION_YEARS", "service default", "how long closed cases are kept (workspace retention)"),
@@ -84,6 +86,8 @@ def problems(app: Flask) -> list[str]:
         found.append("DATABASE_URL must point at PostgreSQL: a SQLite file is local to one server")
     if app.config.get("SESSION_COOKIE_SECURE") is False:
         found.append("COOKIE_SECURE must not be turned off: session cookies must only travel over HTTPS")
+    if not _get(app, "PUBLIC_BASE_URL", "").startswith("https://"):
+        found.append("PUBLIC_BASE_URL must be the service's https address: e-mailed letters link to it")
     if not app.config.get("RATELIMIT_ENABLED", True):
         found.append("RATELIMIT_ENABLED must not be false")
     workers = int(os.environ.get("GUNICORN_WORKERS") or os.environ.get("WEB_CONCURRENCY") or 1)
