@@ -20,7 +20,7 @@ import datetime as dt
 import hashlib
 from dataclasses import asdict, dataclass, field
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
 from forms import registry
@@ -131,7 +131,7 @@ def _store(session, content, channel, filename, content_type, partnership, now) 
         # accepted mark commits with the case, so none was made). Sent again: put it in front of a
         # person rather than answer "duplicate" and leave it unseen (tests/test_fault_postgres.py).
         seen.times_seen += 1
-        return _quarantine(session, seen, "its reading was interrupted (e.g. a database restart); run it again")
+        return _quarantine(session, seen, INTERRUPTED)
     if seen is not None:
         seen.times_seen += 1
         session.commit()
@@ -254,6 +254,20 @@ def _flatten(messages) -> list[str]:
     if isinstance(messages, dict):
         return [m for value in messages.values() for m in _flatten(value)]
     return [m for value in messages for m in _flatten(value)]
+
+
+INTERRUPTED_AFTER = dt.timedelta(minutes=15)  # far beyond a reading's 30 s wall-clock backstop
+INTERRUPTED = "its reading was interrupted (e.g. a database restart); run it again"
+
+
+def quarantine_interrupted(session: Session, now: dt.datetime | None = None) -> int:
+    """Put in front of a person every input stored but still unread well after its reading should
+    have ended (the process stopped between storing and applying it); returns how many."""
+    cutoff = _now(now) - INTERRUPTED_AFTER
+    stuck = (ReceivedItem.status == "received") & (ReceivedItem.received_at < cutoff)
+    found = session.execute(update(ReceivedItem).where(stuck).values(status="quarantined", reason=INTERRUPTED))
+    session.commit()
+    return found.rowcount
 
 
 def _quarantine(session, item: ReceivedItem, reason: str, result: ParseResult | None = None) -> IngestOutcome:

@@ -3,6 +3,8 @@ the ingestion pipeline, choose the form; another partnership's item is not found
 
 from __future__ import annotations
 
+import datetime as dt
+import hashlib
 import json
 
 from sqlalchemy import select
@@ -84,3 +86,34 @@ def test_an_unattributed_item_is_for_a_service_admin_only(ws_app):
     admin = signed_in(ws_app, "admin@service.example", "admin", None)
     assert "notes.txt" in admin.get("/workspace/quarantine").get_data(as_text=True)
     assert admin.get(f"/workspace/quarantine/{outcome.item_id}").status_code == 200
+
+
+def test_an_input_whose_reading_was_cut_short_is_listed(ws_app, ws_session):
+    """Stored, then the process stopped before reading it: once well past any reading's time it is
+    quarantined with the reason, so it is never left unseen; one still being read is left alone."""
+    now = dt.datetime.now(dt.UTC)
+
+    def stored(name: str, at: dt.datetime) -> ReceivedItem:
+        content = name.encode() + (LEGACY / "nt-appendix-a.docx").read_bytes()
+        item = ReceivedItem(
+            received_at=at,
+            channel="imap",
+            filename=name,
+            sha256=hashlib.sha256(content).hexdigest(),
+            size=len(content),
+            raw=content,
+            status="received",
+            partnership="north-tyneside",
+        )
+        ws_session.add(item)
+        return item
+
+    cut_short = stored("cut-short.docx", now - ingest.INTERRUPTED_AFTER - dt.timedelta(minutes=1))
+    being_read = stored("being-read.docx", now - dt.timedelta(seconds=5))
+    ws_session.commit()
+    client = signed_in(ws_app, "bu@nt.example", "business-unit", "north-tyneside")
+    listing = client.get("/workspace/quarantine").get_data(as_text=True)
+    assert "cut-short.docx" in listing and "interrupted" in listing and "being-read.docx" not in listing
+    ws_session.expire_all()
+    assert ws_session.get(ReceivedItem, cut_short.id).status == "quarantined"
+    assert ws_session.get(ReceivedItem, being_read.id).status == "received"
