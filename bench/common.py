@@ -19,7 +19,7 @@ class Figure:
 
     def row(self) -> str:
         mark = "ok" if self.ok else "MISSED"
-        return f"#{self.issue:<3} {self.name:<58} {self.value:>10.2f} {self.unit:<8} {self.target:<22} {mark}"
+        return f"#{self.issue:<3} {self.name:<90} {self.value:>10.2f} {self.unit:<8} {self.target:<22} {mark}"
 
 
 def median_ms(fn: Callable[[], object], repeat: int = 30, warmup: int = 3) -> float:
