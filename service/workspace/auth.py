@@ -36,35 +36,13 @@ IDLE_MINUTES = 30
 # Write last_seen_at at most this often, so reading pages is not a write per request.
 TOUCH_SECONDS = 60
 
+_BUSINESS_UNIT = frozenset(
+    {"account", "cases.read", "cases.note", "cases.write", "quarantine", "dashboard", "export", "directory", "report"}
+)
 PERMISSIONS: dict[str, frozenset[str]] = {
-    "business-unit": frozenset(
-        {
-            "account",
-            "cases.read",
-            "cases.note",
-            "cases.write",
-            "quarantine",
-            "dashboard",
-            "export",
-            "directory",
-            "report",
-        }
-    ),
+    "business-unit": _BUSINESS_UNIT,
     "conference-chair": frozenset({"account", "cases.read", "cases.note", "dashboard"}),
-    "admin": frozenset(
-        {
-            "account",
-            "cases.read",
-            "cases.note",
-            "cases.write",
-            "quarantine",
-            "dashboard",
-            "export",
-            "directory",
-            "report",
-            "users",
-        }
-    ),
+    "admin": _BUSINESS_UNIT | {"users"},
 }
 ALL_PERMISSIONS = frozenset().union(*PERMISSIONS.values())
 
