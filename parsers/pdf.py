@@ -305,7 +305,45 @@ def _join_split_row(blocks: list, page_blocks: list) -> None:
             page_blocks.pop(0)
 
 
+MARK_SIDE = (6.0, 16.0)  # points: the side of a checkbox or radio button as forms draw them
+LABEL_GAP = 20.0  # points at most between a drawn box and its option's label
+
+
+def _drawn_marks(page) -> list[dict]:
+    """Checkboxes and radio buttons drawn as graphics (a flattened form: its fields became drawings),
+    each as a ☒ or ☐ character where the box is, before its option's label, as Word's boxes read.
+    A box is a small unfilled square or circle with text just to its right; it is ticked when a
+    smaller drawing (a tick, a cross or a dot) lies inside it."""
+    lo, hi = MARK_SIDE
+    drawn = page.rects + page.curves + page.lines
+    boxes = [o for o in drawn if lo < o["width"] < hi and abs(o["width"] - o["height"]) < 1.5 and not o.get("fill")]
+    made = []
+    for box in boxes:
+        label = [
+            c
+            for c in page.chars
+            if box["x1"] <= c["x0"] <= box["x1"] + LABEL_GAP
+            and box["top"] - 3 <= (c["top"] + c["bottom"]) / 2 <= box["bottom"] + 3
+        ]
+        if not label:
+            continue
+        ticked = any(
+            o["width"] < box["width"] - 1
+            and o["height"] < box["height"] - 1
+            and box["x0"] - 0.5 <= o["x0"]
+            and o["x1"] <= box["x1"] + 0.5
+            and box["top"] - 0.5 <= o["top"]
+            and o["bottom"] <= box["bottom"] + 0.5
+            for o in drawn
+        )
+        first = min(label, key=lambda c: c["x0"])
+        width = box["x1"] - box["x0"]
+        made.append({**first, "text": "☒" if ticked else "☐", "x0": box["x0"], "x1": box["x1"], "width": width})
+    return made
+
+
 def _page_blocks(page) -> list:
+    page.objects.setdefault("char", []).extend(_drawn_marks(page))
     tables = page.find_tables()
     boxes = [t.bbox for t in tables]
 
@@ -314,15 +352,35 @@ def _page_blocks(page) -> list:
         y = (obj.get("top", 0) + obj.get("bottom", 0)) / 2
         return not any(b[0] <= x <= b[2] and b[1] <= y <= b[3] for b in boxes)
 
+    # Answer boxes drawn around values (a flattened form): a box's sides divide a line into label and
+    # value, and a line of text beside a box but wholly left of it continues the label of that box.
+    answer_boxes = [r for r in page.rects if not r.get("fill") and r["width"] > MARK_SIDE[1]]
     placed: list[tuple[float, object]] = []
     lines = page.filter(outside).extract_text_lines(return_chars=True)
     right = max((line["x1"] for line in lines), default=0)
+    beside: tuple[dict, Table, tuple] | None = None  # the last label-and-value row, its box and its font
     for prev, line in zip([None, *lines], lines, strict=False):
-        columns = _columns(line)
-        if len(columns) > 1:  # a label and its value side by side, with no ruling between them
-            placed.append((line["top"], Table([columns])))
+        font = (line["chars"][0]["fontname"], round(line["chars"][0]["size"], 1)) if line["chars"] else None
+        boxes = [b for b in answer_boxes if b["top"] - 2 <= line["top"] <= b["bottom"] and b["x0"] > line["x0"] + 8]
+        if beside is not None and beside[0] in boxes and line["x1"] < beside[0]["x0"]:
+            if font == beside[2]:  # the label wrapped within its column (a hint beneath it is in another font)
+                beside[1].rows[0][0] += " " + line["text"].strip()
+            else:
+                placed.append((line["top"], Para(line["text"])))
             continue
-        placed.append((line["top"], Para(line["text"], soft=prev is not None and _wrapped(prev, line, right))))
+        columns = _columns(line, sorted({x for b in boxes for x in (b["x0"], b["x1"])}))
+        if len(columns) > 1:  # a label and its value side by side, with no ruling between them
+            row = Table([columns])
+            placed.append((line["top"], row))
+            beside = (min(boxes, key=lambda b: b["x0"]), row, font) if boxes else None
+            continue
+        beside = None
+        soft = prev is not None and _wrapped(prev, line, right)
+        last = placed[-1][1] if placed else None
+        if soft and isinstance(last, Para) and last.text[:1] in ("☐", "☒"):
+            last.text += " " + line["text"]  # an option's label wrapped onto the next line
+            continue
+        placed.append((line["top"], Para(line["text"], soft=soft)))
     for table in tables:
         rows = [[_cell_text(page, cell) if cell else "" for cell in row.cells] for row in table.rows]
         placed.append((table.bbox[1], Table(rows)))
@@ -330,8 +388,9 @@ def _page_blocks(page) -> list:
     return [block for _, block in placed]
 
 
-def _columns(line: dict) -> list[str]:
-    """A line's text split where a wide gap (several spaces' width) separates its words."""
+def _columns(line: dict, edges: list[float] = ()) -> list[str]:
+    """A line's text split where a wide gap (several spaces' width) separates its words, or where
+    it crosses one of `edges` (the sides of a drawn answer box)."""
     chars = [c for c in line["chars"] if c["text"].strip()]
     if len(chars) < 2:
         return [line["text"]]
@@ -339,7 +398,8 @@ def _columns(line: dict) -> list[str]:
     columns, current, prev = [], [chars[0]], chars[0]
     for char in chars[1:]:
         gap = char["x0"] - prev["x1"]
-        if gap > max(4 * size, 18):
+        middle = (char["x0"] + char["x1"]) / 2
+        if gap > max(4 * size, 18) or any(prev["x1"] - 1 <= edge <= middle for edge in edges):
             columns.append(current)
             current = []
         elif gap > 0.2 * size and current:
