@@ -307,6 +307,7 @@ def _join_split_row(blocks: list, page_blocks: list) -> None:
 
 MARK_SIDE = (6.0, 16.0)  # points: the side of a checkbox or radio button as forms draw them
 LABEL_GAP = 20.0  # points at most between a drawn box and its option's label
+MAX_MARKS = 400  # drawn boxes on one page, at most, read as checkboxes (bounds the time a page takes)
 
 
 def _drawn_marks(page) -> list[dict]:
@@ -317,6 +318,8 @@ def _drawn_marks(page) -> list[dict]:
     lo, hi = MARK_SIDE
     drawn = page.rects + page.curves + page.lines
     boxes = [o for o in drawn if lo < o["width"] < hi and abs(o["width"] - o["height"]) < 1.5 and not o.get("fill")]
+    if len(boxes) > MAX_MARKS:  # a pattern or a chart, not a form's options: leave it as drawn
+        return []
     made = []
     for box in boxes:
         label = [
