@@ -426,6 +426,24 @@ def test_save_and_come_back_later(web_app):
         assert draft.token_hash not in link  # only the hash is stored
 
 
+def test_a_working_copy_lasts_a_day_and_a_saved_draft_28_days(web_app):
+    """Going through the pages (perhaps only to download the form) keeps the answers 24 hours;
+    "Save and come back later" keeps them 28 days, and going on afterwards does not shorten that."""
+    client = web_app.test_client()
+    url = start_form(client, "merton-disagreement-record")
+
+    def days_left() -> float:
+        with web_app.app_context():
+            draft = db.session().scalar(select(drafts.Draft))
+            return (draft.expires_at - dt.datetime.now(dt.UTC)).total_seconds() / 86400
+
+    assert 0.99 < days_left() <= 1
+    client.post(url, data={"csrf_token": csrf(soup(client.get(url))), "raiser_name": "Priya Example", "save": "later"})
+    assert 27.99 < days_left() <= 28
+    client.post(url, data={"csrf_token": csrf(soup(client.get(url))), "raiser_name": "Priya Example"})
+    assert 27.99 < days_left() <= 28
+
+
 def test_draft_links_are_unguessable_and_expire(web_app, web):
     url = start_form(web, "nt-appendix-a")
     token = url.split("/d/")[1].split("/")[0]

@@ -47,7 +47,8 @@ def init_app(app: Flask) -> None:
 @click.command("purge-drafts")
 @with_appcontext
 def purge_drafts_command():
-    """Delete saved answers whose 28 days are up (run daily; expired drafts also vanish when opened)."""
+    """Delete expired answers: working copies after 24 hours, saved ones after 28 days (run hourly;
+    an expired draft also vanishes when opened)."""
     from service import db
 
     click.echo(f"deleted {drafts.purge_expired(db.session())} expired drafts")

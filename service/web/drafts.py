@@ -1,7 +1,9 @@
 """Drafts: answers to a form in progress, kept server-side behind a private, unguessable link.
 
-Only the SHA-256 of a draft's token is stored, so the table alone cannot open a draft. A draft
-expires 28 days after it was last saved and is deleted when the form is submitted (or on request).
+Only the SHA-256 of a draft's token is stored, so the table alone cannot open a draft. The answers
+of someone moving through the pages (perhaps only to download the completed form, which must leave
+nothing behind) are a working copy kept 24 hours from the last page; "Save and come back later"
+keeps them 28 days from that save. A draft is deleted when the form is submitted (or on request).
 A draft that updates an existing case carries that case's id, so it can only ever update that case.
 """
 
@@ -16,7 +18,8 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from service.models import Base, UTCDateTime
 
-LIFETIME = dt.timedelta(days=28)
+LIFETIME = dt.timedelta(days=28)  # saved to come back later
+WORKING_LIFETIME = dt.timedelta(hours=24)  # a working copy between pages
 TOKEN_BYTES = 32  # 256 bits: a link nobody can guess
 
 
@@ -58,7 +61,7 @@ def create(
         answers=answers,
         done=[],
         created_at=moment,
-        expires_at=moment + LIFETIME,
+        expires_at=moment + WORKING_LIFETIME,
     )
     session.add(draft)
     session.commit()
@@ -79,11 +82,12 @@ def find(session: Session, token: str) -> Draft | None:
     return draft
 
 
-def save(session: Session, draft: Draft, *, answers: dict, done: list[str]) -> None:
-    """Keep new answers; saving gives the draft another 28 days."""
+def save(session: Session, draft: Draft, *, answers: dict, done: list[str], for_later: bool = False) -> None:
+    """Keep new answers: another 24 hours, or 28 days when saved to come back later (a draft once
+    saved for later keeps at least that date as the person goes on through its pages)."""
     draft.answers = answers
     draft.done = done
-    draft.expires_at = now() + LIFETIME
+    draft.expires_at = max(draft.expires_at, now() + (LIFETIME if for_later else WORKING_LIFETIME))
     session.commit()
 
 

@@ -240,7 +240,7 @@ def question(token: str, section_key: str):
 
     answers = {**draft.answers, **formbuild.section_answers(form)}
     if request.form.get("save") == "later":
-        drafts.save(db.session(), draft, answers=answers, done=draft.done)
+        drafts.save(db.session(), draft, answers=answers, done=draft.done, for_later=True)
         return redirect(url_for("web.saved", token=token))
 
     if not form.validate():
