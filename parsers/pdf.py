@@ -14,6 +14,7 @@ import contextlib
 import io
 import itertools
 import re
+import unicodedata
 from collections import defaultdict
 
 from forms.model import FormSpec
@@ -305,6 +306,24 @@ def _join_split_row(blocks: list, page_blocks: list) -> None:
             page_blocks.pop(0)
 
 
+# Right-to-left letters (Hebrew, Arabic and their presentation forms); a run of them may hold spaces,
+# digits and punctuation between its letters.
+_RTL = "\u0590-\u08ff\ufb1d-\ufdff\ufe70-\ufefc"
+_RTL_RUN = re.compile(f"[{_RTL}](?:[{_RTL}0-9\u0660-\u0669 .,:;()-]*[{_RTL}])?")
+_DIGITS = re.compile("[0-9\u0660-\u0669]+")
+_PRESENTATION_FORMS = re.compile("[\ufb50-\ufdff\ufe70-\ufefc]+")
+
+
+def _logical(text: str) -> str:
+    """A line as read, not as drawn: pdfplumber gives right-to-left text in drawing order (left to
+    right), often as shaped glyphs. Each run is put back in reading order (its numbers still left to
+    right), then the shaped glyphs become letters (a lam-alef ligature becomes lam, alef)."""
+    if not _RTL_RUN.search(text):
+        return text
+    text = _RTL_RUN.sub(lambda run: _DIGITS.sub(lambda d: d.group(0)[::-1], run.group(0)[::-1]), text)
+    return _PRESENTATION_FORMS.sub(lambda m: unicodedata.normalize("NFKC", m.group(0)), text)
+
+
 MARK_SIDE = (6.0, 16.0)  # points: the side of a checkbox or radio button as forms draw them
 LABEL_GAP = 20.0  # points at most between a drawn box and its option's label
 MAX_MARKS = 400  # drawn boxes on one page, at most, read as checkboxes (bounds the time a page takes)
@@ -362,6 +381,8 @@ def _page_blocks(page) -> list:
     lines = page.filter(outside).extract_text_lines(return_chars=True)
     right = max((line["x1"] for line in lines), default=0)
     beside: tuple[dict, Table, tuple] | None = None  # the last label-and-value row, its box and its font
+    for line in lines:
+        line["text"] = _logical(line["text"])
     for prev, line in zip([None, *lines], lines, strict=False):
         font = (line["chars"][0]["fontname"], round(line["chars"][0]["size"], 1)) if line["chars"] else None
         boxes = [b for b in answer_boxes if b["top"] - 2 <= line["top"] <= b["bottom"] and b["x0"] > line["x0"] + 8]
@@ -410,7 +431,7 @@ def _columns(line: dict, edges: list[float] = ()) -> list[str]:
         current.append(char)
         prev = char
     columns.append(current)
-    return ["".join(c["text"] for c in column).strip() for column in columns]
+    return [_logical("".join(c["text"] for c in column).strip()) for column in columns]
 
 
 def _wrapped(prev: dict, line: dict, right: float) -> bool:
@@ -437,23 +458,23 @@ def _cell_text(page, bbox) -> str:
         return ""
     margin = max(min(line["x0"] for line in lines) - x0, 1.0)
     right = x1 - margin
-    text = lines[0]["text"]
+    text = _logical(lines[0]["text"])
     for prev, line in itertools.pairwise(lines):
-        chars = line["chars"]
+        chars, read = line["chars"], _logical(line["text"])
         first = line["text"].split(" ")[0]
         first_width = chars[min(len(first), len(chars)) - 1]["x1"] - chars[0]["x0"]
         space = max(chars[0]["x1"] - chars[0]["x0"], 1.0) * 0.5
         if prev["x1"] + space + first_width < right - 0.5:
-            text += "\n" + line["text"]  # the next word would have fitted: a real line break
+            text += "\n" + read  # the next word would have fitted: a real line break
         elif prev["text"].endswith("-") or (
             " " not in prev["text"]
             and right - prev["x1"] < chars[0]["x1"] - chars[0]["x0"]
             and (prev["text"][-1:].islower() or prev["text"][-1:].isdigit())
             and (line["text"][:1].islower() or line["text"][:1].isdigit())
         ):
-            text += line["text"]  # a word too long for the cell, split where the cell ended
+            text += read  # a word too long for the cell, split where the cell ended
         else:
-            text += " " + line["text"]
+            text += " " + read
     return text
 
 
