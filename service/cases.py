@@ -372,16 +372,22 @@ def submit(
     immediate_risk: bool | None = None,
     now: dt.datetime | None = None,
     queue=None,
+    commit: bool = True,
 ) -> SubmissionOutcome:
     """Validate, record, move, route and queue notifications for one submission, in one transaction.
 
     `queue` (same arguments as outbox.queue_for_submission) writes the notifications instead of the
-    default e-mail, in the same transaction: the conference log (service.conference) sends its letter."""
+    default e-mail, in the same transaction: the conference log (service.conference) sends its letter.
+    `commit=False` leaves the transaction open for a caller recording several submissions as one
+    (on failure it is rolled back all the same)."""
     try:
         outcome = _submit(
             session, form_id, data, channel, raw, filename, content_type, case, immediate_risk, now, queue
         )
-        session.commit()
+        if commit:
+            session.commit()
+        else:
+            session.flush()
         return outcome
     except Exception:
         session.rollback()

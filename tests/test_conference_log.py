@@ -171,6 +171,24 @@ def reply(to: OutboxMessage, sender: str, text: str, *, thread: str = "in-reply-
     return message.as_bytes()
 
 
+def test_a_failure_part_way_records_nothing_and_sends_nothing(ws_app, ws_session):
+    """The third row fails after two are written: the whole conference is rolled back, so no
+    agency is told of a conference the log does not hold."""
+    made = []
+
+    def failing_link(token: str) -> str:
+        made.append(token)
+        if len(made) == 3:
+            raise OSError("the database went away")
+        return link_for(token)
+
+    with ws_app.app_context(), pytest.raises(OSError):
+        log.record(ws_session, "kirklees", answers(), recorded_by="chair@kirklees.example", link_for=failing_link)
+    counted = [ws_session.scalar(select(func.count()).select_from(t)) for t in (Conference, Case, OutboxMessage)]
+    assert counted == [0, 0, 0]
+    assert record(ws_app, ws_session).id is not None  # and the log goes on working
+
+
 @pytest.mark.parametrize("thread", ["in-reply-to", "subject"])
 def test_a_reply_email_is_threaded_to_its_row(ws_app, ws_session, thread):
     conference = record(ws_app, ws_session)

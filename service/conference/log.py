@@ -235,7 +235,8 @@ def record(
     content_type: str | None = None,
     now: dt.datetime | None = None,
 ) -> Conference:
-    """Record the conference, a case per row, and queue each row's notification. Commits."""
+    """Record the conference, a case per row, and queue each row's notification, all in one
+    transaction: a failure part-way leaves nothing recorded and nothing sent. Commits."""
     now = now or dt.datetime.now(dt.UTC)
     if channel not in CHANNELS:
         raise LogError({"channel": [f"unknown channel '{channel}' (one of {', '.join(CHANNELS)})"]})
@@ -256,26 +257,31 @@ def record(
         content_type=content_type,
     )
     session.add(conference)
-    for position, row in enumerate(loaded["rows"], start=1):
-        nonce = secrets.token_hex(16)
-        issue = ConferenceIssue(
-            conference=conference,
-            position=position,
-            agency=row["agency"],
-            agency_rep=row.get("agency_rep") or None,
-            reason=row["reason"],
-            reason_detail=row.get("reason_detail") or None,
-            response_nonce=nonce,
-            response_hash=token_hash(response_token(nonce)),
-            notified_on=today,
-            due=cal.add_working_days(today, FOLLOW_UP_DAYS),
-            status="awaiting",
-            chasers=0,
-        )
-        session.add(issue)
-        queue = partial(_queue_notification, issue=issue, link=link_for(response_token(nonce)))
-        # Each row is committed with its case; the checks above make a failure part-way unlikely.
-        cases.submit(session, spec.id, row_data(loaded, row), channel=CHANNELS[channel], now=now, queue=queue)
+    try:
+        for position, row in enumerate(loaded["rows"], start=1):
+            nonce = secrets.token_hex(16)
+            issue = ConferenceIssue(
+                conference=conference,
+                position=position,
+                agency=row["agency"],
+                agency_rep=row.get("agency_rep") or None,
+                reason=row["reason"],
+                reason_detail=row.get("reason_detail") or None,
+                response_nonce=nonce,
+                response_hash=token_hash(response_token(nonce)),
+                notified_on=today,
+                due=cal.add_working_days(today, FOLLOW_UP_DAYS),
+                status="awaiting",
+                chasers=0,
+            )
+            session.add(issue)
+            queue = partial(_queue_notification, issue=issue, link=link_for(response_token(nonce)))
+            data = row_data(loaded, row)
+            cases.submit(session, spec.id, data, channel=CHANNELS[channel], now=now, queue=queue, commit=False)
+    except Exception:
+        session.rollback()
+        raise
+    session.commit()
     return conference
 
 
