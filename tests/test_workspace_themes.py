@@ -58,6 +58,18 @@ def test_theme_counts_medians_and_overdue_rate(ws_app, ws_session):
     assert any(label.startswith("KSCP ") for label, _ in stage_rows)
 
 
+def test_a_case_on_no_stage_is_counted_in_words(ws_app, ws_session):
+    """A conference escalation is on no stage of the policy: the chart says so, not an internal key."""
+    submit_sample(ws_app, "kirklees-appendix-3", now=MON)
+    packs = registry()
+    assert themes.by_highest_stage(ws_session, packs, ["kirklees"], None) == [
+        ("On no stage (e.g. conference escalations)", 1)
+    ]
+    assert themes.by_highest_stage(ws_session, packs, ["kirklees", "merton"], None) == [
+        ("KSCP On no stage (e.g. conference escalations)", 1)
+    ]
+
+
 def test_median_counts_working_days_not_calendar_days():
     assert themes._median({3: 1, 9: 1}) == 6.0
     assert themes._median({2: 3, 7: 1}) == 2.0

@@ -140,7 +140,11 @@ def by_highest_stage(
                 label = f"{stage.label}: {stage.name}"
                 rows.append((f"{pack.short_name} {label}" if several else label, n))
     for (partnership, stage_id), n in counts.items():
-        rows.append((f"{partnership} {stage_id or 'no stage'}", n))
+        # On no stage of the policy (a conference escalation), or on one a pack no longer has.
+        label = (
+            f"Stage '{stage_id}' (no longer in the policy)" if stage_id else "On no stage (e.g. conference escalations)"
+        )
+        rows.append((f"{registry.pack(partnership).short_name} {label}" if several else label, n))
     return rows
 
 

@@ -50,6 +50,7 @@ def inbox():
         filters=filters,
         errors=errors,
         categories=CATEGORIES,
+        short_names={p.id: p.short_name for p in packs},
         options={
             "partnership": [(p.id, p.short_name) for p in packs],
             "stage": [(s, s) for s in stages],
