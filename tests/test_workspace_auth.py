@@ -201,10 +201,11 @@ def test_demo_accounts_sign_in_to_their_work(ws_app):
     assert result.exit_code == 0, result.output
     assert "DEMO DATA ONLY" in result.output
     assert "conference-chair@kirklees.example" in result.output
-    for email, page in (
-        ("business-unit@merton.example", "/workspace/inbox"),
-        ("conference-chair@kirklees.example", "/workspace/conference/new"),
+    for email, page, shows in (
+        ("business-unit@merton.example", "/workspace/inbox", "MSCB"),
+        ("conference-chair@kirklees.example", "/workspace/conference", "Greenfield High School"),
     ):
         client = ws_app.test_client()
         assert sign_in(client, email, DEMO_PASSWORD).status_code == 302
-        assert client.get(page).status_code == 200, email
+        response = client.get(page)
+        assert response.status_code == 200 and shows in response.get_data(as_text=True), email

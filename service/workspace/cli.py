@@ -125,11 +125,28 @@ def _demo_accounts() -> list[tuple[str, str, str, str]]:
     return accounts
 
 
+def _demo_submission(session, form_id: str, data: dict) -> None:
+    """A sample as its user would send it: a conference table recorded in the chair's log (a case
+    and a letter per row), any other form submitted as a case."""
+    from forms.schema import validate_data
+    from service import cases
+    from service.conference import tables
+
+    spec = current_app.extensions["registry"].form(form_id)
+    if spec.process != "cp-conference":
+        cases.submit(session, form_id, data, channel="web")
+        return
+    found = tables.conferences_from(spec, validate_data(spec, data))
+    chair = demo_email(spec.partnership, "conference-chair")
+    tables.record_all(
+        session, found, spec.partnership, recorded_by=chair, channel="web", raw=None, filename=None, content_type=None
+    )
+
+
 @workspace_group.command("demo")
 @with_appcontext
 def workspace_demo():
     """Make the demo accounts and sample cases (idempotent) and print how to sign in. Demo data only."""
-    from service import cases
     from service.models import Case
 
     session = db.session()
@@ -141,7 +158,7 @@ def workspace_demo():
     session.commit()
     if not session.scalar(select(func.count()).select_from(Case)):
         for path in sorted(SAMPLES.glob("*.json")):
-            cases.submit(session, path.stem, json.loads(path.read_text(encoding="utf-8")), channel="web")
+            _demo_submission(session, path.stem, json.loads(path.read_text(encoding="utf-8")))
     click.echo("DEMO DATA ONLY: fictional accounts and sample cases for trying the workspace locally.")
     click.echo("Workspace: http://127.0.0.1:5000/workspace/sign-in")
     for email, name, *_ in _demo_accounts():
