@@ -186,6 +186,13 @@ def test_choose_what_to_do_offers_stages_outcome_and_each_form(web):
     assert page.select_one("h1 legend, legend h1") is not None
 
 
+def test_the_conference_form_points_chairs_to_their_log(web):
+    page = soup(web.get("/p/kirklees/start"))
+    option = page.select_one("input[value='form:kirklees-appendix-3']")
+    hint = page.select_one(f"#{option['aria-describedby']}").get_text(" ", strip=True)
+    assert "record conferences in the conference log" in hint
+
+
 def test_raising_at_a_stage_answers_the_stage_question(web):
     page = soup(web.get("/p/north-tyneside/start"))
     response = web.post("/p/north-tyneside/start", data={"csrf_token": csrf(page), "choice": "raise:4"})

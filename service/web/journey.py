@@ -62,11 +62,22 @@ def options(pack: Pack) -> list[Option]:
             Option(
                 value=f"form:{spec.id}",
                 text=f"Complete the {spec.short_title}",
-                hint=spec.who_completes + ".",
+                hint=_hint(spec),
                 form_id=spec.id,
             )
         )
     return out
+
+
+def _hint(spec: FormSpec) -> str:
+    hint = spec.who_completes + "."
+    if spec.process == "cp-conference":  # the chair's log (service.conference) is where chairs record them
+        hint += (
+            " Chairs with a workspace account record conferences in the conference log instead: it sends each"
+            " agency's safeguarding lead its letter and chases a late reply. Sent from here, the table goes to"
+            " the agencies' leads and the Child Protection Review Unit as an escalation."
+        )
+    return hint
 
 
 def option(pack: Pack, value: str) -> Option | None:
