@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import zipfile
+import zlib
 
 from lxml import etree
 
@@ -59,7 +60,7 @@ def read_member(archive: zipfile.ZipFile, name: str, what: str = "Word document"
     try:
         with archive.open(name) as stream:
             data = stream.read(MAX_MEMBER_BYTES + 1)
-    except (zipfile.BadZipFile, EOFError, OSError, ValueError) as exc:
+    except (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError) as exc:
         raise ParseError(f"not a readable {what}: part {name} is damaged ({exc})") from None
     if len(data) > MAX_MEMBER_BYTES:
         raise ParseError(f"refused: part {name} of the {what} is larger than {MAX_MEMBER_BYTES:,} bytes")

@@ -177,7 +177,9 @@ def _attachments(message, mail: Mail, depth: int) -> None:
                 continue
             inner = part.get_payload()
             inner = inner[0] if isinstance(inner, list) else inner
-            forwarded = read_eml(inner.as_bytes(policy=policy.default), depth + 1)
+            # compat32 writes a header back byte for byte; the default policy re-folds it and fails on
+            # bytes that are not UTF-8 (a forwarded message with a damaged Content-Type, found by atheris).
+            forwarded = read_eml(inner.as_bytes(policy=policy.compat32), depth + 1)
             mail.attachments.extend(forwarded.attachments)
             if not mail.body.strip() or _quoted_only(mail.body):
                 mail.body = f"{mail.body}\n{forwarded.body}"

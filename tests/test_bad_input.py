@@ -43,6 +43,18 @@ def test_truncated_zip():
     refused(content[: len(content) // 2], "form.docx", "truncated")
 
 
+def test_a_damaged_compressed_part():
+    """The zip's directory is whole but a part's compressed bytes are not (found by atheris)."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr("[Content_Types].xml", "<Types/>")
+        z.writestr("word/document.xml", "<w:document>" + "<w:p>Escalation record</w:p>" * 400 + "</w:document>")
+    content = bytearray(out.getvalue())
+    start = content.index(b"word/document.xml") + len("word/document.xml")
+    content[start + 40 : start + 48] = b"\xff" * 8  # inside the deflate stream
+    refused(bytes(content), "form.docx", "part word/document.xml is damaged")
+
+
 def zip_bomb(size: int = 150 * 1024 * 1024) -> bytes:
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as z:

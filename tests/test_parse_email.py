@@ -59,6 +59,18 @@ def test_form_inside_a_forwarded_message():
     assert data == validate_data(registry().form("kirklees-appendix-5"), sample("kirklees-appendix-5"))
 
 
+def test_a_forwarded_message_with_a_damaged_header_is_still_read():
+    """A byte that is not UTF-8 in a long header of a forwarded message's part (found by atheris):
+    the message is still read, its form found by the attachment's name."""
+    inner = attach(message(subject="Escalation", message_id="<inner@school.example>"), "nt-appendix-a", "docx")
+    outer = message(subject="FW: Escalation", body="Forwarding.", message_id="<outer@x.example>")
+    outer.add_attachment(inner)
+    raw = outer.as_bytes().replace(b"application/vnd.openxml", b"applic\x9btion/vnd.openxml")
+    assert raw.count(b"applic\x9btion/") == 1
+    result = parse(raw, "fw.eml")
+    assert result.form_id == "nt-appendix-a"
+
+
 def test_answers_typed_into_the_body_by_a_person():
     body = (
         "Hi,\n\nHere are our details for the North Tyneside escalation notification.\n\n"
