@@ -120,7 +120,12 @@ def read_eml(content: bytes, depth: int = 0) -> Mail:
     cut: list[str] = []
     if len(content) > MAX_ATTACHMENT_BYTES // 2:
         content, cut = _cut_large_parts(content)
-    message = email.message_from_bytes(content, policy=policy.default)
+    mail = _read_message(email.message_from_bytes(content, policy=policy.default), depth)
+    mail.too_large.extend(cut)
+    return mail
+
+
+def _read_message(message, depth: int) -> Mail:
     mail = Mail(
         sender=(_addresses(_header(message, "From")) or [""])[0],
         to=_addresses(_header(message, "To")),
@@ -134,7 +139,6 @@ def read_eml(content: bytes, depth: int = 0) -> Mail:
     if mail.automatic is None and any(p.get_content_type() == "message/delivery-status" for p in message.walk()):
         mail.automatic = "bounce"
     mail.body = _body(message)
-    mail.too_large.extend(cut)
     _attachments(message, mail, depth)
     return mail
 
@@ -163,23 +167,31 @@ def _html_text(html: str) -> str:
         return re.sub(r"<[^>]+>", "", html)
 
 
+def _parts(message):
+    """Every part below `message`, depth first, not into forwarded messages (each is read whole on
+    its own, so walking into it too would read its attachments twice)."""
+    stack = list(reversed(list(message.iter_parts())))
+    while stack:
+        part = stack.pop()
+        yield part
+        if part.get_content_type() != "message/rfc822" and part.is_multipart():
+            stack.extend(reversed(list(part.iter_parts())))
+
+
 def _attachments(message, mail: Mail, depth: int) -> None:
     count = 0
-    for part in message.walk():
+    for part in _parts(message):
         count += 1
         if count > MAX_PARTS:
             raise ParseError(f"refused: the e-mail has more than {MAX_PARTS} parts")
-        if part is message:
-            continue
         kind = part.get_content_type()
         if kind == "message/rfc822":
             if depth >= MAX_DEPTH:
                 continue
             inner = part.get_payload()
             inner = inner[0] if isinstance(inner, list) else inner
-            # compat32 writes a header back byte for byte; the default policy re-folds it and fails on
-            # bytes that are not UTF-8 (a forwarded message with a damaged Content-Type, found by atheris).
-            forwarded = read_eml(inner.as_bytes(policy=policy.compat32), depth + 1)
+            # Read as parsed: writing it back out to bytes fails on damaged headers (found by atheris).
+            forwarded = _read_message(inner, depth + 1)
             mail.attachments.extend(forwarded.attachments)
             if not mail.body.strip() or _quoted_only(mail.body):
                 mail.body = f"{mail.body}\n{forwarded.body}"

@@ -8,6 +8,7 @@ kind reports inputs tried and crashes (which must be 0).
 from __future__ import annotations
 
 import random
+from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, Phase, given, settings
@@ -84,3 +85,12 @@ def test_every_seed_is_read():
             tally = Tally(kind)
             check(data, name, tally)
             assert tally.recognised == 1, f"{name} was not recognised"
+
+
+CRASHES = sorted((Path(__file__).parent / "crashes").iterdir())
+
+
+@pytest.mark.parametrize("path", CRASHES, ids=[p.name for p in CRASHES])
+def test_inputs_that_once_crashed_a_parser(path):
+    """Every input a fuzzer found a crash with (kept in tests/fuzz/crashes/): now a result or a reason."""
+    check(path.read_bytes(), path.name)
