@@ -267,7 +267,7 @@ def pdf_blocks(content: bytes) -> list:
     """Lines outside tables as paragraphs and each ruled table as rows of cells, in reading order."""
     import pdfplumber
     from pdfminer.pdfparser import PDFSyntaxError
-    from pdfplumber.utils.exceptions import PdfminerException
+    from pdfplumber.utils.exceptions import MalformedPDFException, PdfminerException
 
     blocks: list = []
     try:
@@ -285,7 +285,16 @@ def pdf_blocks(content: bytes) -> list:
         raise
     except MemoryError:
         raise ParseError("refused: the PDF's content unpacks beyond the memory limit (a decompression bomb?)") from None
-    except (PDFSyntaxError, PdfminerException, ValueError, KeyError, TypeError, RecursionError, AssertionError) as exc:
+    except (
+        PDFSyntaxError,
+        PdfminerException,
+        MalformedPDFException,
+        ValueError,
+        KeyError,
+        TypeError,
+        RecursionError,
+        AssertionError,
+    ) as exc:
         if "allocate" in str(exc):  # zlib's own MemoryError, as pdfminer reports it
             raise ParseError(
                 "refused: the PDF's content unpacks beyond the memory limit (a decompression bomb?)"
