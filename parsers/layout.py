@@ -82,7 +82,7 @@ def labels_of(spec: FormSpec) -> Labels:
     inline = re.compile(r"(?:^|(?<=\s))(" + "|".join(_pattern(w) for w in words) + r")\s*:", re.IGNORECASE)
     scored = [tuple(squash(x) for x in f.labels) for f in spec.fields]
     scored += [tuple(squash(x) for x in c.labels) for f in spec.fields for c in f.columns]
-    hints = frozenset({squash(f.hint) for f in spec.fields if f.hint} | {squash("DD/MM/YYYY")})
+    hints = frozenset({squash(f.hint) for f in spec.fields if f.hint} | {DATE_HINT})
     texts = (spec.title, spec.short_title, spec.description or "", *spec.instructions, *spec.closing)
     boilerplate = tuple(squash(t) for t in texts if t)
     return Labels(spec, fields, sections, options, columns, inline, norm(spec.title), scored, hints, boilerplate)
@@ -91,11 +91,14 @@ def labels_of(spec: FormSpec) -> Labels:
 _PAGE_NUMBER = re.compile(r"page\d+(of\d+)?")
 
 
+DATE_HINT = squash("DD/MM/YYYY")  # printed beside date boxes
+
+
 def _hints_of(f: Field) -> frozenset[str]:
     """The help text printed in or beside this field's box: its own hint, and the date pattern."""
     hints = {squash(f.hint)} if f.hint else set()
     if f.type == "date":
-        hints.add(squash("DD/MM/YYYY"))
+        hints.add(DATE_HINT)
     return frozenset(hints)
 
 

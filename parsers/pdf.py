@@ -350,13 +350,14 @@ def _drawn_marks(page) -> list[dict]:
         return []
     made = []
     for box in boxes:
-        label = [
+        beside = (
             c
             for c in page.chars
             if box["x1"] <= c["x0"] <= box["x1"] + LABEL_GAP
             and box["top"] - 3 <= (c["top"] + c["bottom"]) / 2 <= box["bottom"] + 3
-        ]
-        if not label:
+        )
+        first = min(beside, key=lambda c: c["x0"], default=None)  # the label's first letter
+        if first is None:
             continue
         ticked = any(
             o["width"] < box["width"] - 1
@@ -367,7 +368,6 @@ def _drawn_marks(page) -> list[dict]:
             and o["bottom"] <= box["bottom"] + 0.5
             for o in drawn
         )
-        first = min(label, key=lambda c: c["x0"])
         width = box["x1"] - box["x0"]
         made.append({**first, "text": "☒" if ticked else "☐", "x0": box["x0"], "x1": box["x1"], "width": width})
     return made

@@ -259,23 +259,9 @@ def record(
     session.add(conference)
     try:
         for position, row in enumerate(loaded["rows"], start=1):
-            nonce = secrets.token_hex(16)
-            issue = ConferenceIssue(
-                conference=conference,
-                position=position,
-                agency=row["agency"],
-                agency_rep=row.get("agency_rep") or None,
-                reason=row["reason"],
-                reason_detail=row.get("reason_detail") or None,
-                response_nonce=nonce,
-                response_hash=token_hash(response_token(nonce)),
-                notified_on=today,
-                due=cal.add_working_days(today, FOLLOW_UP_DAYS),
-                status="awaiting",
-                chasers=0,
-            )
+            issue, token = _new_issue(conference, position, row, today, cal)
             session.add(issue)
-            queue = partial(_queue_notification, issue=issue, link=link_for(response_token(nonce)))
+            queue = partial(_queue_notification, issue=issue, link=link_for(token))
             data = row_data(loaded, row)
             cases.submit(session, spec.id, data, channel=CHANNELS[channel], now=now, queue=queue, commit=False)
     except Exception:
@@ -283,6 +269,27 @@ def record(
         raise
     session.commit()
     return conference
+
+
+def _new_issue(conference: Conference, position: int, row: dict, today: dt.date, cal) -> tuple[ConferenceIssue, str]:
+    """A row of the log awaiting the agency's response, and the token of its private response link."""
+    nonce = secrets.token_hex(16)
+    token = response_token(nonce)
+    issue = ConferenceIssue(
+        conference=conference,
+        position=position,
+        agency=row["agency"],
+        agency_rep=row.get("agency_rep") or None,
+        reason=row["reason"],
+        reason_detail=row.get("reason_detail") or None,
+        response_nonce=nonce,
+        response_hash=token_hash(token),
+        notified_on=today,
+        due=cal.add_working_days(today, FOLLOW_UP_DAYS),
+        status="awaiting",
+        chasers=0,
+    )
+    return issue, token
 
 
 def response_link(token: str) -> str:
