@@ -108,8 +108,9 @@ def test_validation_errors_are_shown_and_announced(page, live_server):
     summary = page.locator(".govuk-error-summary")
     assert summary.is_visible()
     assert summary.locator("[role=alert]").count() == 1
-    # GOV.UK Frontend moves focus to the summary, so screen readers announce it at once.
-    assert page.evaluate("() => document.activeElement.classList.contains('govuk-error-summary')")
+    # GOV.UK Frontend moves focus to the summary, so screen readers announce it at once. Its script
+    # runs once the page has loaded, so wait for that (up to 5 s) rather than look once, too early.
+    page.wait_for_function("() => document.activeElement.classList.contains('govuk-error-summary')", timeout=5000)
     first = summary.locator("a").first
     assert first.inner_text().startswith("Enter ")
     first.click()
