@@ -16,6 +16,7 @@ from email.message import EmailMessage
 import docx
 import pytest
 from aiosmtpd.controller import Controller
+from playwright.sync_api import expect
 from pypdf import PdfReader
 
 from service import outbox
@@ -120,7 +121,7 @@ def test_a_chair_logs_a_conference_and_each_lead_is_notified_and_answers(page, c
     assert serious_violations(page) == []
     page.click("#send")
     page.get_by_text("Conference recorded: 3 agency notification(s) queued.").wait_for()
-    assert page.locator(".govuk-summary-card").count() == 3
+    expect(page.locator(".govuk-summary-card")).to_have_count(3)
     assert serious_violations(page) == []
     conference_url = page.url
 

@@ -3,9 +3,11 @@ axe-core run on every page; validation errors shown and announced; the journey w
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect
 
 import parsers
 from forms import registry
@@ -24,7 +26,14 @@ def accessible(page) -> None:
 
 def choose(page, label: str) -> None:
     page.get_by_label(label, exact=True).check()
-    page.get_by_role("button", name="Continue").click()
+    press(page, "Continue")
+
+
+def press(page, button: str) -> None:
+    """Click a button that loads a page, and wait until it has loaded: Playwright's click waits only
+    for the page to start loading, so an assertion that looks once could read it half parsed."""
+    page.get_by_role("button", name=button).click()
+    page.wait_for_load_state()
 
 
 def fill_field(page, spec_field, name: str, value) -> None:
@@ -64,25 +73,25 @@ def test_every_form_end_to_end_with_axe(page, live_server, form_id):
     page.goto(live_server + "/")
     accessible(page)
     choose(page, pack.name)
-    assert page.locator(".govuk-service-navigation__service-name").inner_text().strip() == pack.name
-    assert page.locator("#immediate-risk").is_visible()
+    expect(page.locator(".govuk-service-navigation__service-name")).to_have_text(pack.name)
+    expect(page.locator("#immediate-risk")).to_be_visible()
     accessible(page)
-    page.get_by_role("button", name="Start now").click()
+    press(page, "Start now")
     accessible(page)
     choose(page, f"Complete the {spec.short_title}")
 
     for section in spec.sections:
-        assert page.locator("h1").inner_text() == section.title
+        expect(page.locator("h1")).to_have_text(section.title)
         accessible(page)
         for f in section.fields:
             fill_field(page, f, f.key, data.get(f.key))
-        page.get_by_role("button", name="Continue").click()
+        press(page, "Continue")
         if page.locator("#child-details-warning").count():
             accessible(page)
-            page.get_by_role("button", name="Continue").click()
+            press(page, "Continue")
         assert page.locator(".govuk-error-summary").count() == 0, page.locator(".govuk-error-summary").inner_text()
 
-    assert page.locator("h1").inner_text() == "Check your answers before sending"
+    expect(page.locator("h1")).to_have_text("Check your answers before sending")
     accessible(page)
     # The completed form downloads from here (its contents and the PDF are checked in test_web_views);
     # the record checked below is the same render of the same answers.
@@ -103,11 +112,11 @@ def test_every_form_end_to_end_with_axe(page, live_server, form_id):
 def test_validation_errors_are_shown_and_announced(page, live_server):
     page.goto(live_server + "/p/merton/start")
     choose(page, "Complete the " + REGISTRY.form("merton-disagreement-record").short_title)
-    page.get_by_role("button", name="Continue").click()
-    assert page.title().startswith("Error: ")
+    press(page, "Continue")
+    expect(page).to_have_title(re.compile(r"^Error: "))
     summary = page.locator(".govuk-error-summary")
-    assert summary.is_visible()
-    assert summary.locator("[role=alert]").count() == 1
+    expect(summary).to_be_visible()
+    expect(summary.locator("[role=alert]")).to_have_count(1)
     # GOV.UK Frontend moves focus to the summary, so screen readers announce it at once. Its script
     # runs once the page has loaded, so wait for that (up to 5 s) rather than look once, too early.
     page.wait_for_function("() => document.activeElement.classList.contains('govuk-error-summary')", timeout=5000)
@@ -117,8 +126,8 @@ def test_validation_errors_are_shown_and_announced(page, live_server):
     assert page.evaluate("() => document.activeElement.id") == first.get_attribute("href").lstrip("#")
     accessible(page)
     page.goto(live_server + "/")
-    page.get_by_role("button", name="Continue").click()
-    assert page.locator(".govuk-error-summary a").inner_text() == "Select the partnership"
+    press(page, "Continue")
+    expect(page.locator(".govuk-error-summary a")).to_have_text("Select the partnership")
     accessible(page)
 
 
@@ -126,7 +135,7 @@ def test_character_count_and_draft_saving(page, live_server):
     page.goto(live_server + "/p/north-tyneside/start")
     choose(page, "Raise a new escalation at stage 3: " + REGISTRY.pack("north-tyneside").stage("3").name)
     page.fill("[name=name]", "Priya Example")
-    page.get_by_role("button", name="Save and come back later").click()
+    press(page, "Save and come back later")
     link = page.locator("#draft-link").get_attribute("href")
     accessible(page)
     page.goto(link)
@@ -147,14 +156,14 @@ def test_the_journey_works_without_javascript(page_without_js, live_server):
     data = sample(spec.id)
     page.goto(live_server + "/")
     choose(page, REGISTRY.pack("kirklees").name)
-    page.get_by_role("button", name="Start now").click()
+    press(page, "Start now")
     choose(page, f"Complete the {spec.short_title}")
     for section in spec.sections:
         for f in section.fields:
             fill_field(page, f, f.key, data.get(f.key))
-        page.get_by_role("button", name="Continue").click()
-    assert page.locator("h1").inner_text() == "Check your answers before sending"
-    assert page.locator(".govuk-summary-list__row").count() == len(spec.fields)
+        press(page, "Continue")
+    expect(page.locator("h1")).to_have_text("Check your answers before sending")
+    expect(page.locator(".govuk-summary-list__row")).to_have_count(len(spec.fields))
     page.click("#send")
     prefix = REGISTRY.pack("kirklees").reference_prefix
     assert page.locator("#reference").inner_text().startswith(f"{prefix}-")
@@ -171,17 +180,17 @@ def test_stage_update_from_the_tracking_link(page, live_server):
         for f in section.fields:
             if f.type != "choice" or f.key != "stage":
                 fill_field(page, f, f.key, data.get(f.key))
-        page.get_by_role("button", name="Continue").click()
+        press(page, "Continue")
     page.click("#send")
     page.click("#tracking-link")
     tracking = page.url
-    page.get_by_role("button", name=f"Update with the {spec.short_title}").click()
+    press(page, f"Update with the {spec.short_title}")
     page.goto(page.url.rsplit("/", 1)[0] + "/escalation")
     assert page.locator("input[name=stage][value='4']").is_checked()
-    page.get_by_role("button", name="Continue").click()
+    press(page, "Continue")
     page.goto(page.url.rsplit("/s/", 1)[0] + "/check")
     page.click("#send")
-    assert page.locator("h1").first.inner_text() == "Stage update sent"
+    expect(page.locator("h1").first).to_have_text("Stage update sent")
     accessible(page)
     page.goto(tracking)
     assert page.locator("#stages tbody tr").count() == 2

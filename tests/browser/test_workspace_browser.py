@@ -7,6 +7,7 @@ import datetime as dt
 import threading
 
 import pytest
+from playwright.sync_api import expect
 
 from service.db import sessions
 from tests.browser.conftest import serious_violations
@@ -64,14 +65,15 @@ def test_sign_in_and_the_inbox(page, workspace_server):
     _sign_in(page, base)
     page.get_by_role("heading", name="Inbox").wait_for()
     rows = page.locator("table.app-inbox tbody tr")
-    assert rows.count() == 2
-    assert page.get_by_role("link", name=web.reference).is_visible()
+    expect(rows).to_have_count(2)
+    expect(page.get_by_role("link", name=web.reference)).to_be_visible()
     assert page.get_by_text(merton.reference).count() == 0
     assert serious_violations(page) == []
     page.select_option("#channel", "email")
     page.get_by_role("button", name="Filter").click()
     page.wait_for_url("**channel=email**")
-    assert rows.count() == 1 and page.get_by_role("link", name=mailed.reference).is_visible()
+    expect(rows).to_have_count(1)
+    expect(page.get_by_role("link", name=mailed.reference)).to_be_visible()
 
 
 def test_case_page_note_download_and_close(page, workspace_server):
@@ -88,7 +90,7 @@ def test_case_page_note_download_and_close(page, workspace_server):
     page.get_by_text("Spoke to the school's safeguarding lead.").wait_for()
     page.get_by_role("button", name="Close the case").click()
     page.get_by_text("There is a problem").wait_for()
-    assert page.get_by_role("link", name="Confirm before closing").is_visible()
+    expect(page.get_by_role("link", name="Confirm before closing")).to_be_visible()
     assert serious_violations(page) == []
     page.fill("#close-resolution", "Attendance plan agreed at the review.")
     page.fill("#close-debrief", "Restorative debrief held with school and social care.")
@@ -96,7 +98,7 @@ def test_case_page_note_download_and_close(page, workspace_server):
     page.check("#close-confirm")
     page.get_by_role("button", name="Close the case").click()
     page.get_by_text("is closed; the de-brief and learning are recorded").wait_for()
-    assert page.get_by_text("Restorative debrief held with school and social care.").is_visible()
+    expect(page.get_by_text("Restorative debrief held with school and social care.")).to_be_visible()
 
 
 def test_dashboard_charts_with_tables_with_and_without_javascript(page, page_without_js, workspace_server):
@@ -105,9 +107,9 @@ def test_dashboard_charts_with_tables_with_and_without_javascript(page, page_wit
         _sign_in(each, base)
         each.goto(f"{base}/workspace/themes?year=all")
         each.get_by_role("heading", name="Themes: KSCP").wait_for()
-        assert each.locator("svg[role=img]").count() == 6
-        assert each.locator("table.app-chart-table").count() == 6
+        expect(each.locator("svg[role=img]")).to_have_count(6)
+        expect(each.locator("table.app-chart-table")).to_have_count(6)
         chart = each.locator("#chart-category")
         assert chart.locator("svg").bounding_box()["width"] > 200
-        assert chart.get_by_role("rowheader", name="Plan effectiveness or drift").is_visible()
+        expect(chart.get_by_role("rowheader", name="Plan effectiveness or drift")).to_be_visible()
     assert serious_violations(page) == []
