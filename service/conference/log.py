@@ -37,7 +37,7 @@ from dataclasses import dataclass
 from email.utils import make_msgid
 from functools import partial
 
-from flask import current_app
+from flask import current_app, has_request_context, url_for
 from marshmallow import RAISE, Schema, ValidationError, fields, pre_load, validate, validates_schema
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -48,6 +48,7 @@ from forms.schema import validate_data
 from service import cases, documents, outbox, routing, workdays
 from service.conference.models import REASONS, Conference, ConferenceIssue
 from service.models import Case, Contact, OutboxMessage, RoutingDecision
+from service.ops.settings import public_base_url
 
 FOLLOW_UP_DAYS = 5  # Kirklees protocol §2: each step no more than 5 working days
 MAX_CHASERS = 2
@@ -296,11 +297,7 @@ def response_link(token: str) -> str:
     """The absolute URL of a row's response page, on PUBLIC_BASE_URL (config or environment) when set,
     so no request's Host header decides where an e-mailed link points; else the request's own address
     (or http://localhost:5000 in a command)."""
-    import os
-
-    from flask import has_request_context, url_for
-
-    base = current_app.config.get("PUBLIC_BASE_URL") or os.environ.get("PUBLIC_BASE_URL")
+    base = public_base_url(current_app)
     if base is None and has_request_context():
         return url_for("conference.respond", token=token, _external=True)
     with current_app.test_request_context(base_url=base or "http://localhost:5000"):

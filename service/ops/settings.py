@@ -86,7 +86,7 @@ def problems(app: Flask) -> list[str]:
         found.append("DATABASE_URL must point at PostgreSQL: a SQLite file is local to one server")
     if app.config.get("SESSION_COOKIE_SECURE") is False:
         found.append("COOKIE_SECURE must not be turned off: session cookies must only travel over HTTPS")
-    if not _get(app, "PUBLIC_BASE_URL", "").startswith("https://"):
+    if not (public_base_url(app) or "").startswith("https://"):
         found.append("PUBLIC_BASE_URL must be the service's https address: e-mailed letters link to it")
     if not app.config.get("RATELIMIT_ENABLED", True):
         found.append("RATELIMIT_ENABLED must not be false")
@@ -113,6 +113,11 @@ def _hsts(seconds: int):
         return response
 
     return add
+
+
+def public_base_url(app: Flask) -> str | None:
+    """The service's address as agencies reach it (links in e-mailed letters), or None when unset."""
+    return _get(app, "PUBLIC_BASE_URL", "") or None
 
 
 def _get(app: Flask, name: str, default: str) -> str:
