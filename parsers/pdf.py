@@ -376,12 +376,12 @@ def _drawn_marks(page) -> list[dict]:
 def _page_blocks(page) -> list:
     page.objects.setdefault("char", []).extend(_drawn_marks(page))
     tables = page.find_tables()
-    boxes = [t.bbox for t in tables]
+    table_boxes = [t.bbox for t in tables]
 
     def outside(obj) -> bool:
         x = (obj.get("x0", 0) + obj.get("x1", 0)) / 2
         y = (obj.get("top", 0) + obj.get("bottom", 0)) / 2
-        return not any(b[0] <= x <= b[2] and b[1] <= y <= b[3] for b in boxes)
+        return not any(b[0] <= x <= b[2] and b[1] <= y <= b[3] for b in table_boxes)
 
     # Answer boxes drawn around values (a flattened form): a box's sides divide a line into label and
     # value, and a line of text beside a box but wholly left of it continues the label of that box.

@@ -98,6 +98,12 @@ def test_case_page_timeline_with_met_and_overdue(ws_app):
     assert "Siobhán O&#39;Connell-Adeyemi" in page
 
 
+def test_a_case_on_no_stage_says_it_has_no_stage_deadlines(ws_app):
+    made = submit_sample(ws_app, "kirklees-appendix-3", now=MON)
+    page = signed_in(ws_app).get(f"/workspace/cases/{made.reference}").get_data(as_text=True)
+    assert "not one of the policy's escalation stages" in page and "no stage deadlines" in page
+
+
 def test_original_is_only_a_download_with_a_safe_type(ws_app):
     made = submit_sample(
         ws_app,

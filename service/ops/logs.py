@@ -155,7 +155,8 @@ def _start() -> None:
 
 
 def _length(response) -> int | None:
-    """The body's size, or None for a streamed body: measuring one would read it all into memory."""
+    """The body's size; for a streamed body only its declared Content-Length (None when it has none),
+    since measuring it would read it all into memory."""
     if response.is_streamed:
         return response.content_length
     return response.calculate_content_length() or 0
