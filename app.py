@@ -39,7 +39,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     cli.register_cases(app)
 
     # Returned documents (issue 5): parse, ingest, smtpd, imap-poll.
-    from service import ingest_cli
+    from service.intake import cli as ingest_cli
 
     ingest_cli.register(app)
 

@@ -36,7 +36,8 @@ def _sample(form_id: str) -> dict:
 
 def _prepare(engine) -> None:
     from app import create_app
-    from service import db, directory
+    from service import db
+    from service.casework import directory
 
     create_app({"TESTING": True, "DATABASE_URL": "sqlite://"})  # every model imported, as in the service
     db.upgrade(engine)
@@ -58,7 +59,7 @@ def _wall_and_cpu_ms(fn, repeat: int = 200, warmup: int = 10) -> tuple[float, fl
 
 
 def _create_case_figures() -> list[Figure]:
-    from service import cases
+    from service.casework import cases
     from service.db import make_engine
 
     figures = []
@@ -146,7 +147,7 @@ def _copy_cases(engine, count: int, today: dt.date) -> float:
 
 def _postgres_figures() -> list[Figure]:
     from forms import registry
-    from service import cases
+    from service.casework import cases
     from service.db import make_engine
 
     url = os.environ.get("BENCH_DATABASE_URL") or os.environ.get("TEST_DATABASE_URL") or PG_DEFAULT

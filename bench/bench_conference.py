@@ -23,7 +23,8 @@ LOGGED = 5_000  # conferences, three rows each
 
 def _app(path: Path):
     from app import create_app
-    from service import db, directory
+    from service import db
+    from service.casework import directory
     from service.db import make_engine, sessions
 
     engine = make_engine(f"sqlite:///{path}")
@@ -91,10 +92,10 @@ def _fill(app, today: dt.date) -> None:
 
 
 def run() -> list[Figure]:
-    from service import outbox
+    from service.casework import outbox
+    from service.casework.models import OutboxMessage
     from service.conference import log, patterns, responses, views
     from service.db import sessions
-    from service.models import OutboxMessage
 
     figures = []
     with tempfile.TemporaryDirectory() as tmp:

@@ -19,8 +19,8 @@ from docxtpl import DocxTemplate
 from bench.common import Figure
 from forms import registry
 from forms.schema import validate_data
-from service.docx_render import context, render_docx
-from service.docx_templates import template_path
+from service.documents.docx.render import context, render_docx
+from service.documents.docx.templates import template_path
 
 SAMPLES = Path(__file__).resolve().parent.parent / "samples" / "forms"
 REPEAT, WARMUP = 25, 3

@@ -48,7 +48,7 @@ def _rate(fn, items: list, seconds: float = 3.0, clock=time.process_time) -> flo
 
 def _documents(fmt: str) -> list[bytes]:
     from forms import registry
-    from service.documents import render
+    from service.documents.records import render
 
     return [render(spec, _sample(spec.id), fmt) for spec in registry().forms.values()]
 
@@ -124,7 +124,7 @@ def _mixed_inputs(count: int) -> list[tuple[str, bytes]]:
     from forms import registry
     from forms.schema import validate_data
     from parsers.email import answers_text
-    from service.documents import render
+    from service.documents.records import render
 
     forms = [s for s in registry().forms.values() if s.field_for("raiser_name") is not None]
     inputs = []
@@ -164,9 +164,10 @@ def _ingest_figures(count: int = 1000) -> list[Figure]:
     from sqlalchemy.orm import Session
 
     from app import create_app
-    from service import db, directory
-    from service.ingest import ingest_many
-    from service.models import OutboxMessage
+    from service import db
+    from service.casework import directory
+    from service.casework.models import OutboxMessage
+    from service.intake.ingest import ingest_many
 
     inputs = _mixed_inputs(count)
     with tempfile.TemporaryDirectory() as tmp:

@@ -2,7 +2,7 @@
 
 The per-form figure times `render_pdf` on the form's canonical sample (validation is timed in the
 mixed run). The mixed run is what a business unit's batch would do: 1,000 records through
-`service.documents.render` (validation and rendering), alternating DOCX and PDF over every form,
+`service.documents.records.render` (validation and rendering), alternating DOCX and PDF over every form,
 each record with its own name (Latin, Vietnamese, Arabic) so nothing is served from a cache. Both
 run in this one process, on one core.
 
@@ -23,8 +23,8 @@ from pathlib import Path
 from bench.common import Figure
 from forms import registry
 from forms.schema import validate_data
-from service.documents import render
-from service.pdf_render import render_pdf
+from service.documents.pdf.render import render_pdf
+from service.documents.records import render
 
 SAMPLES = Path(__file__).resolve().parent.parent / "samples" / "forms"
 PDF_TARGET_MS = 30.0

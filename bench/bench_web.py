@@ -85,7 +85,8 @@ def _database(workdir: Path):
 def _prepare_database(url: str) -> None:
     from sqlalchemy.orm import Session
 
-    from service import db, directory
+    from service import db
+    from service.casework import directory
 
     engine = db.make_engine(url)
     db.upgrade(engine)  # the real migrations, as `make db` runs them

@@ -55,7 +55,7 @@ def _url() -> str:
 def _rows(registry, rng: random.Random):
     """Cases over three years, 1–3 stages each (earlier ones ended), one submission per stage."""
     from forms.taxonomy import CATEGORIES
-    from service.workdays import Calendar
+    from service.casework.workdays import Calendar
 
     calendar = Calendar()
     packs = list(registry.packs)
@@ -230,8 +230,8 @@ def measure(app, submissions: int) -> list[Figure]:
 
 def run() -> list[Figure]:
     from app import create_app
+    from service.casework.models import Base
     from service.db import make_engine
-    from service.models import Base
 
     url = _url()
     schema = f"bench_ws_{uuid.uuid4().hex[:12]}"

@@ -205,7 +205,7 @@ class Pack:
     excluded_source: str | None = None
     annual_report: str | None = None
     annual_report_source: str | None = None
-    routing: tuple = ()  # routing rules; their shape belongs to service.routing
+    routing: tuple = ()  # routing rules; their shape belongs to service.casework.routing
 
     def stage(self, stage_id: str) -> Stage:
         for stage in self.stages:

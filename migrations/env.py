@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from alembic import context
 
-from service.models import Base
+from service.casework.models import Base
 
 config = context.config
 target_metadata = Base.metadata

@@ -33,9 +33,10 @@ from flask_login import current_user
 from marshmallow import RAISE, Schema, ValidationError, fields, validate
 from sqlalchemy import select
 
-from service import cases, db
-from service.models import Contact
-from service.routing import RoutingError
+from service import db
+from service.casework import cases
+from service.casework.models import Contact
+from service.casework.routing import RoutingError
 from service.web import csrf
 from service.workspace.auth import all_partnerships
 from service.workspace.common import audit_here, holds_child_details

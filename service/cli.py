@@ -11,7 +11,7 @@ from flask import Flask, current_app
 from flask.cli import with_appcontext
 from marshmallow import ValidationError
 
-from service import documents
+from service.documents import records as documents
 
 
 def _registry():
@@ -67,7 +67,7 @@ def render_command(form_id: str, data_file: Path | None, fmt: str, out: Path):
 @with_appcontext
 def build_templates_command():
     """Regenerate templates/docx/<form-id>.docx, the Word template of every form, from the specs."""
-    from service.docx_templates import build_all
+    from service.documents.docx.templates import build_all
 
     for path in build_all(_registry()):
         click.echo(f"wrote {path}")
@@ -85,7 +85,8 @@ def register(app: Flask) -> None:
 @with_appcontext
 def db_prepare_command():
     """Migrate the database to the latest schema and seed the sample directory (safe to repeat)."""
-    from service import db, directory
+    from service import db
+    from service.casework import directory
 
     db.upgrade(db.engine())
     added = directory.seed(db.session())
@@ -98,7 +99,8 @@ def db_prepare_command():
 @click.argument("reference")
 def case_command(reference: str):
     """Print case REFERENCE as JSON, each stage with its due date."""
-    from service import cases, db
+    from service import db
+    from service.casework import cases
 
     try:
         case = cases.get(db.session(), reference)
@@ -115,7 +117,8 @@ def case_command(reference: str):
 )
 def overdue_command(partnership: str | None, today):
     """List open cases past their current stage's due date."""
-    from service import cases, db
+    from service import db
+    from service.casework import cases
 
     try:
         found = cases.overdue(db.session(), partnership=partnership, today=today.date() if today else None)
@@ -135,7 +138,8 @@ def directory_group():
 @click.option("--partnership", help="Only this partnership's contacts.")
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="File to write (default: stdout).")
 def directory_export(partnership: str | None, out: Path | None):
-    from service import db, directory
+    from service import db
+    from service.casework import directory
 
     text = directory.export_csv(db.session(), partnership)
     if out:
@@ -151,7 +155,8 @@ def directory_export(partnership: str | None, out: Path | None):
 @click.option("--partnership", help="Refuse rows for any other partnership.")
 def directory_import(csv_file: Path, partnership: str | None):
     """Replace the directory of the partnerships in CSV_FILE (all rows valid, or nothing changes)."""
-    from service import db, directory
+    from service import db
+    from service.casework import directory
 
     try:
         result = directory.import_csv(db.session(), csv_file.read_bytes(), partnership=partnership)
@@ -171,7 +176,8 @@ def outbox_group():
 @click.option("--loop", is_flag=True, help="Keep delivering until stopped.")
 @click.option("--interval", type=float, default=10.0, show_default=True, help="Seconds between rounds when idle.")
 def outbox_deliver(loop: bool, interval: float):
-    from service import db, outbox
+    from service import db
+    from service.casework import outbox
 
     settings = outbox.MailSettings.from_config(current_app.config)
     reports = (
@@ -195,7 +201,8 @@ def outbox_deliver(loop: bool, interval: float):
 @outbox_group.command("status")
 @with_appcontext
 def outbox_status():
-    from service import db, outbox
+    from service import db
+    from service.casework import outbox
 
     click.echo(f"{outbox.pending_count(db.session())} pending")
 
@@ -210,7 +217,8 @@ def bank_holiday_group():
 @click.argument("day", type=click.DateTime(formats=["%Y-%m-%d"]))
 @click.argument("name")
 def bank_holiday_add(day, name: str):
-    from service import db, workdays
+    from service import db
+    from service.casework import workdays
 
     try:
         workdays.add_bank_holiday(db.session(), day.date(), name)
@@ -225,7 +233,7 @@ def bank_holiday_list():
     from sqlalchemy import select
 
     from service import db
-    from service.models import BankHoliday
+    from service.casework.models import BankHoliday
 
     for holiday in db.session().scalars(select(BankHoliday).order_by(BankHoliday.day)):
         click.echo(f"{holiday.day.isoformat()}\t{holiday.name}")

@@ -59,8 +59,8 @@ PG_SKIP = (
 @pytest.fixture(scope="session")
 def sqlite_template(tmp_path_factory) -> Path:
     """An SQLite file with every table, made once per run; each test gets a copy (faster than create_all)."""
+    from service.casework.models import Base
     from service.db import make_engine
-    from service.models import Base
 
     create_app({"TESTING": True, "SECRET_KEY": "test", "DATABASE_URL": "sqlite://"})  # imports every model
     path = tmp_path_factory.mktemp("db") / "template.sqlite3"
@@ -73,8 +73,8 @@ def sqlite_template(tmp_path_factory) -> Path:
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def db_engine(request, tmp_path):
     """An engine on an empty database with every table: SQLite in tmp_path, or a fresh PostgreSQL schema."""
+    from service.casework.models import Base
     from service.db import make_engine
-    from service.models import Base
 
     if request.param == "sqlite":
         path = tmp_path / "cases.sqlite3"
@@ -115,7 +115,7 @@ def pg_schema(url: str):
 @pytest.fixture
 def db_app(db_engine):
     """The app on db_engine, with the packs' sample directory seeded."""
-    from service import directory
+    from service.casework import directory
     from service.db import sessions
 
     app = create_app({"TESTING": True, "SECRET_KEY": "test", "DATABASE_ENGINE": db_engine})

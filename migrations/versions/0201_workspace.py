@@ -10,7 +10,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-from service.audit import POSTGRES_TRIGGERS, SQLITE_TRIGGERS
+from service.casework.audit import POSTGRES_TRIGGERS, SQLITE_TRIGGERS
 
 revision = "0201_workspace"
 down_revision = "0101_web_drafts"

@@ -10,7 +10,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-import service.ingest_models  # noqa: F401 - puts the table in the models' metadata for `alembic check`
+import service.intake.models  # noqa: F401 - puts the table in the models' metadata for `alembic check`
 
 revision = "0501_ingest"
 down_revision = "0701_conference"

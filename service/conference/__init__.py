@@ -9,7 +9,8 @@
 - patterns.py: the log by agency, chair and quarter, patterns, dashboard charts, CSV and XLSX.
 - views.py, access.py: the pages, for the workspace roles; cli.py: `flask --app app conference ...`.
 
-`init_app(app)` registers the blueprint, the commands and the outbox attacher.
+log, responses, tables, patterns and pipeline are the domain (they may import casework, documents
+and intake); views, access and cli are surfaces. `init_app(app)` registers the blueprint, the commands and the outbox attacher.
 """
 
 from __future__ import annotations
@@ -20,8 +21,9 @@ from service.conference import models  # noqa: F401 - puts the conference tables
 
 
 def init_app(app: Flask) -> None:
-    from service import ingest, outbox
+    from service.casework import outbox
     from service.conference import cli, log, pipeline, views
+    from service.intake import ingest
 
     if log.attach_notification not in outbox.ATTACHERS:
         outbox.ATTACHERS.append(log.attach_notification)

@@ -3,7 +3,7 @@
 A child protection conference chair records conferences and reads their partnership's log; the
 business unit and admins read it; exporting it needs the workspace's "export" permission. Only
 partnerships whose policy has a conference escalation form have a log. Every view is also wrapped
-in the workspace's `requires`, so the route walk of tests/test_security_routes.py sees its check.
+in the workspace's `requires`, so the route walk of tests/workspace/test_security_routes.py sees its check.
 """
 
 from __future__ import annotations
@@ -17,10 +17,7 @@ from flask_login import current_user
 from service.conference import log
 from service.workspace import auth
 
-ROLES = {
-    "record": frozenset({"conference-chair", "admin"}),
-    "read": frozenset({"conference-chair", "business-unit", "admin"}),
-}
+ROLES = log.ROLES
 
 
 def partnerships(action: str) -> list[str]:

@@ -13,7 +13,7 @@ holding that one row): cases.submit stores it and routes it by the pack's rules 
 safeguarding lead, copying the CP Review Unit), and this module writes the notification (the
 policy's letter, the row, how to contact the CP Review Unit, the training offer, the response
 link and the due date) to the outbox in the same transaction. The outbox attaches the Appendix 3
-notification for that row as DOCX and PDF (service.documents.render; `attach_notification`).
+notification for that row as DOCX and PDF (service.documents.records.render; `attach_notification`).
 
 Every row is checked before anything is stored (answers, the agency's lead in the directory), so
 a log with one wrong row is refused whole, naming the row and what is wrong.
@@ -45,15 +45,22 @@ from sqlalchemy.orm import Session
 from forms import registry
 from forms.model import FormSpec, Pack
 from forms.schema import validate_data
-from service import cases, documents, outbox, routing, workdays
+from service.casework import cases, outbox, routing, workdays
+from service.casework.models import Case, Contact, OutboxMessage, RoutingDecision
 from service.conference.models import REASONS, Conference, ConferenceIssue
-from service.models import Case, Contact, OutboxMessage, RoutingDecision
+from service.documents import records as documents
 from service.ops.settings import public_base_url
 
 FOLLOW_UP_DAYS = 5  # Kirklees protocol §2: each step no more than 5 working days
 MAX_CHASERS = 2
 MAX_ROWS = 30
 CHANNELS = {"web": "web", "upload": "upload", "email": "email"}  # log channel -> case channel
+
+# Who may use the chair's log, by workspace role: chairs (and admins) record, the business unit reads.
+ROLES = {
+    "record": frozenset({"conference-chair", "admin"}),
+    "read": frozenset({"conference-chair", "business-unit", "admin"}),
+}
 
 
 class LogError(ValueError):
@@ -435,7 +442,7 @@ def attach_notification(session: Session, row: OutboxMessage, settings) -> list[
         return None
     if session.scalar(select(ConferenceIssue.id).where(ConferenceIssue.case_id == row.case_id)) is None:
         return None
-    from service.models import Submission
+    from service.casework.models import Submission
 
     submission = session.get(Submission, row.submission_id)
     spec = registry().form(submission.form_id)

@@ -13,7 +13,7 @@ import datetime as dt
 from sqlalchemy import Boolean, Date, ForeignKey, Index, Integer, LargeBinary, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from service.models import Base, Case, UTCDateTime
+from service.casework.models import Base, Case, UTCDateTime
 
 # The reasons the chair chooses from (Appendix 3: "Agency non-attendance at Child Protection
 # Conferences, failure to provide timely reports for Conferences as required, or any presenting

@@ -19,8 +19,8 @@ from dataclasses import dataclass
 from sqlalchemy import extract, func, select
 from sqlalchemy.orm import Session, selectinload
 
-from service import charts
 from service.conference.models import REASONS, Conference, ConferenceIssue
+from service.documents import charts
 
 PATTERN_MIN = 2
 # What a pattern says for each reason: "<agency> <verb> <n> <noun> this quarter".

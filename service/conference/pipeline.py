@@ -1,4 +1,4 @@
-"""The conference log's part in the ingestion pipeline (service.ingest.HANDLERS).
+"""The conference log's part in the ingestion pipeline (service.intake.ingest.HANDLERS).
 
 Two kinds of input belong to the log rather than to a case of their own:
 
@@ -21,7 +21,7 @@ import datetime as dt
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from service.conference import access, log, responses, tables
+from service.conference import log, responses, tables
 
 
 def handle(session: Session, item, result, spec, *, trusted: bool, now: dt.datetime | None = None, data=None):
@@ -35,7 +35,7 @@ def handle(session: Session, item, result, spec, *, trusted: bool, now: dt.datet
 
 
 def _outcome(session: Session, item, status: str, reference: str | None, reason: str | None, routed=None):
-    from service.ingest import IngestOutcome
+    from service.intake.ingest import IngestOutcome
 
     item.status, item.reason, item.case_reference = status, reason, reference
     session.commit()
@@ -55,11 +55,11 @@ def _reply(session: Session, item, *, trusted: bool, now):
 
 
 def _may_record(session: Session, sender: str | None, partnership: str) -> bool:
-    from service.workspace.models import Membership, User
+    from service.casework.staff import Membership, User
 
     if not sender:
         return False
-    roles = access.ROLES["record"]
+    roles = log.ROLES["record"]
     found = session.scalar(
         select(func.count())
         .select_from(Membership)

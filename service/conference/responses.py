@@ -8,7 +8,7 @@ and the row still awaits a response. The raw e-mail is kept as it came; a second
 Message-ID is recognised and not recorded twice.
 
 `thread_reply(session, raw)` reads the e-mail with the project's parsers (parsers.email), so the
-ingestion pipeline (service.ingest) can hand any reply to a cp-conference case to it.
+ingestion pipeline (service.intake.ingest) can hand any reply to a cp-conference case to it.
 """
 
 from __future__ import annotations
@@ -23,9 +23,9 @@ from sqlalchemy.orm import Session
 from forms import registry
 from parsers import MAX_EMAIL_BYTES, ParseError, sniff
 from parsers.layout import find_reference
+from service.casework.models import Case, Contact, OutboxMessage, RoutingDecision
 from service.conference.log import token_hash
 from service.conference.models import Conference, ConferenceIssue, ConferenceResponse
-from service.models import Case, Contact, OutboxMessage, RoutingDecision
 
 MAX_RESPONSE = 20_000
 

@@ -14,7 +14,8 @@ from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy import select
 
-from service import db, workdays
+from service import db
+from service.casework import workdays
 from service.conference import access, log, patterns, responses, tables
 from service.conference.models import REASONS, Conference, ConferenceResponse
 from service.workspace.auth import public, remote_addr
@@ -35,7 +36,7 @@ def _today() -> dt.date:
 
 
 def _audit(action: str, partnership: str | None, detail: str, reference: str | None = None) -> None:
-    from service import audit
+    from service.casework import audit
 
     audit.record(
         db.session(),

@@ -3,6 +3,8 @@ personal data, rate limits, settings checks, HSTS behind a proxy, and backup/res
 
 `init_app(app)` is called last in create_app(), once every blueprint is registered, so the rate
 limits can find the sign-in view and the web journey, and the production checks see the final settings.
+
+A surface for operators; settings is the one module the domain may read.
 """
 
 from __future__ import annotations

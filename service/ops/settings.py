@@ -1,7 +1,7 @@
 """Settings from environment variables, and the checks that stop an unsafe production start.
 
 Every setting the service reads is listed in SETTINGS (deploy/env.example and docs/operations.md
-describe the same list; tests/test_ops_settings.py holds them in step). Secrets come only from the
+describe the same list; tests/ops/test_settings.py holds them in step). Secrets come only from the
 environment (or a file the process manager loads into it), never from the repository.
 
 With ESCALATE_ENV=production the app refuses to start, naming the setting, when:

@@ -2,6 +2,8 @@
 
 `init_app(app)` registers the blueprint, CSRF protection on every POST, the GOV.UK Frontend
 template loaders and the security headers.
+
+A surface: imports the domain (casework, documents), never imported by it.
 """
 
 from __future__ import annotations

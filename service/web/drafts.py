@@ -16,7 +16,7 @@ import secrets
 from sqlalchemy import JSON, ForeignKey, String, delete, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from service.models import Base, UTCDateTime
+from service.casework.models import Base, UTCDateTime
 
 LIFETIME = dt.timedelta(days=28)  # saved to come back later
 WORKING_LIFETIME = dt.timedelta(hours=24)  # a working copy between pages

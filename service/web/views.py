@@ -17,7 +17,10 @@ from wtforms import SubmitField
 
 from forms.model import FormSpec, Pack, Section
 from forms.schema import validate_data
-from service import cases, db, documents, routing
+from service import db
+from service.casework import cases, routing
+from service.casework.models import Case
+from service.documents import records as documents
 from service.web import child_details, drafts, formbuild, journey
 
 # The web journey's own assets (GOV.UK Frontend built by `make assets`, our stylesheet and script).
@@ -342,7 +345,7 @@ def submit(token: str):
     data = formbuild.canonical(spec, draft.answers)
     try:
         validate_data(spec, data)
-        case = session.get(cases.Case, draft.case_id) if draft.case_id else None
+        case = session.get(Case, draft.case_id) if draft.case_id else None
         outcome = cases.submit(session, spec.id, data, channel="web", case=case)
     except (cases.CaseError, routing.RoutingError) as exc:
         # Nothing was stored; the answers stay in the draft so the person can fix and send again.
@@ -362,7 +365,7 @@ def submit(token: str):
         return redirect(url_for("web.confirmation", tracking=outcome.tracking_token))
     # An update to an existing case: only the token's hash is kept, so the page is shown here and
     # the submitter goes on using the tracking link they already hold.
-    case = session.get(cases.Case, outcome.case_id)
+    case = session.get(Case, outcome.case_id)
     return _page(
         "confirmation.html",
         title="Stage update sent",

@@ -2,8 +2,10 @@
 the annual report, the contacts directory and retention (issue 6).
 
 Every route of the `workspace` blueprint is wrapped in `auth.requires(permission)` (or marked
-`auth.public` for the sign-in page); tests/test_security_routes.py walks app.url_map to hold that.
+`auth.public` for the sign-in page); tests/workspace/test_security_routes.py walks app.url_map to hold that.
 `init_app(app)` registers the blueprint, Flask-Login, the cookie settings and the CLI commands.
+
+A surface: imports the domain (casework, documents, intake, conference), never imported by it.
 """
 
 from __future__ import annotations
@@ -14,8 +16,10 @@ from flask import Blueprint, Flask, request, url_for
 from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
 
-from service import audit  # the audit log's append-only triggers come with its table
-from service.workspace import models  # noqa: F401 - puts the workspace tables on the metadata, for Alembic
+from service.casework import (
+    audit,  # the audit log's append-only triggers come with its table
+    staff,  # noqa: F401 - puts the workspace tables on the metadata, for Alembic
+)
 
 bp = Blueprint("workspace", __name__, url_prefix="/workspace")
 

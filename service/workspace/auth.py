@@ -28,7 +28,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from service import db
-from service.workspace.models import ROLES, Membership, SignInAttempt, StaffSession, User
+from service.casework.staff import ROLES, Membership, SignInAttempt, StaffSession, User
 
 LOCKOUT_FAILURES = 5
 LOCKOUT_MINUTES = 15
@@ -273,7 +273,7 @@ def _load(sid: str) -> Staff | None:
 def requires(permission: str) -> Callable:
     """Sign-in and `permission` (in at least one partnership) for a staff view.
 
-    The decorated view carries `required_permission`, which tests/test_security_routes.py checks on
+    The decorated view carries `required_permission`, which tests/workspace/test_security_routes.py checks on
     every staff route of app.url_map."""
     if permission not in ALL_PERMISSIONS:
         raise KeyError(permission)

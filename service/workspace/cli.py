@@ -13,9 +13,10 @@ from flask import Flask, current_app
 from flask.cli import with_appcontext
 from sqlalchemy import func, select
 
-from service import audit, db
-from service.workspace import auth, retention
-from service.workspace.models import ROLES, User
+from service import db
+from service.casework import audit, retention
+from service.casework.staff import ROLES, User
+from service.workspace import auth
 
 SAMPLES = Path(__file__).resolve().parent.parent.parent / "samples" / "forms"
 # Demo data only: fictional accounts on .example addresses with a published password, for a local
@@ -129,7 +130,7 @@ def _demo_submission(session, form_id: str, data: dict) -> None:
     """A sample as its user would send it: a conference table recorded in the chair's log (a case
     and a letter per row), any other form submitted as a case."""
     from forms.schema import validate_data
-    from service import cases
+    from service.casework import cases
     from service.conference import tables
 
     spec = current_app.extensions["registry"].form(form_id)
@@ -147,7 +148,7 @@ def _demo_submission(session, form_id: str, data: dict) -> None:
 @with_appcontext
 def workspace_demo():
     """Make the demo accounts and sample cases (idempotent) and print how to sign in. Demo data only."""
-    from service.models import Case
+    from service.casework.models import Case
 
     session = db.session()
     made = []

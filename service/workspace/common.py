@@ -9,8 +9,9 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from forms.model import Registry
-from service import audit, db, workdays
-from service.models import Case, Submission
+from service import db
+from service.casework import audit, workdays
+from service.casework.models import Case, Submission
 from service.workspace.auth import allowed_partnerships, remote_addr
 
 

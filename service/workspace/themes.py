@@ -37,9 +37,9 @@ from sqlalchemy.sql.elements import Grouping
 
 from forms.model import Registry
 from forms.taxonomy import CATEGORIES
-from service import charts
-from service.models import Case, CaseStage
-from service.workdays import Calendar
+from service.casework.models import Case, CaseStage
+from service.casework.workdays import Calendar
+from service.documents import charts
 
 TOP_PAIRS = 12
 

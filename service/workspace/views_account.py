@@ -11,7 +11,9 @@ from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
-from service import audit, db
+from service import db
+from service.casework import audit
+from service.casework.staff import User
 from service.workspace import bp
 from service.workspace.auth import (
     LOCKOUT_MINUTES,
@@ -24,7 +26,6 @@ from service.workspace.auth import (
     requires,
     start_session,
 )
-from service.workspace.models import User
 
 MESSAGES = {
     "bad-credentials": "Enter a correct e-mail address and password",

@@ -21,8 +21,9 @@ from wtforms import BooleanField, TextAreaField
 from wtforms.validators import DataRequired, Length
 
 from forms.taxonomy import CATEGORIES
-from service import audit, cases, db
-from service.models import OutboxMessage
+from service import db
+from service.casework import audit, cases
+from service.casework.models import CaseNote, OutboxMessage
 from service.workspace import bp
 from service.workspace.auth import requires
 from service.workspace.common import (
@@ -33,7 +34,6 @@ from service.workspace.common import (
     scoped_case_by_id,
     scoped_submission,
 )
-from service.workspace.models import CaseNote
 
 MAX_TEXT = 20_000
 

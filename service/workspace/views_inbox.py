@@ -7,9 +7,9 @@ from marshmallow import ValidationError
 
 from forms.taxonomy import CATEGORIES
 from service import db
-from service.cases import CHANNELS
+from service.casework import inbox as inbox_rows
+from service.casework.cases import CHANNELS
 from service.workspace import bp
-from service.workspace import inbox as inbox_rows
 from service.workspace.auth import allowed_partnerships, requires
 from service.workspace.common import registry, today
 

@@ -13,9 +13,11 @@ from marshmallow import ValidationError
 from sqlalchemy import select
 from wtforms import StringField
 
-from service import db, directory, reports, workdays
-from service.models import Contact
-from service.workspace import bp, inbox, themes
+from service import db
+from service.casework import directory, inbox, workdays
+from service.casework.models import Contact
+from service.documents import reports
+from service.workspace import bp, themes
 from service.workspace.auth import allowed_partnerships, requires
 from service.workspace.common import audit_here, registry, today
 from service.workspace.views_inbox import filters_from
@@ -135,7 +137,7 @@ def export_xlsx():
     partnerships, filters = _export_scope()
     audit_here("export.xlsx", partnership=filters.get("partnership"), detail=_describe(filters))
     db.session().commit()
-    content = reports.submissions_xlsx(inbox.iter_rows(db.session(), partnerships, filters, today()))
+    content = reports.submissions_xlsx(inbox.iter_rows(db.session(), partnerships, filters, today()), inbox.COLUMNS)
     return Response(
         content,
         mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",

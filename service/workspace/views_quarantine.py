@@ -1,4 +1,4 @@
-"""The quarantine queue: inputs the ingestion pipeline (service.ingest, issue 5) could not apply,
+"""The quarantine queue: inputs the ingestion pipeline (service.intake.ingest, issue 5) could not apply,
 with the reason, for a person to fix (choose the form, or correct the answers) and run again, or to
 release a reply held because its sender is not a party to the case."""
 
@@ -13,8 +13,9 @@ from sqlalchemy import select
 from wtforms import SelectField, StringField, TextAreaField
 from wtforms.validators import Length, Optional
 
-from service import db, ingest
-from service.ingest_models import ReceivedItem
+from service import db
+from service.intake import ingest
+from service.intake.models import ReceivedItem
 from service.workspace import bp
 from service.workspace.auth import all_partnerships, allowed_partnerships, requires
 from service.workspace.common import audit_here, registry
@@ -167,6 +168,6 @@ def _answers(item: ReceivedItem) -> dict:
 
 
 def _case_partnership(reference: str) -> str | None:
-    from service.models import Case
+    from service.casework.models import Case
 
     return db.session().scalar(select(Case.partnership).where(Case.reference == reference))

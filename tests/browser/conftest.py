@@ -35,9 +35,9 @@ def live_server(tmp_path_factory):
     from werkzeug.serving import make_server
 
     from app import create_app
-    from service import directory
+    from service.casework import directory
+    from service.casework.models import Base
     from service.db import make_engine, sessions
-    from service.models import Base
 
     if not ASSETS.exists():
         pytest.fail("GOV.UK Frontend assets are not built: run `make assets` (make test does)")

@@ -19,11 +19,11 @@ from aiosmtpd.controller import Controller
 from playwright.sync_api import expect
 from pypdf import PdfReader
 
-from service import outbox
+from service.casework import outbox
 from service.db import sessions
-from service.ingest_channels import smtp_controller
+from service.intake.channels import smtp_controller
 from tests.browser.conftest import serious_violations
-from tests.workspace_support import PASSWORD, WS_CONFIG, make_user
+from tests.workspace.support import PASSWORD, WS_CONFIG, make_user
 
 CHAIR = "chair@kirklees.example"
 ROWS = [
@@ -74,9 +74,9 @@ def conference_server(tmp_path):
     from werkzeug.serving import make_server
 
     from app import create_app
-    from service import directory
+    from service.casework import directory
+    from service.casework.models import Base
     from service.db import make_engine
-    from service.models import Base
 
     engine = make_engine(f"sqlite:///{tmp_path / 'conference.sqlite3'}")
     Base.metadata.create_all(engine)

@@ -11,7 +11,7 @@ from playwright.sync_api import expect
 
 from service.db import sessions
 from tests.browser.conftest import serious_violations
-from tests.workspace_support import PASSWORD, WS_CONFIG, make_user, submit_sample
+from tests.workspace.support import PASSWORD, WS_CONFIG, make_user, submit_sample
 
 BU = "bu@kirklees.example"
 MON = dt.datetime(2026, 3, 2, 10, 0, tzinfo=dt.UTC)
@@ -23,9 +23,9 @@ def workspace_server(tmp_path):
     from werkzeug.serving import make_server
 
     from app import create_app
-    from service import directory
+    from service.casework import directory
+    from service.casework.models import Base
     from service.db import make_engine
-    from service.models import Base
 
     engine = make_engine(f"sqlite:///{tmp_path / 'workspace.sqlite3'}")
     Base.metadata.create_all(engine)

@@ -20,7 +20,7 @@ from email.message import EmailMessage
 from pathlib import Path
 
 from forms import registry
-from service import documents
+from service.documents import records as documents
 from tests.conftest import sample
 
 LEGACY = Path(__file__).resolve().parents[3] / "shared" / "samples" / "legacy-forms"

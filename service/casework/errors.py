@@ -1,0 +1,42 @@
+"""Why a submission or a change to a case was refused: each error's message says what is wrong."""
+
+from __future__ import annotations
+
+
+class CaseError(ValueError):
+    """A submission or change was refused; the message says what is wrong. Nothing was stored."""
+
+
+class UnknownPartnership(CaseError):
+    pass
+
+
+class UnknownForm(CaseError):
+    pass
+
+
+class UnknownCase(CaseError):
+    pass
+
+
+class UnknownStage(CaseError):
+    pass
+
+
+class StageMoveRefused(CaseError):
+    pass
+
+
+class InvalidData(CaseError):
+    """The answers do not fit the form; `messages` maps each field key to what is wrong."""
+
+    def __init__(self, form_id: str, messages: dict):
+        self.messages = messages
+        detail = "; ".join(
+            f"{key}: {' '.join(map(str, m)) if isinstance(m, list) else m}" for key, m in messages.items()
+        )
+        super().__init__(f"the answers do not fit form {form_id}: {detail}")
+
+
+class UnknownAgency(CaseError):
+    """A submission names an agency the directory has no contact for, where routing needs one."""

@@ -1,0 +1,128 @@
+"""Routing: who receives a submission, decided by the rules in the partnership's pack.yaml.
+
+A rule (validated at load by forms.loader.RoutingRuleSchema) reads:
+
+    - id: ntscp-notified-from-stage-3
+      when: {stages_from: "3"}            # and/or stages: [...], forms: [...], process: cp-conference
+      to: {role: business-manager}        # match: none | receiving_agency | receiving_sector
+      source: "§5 Stage 3; §6"
+
+Every condition in `when` must hold. `to.role` picks the directory contacts holding that role
+(a contact tied to a stage only for that stage); `match: receiving_sector` keeps those for the
+case's receiving sector (Merton Appendix B); `match: receiving_agency` keeps those for each
+receiving agency the submission names, one per row on a rows form (Kirklees Appendix 3), and an
+agency without such a contact is refused (UnknownAgency), as the business unit must add it first.
+A role nobody holds yet is still recorded, with no address, so the gap shows on the case.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from forms.model import FormSpec, Pack
+from service.casework.directory import normalise_agency
+from service.casework.models import Contact
+
+
+class RoutingError(ValueError):
+    """The submission names something routing cannot resolve; nothing is stored."""
+
+
+class UnknownAgency(RoutingError):
+    pass
+
+
+@dataclass(frozen=True)
+class Route:
+    rule_id: str
+    role: str
+    contact: Contact | None
+    agency: str | None
+    reason: str
+
+    @property
+    def name(self) -> str:
+        return self.contact.name if self.contact else self.role
+
+    @property
+    def email(self) -> str | None:
+        return self.contact.email if self.contact else None
+
+    @property
+    def phone(self) -> str | None:
+        return self.contact.phone if self.contact else None
+
+
+def receiving_agencies(spec: FormSpec, data: dict) -> list[str]:
+    """Every receiving agency a submission names: the mapped field, or that column in each row."""
+    field = spec.field_for("receiving_agency")
+    if field is not None:
+        return [data[field.key]] if data.get(field.key) else []
+    agencies: list[str] = []
+    for f in spec.fields:
+        column = next((c for c in f.columns if c.maps_to == "receiving_agency"), None)
+        if column is None:
+            continue
+        for row in data.get(f.key, ()):
+            agency = (row.get(column.key) or "").strip()
+            if agency and normalise_agency(agency) not in {normalise_agency(a) for a in agencies}:
+                agencies.append(agency)
+    return agencies
+
+
+def applies(rule: dict, pack: Pack, spec: FormSpec, stage: str | None) -> bool:
+    when = rule["when"]
+    if "forms" in when and spec.id not in when["forms"]:
+        return False
+    if "process" in when and spec.process != when["process"]:
+        return False
+    if "stages" in when and stage not in when["stages"]:
+        return False
+    if "stages_from" in when:
+        if stage is None:
+            return False
+        return pack.stage_index(stage) >= pack.stage_index(when["stages_from"])
+    return True
+
+
+def _role_name(pack: Pack, role_id: str) -> str:
+    return next((r.name for r in pack.roles if r.id == role_id), role_id)
+
+
+def route(
+    pack: Pack,
+    spec: FormSpec,
+    data: dict,
+    *,
+    stage: str | None,
+    receiving_sector: str | None,
+    contacts: list[Contact],
+) -> list[Route]:
+    """The recipients of this submission, each with the rule that chose them, in rule order."""
+    routes: list[Route] = []
+    for rule in pack.routing:
+        if not applies(rule, pack, spec, stage):
+            continue
+        role, match = rule["to"]["role"], rule["to"]["match"]
+        holders = [c for c in contacts if c.role == role and (c.stage is None or c.stage == stage)]
+        role_name = _role_name(pack, role)
+        if match == "receiving_agency":
+            for agency in receiving_agencies(spec, data):
+                found = [c for c in holders if normalise_agency(c.agency) == normalise_agency(agency)]
+                if not found:
+                    raise UnknownAgency(
+                        f"no {role_name} for the agency '{agency}' in the {pack.short_name} directory: "
+                        "check the agency's name, or the business unit adds its contact to the directory"
+                    )
+                routes += [Route(rule["id"], role, c, agency, f"{role_name} for {agency}") for c in found]
+            continue
+        if match == "receiving_sector":
+            sector_name = next((s.name for s in pack.sectors if s.id == receiving_sector), receiving_sector)
+            holders = [c for c in holders if c.sector == receiving_sector]
+            reason = f"{role_name} for {sector_name}"
+        else:
+            reason = role_name
+        if not holders:
+            routes.append(Route(rule["id"], role, None, None, f"{reason}: nobody in the directory holds this role"))
+        routes += [Route(rule["id"], role, c, c.agency, reason) for c in holders]
+    return routes

@@ -1,0 +1,98 @@
+"""The mail channels of ingestion: an inbound SMTP receiver (aiosmtpd) and IMAP mailbox polling.
+
+Both hand each message's bytes, exactly as received, to service.intake.ingest.ingest; neither parses
+anything itself.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import imaplib
+import logging
+from dataclasses import dataclass
+
+from flask import Flask
+
+from service import db
+from service.intake.ingest import IngestOutcome, ingest
+
+log = logging.getLogger(__name__)
+MAX_MESSAGE_BYTES = 60 * 1024 * 1024
+
+
+def ingest_message(app: Flask, content: bytes, channel: str, name: str | None = None) -> IngestOutcome:
+    with app.app_context(), db.sessions(app)() as session:
+        return ingest(session, content, channel=channel, filename=name, content_type="message/rfc822")
+
+
+class SmtpHandler:
+    """aiosmtpd handler: every message is stored and read; the reply names the stored item."""
+
+    def __init__(self, app: Flask):
+        self.app = app
+        self.outcomes: list[IngestOutcome] = []
+
+    async def handle_DATA(self, server, session, envelope):  # aiosmtpd calls this by name
+        content = envelope.original_content or envelope.content
+        loop = asyncio.get_running_loop()
+        try:
+            outcome = await loop.run_in_executor(None, ingest_message, self.app, content, "smtp", "message.eml")
+        except Exception:  # the database is down, say: the sender's server will try again later
+            log.exception("could not store an inbound message")
+            return "451 4.3.0 Could not store the message now; try again later"
+        self.outcomes.append(outcome)
+        return f"250 2.0.0 Received as item {outcome.item_id} ({outcome.status})"
+
+
+def smtp_controller(app: Flask, host: str, port: int):
+    from aiosmtpd.controller import Controller
+
+    handler = SmtpHandler(app)
+    return Controller(handler, hostname=host, port=port, data_size_limit=MAX_MESSAGE_BYTES), handler
+
+
+@dataclass
+class ImapSettings:
+    host: str
+    port: int
+    user: str
+    password: str
+    folder: str = "INBOX"
+    ssl: bool = True
+
+    @classmethod
+    def from_config(cls, config) -> ImapSettings:
+        missing = [k for k in ("IMAP_HOST", "IMAP_USER", "IMAP_PASSWORD") if not config.get(k)]
+        if missing:
+            raise ValueError(f"set {', '.join(missing)} (app config or environment) to poll a mailbox")
+        ssl = str(config.get("IMAP_SSL", "1")).lower() not in ("0", "false", "no")
+        return cls(
+            host=config["IMAP_HOST"],
+            port=int(config.get("IMAP_PORT") or (993 if ssl else 143)),
+            user=config["IMAP_USER"],
+            password=config["IMAP_PASSWORD"],
+            folder=config.get("IMAP_FOLDER") or "INBOX",
+            ssl=ssl,
+        )
+
+
+def imap_poll(app: Flask, settings: ImapSettings, limit: int = 500) -> list[IngestOutcome]:
+    """Read unseen messages, ingest each, then mark it seen. A message is stored before it is marked,
+    so a crash in between only means it is fetched again, and then recognised as a duplicate."""
+    connect = imaplib.IMAP4_SSL if settings.ssl else imaplib.IMAP4
+    outcomes: list[IngestOutcome] = []
+    with connect(settings.host, settings.port, timeout=30) as imap:
+        imap.login(settings.user, settings.password)
+        status, _ = imap.select(settings.folder)
+        if status != "OK":
+            raise RuntimeError(f"cannot open mailbox folder {settings.folder!r}")
+        status, found = imap.uid("SEARCH", None, "UNSEEN")
+        uids = found[0].split()[:limit] if status == "OK" and found and found[0] else []
+        for uid in uids:
+            status, parts = imap.uid("FETCH", uid, "(BODY.PEEK[])")
+            content = next((p[1] for p in parts if isinstance(p, tuple)), None) if status == "OK" else None
+            if content is None:
+                continue
+            outcomes.append(ingest_message(app, content, "imap", f"imap-{uid.decode()}.eml"))
+            imap.uid("STORE", uid, "+FLAGS", r"(\Seen)")
+    return outcomes

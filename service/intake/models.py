@@ -1,0 +1,54 @@
+"""What came in, before and after it was read: every returned document or e-mail, kept as received."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import JSON, ForeignKey, Index, Integer, LargeBinary, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from service.casework.models import Base, Submission, UTCDateTime
+
+# accepted: a case was created or updated; quarantined: it could not be read or did not fit (the
+# reason says why) and waits for a person to correct it or choose the form; held: a reply to a case
+# from someone who is not a party to it, waiting for review; ignored: an auto-reply or a bounce;
+# duplicate: the same message again (same Message-ID, different bytes), kept but not applied.
+STATUSES = ("received", "accepted", "quarantined", "held", "ignored", "duplicate")
+
+
+class ReceivedItem(Base):
+    """One input on any channel, its raw bytes stored first, then what reading it gave."""
+
+    __tablename__ = "received_items"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    received_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    channel: Mapped[str] = mapped_column(String(20))  # upload | cli | smtp | imap
+    filename: Mapped[str | None] = mapped_column(Text)
+    content_type: Mapped[str | None] = mapped_column(String(200))
+    sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    size: Mapped[int] = mapped_column(Integer)
+    raw: Mapped[bytes] = mapped_column(LargeBinary)
+    times_seen: Mapped[int] = mapped_column(Integer, default=1)
+    message_id: Mapped[str | None] = mapped_column(String(300), index=True)
+    sender: Mapped[str | None] = mapped_column(String(254))
+    status: Mapped[str] = mapped_column(String(12), default="received")
+    reason: Mapped[str | None] = mapped_column(Text)
+    form_id: Mapped[str | None] = mapped_column(String(80))
+    partnership: Mapped[str | None] = mapped_column(String(40))
+    parsed: Mapped[dict | None] = mapped_column(JSON)  # the parse result, as `flask parse` prints it
+    case_reference: Mapped[str | None] = mapped_column(String(20), index=True)
+    submission_id: Mapped[int | None] = mapped_column(ForeignKey("submissions.id", ondelete="SET NULL"))
+    reviewed_by: Mapped[str | None] = mapped_column(String(254))
+    reviewed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+
+    # Set by object inside the case's own transaction, so "accepted" and the case commit together.
+    submission: Mapped[Submission | None] = relationship()
+
+    __table_args__ = (
+        # The review list: what waits for a person, per partnership, oldest first.
+        Index("ix_received_items_status_partnership", "status", "partnership", "received_at"),
+    )
+
+
+__all__ = ["STATUSES", "ReceivedItem"]

@@ -1,0 +1,58 @@
+"""Cases opened at the same moment by several workers still get distinct, gap-free references."""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+
+from sqlalchemy.orm import Session
+
+from service.casework import cases
+from tests.conftest import sample
+
+NOW = dt.datetime(2026, 11, 23, 10, tzinfo=dt.UTC)
+
+
+def test_concurrent_submissions_get_distinct_sequential_references(db_app, db_engine):
+    workers, per_worker = 4, 5
+    references: list[str] = []
+    errors: list[BaseException] = []
+    start = threading.Barrier(workers)
+
+    def work():
+        try:
+            with Session(db_engine, expire_on_commit=False) as session:
+                start.wait()
+                for _ in range(per_worker):
+                    outcome = cases.submit(session, "nt-appendix-a", sample("nt-appendix-a"), channel="web", now=NOW)
+                    references.append(outcome.reference)
+        except BaseException as exc:  # reported below, with the thread's own traceback
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work) for _ in range(workers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert not errors, errors
+    assert sorted(references) == [f"NT-2026-{n:04d}" for n in range(1, workers * per_worker + 1)]
+
+
+def test_bank_holiday_and_overdue_commands(db_app):
+    from service.db import sessions
+
+    runner = db_app.test_cli_runner()
+    added = runner.invoke(args=["bank-holiday", "add", "2027-06-04", "One-off bank holiday (fictional)"])
+    assert added.exit_code == 0, added.output
+    assert "2027-06-04\tOne-off bank holiday (fictional)" in runner.invoke(args=["bank-holiday", "list"]).output
+    again = runner.invoke(args=["bank-holiday", "add", "2027-06-04", "again"])
+    assert again.exit_code != 0 and "already recorded" in again.output
+    bad = runner.invoke(args=["bank-holiday", "add", "2027-02-30", "no such day"])
+    assert bad.exit_code != 0
+    with db_app.app_context(), sessions(db_app)() as session:
+        ref = cases.submit(session, "nt-appendix-a", sample("nt-appendix-a"), channel="web", now=NOW).reference
+    # NT stage 3 opened Monday 23 November 2026: 5 working days, due Monday 30 November.
+    late = runner.invoke(args=["overdue", "--today", "2026-12-01"])
+    assert late.exit_code == 0 and f"{ref}\tstage 3\tdue 2026-11-30" in late.output
+    assert runner.invoke(args=["overdue", "--today", "2026-11-30"]).output == ""
+    assert runner.invoke(args=["overdue", "--partnership", "atlantis"]).exit_code != 0

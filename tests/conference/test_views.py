@@ -1,0 +1,286 @@
+"""The chair's log pages: a chair sees only their partnership's log; recording through the page;
+the agency's private response page; exports as CSV and XLSX; uploads of returned tables."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import re
+
+import pytest
+from openpyxl import load_workbook
+from sqlalchemy import func, select
+
+from forms import registry
+from service.casework.models import AuditEntry, OutboxMessage
+from service.conference.models import Conference
+from service.documents import records as documents
+from tests.conference.test_log import answers, conference_app, conference_session, record  # noqa: F401
+from tests.workspace.support import csrf_from, make_user, sign_in
+
+TODAY = dt.date.today()
+
+
+def signed_in(app, email: str, role: str, partnership: str | None):
+    make_user(app, email, role, partnership)
+    client = app.test_client()
+    assert sign_in(client, email).status_code == 302
+    return client
+
+
+def merton_conference(session) -> int:
+    """A conference row of another partnership, written directly (Merton's policy has no such form)."""
+    other = Conference(
+        partnership="merton",
+        meeting_date=dt.date(2026, 11, 2),
+        family="Other partnership family",
+        chair_name="Merton Chair",
+        recorded_by="x@merton.example",
+        channel="web",
+        created_at=dt.datetime.now(dt.UTC),
+    )
+    session.add(other)
+    session.commit()
+    return other.id
+
+
+def test_a_chair_sees_only_their_partnerships_log(ws_app, ws_session):
+    conference = record(ws_app, ws_session)
+    other_id = merton_conference(ws_session)
+    chair = signed_in(ws_app, "chair@kirklees.example", "conference-chair", "kirklees")
+    page = chair.get("/workspace/conference").get_data(as_text=True)
+    assert "Family B" in page and "Greenfield High School" in page
+    assert "Other partnership family" not in page
+    assert chair.get(f"/workspace/conference/{conference.id}").status_code == 200
+    assert chair.get(f"/workspace/conference/{other_id}").status_code == 404  # like a missing one
+    assert chair.get("/workspace/conference?partnership=merton").status_code == 400
+    # A chair of another partnership has no Kirklees log at all.
+    merton = signed_in(ws_app, "chair@merton.example", "conference-chair", "merton")
+    assert merton.get("/workspace/conference").status_code == 403
+    assert merton.get(f"/workspace/conference/{conference.id}").status_code == 403
+    assert merton.get("/workspace/conference/new?partnership=kirklees").status_code == 403
+    # Nor has another partnership's business unit; Kirklees's business unit reads it but cannot record.
+    assert (
+        signed_in(ws_app, "bu@merton.example", "business-unit", "merton").get("/workspace/conference").status_code
+        == 403
+    )
+    kirklees_bu = signed_in(ws_app, "bu@kirklees.example", "business-unit", "kirklees")
+    assert kirklees_bu.get(f"/workspace/conference/{conference.id}").status_code == 200
+    assert kirklees_bu.get("/workspace/conference/new").status_code == 403
+    # Exports need the workspace's export permission: the business unit has it, a chair does not.
+    assert chair.get("/workspace/conference/export.csv").status_code == 403
+    assert kirklees_bu.get("/workspace/conference/export.csv").status_code == 200
+
+
+def test_a_stranger_is_sent_to_sign_in(ws_app):
+    client = ws_app.test_client()
+    for path in ("/workspace/conference", "/workspace/conference/new", "/workspace/conference/1"):
+        response = client.get(path)
+        assert response.status_code == 302 and "/workspace/sign-in" in response.headers["Location"]
+
+
+def _form(page: str, **fields) -> dict:
+    data = {"csrf_token": csrf_from(page), "family": "Family K", "chair_name": "Rhian Pritchard"}
+    data.update({"meeting_date-day": "5", "meeting_date-month": "11", "meeting_date-year": "2026"})
+    data.update(fields)
+    return data
+
+
+def test_a_chair_records_a_conference_through_the_page(ws_app, ws_session):
+    chair = signed_in(ws_app, "chair@kirklees.example", "conference-chair", "kirklees")
+    page = chair.get("/workspace/conference/new").get_data(as_text=True)
+    assert "Greenfield High School" in page and "Non-attendance at conference" in page
+    data = _form(
+        page,
+        **{
+            "rows-0-agency": "Greenfield High School",
+            "rows-0-reason": "non-attendance",
+            "rows-1-agency": "West Yorkshire Police",
+            "rows-1-agency_rep": "DC Smith",
+            "rows-1-reason": "report-not-provided",
+        },
+    )
+    response = chair.post("/workspace/conference/new", data=data)
+    assert response.status_code == 302, response.get_data(as_text=True)
+    shown = chair.get(response.headers["Location"]).get_data(as_text=True)
+    assert "Conference recorded: 2 agency notification(s) queued." in shown
+    assert "Report not provided" in shown and "Awaiting response" in shown
+    assert "Designated Safeguarding Lead &lt;dsl@greenfield-high.example&gt;" in shown
+    assert "Child Protection Review Unit (CPRU) &lt;cpru@kscp.example&gt;" in shown
+    assert ws_session.scalar(select(func.count()).select_from(OutboxMessage)) == 4
+    conference = ws_session.scalars(select(Conference)).one()
+    assert conference.chair_user_id is not None and conference.recorded_by == "chair@kirklees.example"
+    entry = ws_session.scalars(select(AuditEntry).where(AuditEntry.action == "conference.record")).one()
+    assert entry.actor == "chair@kirklees.example" and entry.partnership == "kirklees"
+    assert all(i.case.reference in entry.detail for i in conference.issues)
+
+
+def test_a_wrong_page_answer_is_shown_against_its_row(ws_app, ws_session):
+    chair = signed_in(ws_app, "chair@kirklees.example", "conference-chair", "kirklees")
+    page = chair.get("/workspace/conference/new").get_data(as_text=True)
+    data = _form(page, **{"rows-0-agency": "Greenfield High School", "rows-0-reason": "other"})
+    response = chair.post("/workspace/conference/new", data=data)
+    assert response.status_code == 400
+    html = response.get_data(as_text=True)
+    assert 'href="#rows-0-reason_detail"' in html and "say what the other issue is" in html
+    assert "Family K" in html  # the answers are kept
+    del data["csrf_token"]
+    assert chair.post("/workspace/conference/new", data=data).status_code == 400
+    assert ws_session.scalar(select(func.count()).select_from(Conference)) == 0
+
+
+def test_the_agency_responds_through_its_private_link(ws_app, ws_session):
+    conference = record(ws_app, ws_session)
+    body = ws_session.scalars(select(OutboxMessage.body).order_by(OutboxMessage.id)).first()
+    path = re.search(r"http://escalate\.example(/conference/respond/\S+)", body).group(1)
+    client = ws_app.test_client()
+    page = client.get(path)
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200 and "Greenfield High School" in html
+    assert "Family B" not in html  # the link shows no child details
+    missing = client.post(path, data={"csrf_token": csrf_from(html), "responder": "", "text": ""})
+    assert missing.status_code == 400 and "enter your name" in missing.get_data(as_text=True)
+    done = client.post(
+        path, data={"csrf_token": csrf_from(html), "responder": "A. Lead, DSL", "text": "We will attend next time."}
+    )
+    assert done.status_code == 200 and "Response received" in done.get_data(as_text=True)
+    ws_session.refresh(conference.issues[0])
+    assert conference.issues[0].status == "responded"
+    assert conference.issues[0].responses[0].text == "We will attend next time."
+    assert client.get("/conference/respond/not-a-real-token").status_code == 404
+
+
+def test_exports_as_csv_and_xlsx(ws_app, ws_session):
+    record(ws_app, ws_session, answers(family='=HYPERLINK("http://x.example")'))
+    bu = signed_in(ws_app, "bu@kirklees.example", "business-unit", "kirklees")
+    response = bu.get("/workspace/conference/export.csv")
+    rows = list(csv.reader(io.StringIO(response.get_data(as_text=True))))
+    assert rows[0][:6] == ["reference", "partnership", "meeting_date", "family", "cp_chair", "agency"]
+    assert len(rows) == 4 and rows[1][3].startswith("'=")  # no formula in a spreadsheet
+    assert {r[5] for r in rows[1:]} == {
+        "Greenfield High School",
+        "Adult Mental Health Service",
+        "West Yorkshire Police",
+    }
+    only = bu.get("/workspace/conference/export.csv?agency=west+yorkshire+police").get_data(as_text=True)
+    assert len(only.strip().splitlines()) == 2
+    book = load_workbook(io.BytesIO(bu.get("/workspace/conference/export.xlsx").data), read_only=True)
+    sheet = [[c.value for c in r] for r in book["Conference log"].iter_rows()]
+    assert len(sheet) == 4 and sheet[1][3] == '=HYPERLINK("http://x.example")'  # stored as text
+    assert book["Conference log"]["D2"].data_type == "s"
+    assert bu.get("/workspace/conference/export.xlsx?from=not-a-date").status_code == 400
+
+
+def test_views_by_agency_chair_and_period_and_patterns(ws_app, ws_session):
+    now = dt.datetime.now(dt.UTC)
+    record(ws_app, ws_session, answers(meeting_date=TODAY.isoformat(), family="Family C"), now=now)
+    record(ws_app, ws_session, answers(meeting_date=TODAY.isoformat()), now=now)
+    chair = signed_in(ws_app, "chair@kirklees.example", "conference-chair", "kirklees")
+    page = chair.get("/workspace/conference").get_data(as_text=True)
+    assert "Greenfield High School missed 2 conferences this quarter" in page
+    for view, name in (("agency", "Adult Mental Health Service"), ("chair", "Rhian Pritchard"), ("period", " Q")):
+        html = chair.get(f"/workspace/conference?view={view}").get_data(as_text=True)
+        assert 'id="summary"' in html and name in html
+    assert chair.get("/workspace/conference?view=nonsense").status_code == 400
+
+
+@pytest.mark.parametrize("fmt", ["docx", "pdf", "eml"])
+def test_a_returned_table_is_uploaded_into_log_rows(ws_app, ws_session, fmt):
+    spec = registry().form("kirklees-appendix-3")
+    row = {"meeting_date": "2026-11-05", "family": "Family B", "cp_chair": "Rhian Pritchard", "agency_rep": ""}
+    data = {
+        "rows": [
+            {**row, "agency": "Greenfield High School", "reason": "Did not attend"},
+            {**row, "agency": "Adult Mental Health Service", "reason": "Report received late"},
+        ]
+    }
+    if fmt == "eml":
+        from email.message import EmailMessage
+
+        message = EmailMessage()
+        message["From"], message["To"], message["Subject"] = (
+            "chair@kirklees.example",
+            "log@escalate.example",
+            "Appendix 3",
+        )
+        message.set_content("Conference escalations attached.")
+        docx_bytes = documents.render(spec, data, "docx")
+        message.add_attachment(docx_bytes, maintype="application", subtype="octet-stream", filename="appendix3.docx")
+        content = message.as_bytes()
+    else:
+        content = documents.render(spec, data, fmt)
+    chair = signed_in(ws_app, "chair@kirklees.example", "conference-chair", "kirklees")
+    page = chair.get("/workspace/conference/new").get_data(as_text=True)
+    response = chair.post(
+        "/workspace/conference/upload",
+        data={"csrf_token": csrf_from(page), "table": (io.BytesIO(content), f"appendix3.{fmt}")},
+        content_type="multipart/form-data",
+    )
+    assert response.status_code == 302, response.get_data(as_text=True)
+    (conference,) = ws_session.scalars(select(Conference)).all()
+    assert [(i.agency, i.reason) for i in conference.issues] == [
+        ("Greenfield High School", "non-attendance"),
+        ("Adult Mental Health Service", "report-late"),
+    ]
+    assert conference.raw == content and conference.channel == "upload"
+
+
+def test_an_unreadable_upload_says_why(ws_app, ws_session):
+    chair = signed_in(ws_app, "chair@kirklees.example", "conference-chair", "kirklees")
+    page = chair.get("/workspace/conference/new").get_data(as_text=True)
+    response = chair.post(
+        "/workspace/conference/upload",
+        data={"csrf_token": csrf_from(page), "table": (io.BytesIO(b"PK\x03\x04broken"), "a3.docx")},
+        content_type="multipart/form-data",
+    )
+    assert response.status_code == 400 and "table:" in response.get_data(as_text=True)
+    assert ws_session.scalar(select(func.count()).select_from(Conference)) == 0
+
+
+def test_the_themes_dashboard_shows_the_conference_log(ws_app, ws_session):
+    now = dt.datetime.now(dt.UTC)
+    for family in ("Family C", "Family D"):
+        record(ws_app, ws_session, answers(meeting_date=TODAY.isoformat(), family=family), now=now)
+    bu = signed_in(ws_app, "bu@kirklees.example", "business-unit", "kirklees")
+    html = bu.get("/workspace/themes").get_data(as_text=True)
+    assert "Conference escalations by agency" in html and "Conference escalation patterns this quarter" in html
+    assert "Greenfield High School: Non-attendance at conference" in html
+
+
+def test_the_workspace_navigation_links_the_log_for_those_who_may_read_it(ws_app):
+    chair = signed_in(ws_app, "chair@kirklees.example", "conference-chair", "kirklees")
+    assert 'href="/workspace/conference"' in chair.get("/workspace/themes").get_data(as_text=True)
+    merton = signed_in(ws_app, "bu@merton.example", "business-unit", "merton")
+    assert 'href="/workspace/conference"' not in merton.get("/workspace/themes").get_data(as_text=True)
+
+
+def test_the_emailed_link_is_on_the_public_base_url_not_the_requests_host(ws_app, ws_session):
+    ws_app.config["PUBLIC_BASE_URL"] = "https://escalate.kirklees.example"
+    chair = signed_in(ws_app, "chair@kirklees.example", "conference-chair", "kirklees")
+    page = chair.get("/workspace/conference/new").get_data(as_text=True)
+    data = _form(page, **{"rows-0-agency": "Greenfield High School", "rows-0-reason": "non-attendance"})
+    assert chair.post("/workspace/conference/new", data=data).status_code == 302
+    body = ws_session.scalars(select(OutboxMessage.body).where(OutboxMessage.to_email.like("dsl@%"))).one()
+    assert "https://escalate.kirklees.example/conference/respond/" in body and "//localhost" not in body
+
+
+def test_the_business_unit_accepts_a_held_reply_on_the_conference_page(ws_app, ws_session):
+    from service.conference import responses
+    from tests.conference.test_log import _lead_message, reply
+
+    conference = record(ws_app, ws_session)
+    lead = _lead_message(ws_session, "Greenfield High School")
+    with ws_app.app_context():
+        responses.thread_reply(ws_session, reply(lead, "someone@elsewhere.example", "Forwarded for our DSL"))
+    bu = signed_in(ws_app, "bu@kirklees.example", "business-unit", "kirklees")
+    assert "1 reply e-mail(s) held for review" in bu.get("/workspace/conference").get_data(as_text=True)
+    page = bu.get(f"/workspace/conference/{conference.id}").get_data(as_text=True)
+    assert "held for review" in page and "Forwarded for our DSL" in page
+    action = re.search(r'action="(/workspace/conference/reply/\d+/accept)"', page).group(1)
+    assert bu.post(action, data={}).status_code == 400  # no CSRF token
+    assert bu.post(action, data={"csrf_token": csrf_from(page)}).status_code == 302
+    ws_session.refresh(conference.issues[0])
+    assert conference.issues[0].status == "responded"
+    merton = signed_in(ws_app, "bu@merton.example", "business-unit", "merton")
+    assert merton.post(action, data={"csrf_token": csrf_from(page)}).status_code in (400, 403)

@@ -1,0 +1,207 @@
+"""The ingestion pipeline: raw bytes first, then parse, validate, case, route; nothing dropped."""
+
+from __future__ import annotations
+
+import json
+from email.message import EmailMessage
+
+import pytest
+from sqlalchemy import func, select
+
+from forms import registry
+from forms.schema import validate_data
+from service.casework import cases
+from service.casework.models import OutboxMessage, RoutingDecision, Submission
+from service.documents.records import render
+from service.intake import ingest
+from service.intake.models import ReceivedItem
+from tests.conftest import sample
+from tests.parsers.test_docx import LEGACY
+
+
+def document(form_id: str, fmt: str = "docx", **changes) -> bytes:
+    return render(registry().form(form_id), {**sample(form_id), **changes}, fmt)
+
+
+def email_with(content: bytes | None, *, subject="Escalation", sender="zoe.nowak@riverside.example", **headers):
+    m = EmailMessage()
+    m["From"] = sender
+    m["To"] = "escalations@escalate.example"
+    m["Subject"] = subject
+    m["Message-ID"] = headers.pop("message_id", f"<{abs(hash((subject, sender, content)))}@riverside.example>")
+    for name, value in headers.items():
+        m[name.replace("_", "-")] = value
+    m.set_content("Form attached.")
+    if content is not None:
+        m.add_attachment(content, maintype="application", subtype="octet-stream", filename="form.docx")
+    return m.as_bytes()
+
+
+def count(session, model) -> int:
+    return session.scalar(select(func.count()).select_from(model))
+
+
+def test_a_returned_document_opens_a_routed_case(db_session):
+    content = document("nt-appendix-a")
+    outcome = ingest.ingest(db_session, content, channel="upload", filename="appendix-a.docx")
+    assert outcome.status == "accepted", outcome.reason
+    assert outcome.reference.startswith("NT-")
+    assert outcome.routed and all(r["name"] for r in outcome.routed)
+    item = db_session.get(ReceivedItem, outcome.item_id)
+    assert item.raw == content and item.case_reference == outcome.reference
+    submission = db_session.get(Submission, item.submission_id)
+    assert submission.data == validate_data(registry().form("nt-appendix-a"), sample("nt-appendix-a"))
+    assert count(db_session, OutboxMessage) >= 1
+
+
+def test_the_same_bytes_again_are_a_duplicate_not_a_second_case(db_session):
+    content = document("kirklees-appendix-5", "pdf")
+    first = ingest.ingest(db_session, content, channel="cli", filename="k5.pdf")
+    again = ingest.ingest(db_session, content, channel="upload", filename="copy.pdf")
+    assert (first.status, again.status) == ("accepted", "duplicate")
+    assert again.reference == first.reference
+    assert count(db_session, Submission) == 1
+    assert db_session.get(ReceivedItem, first.item_id).times_seen == 2
+
+
+def test_the_same_email_again_by_message_id(db_session):
+    content = document("nt-appendix-a")
+    one = email_with(content, message_id="<same@riverside.example>")
+    two = one.replace(b"Form attached.", b"Form attached. ")  # other bytes, same message
+    assert ingest.ingest(db_session, one, channel="smtp").status == "accepted"
+    outcome = ingest.ingest(db_session, two, channel="imap")
+    assert outcome.status == "duplicate" and "Message-ID" in outcome.reason
+    assert count(db_session, Submission) == 1
+
+
+def test_unreadable_input_is_quarantined_with_its_reason_and_kept(db_session):
+    junk = b"\x00\x01\x02 not a form at all" * 50
+    outcome = ingest.ingest(db_session, junk, channel="upload", filename="form.docx")
+    assert outcome.status == "quarantined"
+    assert "not a document" in outcome.reason
+    item = db_session.get(ReceivedItem, outcome.item_id)
+    assert item.raw == junk
+    assert [i.id for i in ingest.for_review(db_session)] == [item.id]
+
+
+@pytest.mark.skipif(not LEGACY.exists(), reason="the partnerships' sample forms are not on this machine")
+def test_published_form_missing_answers_is_quarantined_then_corrected_and_run_again(db_session):
+    content = (LEGACY / "nt-appendix-a.docx").read_bytes()
+    outcome = ingest.ingest(db_session, content, channel="upload", filename="appendix-a.docx")
+    assert outcome.status == "quarantined"
+    assert "'Stage of the policy reached' is required" in outcome.reason
+    item = db_session.get(ReceivedItem, outcome.item_id)
+    corrected = {**item.parsed["data"], "stage": "3", "receiving_agency": "Children's Social Care"}
+    again = ingest.reprocess(db_session, item.id, actor="bu@nt.example", data=corrected)
+    assert again.status == "accepted", again.reason
+    item = db_session.get(ReceivedItem, outcome.item_id)
+    assert item.reviewed_by == "bu@nt.example" and item.case_reference == again.reference
+
+
+def test_a_person_chooses_the_form_for_an_unrecognised_document(db_session):
+    spec = registry().form("kirklees-appendix-5")
+    from parsers.email import answers_text
+
+    text = answers_text(spec, validate_data(spec, sample("kirklees-appendix-5")))
+    # Without its title and section headings, and with most labels reworded, it is not recognised...
+    lines = [
+        line for line in text.split("\n") if line.startswith(("Child/Family", "Agency Initiating", "Date of init"))
+    ]
+    content = "\n".join(lines).encode()
+    outcome = ingest.ingest(db_session, content, channel="upload", filename="notes.txt")
+    assert outcome.status == "quarantined" and "not a recognised form" in outcome.reason
+    # ... until a person says which form it is; then what it lacks is named.
+    again = ingest.reprocess(db_session, outcome.item_id, actor="bu@kirklees.example", form_id="kirklees-appendix-5")
+    assert again.status == "quarantined" and "'Stage of escalation' is required" in again.reason
+
+
+def test_reply_threaded_by_reference_tag_from_a_party_updates_the_case(db_session):
+    first = ingest.ingest(db_session, document("nt-appendix-a"), channel="upload")
+    update = document("nt-appendix-a", stage="4", outcome="Escalated to the Assistant Director.")
+    reply = email_with(update, subject=f"RE: [{first.reference}] Escalation")
+    outcome = ingest.ingest(db_session, reply, channel="smtp")
+    assert outcome.status == "accepted", outcome.reason
+    assert outcome.reference == first.reference and not outcome.created
+    assert cases.get(db_session, first.reference).current_stage == "4"
+
+
+def test_reply_from_someone_outside_the_case_is_held_then_released(db_session):
+    first = ingest.ingest(db_session, document("nt-appendix-a"), channel="upload")
+    reply = email_with(
+        document("nt-appendix-a", stage="4"), subject=f"[{first.reference}]", sender="someone@elsewhere.example"
+    )
+    outcome = ingest.ingest(db_session, reply, channel="smtp")
+    assert outcome.status == "held"
+    assert "not a party to the case" in outcome.reason
+    assert cases.get(db_session, first.reference).current_stage == "3"
+    released = ingest.release(db_session, outcome.item_id, actor="bu@nt.example")
+    assert released.status == "accepted" and released.reference == first.reference
+
+
+def test_reply_threaded_by_in_reply_to_one_of_our_messages(db_session):
+    first = ingest.ingest(db_session, document("nt-appendix-a"), channel="upload")
+    ours = db_session.scalar(select(OutboxMessage).where(OutboxMessage.to_email.is_not(None)).limit(1))
+    routed_to = db_session.scalar(select(RoutingDecision.email).where(RoutingDecision.email.is_not(None)).limit(1))
+    reply = email_with(
+        document("nt-appendix-a", stage="4"), subject="Re: your message", sender=routed_to, in_reply_to=ours.message_id
+    )
+    outcome = ingest.ingest(db_session, reply, channel="imap")
+    assert outcome.status == "accepted", outcome.reason
+    assert outcome.reference == first.reference
+
+
+def test_auto_reply_is_kept_and_ignored(db_session):
+    auto = email_with(None, subject="Automatic reply: [NT-2026-0001] Escalation", Auto_Submitted="auto-replied")
+    outcome = ingest.ingest(db_session, auto, channel="smtp")
+    assert outcome.status == "ignored" and "automatic reply" in outcome.reason
+    assert count(db_session, Submission) == 0
+
+
+def test_flask_ingest_prints_one_json_line_per_input(db_app, tmp_path):
+    good = tmp_path / "k5.docx"
+    good.write_bytes(document("kirklees-appendix-5"))
+    bad = tmp_path / "bad.pdf"
+    bad.write_bytes(b"%PDF-1.7 truncated")
+    result = db_app.test_cli_runner().invoke(args=["ingest", str(good), str(bad), str(good)])
+    assert result.exit_code == 0, result.output
+    lines = [json.loads(line) for line in result.output.strip().splitlines()]
+    assert [line["status"] for line in lines] == ["accepted", "quarantined", "duplicate"]
+    assert lines[0]["reference"].startswith("KL-") and lines[0]["routed"]
+    assert lines[1]["reason"] and lines[1]["reference"] is None
+
+
+def test_flask_parse_prints_the_result_and_stores_nothing(db_app, tmp_path):
+    path = tmp_path / "k5.docx"
+    path.write_bytes(document("kirklees-appendix-5"))
+    result = db_app.test_cli_runner().invoke(args=["parse", str(path)])
+    assert result.exit_code == 0, result.output
+    parsed = json.loads(result.output)
+    assert parsed["form_id"] == "kirklees-appendix-5" and parsed["claimed_stage"] == "5"
+    assert parsed["fields"]["child_name"]["label"] == "Child/Family's name"
+    assert parsed["data"]["dob"] == sample("kirklees-appendix-5")["dob"]
+    from service.db import sessions
+
+    with sessions(db_app)() as session:
+        assert count(session, ReceivedItem) == 0
+
+
+def test_upload_of_many_files_for_one_partnership(db_session):
+    files = [
+        ("a.docx", document("kirklees-appendix-5"), None),
+        ("b.docx", document("nt-appendix-a"), None),  # another partnership's form: not Kirklees's
+    ]
+    first, second = ingest.ingest_files(db_session, files, partnership="kirklees")
+    assert first.status == "accepted" and first.reference.startswith("KL-")
+    assert second.status == "quarantined" and "not a recognised form" in second.reason
+
+
+def test_ingest_many_reads_ahead_and_gives_outcomes_in_order(db_session):
+    one, two = document("kirklees-appendix-5"), document("nt-appendix-a", "pdf")
+    inputs = [("1.docx", one), ("junk.docx", b"not a document"), ("2.pdf", two), ("again.docx", one)]
+    outcomes = list(ingest.ingest_many(db_session, inputs, channel="cli"))
+    assert [o.status for o in outcomes] == ["accepted", "quarantined", "accepted", "duplicate"]
+    assert outcomes[0].reference.startswith("KL-") and outcomes[2].reference.startswith("NT-")
+    assert outcomes[3].reference == outcomes[0].reference
+    items = db_session.scalars(select(ReceivedItem).order_by(ReceivedItem.id)).all()
+    assert [i.status for i in items] == ["accepted", "quarantined", "accepted"]
+    assert all(i.submission_id for i in items if i.status == "accepted")

@@ -1,0 +1,658 @@
+"""The web journey through Flask's test client, reading the pages with BeautifulSoup and CSS selectors."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import pytest
+from bs4 import BeautifulSoup
+from sqlalchemy import select
+from werkzeug.datastructures import MultiDict
+
+import parsers
+from forms import registry
+from forms.schema import validate_data
+from service import db
+from service.casework.models import Case
+from service.web import drafts, formbuild
+from tests.conftest import ALL_FORMS, sample
+
+REGISTRY = registry()
+
+
+@pytest.fixture
+def web_app(tmp_path):
+    """The app on a fresh SQLite database with every table and the packs' sample directory."""
+    from app import create_app
+    from service.casework import directory
+    from service.casework.models import Base
+    from service.db import make_engine, sessions
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'web.sqlite3'}")
+    Base.metadata.create_all(engine)
+    app = create_app({"TESTING": True, "SECRET_KEY": "test", "DATABASE_ENGINE": engine})
+    with sessions(app)() as session:
+        directory.seed(session)
+    yield app
+    engine.dispose()
+
+
+@pytest.fixture
+def web(web_app):
+    return web_app.test_client()
+
+
+def soup(response) -> BeautifulSoup:
+    return BeautifulSoup(response.get_data(as_text=True), "html.parser")
+
+
+def csrf(page: BeautifulSoup) -> str:
+    return page.select_one("input[name=csrf_token]")["value"]
+
+
+def title(page: BeautifulSoup) -> str:
+    return page.title.get_text(" ", strip=True)
+
+
+# --- filling a form through the pages ------------------------------------------------------
+
+
+def _pairs(spec_field, name: str, value) -> list[tuple[str, str]]:
+    if spec_field.type == "date":
+        parts = formbuild.date_parts(value)
+        return [(f"{name}-{p}", parts[p]) for p in formbuild.DATE_PARTS]
+    if spec_field.type == "ticks":
+        return [(name, v) for v in value]
+    if spec_field.type == "rows":
+        out = []
+        for i, row in enumerate(value or [{}]):
+            for c in spec_field.columns:
+                out.extend(_pairs(c, f"{name}-{i}-{c.key}", row.get(c.key, "")))
+        return out
+    return [(name, value)] if value else []
+
+
+def section_post(section, answers: dict, token: str, **extra) -> MultiDict:
+    pairs = [("csrf_token", token)]
+    for f in section.fields:
+        pairs.extend(_pairs(f, f.key, answers.get(f.key)))
+    pairs.extend(extra.items())
+    return MultiDict(pairs)
+
+
+def start_form(client, form_id: str) -> str:
+    """Choose the partnership's "complete this form" option; returns the first question's URL."""
+    spec = REGISTRY.form(form_id)
+    page = soup(client.get(f"/p/{spec.partnership}/start"))
+    response = client.post(f"/p/{spec.partnership}/start", data={"csrf_token": csrf(page), "choice": f"form:{form_id}"})
+    assert response.status_code == 302, response.get_data(as_text=True)
+    return response.location
+
+
+def fill(client, form_id: str, answers: dict) -> str:
+    """Answer every question page with canonical answers; returns the check page's URL."""
+    spec = REGISTRY.form(form_id)
+    url = start_form(client, form_id)
+    for section in spec.sections:
+        assert url.endswith(f"/s/{section.key}"), url
+        page = soup(client.get(url))
+        for f in section.fields:
+            if f.type == "rows":  # "Add another" until there is a row for every answer row
+                for _ in range(len(answers[f.key]) - 1):
+                    page = soup(client.post(url, data=section_post(section, {}, csrf(page), add_row=f.key)))
+        response = client.post(url, data=section_post(section, answers, csrf(page), **{"continue": "1"}))
+        if response.status_code == 200:  # a child-details warning: continue again, as a person would
+            page = soup(response)
+            assert page.select_one("#child-details-warning"), page.select(".govuk-error-message")
+            warned = page.select_one("input[name=warned]")["value"]
+            response = client.post(
+                url, data=section_post(section, answers, csrf(page), warned=warned, **{"continue": "1"})
+            )
+        assert response.status_code == 302, soup(response).select(".govuk-error-message")
+        url = response.location
+    assert url.endswith("/check")
+    return url
+
+
+# --- pages ---------------------------------------------------------------------------------
+
+
+def test_start_page_offers_every_partnership(web):
+    page = soup(web.get("/"))
+    values = [i["value"] for i in page.select("input[type=radio][name=choice]")]
+    assert values == [p.id for p in REGISTRY.packs]
+    assert page.select_one("form[method=post]").has_attr("novalidate")
+    assert page.select_one(".govuk-service-navigation__service-name").get_text(strip=True).startswith("Escalate")
+    assert not page.select(".govuk-header__logotype, .govuk-logo, svg.govuk-header__logotype")  # no crown
+
+
+def test_start_page_requires_a_choice_with_govuk_errors(web):
+    page = soup(web.get("/"))
+    response = web.post("/", data={"csrf_token": csrf(page)})
+    page = soup(response)
+    assert response.status_code == 200
+    assert title(page).startswith("Error: ")
+    summary = page.select_one(".govuk-error-summary")
+    assert summary.select_one("[role=alert]") is not None
+    assert [a.get_text(strip=True) for a in summary.select("a")] == ["Select the partnership"]
+    assert page.select_one(".govuk-error-message").get_text(" ", strip=True) == "Error: Select the partnership"
+
+
+@pytest.mark.parametrize("pack", REGISTRY.packs, ids=lambda p: p.id)
+def test_guidance_page_shows_stages_forms_and_immediate_risk(web, pack):
+    page = soup(web.get(f"/p/{pack.id}"))
+    assert page.select_one(".govuk-service-navigation__service-name").get_text(strip=True) == pack.name
+    rows = page.select(".app-stage-table tbody tr")
+    assert len(rows) == len(pack.stages)
+    for row, stage in zip(rows, pack.stages, strict=True):
+        text = row.get_text(" ", strip=True)
+        assert stage.who_acts in text
+        assert stage.timescale.describe().capitalize() in text
+    risk = page.select_one("#immediate-risk").get_text(" ", strip=True)
+    for phone in pack.immediate_risk.phones:
+        assert phone.number in risk
+    links = {a["href"] for a in page.select("a[download]")}
+    for spec in pack.forms:
+        assert f"/p/{pack.id}/forms/{spec.id}.docx" in links
+        assert f"/p/{pack.id}/forms/{spec.id}.pdf" in links
+
+
+def test_immediate_risk_notice_is_on_every_question_page(web):
+    url = start_form(web, "nt-appendix-a")
+    page = soup(web.get(url))
+    assert "999" in page.select_one("#immediate-risk").get_text()
+
+
+@pytest.mark.parametrize("fmt,magic", [("docx", b"PK"), ("pdf", b"%PDF")])
+def test_blank_forms_download(web, fmt, magic):
+    for spec in REGISTRY.forms.values():
+        response = web.get(f"/p/{spec.partnership}/forms/{spec.id}.{fmt}")
+        assert response.status_code == 200
+        assert response.data.startswith(magic)
+        assert f"{spec.id}-blank.{fmt}" in response.headers["Content-Disposition"]
+
+
+def test_unknown_partnership_form_or_format_is_not_found(web):
+    assert web.get("/p/nowhere").status_code == 404
+    assert web.get("/p/merton/forms/nt-appendix-a.docx").status_code == 404
+    assert web.get("/p/merton/forms/merton-disagreement-record.exe").status_code == 404
+
+
+def test_choose_what_to_do_offers_stages_outcome_and_each_form(web):
+    page = soup(web.get("/p/north-tyneside/start"))
+    values = [i["value"] for i in page.select("input[name=choice]")]
+    assert values == ["raise:3", "raise:4", "raise:5", "outcome", "form:nt-appendix-a"]
+    assert page.select_one("h1 legend, legend h1") is not None
+
+
+def test_the_conference_form_points_chairs_to_their_log(web):
+    page = soup(web.get("/p/kirklees/start"))
+    option = page.select_one("input[value='form:kirklees-appendix-3']")
+    hint = page.select_one(f"#{option['aria-describedby']}").get_text(" ", strip=True)
+    assert "record conferences in the conference log" in hint
+
+
+def test_raising_at_a_stage_answers_the_stage_question(web):
+    page = soup(web.get("/p/north-tyneside/start"))
+    response = web.post("/p/north-tyneside/start", data={"csrf_token": csrf(page), "choice": "raise:4"})
+    token = response.location.split("/d/")[1].split("/")[0]
+    page = soup(web.get(f"/d/{token}/s/escalation"))
+    assert page.select_one("input[name=stage][checked]")["value"] == "4"
+
+
+# --- question pages ------------------------------------------------------------------------
+
+
+def test_question_page_uses_govuk_components(web):
+    url = start_form(web, "kirklees-appendix-5")
+    page = soup(web.get(url))
+    assert page.select_one("form").has_attr("novalidate")
+    assert [i["name"] for i in page.select(".govuk-date-input input")][:3] == ["dob-day", "dob-month", "dob-year"]
+    assert page.select_one("input[name=child_name].govuk-input")
+    page = soup(web.get(url.replace("/s/child", "/s/nature")))
+    assert len(page.select(".govuk-checkboxes input[name=nature]")) == 7
+    details = page.select_one(".govuk-character-count textarea[name=details]")
+    assert details is not None
+    assert page.select_one(".govuk-character-count")["data-maxlength"] == "6000"
+
+
+def test_errors_summary_inline_title_and_answers_kept(web):
+    url = start_form(web, "merton-disagreement-record")
+    spec = REGISTRY.form("merton-disagreement-record")
+    section = spec.sections[0]
+    page = soup(web.get(url))
+    first = section.fields[0]
+    response = web.post(url, data={"csrf_token": csrf(page), first.key: "Kept answer", "continue": "1"})
+    page = soup(response)
+    assert response.status_code == 200
+    assert title(page).startswith("Error: ")
+    summary = [(a.get_text(strip=True), a["href"]) for a in page.select(".govuk-error-summary a")]
+    required = [f for f in section.fields[1:] if f.required]
+    assert len(summary) == len(required)
+    for text, href in summary:
+        assert text.startswith(("Enter ", "Select ")), text
+        assert page.select_one(href) is not None, href  # each link lands on the input to fix
+    assert page.select_one(f"input[name={first.key}]")["value"] == "Kept answer"
+    assert len(page.select(".govuk-form-group--error")) >= len(required)
+
+
+def test_date_errors_follow_govuk_patterns(web):
+    url = start_form(web, "merton-disagreement-record")
+    spec = REGISTRY.form("merton-disagreement-record")
+    section = next(s for s in spec.sections if any(f.key == "date_raised" for f in s.fields))
+    url = url.rsplit("/", 1)[0] + f"/{section.key}"
+    answers = {**formbuild.web_answers_from_canonical(spec, sample(spec.id))}
+    answers["date_raised"] = {"day": "3", "month": "", "year": "2026"}
+    page = soup(web.get(url))
+    page = soup(web.post(url, data=section_post(section, answers, csrf(page), **{"continue": "1"})))
+    assert (
+        page.select_one(".govuk-error-summary a[href='#date_raised-month']")
+        .get_text(strip=True)
+        .endswith("must include a month")
+    )
+    assert page.select_one("input[name=date_raised-day]")["value"] == "3"
+    assert "govuk-input--error" in page.select_one("input[name=date_raised-month]")["class"]
+    assert "govuk-input--error" not in page.select_one("input[name=date_raised-day]")["class"]
+    answers["date_raised"] = {"day": "30", "month": "2", "year": "2026"}
+    page = soup(web.post(url, data=section_post(section, answers, csrf(page), **{"continue": "1"})))
+    assert page.select_one(".govuk-error-summary a").get_text(strip=True).endswith("must be a real date")
+    answers["date_raised"] = {"day": "3", "month": "11", "year": "26"}
+    page = soup(web.post(url, data=section_post(section, answers, csrf(page), **{"continue": "1"})))
+    assert page.select_one(".govuk-error-summary a").get_text(strip=True) == "Year must include 4 numbers"
+
+
+def test_long_answer_over_its_limit_is_refused(web):
+    spec = REGISTRY.form("nt-appendix-a")
+    section = next(s for s in spec.sections if s.key == "worry")
+    url = start_form(web, spec.id).rsplit("/", 1)[0] + "/worry"
+    page = soup(web.get(url))
+    answers = {"worry": "x" * 4001, "done": "Talked to the manager."}
+    page = soup(web.post(url, data=section_post(section, answers, csrf(page), **{"continue": "1"})))
+    assert page.select_one(".govuk-error-summary a").get_text(strip=True) == (
+        "Brief description of your worry about a decision made must be 4,000 characters or fewer"
+    )
+    assert page.select_one("textarea[name=worry]").get_text() == "x" * 4001
+
+
+def test_rows_add_another_and_remove_without_javascript(web):
+    spec = REGISTRY.form("kirklees-appendix-3")
+    section = spec.sections[-1]
+    rows_field = next(f for f in section.fields if f.type == "rows")
+    url = start_form(web, spec.id).rsplit("/", 1)[0] + f"/{section.key}"
+    page = soup(web.get(url))
+    assert len(page.select(".app-row")) == 1
+    answers = {rows_field.key: sample(spec.id)["rows"][:1]}
+    web_rows = formbuild.web_answers_from_canonical(spec, {**sample(spec.id), "rows": answers["rows"]})
+    page = soup(web.post(url, data=section_post(section, web_rows, csrf(page), add_row=rows_field.key)))
+    assert len(page.select(".app-row")) == 2
+    assert page.select_one(f"input[name={rows_field.key}-0-family]")["value"] == "Family B"  # kept
+    page = soup(web.post(url, data=section_post(section, web_rows, csrf(page), remove_row=f"{rows_field.key}:0")))
+    assert len(page.select(".app-row")) == 1
+    assert not page.select(".govuk-error-summary")
+
+
+def test_child_details_warning_on_a_form_that_carries_none(web):
+    spec = REGISTRY.form("nt-appendix-a")
+    section = next(s for s in spec.sections if s.key == "worry")
+    url = start_form(web, spec.id).rsplit("/", 1)[0] + "/worry"
+    page = soup(web.get(url))
+    answers = {"worry": "The child, DOB 12/03/2015, was sent home.", "done": "Spoke to the team manager."}
+    response = web.post(url, data=section_post(section, answers, csrf(page), **{"continue": "1"}))
+    page = soup(response)
+    assert response.status_code == 200
+    banner = page.select_one("#child-details-warning").get_text(" ", strip=True)
+    assert "date of birth" in banner
+    assert not title(page).startswith("Error")  # a warning, not an error: the person decides
+    warned = page.select_one("input[name=warned]")["value"]
+    again = web.post(url, data=section_post(section, answers, csrf(page), warned=warned, **{"continue": "1"}))
+    assert again.status_code == 302
+    # A form for child details gives no such warning.
+    from service.web import child_details
+
+    assert child_details.warnings(REGISTRY.form("kirklees-appendix-5"), {"details": "DOB 12/03/2015"}) == {}
+    assert child_details.warnings(spec, {"worry": "Her daughter is called Amelia"}) != {}
+    assert child_details.warnings(spec, {"worry": "Children's social care closed the referral."}) == {}
+
+
+# --- the whole journey ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("form_id", ALL_FORMS)
+def test_every_form_end_to_end(web, web_app, form_id):
+    spec = REGISTRY.form(form_id)
+    pack = REGISTRY.pack(spec.partnership)
+    data = sample(form_id)
+    expected = validate_data(spec, data)
+    check_url = fill(web, form_id, formbuild.web_answers_from_canonical(spec, data))
+
+    page = soup(web.get(check_url))
+    assert title(page).startswith("Check your answers")
+    assert len(page.select(".govuk-summary-list__row")) == len(spec.fields)
+    for link in page.select(".govuk-summary-list__actions a"):
+        assert "/s/" in link["href"] and "change=1" in link["href"]
+
+    # Download (nothing stored) and read it back with the parsers: the answers as given.
+    docx = web.get(check_url.replace("/check", "/download.docx"))
+    assert docx.status_code == 200 and docx.headers["Cache-Control"] == "no-store"
+    parsed, problems = parsers.parse(docx.data, "form.docx", form_id=form_id).canonical(spec)
+    assert problems == {} and parsed == expected
+    pdf = web.get(check_url.replace("/check", "/download.pdf"))
+    assert pdf.data.startswith(b"%PDF")
+
+    # Submit: confirmation with reference, recipients, next step, record and tracking link.
+    response = web.post(check_url.replace("/check", "/submit"), data={"csrf_token": csrf(page)})
+    assert response.status_code == 302 and "/t/" in response.location
+    page = soup(web.get(response.location))
+    reference = page.select_one("#reference").get_text(strip=True)
+    assert reference.startswith(f"{pack.reference_prefix}-")
+    assert page.select_one("#next-step").get_text(strip=True).startswith(reference)
+    tracking = page.select_one("#tracking-link")["href"]
+    record = web.get(page.select_one("a[href$='record.docx']")["href"])
+    assert record.headers["Content-Disposition"].endswith(f'{reference}-{form_id}.docx"')
+    result = parsers.parse(record.data, "record.docx", form_id=form_id)
+    assert result.canonical(spec) == (expected, {})
+
+    # The draft is gone once sent; the tracking page shows the case.
+    assert web.get(check_url).status_code == 404
+    page = soup(web.get(tracking))
+    assert reference in title(page)
+    if spec.process == "cp-conference":  # a conference escalation is not on the policy's stages
+        assert page.select_one("#stages") is None and "no stage deadlines" in page.select_one("#no-stages").text
+    else:
+        assert page.select("#stages tbody tr") and page.select_one("#no-stages") is None
+    with web_app.app_context():
+        assert db.session().scalar(select(Case).where(Case.reference == reference)) is not None
+
+
+def test_routed_contacts_are_shown_on_confirmation(web):
+    spec = REGISTRY.form("nt-appendix-a")
+    check_url = fill(web, spec.id, formbuild.web_answers_from_canonical(spec, sample(spec.id)))
+    page = soup(web.get(check_url))
+    page = soup(web.get(web.post(check_url.replace("/check", "/submit"), data={"csrf_token": csrf(page)}).location))
+    assert page.select("#routed li"), "Appendix A goes to the NTSCP Business Manager"
+    assert "Business Manager" in page.select_one("#routed").get_text()
+
+
+def test_stage_update_from_the_tracking_page_moves_the_case(web, web_app):
+    spec = REGISTRY.form("nt-appendix-a")
+    check_url = fill(web, spec.id, formbuild.web_answers_from_canonical(spec, sample(spec.id)))
+    page = soup(web.get(check_url))
+    tracking = soup(web.get(web.post(check_url.replace("/check", "/submit"), data={"csrf_token": csrf(page)}).location))
+    tracking_url = tracking.select_one("#tracking-link")["href"]
+    page = soup(web.get(tracking_url))
+    forms = page.select(f"form[action$='/update'] input[name=form_id][value={spec.id}]")
+    assert forms
+    response = web.post(f"{tracking_url}/update", data={"csrf_token": csrf(page), "form_id": spec.id})
+    draft_url = response.location
+    page = soup(web.get(draft_url))
+    assert page.select_one("input[name=name]")["value"] == sample(spec.id)["name"]  # last answers filled in
+    page = soup(web.get(draft_url.rsplit("/", 1)[0] + "/escalation"))
+    assert page.select_one("input[name=stage][checked]")["value"] == "4"  # the next stage
+    token = draft_url.split("/d/")[1].split("/")[0]
+    page = soup(web.get(f"/d/{token}/check"))
+    response = web.post(f"/d/{token}/submit", data={"csrf_token": csrf(page)})
+    page = soup(response)
+    assert response.status_code == 200 and title(page).startswith("Stage update sent")
+    assert page.select_one("#tracking-link") is None  # the token is never shown again
+    page = soup(web.get(tracking_url))
+    assert [r.select_one("th").get_text(strip=True)[:2] for r in page.select("#stages tbody tr")] == ["3:", "4:"]
+    with web_app.app_context():
+        case = db.session().scalar(select(Case))
+        assert case.current_stage == "4" and len(case.submissions) == 2
+
+
+def test_update_refuses_a_form_the_case_cannot_use(web):
+    spec = REGISTRY.form("nt-appendix-a")
+    check_url = fill(web, spec.id, formbuild.web_answers_from_canonical(spec, sample(spec.id)))
+    page = soup(web.get(check_url))
+    tracking = soup(web.get(web.post(check_url.replace("/check", "/submit"), data={"csrf_token": csrf(page)}).location))
+    tracking_url = tracking.select_one("#tracking-link")["href"]
+    page = soup(web.get(tracking_url))
+    response = web.post(f"{tracking_url}/update", data={"csrf_token": csrf(page), "form_id": "kirklees-appendix-5"})
+    assert response.status_code == 400
+
+
+# --- drafts --------------------------------------------------------------------------------
+
+
+def test_save_and_come_back_later(web_app):
+    first = web_app.test_client()
+    url = start_form(first, "merton-disagreement-record")
+    page = soup(first.get(url))
+    response = first.post(url, data={"csrf_token": csrf(page), "raiser_name": "Priya Example", "save": "later"})
+    page = soup(first.get(response.location))
+    link = page.select_one("#draft-link")["href"]
+    assert "28 days" in page.get_text()
+    # A new browser (no cookies) with the private link resumes the same answers.
+    other = web_app.test_client()
+    response = other.get(link)
+    assert response.status_code == 302
+    page = soup(other.get(response.location))
+    assert page.select_one("input[name=raiser_name]")["value"] == "Priya Example"
+    with web_app.app_context():
+        draft = db.session().scalar(select(drafts.Draft))
+        assert draft.answers.get("raiser_name") == "Priya Example"
+        assert draft.token_hash not in link  # only the hash is stored
+
+
+def test_a_working_copy_lasts_a_day_and_a_saved_draft_28_days(web_app):
+    """Going through the pages (perhaps only to download the form) keeps the answers 24 hours;
+    "Save and come back later" keeps them 28 days, and going on afterwards does not shorten that."""
+    client = web_app.test_client()
+    url = start_form(client, "merton-disagreement-record")
+
+    def days_left() -> float:
+        with web_app.app_context():
+            draft = db.session().scalar(select(drafts.Draft))
+            return (draft.expires_at - dt.datetime.now(dt.UTC)).total_seconds() / 86400
+
+    assert 0.99 < days_left() <= 1
+    client.post(url, data={"csrf_token": csrf(soup(client.get(url))), "raiser_name": "Priya Example", "save": "later"})
+    assert 27.99 < days_left() <= 28
+    client.post(url, data={"csrf_token": csrf(soup(client.get(url))), "raiser_name": "Priya Example"})
+    assert 27.99 < days_left() <= 28
+
+
+def test_draft_links_are_unguessable_and_expire(web_app, web):
+    url = start_form(web, "nt-appendix-a")
+    token = url.split("/d/")[1].split("/")[0]
+    assert len(token) >= 43  # 256 bits
+    assert web.get(f"/d/{token[:-1]}x/check").status_code == 404
+    assert web.get("/d/" + "A" * 500).status_code == 404
+    with web_app.app_context():
+        session = db.session()
+        draft = drafts.find(session, token)
+        draft.expires_at = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=1)
+        session.commit()
+    assert web.get(url).status_code == 404
+    with web_app.app_context():
+        assert db.session().scalar(select(drafts.Draft)) is None  # deleted on sight
+
+
+def test_purge_expired_drafts(web_app):
+    with web_app.app_context():
+        session = db.session()
+        _, old = drafts.create(session, partnership="merton", form_id="merton-disagreement-record", answers={})
+        _, new = drafts.create(session, partnership="merton", form_id="merton-disagreement-record", answers={})
+        old.expires_at = dt.datetime.now(dt.UTC) - dt.timedelta(days=1)
+        session.commit()
+        assert drafts.purge_expired(session) == 1
+        assert [d.id for d in session.scalars(select(drafts.Draft))] == [new.id]
+
+
+def test_delete_answers(web):
+    spec = REGISTRY.form("sscp-outcome-resolution-notice")
+    check_url = fill(web, spec.id, formbuild.web_answers_from_canonical(spec, sample(spec.id)))
+    page = soup(web.get(check_url))
+    response = web.post(check_url.replace("/check", "/delete"), data={"csrf_token": csrf(page)})
+    assert "deleted" in title(soup(response))
+    assert web.get(check_url).status_code == 404
+
+
+def test_check_page_sends_back_to_unanswered_questions(web):
+    url = start_form(web, "merton-outcome-confirmation")
+    token = url.split("/d/")[1].split("/")[0]
+    response = web.get(f"/d/{token}/check")
+    assert response.status_code == 302 and response.location == url
+    assert web.post(f"/d/{token}/submit", data={"csrf_token": csrf(soup(web.get(url)))}).status_code == 302
+
+
+# --- security ------------------------------------------------------------------------------
+
+
+def test_security_headers(web):
+    response = web.get("/p/merton")
+    csp = response.headers["Content-Security-Policy"]
+    assert "frame-ancestors 'none'" in csp and "default-src 'self'" in csp and "'unsafe-inline'" not in csp
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert response.headers["Referrer-Policy"] == "no-referrer"
+    assert response.headers["Cache-Control"] == "no-store"
+    nonce = csp.split("'nonce-")[1].split("'")[0]
+    page = soup(response)
+    assert all(s.get("nonce") == nonce for s in page.select("script:not([src])"))
+
+
+def test_every_post_needs_its_csrf_token(web):
+    url = start_form(web, "nt-appendix-a")
+    token = url.split("/d/")[1].split("/")[0]
+    for target in ("/", "/p/merton/start", url, f"/d/{token}/submit", f"/d/{token}/delete"):
+        response = web.post(target, data={"choice": "merton", "continue": "1"})
+        assert response.status_code == 400, target
+
+
+def test_request_size_is_capped(web):
+    url = start_form(web, "nt-appendix-a")
+    response = web.post(url, data={"name": "x" * 300_000})
+    assert response.status_code == 413
+
+
+def test_tracking_links_are_scoped_to_one_case(web):
+    links = []
+    for form_id in ("nt-appendix-a", "merton-disagreement-record"):
+        spec = REGISTRY.form(form_id)
+        check_url = fill(web, form_id, formbuild.web_answers_from_canonical(spec, sample(form_id)))
+        page = soup(web.get(check_url))
+        page = soup(web.get(web.post(check_url.replace("/check", "/submit"), data={"csrf_token": csrf(page)}).location))
+        links.append((page.select_one("#reference").get_text(strip=True), page.select_one("#tracking-link")["href"]))
+    (ref_a, link_a), (ref_b, _link_b) = links
+    page_a = soup(web.get(link_a)).get_text()
+    assert ref_a in page_a and ref_b not in page_a
+    assert sample("merton-disagreement-record")["raiser_name"] not in page_a
+    assert web.get(link_a[:-2] + "xx").status_code == 404
+    assert web.get("/t/" + "B" * 43).status_code == 404
+
+
+@pytest.mark.parametrize(
+    "template,params",
+    [
+        ("govuk_frontend_wtf/input.html", {"id": "a", "name": "a", "label": {"text": "A"}, "value": "VALUE"}),
+        ("govuk_frontend_wtf/textarea.html", {"id": "b", "name": "b", "label": {"text": "B"}, "value": "VALUE"}),
+        (
+            "govuk_frontend_wtf/charactercount.html",
+            {"id": "c", "name": "c", "label": {"text": "C"}, "value": "VALUE", "maxlength": 10},
+        ),
+        (
+            "govuk_frontend_wtf/date.html",
+            {
+                "id": "d",
+                "namePrefix": "d",
+                "fieldset": {"legend": {"text": "D"}},
+                "items": [{"name": "day", "value": "VALUE"}],
+            },
+        ),
+    ],
+)
+def test_shape_cache_renders_exactly_what_the_macro_renders(web_app, template, params):
+    """The shape cache puts a person's text where the macro would, escaped the same way."""
+    from flask import render_template
+
+    for value in ('<b>"Zoë" & O\'Neil</b>', "line one\nline two", "\ue0000\ue001 and \ue000", "0", "x" * 500):
+        filled = json.loads(json.dumps(params).replace("VALUE", json.dumps(value)[1:-1]))
+        with web_app.test_request_context("/"):
+            direct = render_template(template, params=filled)
+            cached = formbuild.render_shape(template, filled)
+            again = formbuild.render_shape(template, filled)  # from the cache this time
+        assert str(cached) == str(direct) == str(again), value
+
+
+def test_purge_drafts_command(web_app):
+    with web_app.app_context():
+        session = db.session()
+        _, old = drafts.create(session, partnership="sscp", form_id="sscp-outcome-resolution-notice", answers={})
+        old.expires_at = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=1)
+        session.commit()
+    result = web_app.test_cli_runner().invoke(args=["purge-drafts"])
+    assert result.output == "deleted 1 expired drafts\n"
+
+
+def test_outcome_route_explains_the_tracking_link_and_starts_an_outcome_form(web):
+    page = soup(web.get("/p/merton/start"))
+    response = web.post("/p/merton/start", data={"csrf_token": csrf(page), "choice": "outcome"})
+    page = soup(web.get(response.location))
+    assert "tracking link" in page.get_text()
+    values = [i["value"] for i in page.select("input[name=choice]")]
+    assert values == ["merton-outcome-confirmation"]
+    response = web.post(response.location, data={"csrf_token": csrf(page), "choice": values[0]})
+    assert "/d/" in response.location
+
+
+def test_an_agency_missing_from_the_directory_is_explained_and_nothing_is_sent(web, web_app):
+    spec = REGISTRY.form("kirklees-appendix-3")  # sent to each agency's safeguarding lead in the directory
+    rows = [{**row, "agency": "Nowhere Agency"} for row in sample(spec.id)["rows"][:1]]
+    answers = formbuild.web_answers_from_canonical(spec, {"rows": rows})
+    check_url = fill(web, spec.id, answers)
+    page = soup(web.get(check_url))
+    response = web.post(check_url.replace("/check", "/submit"), data={"csrf_token": csrf(page)})
+    page = soup(response)
+    assert response.status_code == 422
+    assert page.select_one("#problem").get_text().startswith("Nothing was sent")
+    with web_app.app_context():
+        assert db.session().scalar(select(Case)) is None
+    assert web.get(check_url).status_code == 200  # the answers are kept
+
+
+def test_journey_and_stage_update_on_each_database(db_app):
+    """Draft, submission and stage update on SQLite and, with TEST_DATABASE_URL, PostgreSQL."""
+    client = db_app.test_client()
+    spec = REGISTRY.form("nt-appendix-a")
+    check_url = fill(client, spec.id, formbuild.web_answers_from_canonical(spec, sample(spec.id)))
+    page = soup(client.get(check_url))
+    page = soup(
+        client.get(client.post(check_url.replace("/check", "/submit"), data={"csrf_token": csrf(page)}).location)
+    )
+    tracking_url = page.select_one("#tracking-link")["href"]
+    page = soup(client.get(tracking_url))
+    draft_url = client.post(f"{tracking_url}/update", data={"csrf_token": csrf(page), "form_id": spec.id}).location
+    token = draft_url.split("/d/")[1].split("/")[0]
+    page = soup(client.get(f"/d/{token}/check"))
+    assert client.post(f"/d/{token}/submit", data={"csrf_token": csrf(page)}).status_code == 200
+    with db_app.app_context():
+        case = db.session().scalar(select(Case))
+        assert case.current_stage == "4"
+        assert db.session().scalar(select(drafts.Draft)) is None
+
+
+def test_a_saved_draft_resumes_at_the_first_page_not_yet_completed(web):
+    spec = REGISTRY.form("nt-appendix-a")
+    answers = formbuild.web_answers_from_canonical(spec, sample(spec.id))
+    url = start_form(web, spec.id)
+    first = spec.sections[0]
+    page = soup(web.get(url))
+    response = web.post(url, data=section_post(first, answers, csrf(page), **{"continue": "1"}))
+    second = response.location
+    page = soup(web.get(second))
+    web.post(second, data=section_post(spec.sections[1], {}, csrf(page), save="later"))
+    token = url.split("/d/")[1].split("/")[0]
+    assert web.get(f"/d/{token}").location.endswith(f"/s/{spec.sections[1].key}")
+
+
+def test_posted_rows_are_bounded(web):
+    spec = REGISTRY.form("kirklees-appendix-3")
+    section = spec.sections[-1]
+    url = start_form(web, spec.id).rsplit("/", 1)[0] + f"/{section.key}"
+    page = soup(web.get(url))
+    rows = [{**sample(spec.id)["rows"][0], "family": f"Family {i}"} for i in range(60)]
+    web_rows = formbuild.web_answers_from_canonical(spec, {"rows": rows})
+    page = soup(web.post(url, data=section_post(section, web_rows, csrf(page), add_row="rows")))
+    assert len(page.select(".app-row")) == 50  # at most 50 rows, and "Add another" stops there

@@ -1,0 +1,119 @@
+"""The quarantine queue page: list, view (audited), download, fix the answers and run again through
+the ingestion pipeline, choose the form; another partnership's item is not found."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+
+from sqlalchemy import select
+
+from service.casework.models import AuditEntry
+from service.db import sessions
+from service.intake import ingest
+from service.intake.models import ReceivedItem
+from tests.parsers.test_docx import LEGACY
+from tests.workspace.support import csrf_from, signed_in, ws_app_fixture, ws_session_fixture  # noqa: F401
+
+
+def _quarantined(app, partnership: str | None = "north-tyneside") -> int:
+    content = (LEGACY / "nt-appendix-a.docx").read_bytes()
+    with sessions(app)() as session:
+        outcome = ingest.ingest(session, content, channel="upload", filename="appendix-a.docx", partnership=partnership)
+    assert outcome.status == "quarantined"
+    return outcome.item_id
+
+
+def test_fix_the_answers_and_run_again(ws_app, ws_session):
+    item_id = _quarantined(ws_app)
+    client = signed_in(ws_app, "bu@nt.example", "business-unit", "north-tyneside")
+    listing = client.get("/workspace/quarantine").get_data(as_text=True)
+    assert "appendix-a.docx" in listing and "is required" in listing
+    page = client.get(f"/workspace/quarantine/{item_id}").get_data(as_text=True)
+    assert "Fix and run again" in page and "Stage of the policy reached" in page
+    original = client.get(f"/workspace/quarantine/{item_id}/original")
+    assert original.headers["Content-Disposition"].startswith("attachment;")
+    token = csrf_from(page)
+    item = ws_session.get(ReceivedItem, item_id)
+    bad = client.post(
+        f"/workspace/quarantine/{item_id}/rerun", data={"rerun-answers": "{not json", "rerun-csrf_token": token}
+    )
+    assert bad.status_code == 400 and "not JSON" in bad.get_data(as_text=True)
+    corrected = {**item.parsed["data"], "stage": "3", "receiving_agency": "Children's Social Care"}
+    done = client.post(
+        f"/workspace/quarantine/{item_id}/rerun",
+        data={"rerun-answers": json.dumps(corrected), "rerun-form_id": "", "rerun-csrf_token": token},
+    )
+    assert done.status_code == 302 and "/workspace/cases/NT-" in done.headers["Location"]
+    ws_session.expire_all()
+    item = ws_session.get(ReceivedItem, item_id)
+    assert item.status == "accepted" and item.reviewed_by == "bu@nt.example"
+    actions = ws_session.scalars(select(AuditEntry.action).order_by(AuditEntry.id)).all()
+    assert "quarantine.view" in actions and "quarantine.fix" in actions
+    assert "appendix-a.docx" not in client.get("/workspace/quarantine").get_data(as_text=True)
+
+
+def test_another_partnerships_item_is_not_found(ws_app):
+    item_id = _quarantined(ws_app)
+    client = signed_in(ws_app)  # Kirklees
+    assert "appendix-a.docx" not in client.get("/workspace/quarantine").get_data(as_text=True)
+    for url in (f"/workspace/quarantine/{item_id}", f"/workspace/quarantine/{item_id}/original"):
+        assert client.get(url).status_code == 404
+    token = csrf_from(client.get("/workspace/quarantine").get_data(as_text=True))
+    assert client.post(f"/workspace/quarantine/{item_id}/rerun", data={"rerun-csrf_token": token}).status_code == 404
+
+
+def test_choosing_another_partnerships_form_is_refused(ws_app):
+    item_id = _quarantined(ws_app)
+    client = signed_in(ws_app, "bu@nt.example", "business-unit", "north-tyneside")
+    token = csrf_from(client.get(f"/workspace/quarantine/{item_id}").get_data(as_text=True))
+    refused = client.post(
+        f"/workspace/quarantine/{item_id}/rerun",
+        data={"rerun-form_id": "kirklees-appendix-5", "rerun-csrf_token": token},
+    )
+    assert refused.status_code == 400 and "Choose one of your partnerships" in refused.get_data(as_text=True)
+
+
+def test_an_unattributed_item_is_for_a_service_admin_only(ws_app):
+    """An input no partnership could be read from may be about any partnership's child."""
+    with sessions(ws_app)() as session:
+        outcome = ingest.ingest(session, b"Notes about a family, no form.", channel="smtp", filename="notes.txt")
+    assert outcome.status == "quarantined"
+    business_unit = signed_in(ws_app, "bu@nt.example", "business-unit", "north-tyneside")
+    assert "notes.txt" not in business_unit.get("/workspace/quarantine").get_data(as_text=True)
+    assert business_unit.get(f"/workspace/quarantine/{outcome.item_id}").status_code == 404
+    admin = signed_in(ws_app, "admin@service.example", "admin", None)
+    assert "notes.txt" in admin.get("/workspace/quarantine").get_data(as_text=True)
+    assert admin.get(f"/workspace/quarantine/{outcome.item_id}").status_code == 200
+
+
+def test_an_input_whose_reading_was_cut_short_is_listed(ws_app, ws_session):
+    """Stored, then the process stopped before reading it: once well past any reading's time it is
+    quarantined with the reason, so it is never left unseen; one still being read is left alone."""
+    now = dt.datetime.now(dt.UTC)
+
+    def stored(name: str, at: dt.datetime) -> ReceivedItem:
+        content = name.encode() + (LEGACY / "nt-appendix-a.docx").read_bytes()
+        item = ReceivedItem(
+            received_at=at,
+            channel="imap",
+            filename=name,
+            sha256=hashlib.sha256(content).hexdigest(),
+            size=len(content),
+            raw=content,
+            status="received",
+            partnership="north-tyneside",
+        )
+        ws_session.add(item)
+        return item
+
+    cut_short = stored("cut-short.docx", now - ingest.INTERRUPTED_AFTER - dt.timedelta(minutes=1))
+    being_read = stored("being-read.docx", now - dt.timedelta(seconds=5))
+    ws_session.commit()
+    client = signed_in(ws_app, "bu@nt.example", "business-unit", "north-tyneside")
+    listing = client.get("/workspace/quarantine").get_data(as_text=True)
+    assert "cut-short.docx" in listing and "interrupted" in listing and "being-read.docx" not in listing
+    ws_session.expire_all()
+    assert ws_session.get(ReceivedItem, cut_short.id).status == "quarantined"
+    assert ws_session.get(ReceivedItem, being_read.id).status == "received"
