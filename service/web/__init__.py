@@ -39,6 +39,8 @@ def init_app(app: Flask) -> None:
     WTFormsHelpers(app)
     # Every POST of the web journey checks its CSRF token (views.py); the JSON API has its own auth.
     app.config.setdefault("WTF_CSRF_CHECK_DEFAULT", False)
+    # Its Referer-only HTTPS check is replaced by security.check_origin (Origin, else Referer), for every blueprint.
+    app.config.setdefault("WTF_CSRF_SSL_STRICT", False)
     csrf.init_app(app)
     security.init_app(app)
     views.register(app)

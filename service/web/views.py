@@ -11,6 +11,7 @@ from pathlib import Path
 
 from flask import Blueprint, Response, abort, current_app, redirect, render_template, request, url_for
 from flask_wtf import FlaskForm
+from flask_wtf.csrf import CSRFError
 from govuk_frontend_wtf.wtforms_widgets import GovSubmitInput
 from marshmallow import ValidationError
 from wtforms import SubmitField
@@ -21,7 +22,7 @@ from service import db
 from service.casework import cases, routing
 from service.casework.models import Case
 from service.documents import records as documents
-from service.web import child_details, drafts, formbuild, journey
+from service.web import child_details, drafts, formbuild, journey, security
 
 # The web journey's own assets (GOV.UK Frontend built by `make assets`, our stylesheet and script).
 STATIC = Path(__file__).resolve().parent.parent / "static"
@@ -504,6 +505,17 @@ def too_large(exc):
     if not _ours():
         return exc
     return _page("problem.html", title="What you sent is too large", message="Shorten your answers and try again."), 413
+
+
+@bp.app_errorhandler(CSRFError)
+def csrf_refused(exc):
+    security.log_refusal(exc)
+    if not _ours():
+        return _page("problem.html", title="Sorry, there is a problem", message=REFUSED), 400
+    return bad_request(exc)
+
+
+REFUSED = "This form could not be accepted from where it was sent. Go back, reload the page and try again."
 
 
 @bp.app_errorhandler(400)
