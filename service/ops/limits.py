@@ -23,6 +23,7 @@ import os
 from flask import Flask, jsonify, render_template, request
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
+from limits.errors import ConfigurationError
 
 SIGN_IN = "10 per minute;100 per day"
 PUBLIC_POST = "120 per minute;3000 per day"
@@ -39,13 +40,15 @@ def init_app(app: Flask) -> Limiter:
     enabled = str(_setting(app, "RATELIMIT_ENABLED", "true")).lower() not in ("0", "false", "no", "off")
     app.config["RATELIMIT_ENABLED"] = enabled
     # One Limiter per app: its counters (memory:// in tests) are not shared between app instances.
-    limiter = Limiter(
-        get_remote_address,
-        app=app,
-        storage_uri=_setting(app, "RATELIMIT_STORAGE_URI", "memory://"),
-        headers_enabled=True,
-        enabled=enabled,
-    )
+    storage = _setting(app, "RATELIMIT_STORAGE_URI", "memory://")
+    try:
+        limiter = Limiter(get_remote_address, app=app, storage_uri=storage, headers_enabled=True, enabled=enabled)
+    except ConfigurationError as exc:  # e.g. an unknown scheme, or its client library missing
+        from service.ops.settings import UnsafeSettings
+
+        scheme = storage.split(":", 1)[0]  # never the rest: a redis:// address can carry a password
+        reason = str(exc).replace(storage, f"{scheme}://...")
+        raise UnsafeSettings([f"RATELIMIT_STORAGE_URI ({scheme}://...) cannot be used: {reason}"]) from None
     app.extensions["ops_limiter"] = limiter
     sign_in_limit = _setting(app, "SIGN_IN_RATE_LIMIT", SIGN_IN)
     public_limit = _setting(app, "PUBLIC_POST_RATE_LIMIT", PUBLIC_POST)

@@ -66,8 +66,16 @@ SETTINGS = (
 )
 
 
-class UnsafeSettings(RuntimeError):
-    """Production start refused; the message names each setting to fix."""
+class UnsafeSettings(SystemExit):
+    """Production start refused; the message names each setting to fix, one line each.
+
+    A SystemExit, so gunicorn, `flask --app app ...` and systemd's journal show those lines and exit
+    with status 1, without a traceback around them.
+    """
+
+    def __init__(self, problems: list[str]):
+        self.problems = problems
+        super().__init__("\n".join(["escalate: refusing to start in production; fix these settings:", *problems]))
 
 
 def production(app: Flask) -> bool:
@@ -102,7 +110,7 @@ def problems(app: Flask) -> list[str]:
 def check(app: Flask) -> None:
     """Refuse a production start with unsafe settings (called once the app is fully built)."""
     if production(app) and (found := problems(app)):
-        raise UnsafeSettings("refusing to start in production: " + "; ".join(found))
+        raise UnsafeSettings(found)
 
 
 def _hsts(seconds: int):
