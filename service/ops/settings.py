@@ -10,6 +10,8 @@ With ESCALATE_ENV=production the app refuses to start, naming the setting, when:
 - DATABASE_URL is not PostgreSQL (a SQLite file is local state: a second app server would not see it);
 - COOKIE_SECURE is turned off (session cookies must only travel over HTTPS);
 - PUBLIC_BASE_URL is not an https address (links in letters to agencies would point nowhere);
+- PARTNERSHIPS is unset (a production install serves the partnerships it names, never all the
+  packs with their fictional sample directories); an unknown pack id there is refused in any setting;
 - rate limits are counted in memory while GUNICORN_WORKERS/WEB_CONCURRENCY says there is more than
   one process (each would count alone), unless RATELIMIT_STORAGE_URI names a shared store.
 """
@@ -37,6 +39,7 @@ SETTINGS = (
     Setting("ESCALATE_ENV", "development", "production turns on the start-up checks below"),
     Setting("SECRET_KEY", DEV_SECRET_KEY, "signs session cookies and CSRF tokens; same on every app server", True),
     Setting("DATABASE_URL", "SQLite file in instance/", "postgresql+psycopg://user:password@host:5432/escalate", True),
+    Setting("PARTNERSHIPS", "all", "pack ids this deployment serves, comma-separated; required in production"),
     Setting("MAIL_SERVER", "localhost", "SMTP relay for outgoing notifications"),
     Setting("MAIL_PORT", "25", "SMTP port"),
     Setting("MAIL_SENDER", "Escalate <escalations@escalate.example>", "From: of notifications"),
@@ -96,6 +99,8 @@ def problems(app: Flask) -> list[str]:
         found.append("COOKIE_SECURE must not be turned off: session cookies must only travel over HTTPS")
     if not (public_base_url(app) or "").startswith("https://"):
         found.append("PUBLIC_BASE_URL must be the service's https address: e-mailed letters link to it")
+    if not _get(app, "PARTNERSHIPS", "").strip():
+        found.append("PARTNERSHIPS must list the pack ids this deployment serves, e.g. PARTNERSHIPS=north-tyneside")
     if not app.config.get("RATELIMIT_ENABLED", True):
         found.append("RATELIMIT_ENABLED must not be false")
     workers = int(os.environ.get("GUNICORN_WORKERS") or os.environ.get("WEB_CONCURRENCY") or 1)
@@ -109,8 +114,32 @@ def problems(app: Flask) -> list[str]:
 
 def check(app: Flask) -> None:
     """Refuse a production start with unsafe settings (called once the app is fully built)."""
-    if production(app) and (found := problems(app)):
+    found = unknown_partnerships(app)
+    if production(app):
+        found += problems(app)
+    if found:
         raise UnsafeSettings(found)
+
+
+def _named_partnerships(app: Flask) -> list[str]:
+    value = _get(app, "PARTNERSHIPS", "").strip()
+    if value.lower() in ("", "all"):
+        return []
+    return [part.strip() for part in value.split(",") if part.strip()]
+
+
+def unknown_partnerships(app: Flask) -> list[str]:
+    known = [pack.id for pack in app.extensions["registry"].packs]
+    unknown = [name for name in _named_partnerships(app) if name not in known]
+    if unknown:
+        return [f"PARTNERSHIPS names no pack called {', '.join(unknown)} (packs: {', '.join(known)})"]
+    return []
+
+
+def partnerships(app: Flask) -> tuple[str, ...]:
+    """The pack ids this deployment serves, in the registry's order: PARTNERSHIPS, or every pack when unset."""
+    named = _named_partnerships(app)
+    return tuple(pack.id for pack in app.extensions["registry"].packs if not named or pack.id in named)
 
 
 def _hsts(seconds: int):

@@ -22,6 +22,7 @@ from service import db
 from service.casework import cases, routing
 from service.casework.models import Case
 from service.documents import records as documents
+from service.ops import settings
 from service.web import child_details, drafts, formbuild, journey, security
 
 # The web journey's own assets (GOV.UK Frontend built by `make assets`, our stylesheet and script).
@@ -44,11 +45,16 @@ def _registry():
     return current_app.extensions["registry"]
 
 
+def _served() -> list[Pack]:
+    """The partnerships this deployment serves (PARTNERSHIPS); the others' pages do not exist here."""
+    served = settings.partnerships(current_app)
+    return [pack for pack in _registry().packs if pack.id in served]
+
+
 def _pack(pack_id: str) -> Pack:
-    try:
-        return _registry().pack(pack_id)
-    except KeyError:
+    if pack_id not in settings.partnerships(current_app):
         abort(404)
+    return _registry().pack(pack_id)
 
 
 def _page(template: str, *, title: str, pack: Pack | None = None, **context) -> str:
@@ -127,7 +133,9 @@ def _choice_form(label: str, items: list[tuple[str, str]], message: str) -> Flas
 
 @bp.route("/", methods=["GET", "POST"])
 def start():
-    packs = _registry().packs
+    packs = _served()
+    if len(packs) == 1:  # one partnership: nothing to choose
+        return redirect(url_for("web.guidance", pack_id=packs[0].id))
     form = _choice_form(
         "Which safeguarding children partnership are you working with?",
         [(p.id, p.name) for p in packs],
