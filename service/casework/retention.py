@@ -1,9 +1,13 @@
 """Retention: cases closed more than `RETENTION_YEARS` ago are purged, each purge audited.
 
 A case counts as closed on the day it was resolved (its `updated_at` when resolved; a resolved case
-is not changed afterwards). The purge deletes the case with its stages, submissions and original
-files, routing, outbox rows and notes (database cascades); its audit entries stay, naming the
-reference, so the log still shows who saw it and that it was purged.
+is not changed afterwards). The purge deletes everything of the case, in one transaction per batch:
+the case with its stages, submissions and original files, routing, outbox rows, notes and drafts
+(database cascades); every received item (raw file and parsed answers) threaded to it or to one of
+its submissions; its child protection conference row with the agency's responses, and the
+conference itself (family, chair, the returned Appendix 3) once none of its rows is left. Files live
+only in the database, so nothing is left on disk. Its audit entries stay, naming the reference, with
+one more recording the purge and what it removed (tests/casework/test_retention.py lists every table).
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from service.casework import audit
-from service.casework.models import Case
+from service.casework.models import Case, Submission
 
 DEFAULT_YEARS = 6
 
@@ -56,18 +60,50 @@ def purge(session: Session, years: int, now: dt.datetime, actor: str = "system: 
         if not batch:
             return purged
         for item in batch:
+            removed = _remove(session, item.reference)
             audit.record(
                 session,
                 actor,
                 "retention.purge",
                 partnership=item.partnership,
                 case_reference=item.reference,
-                detail=f"closed {item.closed_at.date().isoformat()}, older than {years} years",
+                detail=f"closed {item.closed_at.date().isoformat()}, older than {years} years; removed {removed}",
             )
-        session.execute(
-            delete(Case)
-            .where(Case.reference.in_([item.reference for item in batch]))
-            .execution_options(synchronize_session=False)
-        )
         session.commit()
         purged += batch
+
+
+def _remove(session: Session, reference: str) -> str:
+    """Delete one case and everything tied to it (not committed); says what went, in counts."""
+    from service.conference.models import Conference, ConferenceIssue
+    from service.intake.models import ReceivedItem
+
+    case_id = session.scalar(select(Case.id).where(Case.reference == reference))
+    submissions = list(session.scalars(select(Submission.id).where(Submission.case_id == case_id)))
+    items = session.execute(
+        delete(ReceivedItem)
+        .where((ReceivedItem.case_reference == reference) | ReceivedItem.submission_id.in_(submissions))
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    conferences = set(session.scalars(select(ConferenceIssue.conference_id).where(ConferenceIssue.case_id == case_id)))
+    rows = session.execute(
+        delete(ConferenceIssue).where(ConferenceIssue.case_id == case_id).execution_options(synchronize_session=False)
+    ).rowcount
+    emptied = [
+        c
+        for c in conferences
+        if not session.scalar(select(ConferenceIssue.id).where(ConferenceIssue.conference_id == c).limit(1))
+    ]
+    if emptied:
+        session.execute(
+            delete(Conference).where(Conference.id.in_(emptied)).execution_options(synchronize_session=False)
+        )
+    session.execute(delete(Case).where(Case.id == case_id).execution_options(synchronize_session=False))
+    return (
+        f"{_count(len(submissions), 'submission')}, {_count(items, 'received item')}, "
+        f"{_count(rows, 'conference row')}, {_count(len(emptied), 'conference')}"
+    )
+
+
+def _count(n: int, thing: str) -> str:
+    return f"{n} {thing}{'' if n == 1 else 's'}"
