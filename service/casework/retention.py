@@ -13,6 +13,7 @@ one more recording the purge and what it removed (tests/casework/test_retention.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from sqlalchemy import delete, select
@@ -73,37 +74,27 @@ def purge(session: Session, years: int, now: dt.datetime, actor: str = "system: 
         purged += batch
 
 
+# What other packages keep of a case (received items, conference rows), each removed by a function
+# they register here (the domain's lower layers never import the upper ones): (session, case id,
+# reference, submission ids) -> counts, run before the case itself is deleted.
+Remover = Callable[[Session, int, str, list[int]], str]
+REMOVERS: list[Remover] = []
+
+
+def also_remove(remover: Remover) -> Remover:
+    REMOVERS.append(remover)
+    return remover
+
+
 def _remove(session: Session, reference: str) -> str:
     """Delete one case and everything tied to it (not committed); says what went, in counts."""
-    from service.conference.models import Conference, ConferenceIssue
-    from service.intake.models import ReceivedItem
-
     case_id = session.scalar(select(Case.id).where(Case.reference == reference))
     submissions = list(session.scalars(select(Submission.id).where(Submission.case_id == case_id)))
-    items = session.execute(
-        delete(ReceivedItem)
-        .where((ReceivedItem.case_reference == reference) | ReceivedItem.submission_id.in_(submissions))
-        .execution_options(synchronize_session=False)
-    ).rowcount
-    conferences = set(session.scalars(select(ConferenceIssue.conference_id).where(ConferenceIssue.case_id == case_id)))
-    rows = session.execute(
-        delete(ConferenceIssue).where(ConferenceIssue.case_id == case_id).execution_options(synchronize_session=False)
-    ).rowcount
-    emptied = [
-        c
-        for c in conferences
-        if not session.scalar(select(ConferenceIssue.id).where(ConferenceIssue.conference_id == c).limit(1))
-    ]
-    if emptied:
-        session.execute(
-            delete(Conference).where(Conference.id.in_(emptied)).execution_options(synchronize_session=False)
-        )
+    removed = [count(len(submissions), "submission")]
+    removed += [remover(session, case_id, reference, submissions) for remover in REMOVERS]
     session.execute(delete(Case).where(Case.id == case_id).execution_options(synchronize_session=False))
-    return (
-        f"{_count(len(submissions), 'submission')}, {_count(items, 'received item')}, "
-        f"{_count(rows, 'conference row')}, {_count(len(emptied), 'conference')}"
-    )
+    return ", ".join(removed)
 
 
-def _count(n: int, thing: str) -> str:
+def count(n: int, thing: str) -> str:
     return f"{n} {thing}{'' if n == 1 else 's'}"

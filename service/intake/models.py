@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import JSON, ForeignKey, Index, Integer, LargeBinary, String, Text
+from sqlalchemy import JSON, ForeignKey, Index, Integer, LargeBinary, String, Text, delete
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from service.casework import retention
 from service.casework.models import Base, Submission, UTCDateTime
 
 # accepted: a case was created or updated; quarantined: it could not be read or did not fit (the
@@ -49,6 +50,17 @@ class ReceivedItem(Base):
         # The review list: what waits for a person, per partnership, oldest first.
         Index("ix_received_items_status_partnership", "status", "partnership", "received_at"),
     )
+
+
+@retention.also_remove
+def _purge_received_items(session, case_id: int, reference: str, submission_ids: list[int]) -> str:
+    """Retention: every item threaded to the purged case or read into one of its submissions."""
+    gone = session.execute(
+        delete(ReceivedItem)
+        .where((ReceivedItem.case_reference == reference) | ReceivedItem.submission_id.in_(submission_ids))
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    return retention.count(gone, "received item")
 
 
 __all__ = ["STATUSES", "ReceivedItem"]
