@@ -28,6 +28,7 @@ ACTIONS = {
     "report.annual": "Produced the annual report",
     "directory.edit": "Changed the contacts directory",
     "retention.purge": "Purged a case past its retention period",
+    "database.restore": "Restored the database from a backup and advanced the case references",
     "conference.record": "Recorded a child protection conference and notified the agencies",
     "conference.accept": "Accepted a held reply as an agency's response",
     "user.create": "Made a staff account",

@@ -65,6 +65,7 @@ SETTINGS = (
     Setting("PUBLIC_POST_RATE_LIMIT", "120 per minute;3000 per day", "per client address, public form POSTs"),
     Setting("PROXY_FIX_X_FOR", "0", "number of reverse proxies in front that set X-Forwarded-For/-Proto/-Host"),
     Setting("HSTS_SECONDS", "31536000", "Strict-Transport-Security max-age; 0 leaves the header out"),
+    Setting("BACKUP_ENCRYPT_TO", "", "age public key (age1...) or GnuPG key: `flask backup` encrypts for it"),
     Setting("GUNICORN_WORKERS", "2 x cores + 1", "app processes per server (deploy/gunicorn.conf.py)"),
 )
 
