@@ -139,7 +139,8 @@ class MailSettings:
             sender=config.get("MAIL_SENDER", cls.sender),
             username=config.get("MAIL_USERNAME"),
             password=config.get("MAIL_PASSWORD"),
-            starttls=bool(config.get("MAIL_USE_STARTTLS", False)),
+            # "0" from an env file means off (bool("0") would be True).
+            starttls=str(config.get("MAIL_USE_STARTTLS") or "").lower() in ("1", "true", "yes", "on"),
             attachment_format=config.get("MAIL_ATTACHMENT_FORMAT", "pdf"),
         )
 

@@ -111,7 +111,12 @@ def test_the_app_starts_from_the_filled_in_file(tmp_path):
     text = path.read_text().replace("db.internal.example", "127.0.0.1")
     path.write_text(text)
     line = guide.command("load-settings", env_file=path)
-    check = "from app import create_app; from service.ops import settings; print(settings.problems(create_app()))"
+    check = (
+        "from app import create_app; from service.ops import settings; from service.casework import outbox; "
+        "app = create_app(); mail = outbox.MailSettings.from_config(app.config); "
+        "print(mail.host, mail.port, mail.username, mail.password, mail.starttls, repr(mail.sender)); "
+        "print(settings.problems(app))"
+    )
     run = subprocess.run(
         ["bash", "-c", f"{line}\nexec {ROOT / '.venv/bin/python'} -c {shlex.quote(check)}"],
         cwd=ROOT,
@@ -121,7 +126,11 @@ def test_the_app_starts_from_the_filled_in_file(tmp_path):
         timeout=120,
     )
     assert run.returncode == 0, run.stderr[-2000:]
-    assert run.stdout.strip().splitlines()[-1] == "[]"
+    mail, problems = run.stdout.strip().splitlines()[-2:]
+    assert problems == "[]"
+    # The relay's address, login and STARTTLS reach the outbox worker as the file sets them.
+    sender = "'Safeguarding Partnership Escalations <escalations@partnership.example>'"
+    assert mail == f"smtp.internal.example 587 escalations@partnership.example pa ss;word True {sender}"
 
 
 def test_every_unit_reads_the_file_the_guide_fills_in():
