@@ -45,12 +45,13 @@ install: $(STAMP) $(ASSETS) cairo
 
 # What the tests use as real peers: pdftk and LibreOffice re-save returned forms as a reader or Word
 # would, dovecot is the IMAP server the mailbox poller is tested against, nginx runs deploy/nginx.conf
-# in the production test (tests/production/), and age and gpg encrypt backups as the guide says.
-TEST_TOOLS := pdftk soffice doveadm nginx age gpg
+# and redis-server count rate limits in the production test (tests/production/), and age and gpg
+# encrypt backups as the guide says.
+TEST_TOOLS := pdftk soffice doveadm nginx age gpg redis-server
 test-tools:
 	for tool in $(TEST_TOOLS); do command -v $$tool >/dev/null || missing=1; done; \
 	test -z "$$missing" || (apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y \
-		--no-install-recommends pdftk-java libreoffice-writer-nogui dovecot-imapd nginx age gpg)
+		--no-install-recommends pdftk-java libreoffice-writer-nogui dovecot-imapd nginx age gpg redis-server)
 
 install-test: install chromium test-tools
 
