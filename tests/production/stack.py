@@ -165,7 +165,7 @@ def run_guide_block(name: str, env_path: Path, replace: dict[str, str], extra_en
 def unit_commands(unit: str) -> tuple[list[list[str]], list[str], Path, str]:
     """(ExecStartPre commands, ExecStart command, WorkingDirectory, EnvironmentFile) of a shipped unit,
     with /srv/escalate read as this checkout."""
-    body = (UNITS / unit).read_text().replace(guide.INSTALL_DIR, str(ROOT))
+    body = (UNITS / unit).read_text().replace(guide.INSTALL_DIR, str(ROOT)).replace("%%", "%")
     pre = [shlex.split(v) for v in re.findall(r"^ExecStartPre=(.+)$", body, re.M)]
     (start,) = re.findall(r"^ExecStart=(.+)$", body, re.M)
     (workdir,) = re.findall(r"^WorkingDirectory=(.+)$", body, re.M)
@@ -173,15 +173,30 @@ def unit_commands(unit: str) -> tuple[list[list[str]], list[str], Path, str]:
     return pre, shlex.split(start), Path(workdir), envfile
 
 
+def unit_environment(unit: str, env_path: Path, folder: Path) -> dict[str, str]:
+    """The environment systemd gives the unit's processes: its EnvironmentFile, by systemd's parser."""
+    envfile = unit_commands(unit)[3]
+    assert envfile == guide.ENV_FILE, f"{unit} reads {envfile}, the guide fills in {guide.ENV_FILE}"
+    parsed = folder / f"parsed-{unit}"
+    parsed.mkdir(exist_ok=True)
+    return {"PATH": "/usr/bin:/bin", **by_systemd(env_path, parsed)}
+
+
+def run_oneshot(unit: str, env_path: Path, folder: Path, replace: dict[str, str]) -> subprocess.CompletedProcess:
+    """A Type=oneshot unit's ExecStart (a timer's job), with `replace` applied to its words."""
+    _pre, start, workdir, _envfile = unit_commands(unit)
+    for old, new in replace.items():
+        start = [word.replace(old, new) for word in start]
+    env = unit_environment(unit, env_path, folder)
+    return subprocess.run(start, cwd=workdir, env=env, capture_output=True, text=True, timeout=600)
+
+
 class Service:
     """A unit's process, run as systemd would: its EnvironmentFile parsed by systemd's own parser."""
 
     def __init__(self, unit: str, env_path: Path, folder: Path):
-        pre, start, workdir, envfile = unit_commands(unit)
-        assert envfile == guide.ENV_FILE, f"{unit} reads {envfile}, the guide fills in {guide.ENV_FILE}"
-        parsed = folder / f"parsed-{unit}"
-        parsed.mkdir()
-        self.env = {"PATH": "/usr/bin:/bin", **by_systemd(env_path, parsed)}
+        pre, start, workdir, _envfile = unit_commands(unit)
+        self.env = unit_environment(unit, env_path, folder)
         for command in pre:
             run = subprocess.run(command, cwd=workdir, env=self.env, capture_output=True, text=True, timeout=600)
             assert run.returncode == 0, f"{unit} ExecStartPre failed: {run.stderr[-3000:]}"

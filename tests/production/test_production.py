@@ -80,7 +80,7 @@ def production(tmp_path_factory):
         nginx.start()
         stopping.append(nginx.stop)
         yield {"nginx": nginx, "web": web, "outbox": outbox, "relay": relay, "redis": redis, "typed": typed,
-               "folder": folder}  # fmt: skip
+               "folder": folder, "env": env_path}  # fmt: skip
     finally:
         for stop in reversed(stopping):
             stop()
@@ -179,6 +179,17 @@ def test_the_admin_signs_in_uploads_the_directory_and_exports_the_inbox(producti
     exported = read_download(page, "a[href*='export.csv']").decode("utf-8-sig")
     if reference:
         assert reference in exported
+
+
+def test_the_nightly_backup_unit_writes_a_private_dump(production):
+    backups = production["folder"] / "backups"
+    backups.mkdir(mode=0o700)
+    run = stack.run_oneshot(
+        "escalate-backup.service", production["env"], production["folder"], {"/var/backups/escalate": str(backups)}
+    )
+    assert run.returncode == 0, run.stderr
+    (dump,) = backups.iterdir()
+    assert dump.read_bytes()[:5] == b"PGDMP" and (dump.stat().st_mode & 0o777) == 0o600
 
 
 def test_nothing_was_refused_and_the_services_used_redis(production):
