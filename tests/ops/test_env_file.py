@@ -139,9 +139,17 @@ def test_every_unit_reads_the_file_the_guide_fills_in():
         assert f"EnvironmentFile={path}" in unit.read_text(), unit.name
 
 
-def test_an_unsafe_setting_is_one_line_without_a_traceback(tmp_path):
+@pytest.mark.parametrize(
+    "command",
+    [
+        [".venv/bin/flask", "--app", "app", "forms"],
+        [".venv/bin/gunicorn", "-c", "deploy/gunicorn.conf.py", "-b", "127.0.0.1:0", "app:create_app()"],
+    ],
+    ids=["flask", "gunicorn"],
+)
+def test_an_unsafe_setting_is_one_line_without_a_traceback(tmp_path, command):
     run = subprocess.run(
-        [str(ROOT / ".venv/bin/flask"), "--app", "app", "forms"],
+        [str(ROOT / command[0]), *command[1:]],
         cwd=ROOT,
         env={"PATH": "/usr/bin:/bin", "ESCALATE_ENV": "production", "DATABASE_URL": f"sqlite:///{tmp_path}/x.db"},
         capture_output=True,
