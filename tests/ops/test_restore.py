@@ -134,3 +134,38 @@ def test_a_gpg_encrypted_backup_from_the_setting(tmp_path):
     restored = runner.invoke(args=["restore", str(dump), "--yes"], env={"GNUPGHOME": str(home)})
     assert restored.exit_code == 0, restored.output
     assert _submit(app) == f"NT-{YEAR}-0102"
+
+
+@pytest.mark.postgres
+def test_postgresql_restore_with_the_command_advances_the_references(tmp_path):
+    """pg_dump and pg_restore through the commands, as the guide runs them, on a database of its own."""
+    import uuid
+
+    from sqlalchemy import create_engine, text
+
+    admin_url = os.environ.get("TEST_DATABASE_URL")
+    if not admin_url:
+        pytest.skip("PostgreSQL tests need TEST_DATABASE_URL")
+    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    name = f"escalate_restore_{uuid.uuid4().hex[:10]}"
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        url = admin.url.set(database=name).render_as_string(hide_password=False)
+        fill(url)
+        app = _app(url)
+        runner = app.test_cli_runner()
+        dump = tmp_path / "nightly.dump"
+        assert runner.invoke(args=["backup", str(dump)]).exit_code == 0
+        assert stat.S_IMODE(dump.stat().st_mode) == 0o600 and dump.read_bytes()[:5] == b"PGDMP"
+        lost = [_submit(app), _submit(app)]
+        db.engine(app).dispose()
+        result = runner.invoke(args=["restore", str(dump), "--yes"])
+        assert result.exit_code == 0, result.output
+        assert f"NT-{YEAR} from 0001 to 0101" in result.output
+        assert _submit(app) == f"NT-{YEAR}-0102" and f"NT-{YEAR}-0102" not in lost
+        db.engine(app).dispose()
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
