@@ -28,7 +28,6 @@ from tests.ops import guide
 from tests.ops.test_env_file import by_systemd
 from tests.production.nginx import ROOT, free_port
 
-EXAMPLE = ROOT / "deploy" / "env.example"
 UNITS = ROOT / "deploy" / "systemd"
 
 
@@ -113,16 +112,23 @@ class MailRelay:
 
 
 def env_file(folder: Path, values: dict[str, str]) -> Path:
-    """deploy/env.example with `values` put in (and added when the example has no such line)."""
-    text_ = EXAMPLE.read_text()
+    """The settings file as the guide's install block makes it (its two lines that make the folder and
+    copy deploy/env.example, run as written into `folder`), then filled in with `values` (a line is
+    added when the example has none)."""
+    etc = Path(guide.ENV_FILE).parent
+    lines = [line for line in guide.lines("install") if line.startswith("install ") and str(etc) in line]
+    assert len(lines) == 2, f"the guide's install block no longer makes {etc} and copies env.example: {lines}"
+    script = "\n".join(line.replace(str(etc), str(folder / "etc-escalate")) for line in lines)
+    subprocess.run(["bash", "-euo", "pipefail", "-c", script], cwd=ROOT, check=True, timeout=60)
+    path = folder / "etc-escalate" / Path(guide.ENV_FILE).name
+    assert path.stat().st_mode & 0o777 == 0o600
+    text_ = path.read_text()
     for name, value in values.items():
         line = f'{name}="{value}"' if re.search(r"[\s;<>&]", value) else f"{name}={value}"
         text_, found = re.subn(rf"^{name}=.*$", lambda _m, line=line: line, text_, flags=re.M)
         if not found:
             text_ += f"{line}\n"
-    path = folder / "escalate.env"
     path.write_text(text_)
-    path.chmod(0o600)
     return path
 
 
