@@ -149,13 +149,13 @@ def test_values(database_url: str, redis_port: int, smtp_port: int, app_port: in
     }
 
 
-def run_guide_block(name: str, env_path: Path, replace: dict[str, str], extra_env: dict[str, str]) -> str:
-    """The guide's block `name`, after its `load-settings` line, run by bash in the code's folder."""
-    script = (
-        guide.command("load-settings", env_file=env_path)
-        + "\n"
-        + guide.command(name, env_file=env_path, install_dir=ROOT, **replace)
-    )
+def run_guide_block(
+    name: str, env_path: Path, replace: dict[str, str], extra_env: dict[str, str], lines: slice = slice(None)
+) -> str:
+    """The guide's block `name` (or those of its `lines`), after its `load-settings` line, run by bash
+    in the code's folder."""
+    commands = guide.command(name, env_file=env_path, install_dir=ROOT, **replace).splitlines()[lines]
+    script = guide.command("load-settings", env_file=env_path) + "\n" + "\n".join(commands)
     run = subprocess.run(
         ["bash", "-euo", "pipefail", "-c", script],
         cwd=ROOT,
