@@ -42,17 +42,37 @@ def parse_command(path: Path, form_id: str | None):
 @click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--partnership", help="Recognise only this partnership's forms.")
 @click.option("--form", "form_id", help="Read every file as this form.")
-def ingest_command(paths: tuple[Path, ...], partnership: str | None, form_id: str | None):
-    """Store, read and apply each file; print one JSON line per file."""
+@click.option(
+    "--trusted",
+    is_flag=True,
+    help="Apply replies whoever sent them: you vouch for these files (each one is audited in your name).",
+)
+@click.option("--by", "vouched_by", help="Who vouches (your e-mail address); required with --trusted.")
+def ingest_command(
+    paths: tuple[Path, ...], partnership: str | None, form_id: str | None, trusted: bool, vouched_by: str | None
+):
+    """Store, read and apply each file; print one JSON line per file. A reply to a case applies only from
+    an authenticated party, as by SMTP or IMAP; the rest are held for review."""
+    from service.casework import audit
     from service.intake.ingest import ingest_many
 
+    if trusted and not (vouched_by or "").strip():
+        raise click.UsageError("--trusted needs --by: the address of the person who vouches for these files")
     inputs = ((path.name, path.read_bytes()) for path in paths)
     with db.sessions()() as session:
-        outcomes = ingest_many(session, inputs, channel="cli", partnership=partnership, form_id=form_id)
+        outcomes = ingest_many(
+            session, inputs, channel="cli", partnership=partnership, form_id=form_id, trusted=trusted or None
+        )
         for path, outcome in zip(paths, outcomes, strict=True):
             line = {"file": str(path), "status": outcome.status, "reference": outcome.reference}
             line |= {"routed": outcome.routed, "reason": outcome.reason, "form_id": outcome.form_id}
             click.echo(json.dumps(line, ensure_ascii=False))
+            if trusted:
+                detail = f"{path.name}: {outcome.status} (received item {outcome.item_id})"
+                audit.record(
+                    session, vouched_by.strip(), "ingest.trusted", case_reference=outcome.reference, detail=detail
+                )
+                session.commit()
 
 
 @click.command("smtpd")
