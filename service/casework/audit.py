@@ -32,8 +32,6 @@ ACTIONS = {
     "conference.accept": "Accepted a held reply as an agency's response",
     "user.create": "Made a staff account",
     "ingest.trusted": "Loaded a file as vouched for, applying a reply whoever sent it (flask ingest --trusted)",
-    "intake.release": "Released a held reply onto its case after checking the sender",
-    "tracking.receipt": "Sent a receipt with the private tracking link",
     "tracking.recover": "Asked for a new tracking link on the lost-link page",
     "sign-in": "Signed in",
     "sign-out": "Signed out",

@@ -11,25 +11,16 @@ check (service.intake.sender_auth). Anything else is held with its reason, for t
 
 from __future__ import annotations
 
-import re
-
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from service.casework.models import Case, RoutingDecision
+from service.casework.receipts import ADDRESS, addresses_in
 from service.intake.models import ReceivedItem
-
-# An address as people write them in a contact box: "zoe.nowak@riverside.example, 0191 000 0001".
-ADDRESS = re.compile(r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9-]+)+")
 
 NOT_A_PARTY = "not a party"
 NOT_AUTHENTICATED = "sender not authenticated"
 NO_SENDER = "no single sender"
-
-
-def addresses_in(text: str | None) -> set[str]:
-    """The e-mail addresses written in free text, lower case, each whole."""
-    return {m.group(0).lower().rstrip(".") for m in ADDRESS.finditer(text or "")}
 
 
 def exact(sender: str | None) -> str | None:
@@ -40,7 +31,7 @@ def exact(sender: str | None) -> str | None:
 
 def case_parties(session: Session, case: Case) -> set[str]:
     """Every address that is a party to the case."""
-    found = addresses_in(case.raiser_contact)
+    found = set(addresses_in(case.raiser_contact))
     found |= {
         e.lower() for e in session.scalars(select(RoutingDecision.email).where(RoutingDecision.case_id == case.id)) if e
     }
@@ -86,4 +77,4 @@ def hold_reason(session: Session, case: Case, item: ReceivedItem) -> str | None:
     return None
 
 
-__all__ = ["addresses_in", "case_parties", "exact", "hold_reason", "is_party"]
+__all__ = ["case_parties", "exact", "hold_reason", "is_party"]

@@ -17,10 +17,11 @@ from govuk_frontend_wtf.wtforms_widgets import GovSubmitInput
 from wtforms import SubmitField
 
 from service.documents import records as documents
-from service.web import (  # noqa: F401 - questions, tracking: their views register on bp
+from service.web import (  # noqa: F401 - questions, recover, tracking: their views register on bp
     formbuild,
     journey,
     questions,
+    recover,
     tracking,
 )
 from service.web.fields import Radios, RadiosWidget, Required, choices_of
