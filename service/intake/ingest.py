@@ -188,7 +188,8 @@ def _read_and_apply(
             session.commit()
             return _outcome(item)
         if result.email.get("automatic") or outbox.is_ours(result.email):
-            item.status, item.reason = "ignored", result.reason or "one of this service's own messages came back"
+            ours = not result.email.get("automatic")
+            item.status, item.reason = "ignored", OWN_MESSAGE if ours else result.reason
             session.commit()
             return _outcome(item)
         verdict = sender_auth.check(item.raw)
@@ -257,6 +258,7 @@ def _flatten(messages) -> list[str]:
     return [m for value in messages for m in _flatten(value)]
 
 
+OWN_MESSAGE = "one of this service's own messages came back"
 INTERRUPTED_AFTER = dt.timedelta(minutes=15)  # far beyond a reading's 30 s wall-clock backstop
 INTERRUPTED = "its reading was interrupted (e.g. a database restart); run it again"
 
