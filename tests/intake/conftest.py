@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tests.intake.mailauth import MX
+from tests.intake.oauth_peers import oauth_dovecot  # noqa: F401 - a fixture of test_oauth_mail
 
 
 @pytest.fixture
