@@ -6,7 +6,9 @@ a DKIM signature or an SPF check for a domain aligned with the From: address.
 - With `TRUSTED_AUTHSERV_ID` set (the organisation's own receiving server, e.g. the mail gateway in
   front of the shared mailbox), the verdict is read from the topmost `Authentication-Results` header
   that server added (RFC 8601, parsed with authres). Headers naming any other server are ignored:
-  a sender can write one claiming anything.
+  a sender can write one claiming anything. Exchange Online writes its header without a server name:
+  `TRUSTED_AUTHSERV_ID=microsoft-365` reads the topmost header only, which Exchange Online adds
+  above anything the sender wrote.
 - Without it (the built-in SMTP receiver takes mail straight from the sender's server), the DKIM
   signatures are verified here with dkimpy, looking the keys up in DNS (`DKIM_DNS_SERVERS`, e.g.
   "127.0.0.1:5353", names the resolvers; the system's otherwise). SPF cannot be checked here: the
@@ -89,11 +91,17 @@ def aligned(domain: str | None, from_domain: str) -> bool:
     return domain == from_domain or from_domain.endswith("." + domain) or domain.endswith("." + from_domain)
 
 
+MICROSOFT_365 = "microsoft-365"
+
+
 def _from_receiving_server(raw: bytes, authserv_id: str, from_domain: str) -> Verdict:
     import authres
 
     headers = BytesHeaderParser(policy=compat32).parsebytes(raw)
-    for value in headers.get_all("Authentication-Results") or []:
+    found = headers.get_all("Authentication-Results") or []
+    if authserv_id.lower() == MICROSOFT_365:
+        return _from_exchange_online(found[:1], from_domain)
+    for value in found:
         try:
             parsed = authres.AuthenticationResultsHeader.parse_value(" ".join(str(value).split()))
         except authres.AuthResError:
@@ -102,6 +110,22 @@ def _from_receiving_server(raw: bytes, authserv_id: str, from_domain: str) -> Ve
             continue  # another server's claim (or the sender's own): not ours to believe
         return _judge(parsed.results, from_domain, authserv_id)
     return Verdict(False, f"no Authentication-Results from {authserv_id}, the receiving server")
+
+
+def _from_exchange_online(topmost: list, from_domain: str) -> Verdict:
+    """Exchange Online's header names no server ("spf=pass ...; dkim=...; dmarc=pass ..."): only the
+    topmost one is its own."""
+    import authres
+
+    server = "Microsoft 365"
+    value = " ".join(str(topmost[0]).split()) if topmost else ""
+    if not value or "=" not in value.split(";", 1)[0]:
+        return Verdict(False, f"no Authentication-Results from {server} on top of the message")
+    try:
+        parsed = authres.AuthenticationResultsHeader.parse_value(f"{MICROSOFT_365}; {value}")
+    except authres.AuthResError:
+        return Verdict(False, f"the Authentication-Results from {server} could not be read")
+    return _judge(parsed.results, from_domain, server)
 
 
 def _judge(results, from_domain: str, server: str) -> Verdict:

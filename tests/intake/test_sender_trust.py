@@ -97,6 +97,31 @@ def test_a_verdict_from_another_server_or_below_ours_is_not_believed(db_session,
     assert outcome.status == "held" and "DMARC fail" in outcome.reason
 
 
+def test_exchange_onlines_header_without_a_server_name(db_session, monkeypatch):
+    """Microsoft 365 writes "spf=pass ...; dmarc=pass ..." with no server name, above what the sender wrote."""
+    monkeypatch.setenv("TRUSTED_AUTHSERV_ID", "microsoft-365")
+    reference = raise_case(db_session)
+
+    def stamped(raw: bytes, dmarc: str) -> bytes:
+        header = (
+            "Authentication-Results: spf=pass (sender IP is 192.0.2.25) smtp.mailfrom=riverside.example; "
+            f"dkim=pass (signature was verified) header.d=riverside.example;dmarc={dmarc} action=none "
+            "header.from=riverside.example;compauth=pass reason=100\r\n"
+        )
+        return header.encode() + raw
+
+    good = stamped(reply(reference, RAISER, dmarc=None, message_id="<m1@riverside.example>"), "pass")
+    outcome = ingest.ingest(db_session, good, channel="imap")
+    assert outcome.status == "accepted", outcome.reason
+    assert db_session.get(ReceivedItem, outcome.item_id).sender_auth_detail == "DMARC passed at Microsoft 365"
+    # The sender's own "pass" sits below Exchange Online's verdict, which is read alone.
+    forged = stamped(reply(reference, RAISER, dmarc=None, message_id="<m2@riverside.example>"), "pass")
+    outcome = ingest.ingest(db_session, stamped(forged, "fail"), channel="imap")
+    assert outcome.status == "held" and "DMARC fail at Microsoft 365" in outcome.reason
+    unstamped = vouched(reply(reference, RAISER, dmarc=None, message_id="<m3@riverside.example>"), "pass")
+    assert ingest.ingest(db_session, unstamped, channel="imap").status == "held"
+
+
 def test_a_display_name_or_a_second_from_address_is_not_the_sender(db_session, trusted_mx):
     reference = raise_case(db_session)
     disguised = reply(reference, f'"{RAISER}" <mallory@elsewhere.example>', header_from="elsewhere.example")
