@@ -271,3 +271,28 @@ def test_figures_replies_tried_applied_held(db_session, trusted_mx):
         f"(not a party {reasons['not a party']}, sender not authenticated {reasons['not authenticated']}, "
         f"no single sender {reasons['single sender']})"
     )
+
+
+def test_the_built_in_smtp_receiver_verifies_dkim_itself(db_app, key, dns):
+    """No receiving server vouches: a signed reply from the party is applied, a forged one held."""
+    import smtplib
+
+    from service.db import sessions
+    from service.intake.channels import smtp_controller
+    from tests.intake.test_ingest_mail import free_port
+
+    with db_app.app_context(), sessions(db_app)() as session:
+        reference = raise_case(session)
+    port = free_port()
+    controller, handler = smtp_controller(db_app, "127.0.0.1", port)
+    controller.start()
+    try:
+        with smtplib.SMTP("127.0.0.1", port, timeout=30) as smtp:
+            good = signed(key, reference, RAISER, "riverside.example", "<s1@r.example>")
+            smtp.sendmail(RAISER, ["escalations@escalate.example"], good)
+            forged = reply(reference, RAISER, dmarc=None, message_id="<s2@r.example>").replace(b"\n", b"\r\n")
+            smtp.sendmail(RAISER, ["escalations@escalate.example"], forged)
+    finally:
+        controller.stop()
+    assert [o.status for o in handler.outcomes] == ["accepted", "held"]
+    assert "not signed" in handler.outcomes[1].reason
