@@ -59,13 +59,12 @@ def add_headers(message, reference: str | None) -> None:
 
 
 def is_ours(summary: dict | None) -> bool:
-    """An e-mail the service sent itself (From: our sender, or a Message-ID on our domain), come back."""
-    summary = summary or {}
-    sender = (summary.get("from") or "").lower()
-    message_id = summary.get("message_id") or ""
-    return bool(sender and sender == sender_address()) or message_id.lower().endswith(
-        "@" + message_id_domain().lower() + ">"
-    )
+    """An e-mail the service sent itself, come back: its Message-ID is one the outbox makes
+    (`outbox.new_message_id`, or the conference letters' `make_msgid`). A person writing from the shared mailbox's address is not ours: that
+    mail goes through the party and sender checks like any other."""
+    message_id = (summary or {}).get("message_id") or ""
+    pattern = rf"<(?:[0-9a-f]{{24}}|\d+\.\d+\.\d+)\.[A-Za-z0-9-]+@{re.escape(message_id_domain())}>"
+    return re.fullmatch(pattern, message_id, re.IGNORECASE) is not None
 
 
 @dataclass(frozen=True)

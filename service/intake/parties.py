@@ -29,24 +29,6 @@ def exact(sender: str | None) -> str | None:
     return sender if ADDRESS.fullmatch(sender) else None
 
 
-def case_parties(session: Session, case: Case) -> set[str]:
-    """Every address that is a party to the case."""
-    found = set(addresses_in(case.raiser_contact))
-    found |= {
-        e.lower() for e in session.scalars(select(RoutingDecision.email).where(RoutingDecision.case_id == case.id)) if e
-    }
-    found |= {
-        s.lower()
-        for s in session.scalars(
-            select(ReceivedItem.sender).where(
-                ReceivedItem.case_reference == case.reference, ReceivedItem.status == "accepted"
-            )
-        )
-        if s
-    }
-    return found
-
-
 def is_party(session: Session, case: Case, sender: str | None) -> bool:
     sender = exact(sender)
     if sender is None:
@@ -77,4 +59,4 @@ def hold_reason(session: Session, case: Case, item: ReceivedItem) -> str | None:
     return None
 
 
-__all__ = ["case_parties", "exact", "hold_reason", "is_party"]
+__all__ = ["exact", "hold_reason", "is_party"]

@@ -134,3 +134,17 @@ def test_the_message_id_domain_defaults_to_the_senders(monkeypatch):
     assert outbox.new_message_id("KL-2026-0001").endswith(".KL-2026-0001@kscp.example>")
     monkeypatch.setenv("MAIL_MESSAGE_ID_DOMAIN", "escalate.kscp.example")
     assert mailheaders.thread_root("KL-2026-0001") == "<case.KL-2026-0001@escalate.kscp.example>"
+
+
+def test_a_person_writing_from_the_shared_mailbox_is_not_taken_for_our_own_mail(db_app, monkeypatch):
+    """Staff answering from the shared mailbox (the same address as MAIL_SENDER) are read like anyone:
+    not ignored: this one, holding no form, waits for a person with its reason."""
+    monkeypatch.setenv("MAIL_SENDER", "NTSCP Escalations <escalations@ntscp.example>")
+    with db_app.app_context(), sessions(db_app)() as session:
+        first = cases.submit(session, "nt-appendix-a", sample("nt-appendix-a"), channel="web", now=NOW)
+        m = EmailMessage()
+        m["From"], m["To"] = "escalations@ntscp.example", "escalations@ntscp.example"
+        m["Subject"], m["Message-ID"] = f"RE: [{first.reference}]", "<AM0PR01MB1234@AM0PR01MB1234.eurprd01.example>"
+        m.set_content("Stage: 4")
+        outcome = ingest.ingest(session, m.as_bytes(), channel="imap")
+    assert outcome.status == "quarantined" and "carries no form" in outcome.reason  # read, not ignored
