@@ -4,7 +4,8 @@ Exchange Online refuses passwords (basic authentication) for IMAP and is retirin
 submission; both take XOAUTH2 with an access token obtained by the client-credentials flow:
 
 - Microsoft Entra ID: `<P>_OAUTH_TENANT_ID`, `<P>_OAUTH_CLIENT_ID`, `<P>_OAUTH_CLIENT_SECRET`; the token
-  comes from MSAL (scope https://outlook.office365.com/.default unless `<P>_OAUTH_SCOPE` says otherwise);
+  comes from MSAL (scope https://outlook.office365.com/.default unless `<P>_OAUTH_SCOPE` says otherwise;
+  `<P>_OAUTH_AUTHORITY` for a national cloud, e.g. https://login.microsoftonline.us);
 - any other provider: `<P>_OAUTH_TOKEN_URL`, `<P>_OAUTH_CLIENT_ID`, `<P>_OAUTH_CLIENT_SECRET` and
   `<P>_OAUTH_SCOPE` (RFC 6749 §4.4, the secret sent in the form body).
 
@@ -24,6 +25,7 @@ import urllib.request
 from dataclasses import dataclass, field
 
 OUTLOOK_SCOPE = "https://outlook.office365.com/.default"
+ENTRA = "https://login.microsoftonline.com"
 REFRESH_BEFORE = 300  # seconds before expiry a new token is fetched
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
@@ -39,6 +41,7 @@ class TokenSource:
     token_url: str | None = None
     tenant_id: str | None = None
     scope: str | None = None
+    authority: str = ENTRA
     timeout: float = 30.0
     clock: object = time.time
     _token: str | None = field(default=None, repr=False)
@@ -65,7 +68,10 @@ class TokenSource:
             if parts.scheme != "https" and parts.hostname not in LOOPBACK:
                 raise ValueError(f"{prefix}_OAUTH_TOKEN_URL must be an https address")
         scope = get("SCOPE") or (OUTLOOK_SCOPE if tenant and not url else None)
-        return cls(client_id, secret, token_url=url, tenant_id=tenant, scope=scope)
+        authority = (get("AUTHORITY") or ENTRA).rstrip("/")
+        if not authority.startswith("https://"):
+            raise ValueError(f"{prefix}_OAUTH_AUTHORITY must be an https address")
+        return cls(client_id, secret, token_url=url, tenant_id=tenant, scope=scope, authority=authority)
 
     def token(self) -> str:
         """A valid access token: the one held, or a new one when it is within 5 minutes of expiry."""
@@ -100,12 +106,16 @@ class TokenSource:
 
     def _from_msal(self) -> tuple[str, float]:
         import msal
+        from msal.authority import WELL_KNOWN_AUTHORITY_HOSTS
 
+        host = urllib.parse.urlsplit(self.authority).hostname
         app = msal.ConfidentialClientApplication(
             self.client_id,
             client_credential=self.client_secret,
-            authority=f"https://login.microsoftonline.com/{self.tenant_id}",
+            authority=f"{self.authority}/{self.tenant_id}",
             timeout=self.timeout,
+            # Microsoft's clouds are known to MSAL; asking Microsoft about any other host would leak it.
+            instance_discovery=host in WELL_KNOWN_AUTHORITY_HOSTS,
         )
         return _token_from(app.acquire_token_for_client(scopes=[self.scope or OUTLOOK_SCOPE]))
 

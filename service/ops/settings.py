@@ -52,6 +52,7 @@ SETTINGS = (
     Setting("MAIL_OAUTH_CLIENT_ID", "", "OAuth client (application) id for sending; no password then"),
     Setting("MAIL_OAUTH_CLIENT_SECRET", "", "OAuth client secret for sending", True),
     Setting("MAIL_OAUTH_TOKEN_URL", "", "another provider's OAuth2 token endpoint (client credentials)"),
+    Setting("MAIL_OAUTH_AUTHORITY", "https://login.microsoftonline.com", "Entra sign-in host (a national cloud's)"),
     Setting("MAIL_OAUTH_SCOPE", "https://outlook.office365.com/.default with a tenant", "scope asked for"),
     Setting("IMAP_HOST", "", "shared mailbox server read by `flask --app app imap-poll`"),
     Setting("IMAP_PORT", "993 (143 without SSL)", "IMAP port"),
@@ -62,6 +63,7 @@ SETTINGS = (
     Setting("IMAP_OAUTH_CLIENT_ID", "", "OAuth client (application) id for the mailbox; no password then"),
     Setting("IMAP_OAUTH_CLIENT_SECRET", "", "OAuth client secret for the mailbox", True),
     Setting("IMAP_OAUTH_TOKEN_URL", "", "another provider's OAuth2 token endpoint (client credentials)"),
+    Setting("IMAP_OAUTH_AUTHORITY", "https://login.microsoftonline.com", "Entra sign-in host (a national cloud's)"),
     Setting("IMAP_OAUTH_SCOPE", "https://outlook.office365.com/.default with a tenant", "scope asked for"),
     Setting(
         "TRUSTED_AUTHSERV_ID",

@@ -32,13 +32,66 @@ def issue(user: str, lifetime: int = 3600, key: bytes = SIGNING_KEY) -> str:
     return jwt.encode(claims, key, algorithm="HS256")
 
 
-class TokenEndpoint:
-    """RFC 6749 §4.4 client credentials: the secret in the form body; a JWT for the mailbox `user`."""
+def self_signed(directory: Path) -> tuple[Path, Path]:
+    """A certificate for 127.0.0.1 and its key, as files (the CA a test's HTTPS client trusts)."""
+    import datetime as dt
+    import ipaddress
 
-    def __init__(self, user: str, lifetime: int = 3600):
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = dt.datetime.now(dt.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(minutes=5))
+        .not_valid_after(now + dt.timedelta(hours=1))
+        .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_path, key_path = directory / "idp.crt", directory / "idp.key"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
+    return cert_path, key_path
+
+
+class TokenEndpoint:
+    """RFC 6749 §4.4 client credentials: the secret in the form body; a JWT for the mailbox `user`.
+    With `tls` (a certificate and key), it serves HTTPS and, like Entra ID, the tenant's OpenID
+    configuration at /<tenant>/v2.0/.well-known/openid-configuration, so MSAL can use it."""
+
+    def __init__(self, user: str, lifetime: int = 3600, tls: tuple[Path, Path] | None = None):
         endpoint = self
 
         class Handler(BaseHTTPRequestHandler):
+            def do_GET(self):
+                tenant = self.path.strip("/").split("/")[0]
+                if not self.path.endswith("/v2.0/.well-known/openid-configuration"):
+                    self.send_error(404)
+                    return
+                base = f"{endpoint.base}/{tenant}"
+                config = {
+                    "issuer": f"{base}/v2.0",
+                    "authorization_endpoint": f"{base}/oauth2/v2.0/authorize",
+                    "token_endpoint": f"{base}/oauth2/v2.0/token",
+                }
+                data = json.dumps(config).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
             def do_POST(self):
                 length = int(self.headers.get("Content-Length") or 0)
                 form = dict(urllib.parse.parse_qsl(self.rfile.read(length).decode()))
@@ -65,7 +118,14 @@ class TokenEndpoint:
 
         self.requests: list[dict] = []
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_port}/oauth2/token"
+        if tls is not None:
+            import ssl
+
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            context.load_cert_chain(*tls)
+            self.server.socket = context.wrap_socket(self.server.socket, server_side=True)
+        self.base = f"{'https' if tls else 'http'}://127.0.0.1:{self.server.server_port}"
+        self.url = f"{self.base}/oauth2/token"
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
     def __enter__(self):

@@ -14,7 +14,7 @@ from service.casework import cases, oauth, outbox
 from service.db import sessions
 from service.intake.channels import ImapSettings, imap_poll
 from tests.conftest import sample
-from tests.intake.oauth_peers import CLIENT_ID, CLIENT_SECRET, TokenEndpoint, XOAuth2Smtp, issue
+from tests.intake.oauth_peers import CLIENT_ID, CLIENT_SECRET, TokenEndpoint, XOAuth2Smtp, issue, self_signed
 from tests.intake.test_ingest_mail import deliver, free_port, returned_form
 
 NOW = dt.datetime(2026, 11, 23, 10, tzinfo=dt.UTC)
@@ -54,6 +54,30 @@ def test_dovecot_refuses_a_token_it_cannot_verify(db_app, oauth_dovecot):
     other._token, other._expires_at = issue("someone-else"), 1e12  # a good token for another mailbox
     with pytest.raises(imaplib.IMAP4.error):
         imap_poll(db_app, ImapSettings(host="127.0.0.1", port=port, user="bu", ssl=False, oauth=other))
+
+
+def test_microsoft_365_tokens_come_from_msal(db_app, oauth_dovecot, tmp_path, monkeypatch):
+    """The Entra path (a tenant id): MSAL discovers the tenant's endpoints and fetches the token over
+    HTTPS, here from a local identity provider standing where login.microsoftonline.com would."""
+    port, maildir, _log = oauth_dovecot
+    deliver(maildir, "1.eml", returned_form())
+    tls = self_signed(tmp_path)
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(tls[0]))  # MSAL's HTTP client trusts the local certificate
+    with TokenEndpoint("bu", tls=tls) as idp:
+        config = {
+            "IMAP_HOST": "127.0.0.1",
+            "IMAP_PORT": port,
+            "IMAP_SSL": "0",
+            "IMAP_USER": "bu",
+            "IMAP_OAUTH_TENANT_ID": "00000000-0000-0000-0000-00000000000a",
+            "IMAP_OAUTH_CLIENT_ID": CLIENT_ID,
+            "IMAP_OAUTH_CLIENT_SECRET": CLIENT_SECRET,
+            "IMAP_OAUTH_AUTHORITY": idp.base,
+        }
+        settings = ImapSettings.from_config(config)
+        assert [o.status for o in imap_poll(db_app, settings)] == ["accepted"]
+    [asked] = idp.requests
+    assert asked["grant_type"] == "client_credentials" and asked["scope"] == "https://outlook.office365.com/.default"
 
 
 def test_a_wrong_client_secret_is_named_without_the_secret():
