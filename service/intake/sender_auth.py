@@ -154,9 +154,11 @@ def _dnsfunc(servers: tuple[str, ...]):
 
     resolver = dns.resolver.Resolver(configure=not servers)
     if servers:
-        host, _, port = servers[0].rpartition(":") if servers[0].count(":") == 1 else (servers[0], "", "53")
-        resolver.nameservers = [host or servers[0]]
-        resolver.port = int(port or 53)
+        # "host" or "host:port" (one port for all: dnspython's resolver has one); IPv6 without a port.
+        hosts = [s.rsplit(":", 1)[0] if s.count(":") == 1 else s for s in servers]
+        ports = [int(s.rsplit(":", 1)[1]) for s in servers if s.count(":") == 1]
+        resolver.nameservers = hosts
+        resolver.port = ports[0] if ports else 53
 
     def get_txt(name: bytes, timeout: float = 5):
         try:
