@@ -296,3 +296,22 @@ def test_the_built_in_smtp_receiver_verifies_dkim_itself(db_app, key, dns):
         controller.stop()
     assert [o.status for o in handler.outcomes] == ["accepted", "held"]
     assert "not signed" in handler.outcomes[1].reason
+
+
+@pytest.mark.parametrize(
+    ("results", "passed", "words"),
+    [
+        ("dmarc=pass header.from=riverside.example", True, "DMARC passed at mx.test.example"),
+        ("dmarc=pass header.from=elsewhere.example", False, "DMARC pass at mx.test.example"),  # another From:
+        ("dmarc=fail header.from=riverside.example", False, "DMARC fail at mx.test.example"),
+        ("dkim=pass header.d=mail.riverside.example", True, "DKIM signature of mail.riverside.example verified"),
+        ("dkim=pass header.d=elsewhere.example", False, "neither DKIM nor SPF passed"),
+        ("spf=pass smtp.mailfrom=bounces@riverside.example", True, "SPF passed for riverside.example"),
+        ("spf=pass smtp.mailfrom=bounces@mailer.example", False, "neither DKIM nor SPF passed"),
+        ("none", False, "neither DKIM nor SPF passed"),
+    ],
+)
+def test_the_receiving_servers_verdict_needs_alignment_with_the_from_domain(results, passed, words):
+    raw = f"Authentication-Results: {MX}; {results}\r\nFrom: {RAISER}\r\nSubject: x\r\n\r\nx\r\n".encode()
+    verdict = sender_auth.check(raw, sender_auth.Settings(authserv_id=MX))
+    assert verdict.passed is passed and verdict.detail.startswith(words), verdict.detail
