@@ -80,7 +80,16 @@ class DkimKey:
         path = setting("MAIL_DKIM_KEY_FILE")
         if not (domain and selector and (key or path)):
             return None
-        pem = key.encode() if key else open(path, "rb").read()  # noqa: SIM115 - a small key file, read once
+        try:
+            pem = key.encode() if key else open(path, "rb").read()  # noqa: SIM115 - a small key file, read once
+        except OSError as exc:
+            raise ValueError(f"MAIL_DKIM_KEY_FILE cannot be read: {exc.strerror}") from None
+        import dkim.crypto
+
+        try:  # refused at start-up, not at every send
+            dkim.crypto.parse_pem_private_key(pem)
+        except dkim.crypto.UnparsableKeyError:
+            raise ValueError("the DKIM private key is not an RSA key in PEM form") from None
         return cls(domain, selector, pem)
 
     def sign(self, data: bytes) -> bytes:

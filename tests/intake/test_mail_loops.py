@@ -148,3 +148,19 @@ def test_a_person_writing_from_the_shared_mailbox_is_not_taken_for_our_own_mail(
         m.set_content("Stage: 4")
         outcome = ingest.ingest(session, m.as_bytes(), channel="imap")
     assert outcome.status == "quarantined" and "carries no form" in outcome.reason  # read, not ignored
+
+
+def test_a_bad_dkim_or_oauth_setting_stops_the_worker_with_its_name(db_app, tmp_path, monkeypatch):
+    monkeypatch.setenv("MAIL_DKIM_DOMAIN", "ntscp.example")
+    monkeypatch.setenv("MAIL_DKIM_SELECTOR", "escalate")
+    monkeypatch.setenv("MAIL_DKIM_KEY_FILE", str(tmp_path / "missing.pem"))
+    result = db_app.test_cli_runner().invoke(args=["outbox", "deliver"])
+    assert result.exit_code != 0 and "MAIL_DKIM_KEY_FILE cannot be read" in result.output
+    (tmp_path / "bad.pem").write_text("not a key")
+    monkeypatch.setenv("MAIL_DKIM_KEY_FILE", str(tmp_path / "bad.pem"))
+    result = db_app.test_cli_runner().invoke(args=["outbox", "deliver"])
+    assert result.exit_code != 0 and "not an RSA key in PEM form" in result.output
+    monkeypatch.delenv("MAIL_DKIM_DOMAIN")
+    monkeypatch.setenv("MAIL_OAUTH_CLIENT_ID", "escalate-app")
+    result = db_app.test_cli_runner().invoke(args=["outbox", "deliver"])
+    assert result.exit_code != 0 and "MAIL_OAUTH_CLIENT_SECRET" in result.output
