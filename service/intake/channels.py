@@ -96,6 +96,8 @@ def imap_poll(app: Flask, settings: ImapSettings, limit: int = 500) -> list[Inge
     """Read unseen messages, ingest each, then mark it seen. A message is stored before it is marked,
     so a crash in between only means it is fetched again, and then recognised as a duplicate."""
     connect = imaplib.IMAP4_SSL if settings.ssl else imaplib.IMAP4
+    if settings.oauth is not None:
+        settings.oauth.token()  # a refused client is named before the mailbox is touched
     outcomes: list[IngestOutcome] = []
     with connect(settings.host, settings.port, timeout=30) as imap:
         settings.log_in(imap)

@@ -163,3 +163,19 @@ def test_settings_choose_the_flow_and_refuse_unsafe_ones():
     }
     settings = ImapSettings.from_config(config)
     assert settings.password is None and settings.oauth.tenant_id == "t"
+
+
+def test_imap_poll_command_names_a_refused_token(db_app, monkeypatch):
+    with TokenEndpoint("bu") as endpoint:
+        for key, value in {
+            "IMAP_HOST": "127.0.0.1",
+            "IMAP_PORT": str(free_port()),
+            "IMAP_SSL": "0",
+            "IMAP_USER": "bu",
+            "IMAP_OAUTH_CLIENT_ID": CLIENT_ID,
+            "IMAP_OAUTH_CLIENT_SECRET": "wrong",
+            "IMAP_OAUTH_TOKEN_URL": endpoint.url,
+        }.items():
+            monkeypatch.setenv(key, value)
+        result = db_app.test_cli_runner().invoke(args=["imap-poll"])
+    assert result.exit_code == 1 and "Invalid client secret" in result.output and "wrong" not in result.output
