@@ -29,6 +29,10 @@ from service.casework.models import Case, OutboxMessage, RoutingDecision, Submis
 # An address as people write them in a contact box: "zoe.nowak@riverside.example, 0191 000 0001".
 ADDRESS = re.compile(r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9-]+)+")
 RECOVER_PATH = "/lost-link"
+# New links per case a day: someone who knows a reference and its raiser's address cannot fill their
+# inbox or keep revoking their link (the page's own limit counts per client address).
+LINKS_PER_DAY = 3
+MATCHED = "matched: a new link was sent and the old one revoked"
 
 
 def addresses_in(text: str | None) -> list[str]:
@@ -129,13 +133,16 @@ def recover(
     email = (email or "").strip().lower()[:254]
     case = session.scalar(select(Case).where(Case.reference == reference)) if reference else None
     matched = case is not None and case.status == "open" and email in addresses_in(case.raiser_contact)
+    detail = MATCHED if matched else "no match: nothing sent"
+    if matched and _sent_today(session, case.reference, now) >= LINKS_PER_DAY:
+        matched, detail = False, f"matched, but {LINKS_PER_DAY} new links were sent in the last day: nothing sent"
     audit.record(
         session,
         "public: lost-link page",
         "tracking.recover",
         partnership=case.partnership if case else None,
         case_reference=case.reference if case else None,
-        detail="matched: a new link was sent and the old one revoked" if matched else "no match: nothing sent",
+        detail=detail,
         remote_addr=remote_addr,
     )
     if not matched:
@@ -171,6 +178,23 @@ def recover(
     )
     session.commit()
     return True
+
+
+def _sent_today(session: Session, reference: str, now: dt.datetime) -> int:
+    from sqlalchemy import func
+
+    from service.casework.models import AuditEntry
+
+    return session.scalar(
+        select(func.count())
+        .select_from(AuditEntry)
+        .where(
+            AuditEntry.action == "tracking.recover",
+            AuditEntry.case_reference == reference,
+            AuditEntry.detail == MATCHED,
+            AuditEntry.at > now - dt.timedelta(days=1),
+        )
+    )
 
 
 __all__ = ["addresses_in", "queue_receipt", "recover", "tracking_url"]

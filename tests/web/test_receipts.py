@@ -167,3 +167,15 @@ def test_a_resolved_case_gets_no_new_link(app):
     _ask(app.test_client(), outcome.reference, RAISER)
     with sessions(app)() as session:
         assert [r.kind for r in receipts(session)] == ["receipt"]
+
+
+def test_at_most_three_new_links_a_day_for_one_case(app):
+    from service.casework import receipts as recovery
+
+    outcome = submit(app)
+    with sessions(app)() as session:
+        answers = [recovery.recover(session, outcome.reference, RAISER) for _ in range(4)]
+        assert answers == [True, True, True, False]
+        assert [r.kind for r in receipts(session)].count("link") == 3
+        last = session.scalars(select(AuditEntry.detail).order_by(AuditEntry.id.desc())).first()
+        assert last == "matched, but 3 new links were sent in the last day: nothing sent"
