@@ -192,7 +192,10 @@ def outbox_deliver(loop: bool, interval: float):
     from service import db
     from service.casework import outbox
 
-    settings = outbox.MailSettings.from_config(current_app.config)
+    try:
+        settings = outbox.MailSettings.from_config(current_app.config)
+    except ValueError as exc:  # an OAuth or DKIM setting missing or unsafe: named, never half-started
+        raise click.ClickException(str(exc)) from None
     reports = (
         outbox.run_loop(db.sessions(), settings, interval=interval)
         if loop

@@ -32,6 +32,8 @@ ACTIONS = {
     "conference.record": "Recorded a child protection conference and notified the agencies",
     "conference.accept": "Accepted a held reply as an agency's response",
     "user.create": "Made a staff account",
+    "ingest.trusted": "Loaded a file as vouched for, applying a reply whoever sent it (flask ingest --trusted)",
+    "tracking.recover": "Asked for a new tracking link on the lost-link page",
     "sign-in": "Signed in",
     "sign-out": "Signed out",
 }

@@ -115,6 +115,8 @@ class ConferenceResponse(Base):
     # A reply from an address that is not the lead's nor the CP Review Unit's is kept but held for review.
     accepted: Mapped[bool] = mapped_column(Boolean, default=True)
     message_id: Mapped[str | None] = mapped_column(String(998), unique=True)
+    # A reply e-mail's sender check (service.intake.sender_auth), in words: "DMARC passed at ...".
+    sender_check: Mapped[str | None] = mapped_column(Text)
     raw: Mapped[bytes | None] = mapped_column(LargeBinary)
 
     issue: Mapped[ConferenceIssue] = relationship(back_populates="responses")

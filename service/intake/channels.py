@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from flask import Flask
 
 from service import db
+from service.casework.oauth import TokenSource
 from service.intake.ingest import IngestOutcome, ingest
 
 log = logging.getLogger(__name__)
@@ -56,33 +57,50 @@ class ImapSettings:
     host: str
     port: int
     user: str
-    password: str
+    password: str | None = None
     folder: str = "INBOX"
     ssl: bool = True
+    oauth: TokenSource | None = None  # XOAUTH2 (Microsoft 365 and other OAuth mailboxes) instead of a password
 
     @classmethod
     def from_config(cls, config) -> ImapSettings:
-        missing = [k for k in ("IMAP_HOST", "IMAP_USER", "IMAP_PASSWORD") if not config.get(k)]
+        oauth = TokenSource.from_config(config, "IMAP")
+        needed = ("IMAP_HOST", "IMAP_USER") if oauth else ("IMAP_HOST", "IMAP_USER", "IMAP_PASSWORD")
+        missing = [k for k in needed if not config.get(k)]
         if missing:
-            raise ValueError(f"set {', '.join(missing)} (app config or environment) to poll a mailbox")
+            raise ValueError(
+                f"set {', '.join(missing)} (app config or environment) to poll a mailbox"
+                + ("" if oauth else ", or IMAP_OAUTH_CLIENT_ID and its settings for an OAuth mailbox")
+            )
         ssl = str(config.get("IMAP_SSL", "1")).lower() not in ("0", "false", "no")
         return cls(
             host=config["IMAP_HOST"],
             port=int(config.get("IMAP_PORT") or (993 if ssl else 143)),
             user=config["IMAP_USER"],
-            password=config["IMAP_PASSWORD"],
+            password=config.get("IMAP_PASSWORD"),
             folder=config.get("IMAP_FOLDER") or "INBOX",
             ssl=ssl,
+            oauth=oauth,
         )
+
+    def log_in(self, imap: imaplib.IMAP4) -> None:
+        if self.oauth is not None:
+            auth = self.oauth.xoauth2(self.user).encode()
+            # The token goes once; a second challenge carries the server's error, answered empty to end it.
+            imap.authenticate("XOAUTH2", lambda challenge: b"" if challenge else auth)
+        else:
+            imap.login(self.user, self.password or "")
 
 
 def imap_poll(app: Flask, settings: ImapSettings, limit: int = 500) -> list[IngestOutcome]:
     """Read unseen messages, ingest each, then mark it seen. A message is stored before it is marked,
     so a crash in between only means it is fetched again, and then recognised as a duplicate."""
     connect = imaplib.IMAP4_SSL if settings.ssl else imaplib.IMAP4
+    if settings.oauth is not None:
+        settings.oauth.token()  # a refused client is named before the mailbox is touched
     outcomes: list[IngestOutcome] = []
     with connect(settings.host, settings.port, timeout=30) as imap:
-        imap.login(settings.user, settings.password)
+        settings.log_in(imap)
         status, _ = imap.select(settings.folder)
         if status != "OK":
             raise RuntimeError(f"cannot open mailbox folder {settings.folder!r}")

@@ -42,17 +42,37 @@ def parse_command(path: Path, form_id: str | None):
 @click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--partnership", help="Recognise only this partnership's forms.")
 @click.option("--form", "form_id", help="Read every file as this form.")
-def ingest_command(paths: tuple[Path, ...], partnership: str | None, form_id: str | None):
-    """Store, read and apply each file; print one JSON line per file."""
+@click.option(
+    "--trusted",
+    is_flag=True,
+    help="Apply replies whoever sent them: you vouch for these files (each one is audited in your name).",
+)
+@click.option("--by", "vouched_by", help="Who vouches (your e-mail address); required with --trusted.")
+def ingest_command(
+    paths: tuple[Path, ...], partnership: str | None, form_id: str | None, trusted: bool, vouched_by: str | None
+):
+    """Store, read and apply each file; print one JSON line per file. A reply to a case applies only from
+    an authenticated party, as by SMTP or IMAP; the rest are held for review."""
+    from service.casework import audit
     from service.intake.ingest import ingest_many
 
+    if trusted and not (vouched_by or "").strip():
+        raise click.UsageError("--trusted needs --by: the address of the person who vouches for these files")
     inputs = ((path.name, path.read_bytes()) for path in paths)
     with db.sessions()() as session:
-        outcomes = ingest_many(session, inputs, channel="cli", partnership=partnership, form_id=form_id)
+        outcomes = ingest_many(
+            session, inputs, channel="cli", partnership=partnership, form_id=form_id, trusted=trusted or None
+        )
         for path, outcome in zip(paths, outcomes, strict=True):
             line = {"file": str(path), "status": outcome.status, "reference": outcome.reference}
             line |= {"routed": outcome.routed, "reason": outcome.reason, "form_id": outcome.form_id}
             click.echo(json.dumps(line, ensure_ascii=False))
+            if trusted:
+                detail = f"{path.name}: {outcome.status} (received item {outcome.item_id})"
+                audit.record(
+                    session, vouched_by.strip(), "ingest.trusted", case_reference=outcome.reference, detail=detail
+                )
+                session.commit()
 
 
 @click.command("smtpd")
@@ -87,9 +107,19 @@ def imap_poll_command(every: int):
         settings = ImapSettings.from_config(config)
     except ValueError as exc:
         raise click.ClickException(str(exc)) from None
+    import imaplib
+
+    from service.casework.oauth import OAuthError
+
     while True:
-        for outcome in imap_poll(current_app._get_current_object(), settings):
-            click.echo(json.dumps(outcome.to_json(), ensure_ascii=False))
+        try:
+            for outcome in imap_poll(current_app._get_current_object(), settings):
+                click.echo(json.dumps(outcome.to_json(), ensure_ascii=False))
+        except (OSError, imaplib.IMAP4.error, OAuthError) as exc:
+            # The mailbox or the token service is away, or refused us: say so, and try again next round.
+            click.echo(f"could not read the mailbox: {type(exc).__name__}: {exc}", err=True)
+            if not every:
+                sys.exit(1)
         if not every:
             return
         time.sleep(every)

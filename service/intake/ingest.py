@@ -9,9 +9,11 @@ it and writes the outbox), and record the outcome on the stored item. Nothing is
 - what cannot be read, or does not fit its form, is quarantined with the reason, for a person to
   correct the answers or choose the form and run it again (`reprocess`);
 - a reply threaded to a case (reference tag in the subject or document, or In-Reply-To/References
-  naming one of our messages) is applied only when the sender is a party to the case or a
-  directory contact; otherwise it is held for review (`release` applies it);
-- auto-replies, out-of-office messages and bounces are kept and marked ignored.
+  naming one of our messages) is applied only when its sender's exact address is a party to the
+  case and the message passed the sender check (service.intake.parties, sender_auth); otherwise it
+  is held for review with the reason (`release` applies it);
+- auto-replies, out-of-office messages, bounces and our own messages come back are kept and marked
+  ignored: nothing is ever sent in answer to them, so no loop can start.
 """
 
 from __future__ import annotations
@@ -20,13 +22,14 @@ import datetime as dt
 import hashlib
 from dataclasses import asdict, dataclass, field
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 from forms import registry
 from parsers import ParseError, ParseResult
 from service.casework import cases, outbox
-from service.casework.models import Case, Contact, OutboxMessage, RoutingDecision
+from service.casework.models import Case, OutboxMessage
+from service.intake import parties, sender_auth
 from service.intake.models import ReceivedItem
 
 CHANNELS = {"upload": "upload", "cli": "import", "smtp": "email", "imap": "email"}  # ours -> cases'
@@ -75,11 +78,12 @@ def ingest(
     now: dt.datetime | None = None,
 ) -> IngestOutcome:
     """Store, read and apply one input. `partnership` limits recognition to that pack's forms (a
-    business unit's upload); `trusted` (default: not for e-mail channels) skips the sender check."""
+    business unit's upload); `trusted` (default: only a signed-in person's upload) skips the check
+    that a reply comes from an authenticated party (`flask ingest --trusted`: a person vouches)."""
     stored = _store(session, content, channel, filename, content_type, partnership, now)
     if isinstance(stored, IngestOutcome):
         return stored
-    trusted = channel in ("upload", "cli") if trusted is None else trusted
+    trusted = channel == "upload" if trusted is None else trusted
     return _read_and_apply(session, stored, form_id=form_id, trusted=trusted, now=now)
 
 
@@ -96,7 +100,7 @@ def ingest_many(
     is already being read by the worker process: the same steps as ingest(), on two cores."""
     from concurrent.futures import ThreadPoolExecutor
 
-    trusted = channel in ("upload", "cli") if trusted is None else trusted
+    trusted = channel == "upload" if trusted is None else trusted
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="parse") as reader:
         waiting = None
         for filename, content in inputs:
@@ -183,10 +187,13 @@ def _read_and_apply(
             item.case_reference = twin.case_reference
             session.commit()
             return _outcome(item)
-        if result.email.get("automatic"):
-            item.status, item.reason = "ignored", result.reason
+        if result.email.get("automatic") or outbox.is_ours(result.email):
+            ours = not result.email.get("automatic")
+            item.status, item.reason = "ignored", OWN_MESSAGE if ours else result.reason
             session.commit()
             return _outcome(item)
+        verdict = sender_auth.check(item.raw)
+        item.sender_auth, item.sender_auth_detail = verdict.status, verdict.detail
     for handler in HANDLERS:
         taken = handler(session, item, result, spec, trusted=trusted, now=now)
         if taken is not None:
@@ -203,14 +210,9 @@ def _read_and_apply(
         if found is None:
             reference = None  # a reference we never issued: treated as a new escalation, and said so
             result.warnings.append("the reference in it is not a case here; a new case was opened")
-        elif not trusted and not _is_party(session, found, item.sender):
+        elif not trusted and (reason := parties.hold_reason(session, found, item)):
             item.case_reference = reference
-            return _hold(
-                session,
-                item,
-                f"a reply to {reference} from {item.sender or 'an unknown sender'}, "
-                "who is not a party to the case or a directory contact",
-            )
+            return _hold(session, item, reason)
 
     def queue(session_, pack, spec_, case_, submission, decisions, step, *, now):
         # Inside the case's transaction: the item is accepted exactly when the case change commits.
@@ -256,6 +258,7 @@ def _flatten(messages) -> list[str]:
     return [m for value in messages for m in _flatten(value)]
 
 
+OWN_MESSAGE = "one of this service's own messages came back"
 INTERRUPTED_AFTER = dt.timedelta(minutes=15)  # far beyond a reading's 30 s wall-clock backstop
 INTERRUPTED = "its reading was interrupted (e.g. a database restart); run it again"
 
@@ -311,26 +314,6 @@ def _thread(session, result: ParseResult) -> str | None:
     if ours is None:
         return None
     return session.scalar(select(Case.reference).where(Case.id == ours))
-
-
-def _is_party(session, case: Case, sender: str | None) -> bool:
-    """A party: anyone the case was routed to, anyone who sent it a form before, anyone whose address
-    its answers give (the raiser's contact details), or a contact in the partnership's directory."""
-    if not sender:
-        return False
-    sender = sender.lower()
-    if case.raiser_contact and sender in case.raiser_contact.lower():
-        return True
-    routed = select(RoutingDecision.id).where(
-        RoutingDecision.case_id == case.id, func.lower(RoutingDecision.email) == sender
-    )
-    directory = select(Contact.id).where(Contact.partnership == case.partnership, func.lower(Contact.email) == sender)
-    earlier = select(ReceivedItem.id).where(
-        ReceivedItem.case_reference == case.reference,
-        ReceivedItem.status == "accepted",
-        func.lower(ReceivedItem.sender) == sender,
-    )
-    return any(session.scalar(q.limit(1)) is not None for q in (routed, directory, earlier))
 
 
 # --- what a person sees and does ----------------------------------------------------------------

@@ -33,6 +33,9 @@ class ReceivedItem(Base):
     times_seen: Mapped[int] = mapped_column(Integer, default=1)
     message_id: Mapped[str | None] = mapped_column(String(300), index=True)
     sender: Mapped[str | None] = mapped_column(String(254))
+    # The sender check (service.intake.sender_auth) of an e-mail: pass | fail, and its words.
+    sender_auth: Mapped[str | None] = mapped_column(String(8))
+    sender_auth_detail: Mapped[str | None] = mapped_column(Text)
     status: Mapped[str] = mapped_column(String(12), default="received")
     reason: Mapped[str | None] = mapped_column(Text)
     form_id: Mapped[str | None] = mapped_column(String(80))

@@ -62,7 +62,7 @@ def _asset_version(endpoint: str, values: dict) -> None:
     """Link each asset file as /assets/<file>?v=<hash of its content>: the proxy lets browsers keep it
     for a year (deploy/nginx.conf), and a release that changes it changes its address."""
     if endpoint == "web.static" and "filename" in values and "v" not in values:
-        from service.web.views import STATIC
+        from service.web.pages import STATIC
 
         if version := _content_hash(STATIC / values["filename"]):
             values["v"] = version

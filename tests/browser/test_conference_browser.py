@@ -23,6 +23,7 @@ from service.casework import outbox
 from service.db import sessions
 from service.intake.channels import smtp_controller
 from tests.browser.conftest import serious_violations
+from tests.intake.mailauth import MX
 from tests.workspace.support import PASSWORD, WS_CONFIG, make_user
 
 CHAIR = "chair@kirklees.example"
@@ -81,7 +82,15 @@ def conference_server(tmp_path):
     engine = make_engine(f"sqlite:///{tmp_path / 'conference.sqlite3'}")
     Base.metadata.create_all(engine)
     config = {key: value for key, value in WS_CONFIG.items() if key != "TESTING"}
-    app = create_app({**config, "SECRET_KEY": "browser-conference", "DATABASE_ENGINE": engine, "COOKIE_SECURE": False})
+    app = create_app(
+        {
+            **config,
+            "SECRET_KEY": "browser-conference",
+            "DATABASE_ENGINE": engine,
+            "COOKIE_SECURE": False,
+            "TRUSTED_AUTHSERV_ID": MX,  # the partnership's mail gateway in front of the receiver
+        }
+    )
     with sessions(app)() as session:
         directory.seed(session)
     make_user(app, CHAIR, "conference-chair", "kirklees")
@@ -157,6 +166,8 @@ def test_a_chair_logs_a_conference_and_each_lead_is_notified_and_answers(page, c
     # The school's lead replies to the e-mail: the reply is threaded to its row.
     school = inbox.to(LEADS["Greenfield High School"])[0]
     answer = EmailMessage()
+    # The partnership's gateway checked DMARC on the way in (issue 14: only authenticated replies count).
+    answer["Authentication-Results"] = f"{MX}; dmarc=pass header.from=greenfield-high.example"
     answer["From"] = LEADS["Greenfield High School"]
     answer["To"] = "escalations@escalate.example"
     answer["Subject"] = "Re: " + school["Subject"]

@@ -16,6 +16,7 @@ from service.documents.records import render
 from service.intake import ingest
 from service.intake.models import ReceivedItem
 from tests.conftest import sample
+from tests.intake.mailauth import vouched
 from tests.parsers.test_docx import LEGACY
 
 
@@ -23,7 +24,11 @@ def document(form_id: str, fmt: str = "docx", **changes) -> bytes:
     return render(registry().form(form_id), {**sample(form_id), **changes}, fmt)
 
 
-def email_with(content: bytes | None, *, subject="Escalation", sender="zoe.nowak@riverside.example", **headers):
+def email_with(
+    content: bytes | None, *, subject="Escalation", sender="zoe.nowak@riverside.example", dmarc="pass", **headers
+):
+    """An e-mail carrying `content`, as the receiving server hands it on with its DMARC verdict
+    (believed only where the test trusts that server: the trusted_mx fixture)."""
     m = EmailMessage()
     m["From"] = sender
     m["To"] = "escalations@escalate.example"
@@ -34,7 +39,7 @@ def email_with(content: bytes | None, *, subject="Escalation", sender="zoe.nowak
     m.set_content("Form attached.")
     if content is not None:
         m.add_attachment(content, maintype="application", subtype="octet-stream", filename="form.docx")
-    return m.as_bytes()
+    return vouched(m.as_bytes(), dmarc) if dmarc else m.as_bytes()
 
 
 def count(session, model) -> int:
@@ -115,7 +120,7 @@ def test_a_person_chooses_the_form_for_an_unrecognised_document(db_session):
     assert again.status == "quarantined" and "'Stage of escalation' is required" in again.reason
 
 
-def test_reply_threaded_by_reference_tag_from_a_party_updates_the_case(db_session):
+def test_reply_threaded_by_reference_tag_from_a_party_updates_the_case(db_session, trusted_mx):
     first = ingest.ingest(db_session, document("nt-appendix-a"), channel="upload")
     update = document("nt-appendix-a", stage="4", outcome="Escalated to the Assistant Director.")
     reply = email_with(update, subject=f"RE: [{first.reference}] Escalation")
@@ -125,7 +130,7 @@ def test_reply_threaded_by_reference_tag_from_a_party_updates_the_case(db_sessio
     assert cases.get(db_session, first.reference).current_stage == "4"
 
 
-def test_reply_from_someone_outside_the_case_is_held_then_released(db_session):
+def test_reply_from_someone_outside_the_case_is_held_then_released(db_session, trusted_mx):
     first = ingest.ingest(db_session, document("nt-appendix-a"), channel="upload")
     reply = email_with(
         document("nt-appendix-a", stage="4"), subject=f"[{first.reference}]", sender="someone@elsewhere.example"
@@ -138,7 +143,7 @@ def test_reply_from_someone_outside_the_case_is_held_then_released(db_session):
     assert released.status == "accepted" and released.reference == first.reference
 
 
-def test_reply_threaded_by_in_reply_to_one_of_our_messages(db_session):
+def test_reply_threaded_by_in_reply_to_one_of_our_messages(db_session, trusted_mx):
     first = ingest.ingest(db_session, document("nt-appendix-a"), channel="upload")
     ours = db_session.scalar(select(OutboxMessage).where(OutboxMessage.to_email.is_not(None)).limit(1))
     routed_to = db_session.scalar(select(RoutingDecision.email).where(RoutingDecision.email.is_not(None)).limit(1))
