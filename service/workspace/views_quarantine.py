@@ -57,7 +57,6 @@ def _form_choices(partnerships: list[str]) -> list[tuple[str, str]]:
 @bp.route("/quarantine")
 @requires("quarantine")
 def quarantine():
-    ingest.quarantine_interrupted(db.session())  # so an input whose reading was cut short is listed too
     items = ingest.for_review(db.session(), allowed_partnerships("quarantine"), unattributed=_sees_unattributed())
     return render_template("workspace/quarantine.html", title="Quarantine", items=items, errors=[])
 

@@ -157,12 +157,32 @@ def test_auto_reply_is_kept_and_ignored(db_session):
     assert count(db_session, Submission) == 0
 
 
-def test_flask_ingest_prints_one_json_line_per_input(db_app, tmp_path):
+def test_flask_ingest_stores_queues_and_answers_with_the_item(db_app, tmp_path):
     good = tmp_path / "k5.docx"
     good.write_bytes(document("kirklees-appendix-5"))
     bad = tmp_path / "bad.pdf"
     bad.write_bytes(b"%PDF-1.7 truncated")
     result = db_app.test_cli_runner().invoke(args=["ingest", str(good), str(bad), str(good)])
+    assert result.exit_code == 0, result.output
+    lines = [json.loads(line) for line in result.output.strip().splitlines()]
+    assert [line["status"] for line in lines] == ["received"] * 3
+    assert lines[0]["item"] == lines[2]["item"] != lines[1]["item"]  # the same bytes are the same item
+    assert lines[0]["reason"] == f"received as item {lines[0]['item']}; queued to be read"
+    from service.db import sessions
+
+    with sessions(db_app)() as session:  # the jobs (run as queued here) read and applied them
+        first, second = session.get(ReceivedItem, lines[0]["item"]), session.get(ReceivedItem, lines[1]["item"])
+        assert first.status == "accepted" and first.case_reference.startswith("KL-") and first.read_at
+        assert second.status == "quarantined" and second.reason
+        assert count(session, Submission) == 1
+
+
+def test_flask_ingest_now_reads_in_the_command(db_app, tmp_path):
+    good = tmp_path / "k5.docx"
+    good.write_bytes(document("kirklees-appendix-5"))
+    bad = tmp_path / "bad.pdf"
+    bad.write_bytes(b"%PDF-1.7 truncated")
+    result = db_app.test_cli_runner().invoke(args=["ingest", "--now", str(good), str(bad), str(good)])
     assert result.exit_code == 0, result.output
     lines = [json.loads(line) for line in result.output.strip().splitlines()]
     assert [line["status"] for line in lines] == ["accepted", "quarantined", "duplicate"]
