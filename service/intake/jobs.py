@@ -22,7 +22,7 @@ from huey import RedisHuey, SqliteHuey, crontab
 from huey.api import Huey
 
 from service import db
-from service.intake import claims, ingest
+from service.intake import claims, ingest, uploads
 
 log = logging.getLogger(__name__)
 RETRIES = 10  # a database fault: tried again after 2, 4, 8 ... 1024 s
@@ -80,9 +80,10 @@ def _register(app: Flask, huey: Huey) -> None:
 
 
 def sweep(app: Flask) -> int:
-    """Queue again what the queue lost (see claims.stalled); how many items."""
+    """Queue again what the queue lost (see claims.stalled); how many items. Old upload batches go too."""
     with app.app_context(), db.sessions(app)() as session:
         stalled = claims.stalled(session)
+        uploads.forget_old_batches(session)
     if stalled:
         log.warning("intake sweep: %d items queued again", len(stalled))
         enqueue(app, stalled)

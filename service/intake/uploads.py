@@ -7,13 +7,14 @@ import datetime as dt
 import secrets
 from dataclasses import dataclass
 
-from sqlalchemy import or_, select
+from sqlalchemy import delete, or_, select
 from sqlalchemy.orm import Session
 
 from service.intake.ingest import IngestOutcome, store
 from service.intake.models import ReceivedItem, UploadBatch
 
 MAX_FILES = 100
+KEEP_BATCHES = dt.timedelta(days=30)  # the list of what was uploaded (file names) is only for following it
 PENDING = ("received", "reading")
 # state -> (words, GOV.UK tag colour); the reason or case follows where there is one.
 STATES = {
@@ -99,3 +100,11 @@ def being_read(
     items = list(session.scalars(query.limit(limit)))
     total = len(items) if len(items) < limit else len(session.scalars(select(ReceivedItem.id).where(where)).all())
     return [_state(i.filename or "(no file name)", i, False) for i in items], total
+
+
+def forget_old_batches(session: Session, now: dt.datetime | None = None) -> int:
+    """Delete upload batches older than KEEP_BATCHES (the items themselves stay); how many."""
+    cutoff = (now or dt.datetime.now(dt.UTC)) - KEEP_BATCHES
+    gone = session.execute(delete(UploadBatch).where(UploadBatch.created_at < cutoff))
+    session.commit()
+    return gone.rowcount
