@@ -67,7 +67,8 @@ def parse(
 
 
 def parse_document(content: bytes, kind: str, *, specs, prefixes, form_id=None) -> ParseResult:
-    from parsers.layout import Para, find_reference, read_blocks, text_blocks
+    from parsers.blocks import Para, text_blocks
+    from parsers.layout import find_reference, read_blocks
 
     if len(content) > MAX_DOCUMENT_BYTES:
         raise ParseError(

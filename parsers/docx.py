@@ -14,7 +14,7 @@ import zlib
 
 from lxml import etree
 
-from parsers.layout import Para, Table
+from parsers.blocks import Para, Table
 from parsers.result import ParseError
 
 W = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"

@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 from email import policy
 from email.utils import getaddresses
 
-from parsers.layout import find_reference, read_blocks, text_blocks
+from parsers.blocks import text_blocks
+from parsers.layout import find_reference, read_blocks
 from parsers.result import ParseError, ParseResult
 
 MAX_PARTS = 200

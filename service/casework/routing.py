@@ -1,6 +1,6 @@
 """Routing: who receives a submission, decided by the rules in the partnership's pack.yaml.
 
-A rule (validated at load by forms.loader.RoutingRuleSchema) reads:
+A rule (validated at load by forms.schemas.RoutingRuleSchema) reads:
 
     - id: ntscp-notified-from-stage-3
       when: {stages_from: "3"}            # and/or stages: [...], forms: [...], process: cp-conference

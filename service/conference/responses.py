@@ -24,7 +24,7 @@ from forms import registry
 from parsers import MAX_EMAIL_BYTES, ParseError, sniff
 from parsers.layout import find_reference
 from service.casework.models import Case, Contact, OutboxMessage, RoutingDecision
-from service.conference.log import token_hash
+from service.conference.letters import token_hash
 from service.conference.models import Conference, ConferenceIssue, ConferenceResponse
 
 MAX_RESPONSE = 20_000

@@ -73,7 +73,7 @@ def test_our_word_record_saved_as_pdf_reads_back(ours_saved_as_pdf, form_id):
 
 
 def test_right_to_left_text_is_read_in_reading_order():
-    from parsers.pdf import _logical
+    from parsers.pdf_page import _logical
 
     drawn = "Ahmed Al-Rashid \ufeaa\ufeb7\u0627\ufeae\ufedf\u0627 \ufeaa\ufee4\ufea3\u0623"  # as pdfplumber gives it
     assert _logical(drawn) == "Ahmed Al-Rashid \u0623\u062d\u0645\u062f \u0627\u0644\u0631\u0627\u0634\u062f"

@@ -1,0 +1,147 @@
+"""The case views: list, overdue, one case, stage moves, outcomes, tracking and the directory."""
+
+from __future__ import annotations
+
+from flask import jsonify, request
+from sqlalchemy import select
+
+from service import db
+from service.api.common import allowed, bp, error, json_body, staff, staff_case
+from service.api.schemas import CasePage, ContactOut, ListQuery, OutcomeIn, StageIn
+from service.casework import cases
+from service.casework.models import Contact
+from service.workspace.common import audit_here, holds_child_details
+
+
+@bp.get("/cases")
+@staff("cases.read")
+def get_cases():
+    """A page of cases, newest first.
+    ---
+    get:
+      parameters:
+        - {in: query, schema: ListQuery}
+      responses:
+        200: {content: {application/json: {schema: CasePage}}}
+    """
+    query = ListQuery().load(request.args.to_dict())
+    page = cases.list_cases(db.session(), **query, within=allowed("cases.read"))
+    return CasePage().dump({"cases": page.cases, "next_cursor": page.next_cursor})
+
+
+@bp.get("/cases/overdue")
+@staff("cases.read")
+def get_overdue():
+    """Open cases past their current stage's due date, longest overdue first.
+    ---
+    get:
+      parameters:
+        - {in: query, name: partnership, schema: {type: string}}
+      responses:
+        200: {content: {application/json: {schema: CasePage}}}
+    """
+    found = cases.overdue(db.session(), partnership=request.args.get("partnership"), within=allowed("cases.read"))
+    return CasePage().dump({"cases": found, "next_cursor": None})
+
+
+@bp.get("/cases/<reference>")
+@staff("cases.read")
+def get_case(reference: str):
+    """One case with its stages (each with its due date), submissions and routing decisions.
+    ---
+    get:
+      parameters:
+        - {in: path, name: reference, required: true, schema: {type: string}}
+      responses:
+        200: {content: {application/json: {schema: CaseOut}}}
+        404: {content: {application/json: {schema: ErrorOut}}}
+    """
+    session = db.session()
+    case = staff_case(session, reference, "cases.read")
+    view = cases.case_view(session, case)
+    if holds_child_details(case):  # as the case page: reading a child's record is audited
+        audit_here("case.view", case, detail="API")
+        session.commit()
+    return jsonify(view)
+
+
+@bp.post("/cases/<reference>/stage")
+@staff("cases.write")
+def post_stage(reference: str):
+    """Move the case to a later stage.
+    ---
+    post:
+      parameters:
+        - {in: path, name: reference, required: true, schema: {type: string}}
+      requestBody:
+        content:
+          application/json:
+            schema: StageIn
+      responses:
+        200: {content: {application/json: {schema: CaseOut}}}
+        409: {content: {application/json: {schema: ErrorOut}}}
+    """
+    body = json_body(StageIn())
+    session = db.session()
+    case = cases.move_stage(
+        session,
+        staff_case(session, reference, "cases.write"),
+        body["stage"],
+        immediate_risk=body["immediate_risk"],
+        outcome=body["outcome"],
+    )
+    return jsonify(cases.case_view(session, case))
+
+
+@bp.post("/cases/<reference>/outcome")
+@staff("cases.write")
+def post_outcome(reference: str):
+    """Record the outcome, resolution and learning; `resolved: true` closes the case.
+    ---
+    post:
+      parameters:
+        - {in: path, name: reference, required: true, schema: {type: string}}
+      requestBody:
+        content:
+          application/json:
+            schema: OutcomeIn
+      responses:
+        200: {content: {application/json: {schema: CaseOut}}}
+    """
+    body = json_body(OutcomeIn())
+    session = db.session()
+    case = cases.record_outcome(session, staff_case(session, reference, "cases.write"), **body)
+    return jsonify(cases.case_view(session, case))
+
+
+@bp.get("/track/<token>")
+def get_tracking(token: str):
+    """What the person who raised a case sees with its tracking token.
+    ---
+    get:
+      parameters:
+        - {in: path, name: token, required: true, schema: {type: string}}
+      responses:
+        200: {content: {application/json: {schema: TrackingOut}}}
+        404: {content: {application/json: {schema: ErrorOut}}}
+    """
+    session = db.session()
+    return jsonify(cases.tracking_view(session, cases.by_tracking_token(session, token)))
+
+
+@bp.get("/directory/<partnership>")
+@staff("cases.read")
+def get_directory(partnership: str):
+    """The partnership's contacts.
+    ---
+    get:
+      parameters:
+        - {in: path, name: partnership, required: true, schema: {type: string}}
+      responses:
+        200: {content: {application/json: {schema: {type: array, items: ContactOut}}}}
+    """
+    cases.list_cases(db.session(), partnership=partnership, limit=1, within=[])  # raises for an unknown partnership
+    if partnership not in allowed("cases.read"):
+        return error(f"you do not work in {partnership}", 403)
+    found = db.session().scalars(select(Contact).where(Contact.partnership == partnership).order_by(Contact.id))
+    return jsonify(ContactOut(many=True).dump(found))

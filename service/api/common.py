@@ -1,0 +1,83 @@
+"""The API blueprint and what every view shares: the staff permission decorator, the partnerships a
+member of staff may reach, the JSON body loader and the JSON errors (see the package docstring)."""
+
+from __future__ import annotations
+
+import functools
+
+from flask import Blueprint, jsonify, request
+from flask_login import current_user
+from marshmallow import Schema, ValidationError
+
+from service.casework import cases
+from service.casework.routing import RoutingError
+from service.web import csrf
+from service.workspace.auth import all_partnerships
+
+bp = Blueprint("api", __name__, url_prefix="/api")
+csrf.exempt(bp)  # JSON bodies only: see the package docstring
+
+
+def staff(permission: str):
+    """A signed-in member of staff holding `permission` in at least one partnership; JSON 401/403 otherwise."""
+
+    def decorate(view):
+        @functools.wraps(view)
+        def wrapped(*args, **kwargs):
+            if not current_user.is_authenticated:
+                return error("sign in to the workspace first", 401)
+            if not current_user.can(permission):
+                return error(f"you do not have the '{permission}' permission", 403)
+            return view(*args, **kwargs)
+
+        wrapped.required_permission = permission
+        return wrapped
+
+    return decorate
+
+
+def allowed(permission: str) -> list[str]:
+    return current_user.partnerships_for(permission, all_partnerships())
+
+
+def staff_case(session, reference: str, permission: str):
+    """The case, if this member of staff may act on it; otherwise the same 'not found' as a wrong reference."""
+    case = cases.get(session, reference)
+    if case.partnership not in allowed(permission):
+        raise cases.UnknownCase(f"no case with reference '{reference}'")
+    return case
+
+
+def error(message: str, status: int, messages: dict | None = None):
+    body = {"error": message}
+    if messages:
+        body["messages"] = messages
+    return jsonify(body), status
+
+
+def json_body(schema: Schema) -> dict:
+    payload = request.get_json(silent=True)
+    if not isinstance(payload, dict):
+        raise ValidationError({"_schema": ["send a JSON object (Content-Type: application/json)"]})
+    return schema.load(payload)
+
+
+@bp.errorhandler(ValidationError)
+def _invalid(exc: ValidationError):
+    return error("invalid request", 400, exc.messages)
+
+
+@bp.errorhandler(cases.CaseError)
+def _case_error(exc: cases.CaseError):
+    if isinstance(exc, cases.UnknownCase):
+        return error(str(exc), 404)
+    if isinstance(exc, cases.StageMoveRefused):
+        return error(str(exc), 409)
+    if isinstance(exc, cases.InvalidData):
+        return error(str(exc), 400, exc.messages)
+    return error(str(exc), 400)
+
+
+@bp.errorhandler(RoutingError)
+def _routing_error(exc: RoutingError):
+    return error(str(exc), 400)

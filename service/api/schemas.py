@@ -1,0 +1,151 @@
+"""The marshmallow schemas at the API's boundary: what each request may send and each response holds."""
+
+from __future__ import annotations
+
+from marshmallow import RAISE, Schema, fields, validate
+
+from service.casework import cases
+
+
+class _Strict(Schema):
+    class Meta:
+        unknown = RAISE
+
+
+class SubmissionIn(_Strict):
+    form_id = fields.String(required=True, metadata={"description": "A form id, e.g. nt-appendix-a"})
+    data = fields.Dict(required=True, metadata={"description": "Canonical form data (forms.schema)"})
+    case = fields.String(load_default=None, metadata={"description": "Reference of the case this adds to (staff)"})
+    tracking_token = fields.String(
+        load_default=None, validate=validate.Length(max=200), metadata={"description": "Adds to the case it tracks"}
+    )
+    channel = fields.String(load_default="api", validate=validate.OneOf(cases.CHANNELS))
+    immediate_risk = fields.Boolean(load_default=None)
+
+
+class RoutedOut(Schema):
+    name = fields.String()
+    email = fields.String(allow_none=True)
+    phone = fields.String(allow_none=True)
+    role = fields.String()
+    agency = fields.String(allow_none=True)
+    rule_id = fields.String()
+    reason = fields.String()
+
+
+class NextStepOut(Schema):
+    text = fields.String()
+    stage = fields.String(allow_none=True)
+    who = fields.String(allow_none=True)
+    due = fields.Date(allow_none=True)
+    next_stage = fields.String(allow_none=True)
+    next_who = fields.String(allow_none=True)
+    form_id = fields.String(allow_none=True)
+    form_title = fields.String(allow_none=True)
+
+
+class SubmissionOut(Schema):
+    reference = fields.String()
+    tracking_token = fields.String(allow_none=True, metadata={"description": "Only when the case was opened"})
+    stage = fields.String(allow_none=True)
+    due = fields.Date(allow_none=True)
+    created = fields.Boolean()
+    routes = fields.List(fields.Nested(RoutedOut))
+    next_step = fields.Nested(NextStepOut)
+
+
+class StageView(Schema):
+    stage = fields.String()
+    name = fields.String()
+    label = fields.String()
+    skipped = fields.Boolean()
+    entered_on = fields.String(allow_none=True)
+    timescale = fields.String()
+    due = fields.String(allow_none=True)
+    due_words = fields.String()
+    left_on = fields.String(allow_none=True)
+    met = fields.Boolean(allow_none=True)
+    overdue = fields.Boolean()
+    due_soon = fields.Boolean()
+    outcome = fields.String(allow_none=True)
+
+
+class CaseSummary(Schema):
+    reference = fields.String()
+    partnership = fields.String()
+    status = fields.String()
+    current_stage = fields.String(allow_none=True)
+    current_due = fields.Date(allow_none=True)
+    raising_agency = fields.String(allow_none=True)
+    receiving_agency = fields.String(allow_none=True)
+    category = fields.String(allow_none=True)
+    created_at = fields.DateTime()
+
+
+class CasePage(Schema):
+    cases = fields.List(fields.Nested(CaseSummary))
+    next_cursor = fields.String(allow_none=True)
+
+
+class CaseOut(Schema):
+    """The case as `flask --app app case REF` prints it."""
+
+    reference = fields.String()
+    partnership = fields.String()
+    status = fields.String()
+    current_stage = fields.String(allow_none=True)
+    current_due = fields.String(allow_none=True)
+    overdue = fields.Boolean()
+    due_soon = fields.Boolean()
+    next_step = fields.String()
+    stages = fields.List(fields.Nested(StageView))
+    submissions = fields.List(fields.Dict())
+    routing = fields.List(fields.Dict())
+
+
+class TrackingOut(Schema):
+    reference = fields.String()
+    partnership_name = fields.String()
+    status = fields.String()
+    current_stage = fields.String(allow_none=True)
+    current_due = fields.String(allow_none=True)
+    overdue = fields.Boolean()
+    due_soon = fields.Boolean()
+    next_step = fields.String()
+    stages = fields.List(fields.Dict())
+
+
+class StageIn(_Strict):
+    stage = fields.String(required=True)
+    immediate_risk = fields.Boolean(load_default=False)
+    outcome = fields.String(load_default=None, validate=validate.Length(max=20_000))
+
+
+class OutcomeIn(_Strict):
+    outcome = fields.String(load_default=None, validate=validate.Length(max=20_000))
+    resolution = fields.String(load_default=None, validate=validate.Length(max=20_000))
+    learning = fields.String(load_default=None, validate=validate.Length(max=20_000))
+    resolved = fields.Boolean(load_default=False)
+
+
+class ListQuery(_Strict):
+    partnership = fields.String(load_default=None)
+    status = fields.String(load_default=None, validate=validate.OneOf(["open", "resolved"]))
+    limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
+    cursor = fields.String(load_default=None)
+
+
+class ContactOut(Schema):
+    role = fields.String()
+    agency = fields.String(allow_none=True)
+    sector = fields.String(allow_none=True)
+    stage = fields.String(allow_none=True)
+    name = fields.String()
+    title = fields.String(allow_none=True)
+    email = fields.String(allow_none=True)
+    phone = fields.String(allow_none=True)
+
+
+class ErrorOut(Schema):
+    error = fields.String()
+    messages = fields.Dict()

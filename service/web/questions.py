@@ -1,0 +1,225 @@
+"""The draft's pages: each section's questions, saved for later, check your answers, download,
+send, and delete. A draft is reached only through its private link (service.web.drafts)."""
+
+from __future__ import annotations
+
+from flask import abort, redirect, request, url_for
+from flask_wtf import FlaskForm
+from marshmallow import ValidationError
+
+from forms.model import FormSpec, Pack, Section
+from forms.schema import validate_data
+from service import db
+from service.casework import cases, routing
+from service.casework.models import Case
+from service.documents import records as documents
+from service.web import child_details, drafts, formbuild
+from service.web.answers import canonical, section_answers
+from service.web.pages import bp, download_response, registry, render_page
+
+
+def _draft_or_404(token: str) -> tuple[drafts.Draft, FormSpec, Pack]:
+    draft = drafts.find(db.session(), token)
+    if draft is None:
+        abort(404)
+    spec = registry().form(draft.form_id)
+    return draft, spec, registry().pack(draft.partnership)
+
+
+def _section(spec: FormSpec, key: str) -> Section:
+    for section in spec.sections:
+        if section.key == key:
+            return section
+    abort(404)
+
+
+def _next_section(spec: FormSpec, key: str) -> Section | None:
+    keys = [s.key for s in spec.sections]
+    index = keys.index(key)
+    return spec.sections[index + 1] if index + 1 < len(keys) else None
+
+
+def _previous_section(spec: FormSpec, key: str) -> Section | None:
+    keys = [s.key for s in spec.sections]
+    index = keys.index(key)
+    return spec.sections[index - 1] if index > 0 else None
+
+
+def _first_unfinished(spec: FormSpec, answers: dict) -> Section | None:
+    """The first section whose stored answers do not pass its checks."""
+    for section in spec.sections:
+        if not formbuild.answers_pass(spec, section, answers):
+            return section
+    return None
+
+
+@bp.route("/d/<token>")
+def resume(token: str):
+    draft, spec, _ = _draft_or_404(token)
+    # Back to the first page not yet completed (an optional page counts once it has been continued past).
+    unvisited = next((sec for sec in spec.sections if sec.key not in draft.done), None)
+    unfinished = unvisited or _first_unfinished(spec, draft.answers)
+    if unfinished is not None:
+        return redirect(url_for("web.question", token=token, section_key=unfinished.key))
+    return redirect(url_for("web.check", token=token))
+
+
+@bp.route("/d/<token>/s/<section_key>", methods=["GET", "POST"])
+def question(token: str, section_key: str):
+    draft, spec, pack = _draft_or_404(token)
+    section = _section(spec, section_key)
+    changing = request.args.get("change") == "1"
+    if request.method == "GET":
+        form = formbuild.make_section_form(spec, section, draft.answers)
+        return _question_page(token, draft, spec, pack, section, form, changing)
+
+    form = formbuild.make_section_form(spec, section, draft.answers, formdata=request.form)
+    # The blueprint has checked the CSRF token of every POST before this point.
+    if request.form.get("add_row") or request.form.get("remove_row"):
+        formbuild.change_rows(form, add=request.form.get("add_row"), remove=request.form.get("remove_row"))
+        return _question_page(token, draft, spec, pack, section, form, changing)
+
+    answers = {**draft.answers, **section_answers(form)}
+    if request.form.get("save") == "later":
+        drafts.save(db.session(), draft, answers=answers, done=draft.done, for_later=True)
+        return redirect(url_for("web.saved", token=token))
+
+    if not form.validate():
+        return _question_page(token, draft, spec, pack, section, form, changing)
+
+    warnings = {k: v for k, v in child_details.warnings(spec, answers).items() if k in {f.key for f in section.fields}}
+    seen = request.form.get("warned") == formbuild.fingerprint(warnings, answers)
+    done = sorted({*draft.done, section.key})
+    drafts.save(db.session(), draft, answers=answers, done=done)
+    if warnings and not seen:
+        return _question_page(token, draft, spec, pack, section, form, changing, warnings=warnings)
+    following = _next_section(spec, section.key)
+    if changing or following is None:
+        return redirect(url_for("web.check", token=token))
+    return redirect(url_for("web.question", token=token, section_key=following.key))
+
+
+def _question_page(token, draft, spec, pack, section, form, changing, warnings=None):
+    previous = _previous_section(spec, section.key)
+    if changing:
+        back = url_for("web.check", token=token)
+    elif previous is not None:
+        back = url_for("web.question", token=token, section_key=previous.key)
+    else:
+        back = url_for("web.guidance", pack_id=pack.id)
+    number = [s.key for s in spec.sections].index(section.key) + 1
+    questions = [formbuild.render_question(form[f.key], f) for f in section.fields]
+    answers = draft.answers
+    return render_page(
+        "question.html",
+        title=section.title,
+        pack=pack,
+        spec=spec,
+        section=section,
+        form=form,
+        questions=questions,
+        caption=f"{spec.short_title}: part {number} of {len(spec.sections)}",
+        errors=formbuild.error_list(form),
+        warnings=warnings or {},
+        warned=formbuild.fingerprint(warnings or {}, answers) if warnings else "",
+        action=url_for("web.question", token=token, section_key=section.key, change="1" if changing else None),
+        back_url=back,
+        no_child_details=not spec.carries_child_details,
+    )
+
+
+@bp.route("/d/<token>/saved")
+def saved(token: str):
+    draft, spec, pack = _draft_or_404(token)
+    return render_page(
+        "saved.html",
+        title="Your answers have been saved",
+        pack=pack,
+        spec=spec,
+        link=url_for("web.resume", token=token, _external=True),
+        expires=draft.expires_at,
+    )
+
+
+@bp.route("/d/<token>/check")
+def check(token: str):
+    draft, spec, pack = _draft_or_404(token)
+    unfinished = _first_unfinished(spec, draft.answers)
+    if unfinished is not None:
+        return redirect(url_for("web.question", token=token, section_key=unfinished.key))
+    return render_page(
+        "check.html",
+        title="Check your answers before sending",
+        pack=pack,
+        spec=spec,
+        summary=formbuild.summary(
+            spec, draft.answers, lambda key: url_for("web.question", token=token, section_key=key, change="1")
+        ),
+        warnings=child_details.warnings(spec, draft.answers),
+        token=token,
+        updating=draft.case_id is not None,
+        back_url=url_for("web.question", token=token, section_key=spec.sections[-1].key),
+    )
+
+
+@bp.route("/d/<token>/download.<fmt>")
+def download(token: str, fmt: str):
+    draft, spec, _ = _draft_or_404(token)
+    if fmt not in documents.FORMATS:
+        abort(404)
+    try:
+        content = documents.render(spec, canonical(spec, draft.answers), fmt)
+    except ValidationError:
+        return redirect(url_for("web.check", token=token))
+    return download_response(content, fmt, documents.filename(spec, fmt, completed=True))
+
+
+@bp.route("/d/<token>/submit", methods=["POST"])
+def submit(token: str):
+    draft, spec, pack = _draft_or_404(token)
+    if _first_unfinished(spec, draft.answers) is not None:
+        return redirect(url_for("web.check", token=token))
+    session = db.session()
+    data = canonical(spec, draft.answers)
+    try:
+        validate_data(spec, data)
+        case = session.get(Case, draft.case_id) if draft.case_id else None
+        outcome = cases.submit(session, spec.id, data, channel="web", case=case)
+    except (cases.CaseError, routing.RoutingError) as exc:
+        # Nothing was stored; the answers stay in the draft so the person can fix and send again.
+        agency = spec.field_for("receiving_agency")
+        section = next((sec for sec in spec.sections if agency in sec.fields), None) if agency else None
+        change = url_for("web.question", token=token, section_key=section.key, change="1") if section else None
+        return render_page(
+            "problem.html",
+            title="Your form could not be sent",
+            pack=pack,
+            message=f"Nothing was sent: {exc}.",
+            change_url=change,
+            back_url=url_for("web.check", token=token),
+        ), 422
+    drafts.discard(session, draft)
+    if outcome.tracking_token:
+        return redirect(url_for("web.confirmation", tracking=outcome.tracking_token))
+    # An update to an existing case: only the token's hash is kept, so the page is shown here and
+    # the submitter goes on using the tracking link they already hold.
+    case = session.get(Case, outcome.case_id)
+    return render_page(
+        "confirmation.html",
+        title="Stage update sent",
+        pack=pack,
+        view=cases.tracking_view(session, case),
+        routes=outcome.routes,
+        tracking_link=None,
+        record_links=None,
+    )
+
+
+@bp.route("/d/<token>/delete", methods=["POST"])
+def delete(token: str):
+    draft, spec, pack = _draft_or_404(token)
+    form = FlaskForm()
+    if not form.validate_on_submit():
+        abort(400)
+    drafts.discard(db.session(), draft)
+    return render_page("deleted.html", title="Your answers have been deleted", pack=pack, spec=spec)

@@ -1,0 +1,112 @@
+"""The pages reached by a case's tracking link: confirmation, tracking, the completed record and
+starting an update to the case."""
+
+from __future__ import annotations
+
+from flask import abort, request, url_for
+from flask_wtf import FlaskForm
+
+from forms.model import FormSpec, Pack
+from service import db
+from service.casework import cases
+from service.documents import records as documents
+from service.web import journey
+from service.web.answers import web_answers_from_canonical
+from service.web.pages import bp, download_response, registry, render_page, start_draft
+
+
+def _case_or_404(tracking: str):
+    try:
+        return cases.by_tracking_token(db.session(), tracking)
+    except cases.UnknownCase:
+        abort(404)
+
+
+@bp.route("/t/<tracking>/confirmation")
+def confirmation(tracking: str):
+    case = _case_or_404(tracking)
+    pack = registry().pack(case.partnership)
+    view = cases.tracking_view(db.session(), case)
+    last = case.submissions[-1]
+    routes = [r for r in case.routings if r.submission_id == last.id]
+    return render_page(
+        "confirmation.html",
+        title="Escalation sent",
+        pack=pack,
+        view=view,
+        routes=routes,
+        tracking_link=url_for("web.tracking", tracking=tracking, _external=True),
+        record_links=[(fmt.upper(), url_for("web.record", tracking=tracking, fmt=fmt)) for fmt in documents.FORMATS],
+    )
+
+
+@bp.route("/t/<tracking>")
+def tracking(tracking: str):
+    case = _case_or_404(tracking)
+    pack = registry().pack(case.partnership)
+    view = cases.tracking_view(db.session(), case)
+    return render_page(
+        "tracking.html",
+        title=f"Escalation {view['reference']}",
+        pack=pack,
+        view=view,
+        tracking=tracking,
+        update_forms=_update_forms(pack, case),
+        record_links=[(fmt.upper(), url_for("web.record", tracking=tracking, fmt=fmt)) for fmt in documents.FORMATS],
+        form=FlaskForm(),
+    )
+
+
+def _update_forms(pack: Pack, case) -> list[FormSpec]:
+    """Forms the submitter can use to update this case: the last one used, the next stage's form,
+    and the policy's outcome forms."""
+    out: list[FormSpec] = []
+    last = case.submissions[-1].form_id if case.submissions else None
+    candidates = [last]
+    if case.current_stage:
+        index = pack.stage_index(case.current_stage)
+        if index + 1 < len(pack.stages):
+            candidates.append(pack.stages[index + 1].form)
+    candidates.extend(f.id for f in journey.outcome_forms(pack))
+    for form_id in candidates:
+        if form_id and form_id not in [f.id for f in out]:
+            try:
+                out.append(pack.form(form_id))
+            except KeyError:
+                continue
+    return out
+
+
+@bp.route("/t/<tracking>/record.<fmt>")
+def record(tracking: str, fmt: str):
+    case = _case_or_404(tracking)
+    if fmt not in documents.FORMATS or not case.submissions:
+        abort(404)
+    last = case.submissions[-1]
+    spec = registry().form(last.form_id)
+    content = documents.render(spec, last.data, fmt)
+    return download_response(content, fmt, documents.filename(spec, fmt, completed=True, reference=case.reference))
+
+
+@bp.route("/t/<tracking>/update", methods=["POST"])
+def update(tracking: str):
+    case = _case_or_404(tracking)
+    pack = registry().pack(case.partnership)
+    form = FlaskForm()
+    if not form.validate_on_submit():
+        abort(400)
+    allowed = {f.id: f for f in _update_forms(pack, case)}
+    spec = allowed.get(request.form.get("form_id", ""))
+    if spec is None:
+        abort(400)
+    # Start from the answers this case last gave on the same form, so only what changed is typed.
+    previous = next((s for s in reversed(case.submissions) if s.form_id == spec.id), None)
+    answers = web_answers_from_canonical(spec, previous.data) if previous else {}
+    if case.current_stage and spec.field_for("stage") is not None:
+        answers.update(journey.preset_answers(spec, _next_stage(pack, case.current_stage)))
+    return start_draft(pack, spec.id, answers, case_id=case.id)
+
+
+def _next_stage(pack: Pack, stage_id: str) -> str | None:
+    index = pack.stage_index(stage_id)
+    return pack.stages[index + 1].id if index + 1 < len(pack.stages) else None
