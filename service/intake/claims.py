@@ -17,7 +17,7 @@ import datetime as dt
 import os
 import uuid
 
-from sqlalchemy import case, or_, select, update
+from sqlalchemy import case, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from service.intake.models import ReceivedItem
@@ -119,3 +119,19 @@ def mark_queued(session: Session, item_ids: list[int], now: dt.datetime | None =
             .execution_options(synchronize_session=False)
         )
         session.commit()
+
+
+def backlog(session: Session, now: dt.datetime | None = None) -> dict:
+    """What is waiting or being read: counts, the oldest waiting item's age, readings past their lease."""
+    now = _now(now)
+    Item = ReceivedItem
+    pending = Item.status.in_(("received", "reading"))
+    counts = dict(session.execute(select(Item.status, func.count()).where(pending).group_by(Item.status)).all())
+    oldest = session.scalar(select(func.min(Item.received_at)).where(pending))
+    overdue = session.scalar(select(func.count()).where((Item.status == "reading") & (Item.lease_until < now)))
+    return {
+        "waiting": counts.get("received", 0),
+        "reading": counts.get("reading", 0),
+        "oldest_seconds": round((now - oldest).total_seconds()) if oldest else 0,
+        "readers_stopped": overdue,
+    }

@@ -70,6 +70,24 @@ def ingest_command(paths: tuple[Path, ...], partnership: str | None, form_id: st
             click.echo(json.dumps(line, ensure_ascii=False))
 
 
+@click.command("intake-status")
+@with_appcontext
+def intake_status_command():
+    """Print what waits to be read, as JSON: items waiting and being read, the oldest one's age in
+    seconds, readings whose worker stopped (read again after their lease), jobs on the queue."""
+    from service.intake import claims, jobs
+
+    app = current_app._get_current_object()
+    with db.sessions()() as session:
+        found = claims.backlog(session)
+    try:
+        found["jobs_queued"] = jobs.queue(app).pending_count()
+    except Exception as exc:  # Redis down: say so rather than fail
+        found["jobs_queued"] = None
+        found["queue"] = f"unreachable ({type(exc).__name__})"
+    click.echo(json.dumps(found))
+
+
 @click.command("worker")
 @with_appcontext
 @click.option("--processes", default=1, show_default=True, type=click.IntRange(1, 64), help="Worker processes.")
@@ -132,5 +150,12 @@ def imap_poll_command(every: int):
 
 
 def register(app: Flask) -> None:
-    for command in (parse_command, ingest_command, smtpd_command, imap_poll_command, worker_command):
+    for command in (
+        parse_command,
+        ingest_command,
+        smtpd_command,
+        imap_poll_command,
+        worker_command,
+        intake_status_command,
+    ):
         app.cli.add_command(command)

@@ -42,9 +42,10 @@ CHANNELS = {"upload": "upload", "cli": "import", "smtp": "email", "imap": "email
 # returns an IngestOutcome when it took the input, else None. Called after reading, before cases.
 HANDLERS: list = []
 MAX_INPUT_BYTES = cases.MAX_RAW_BYTES
-# The database or its connection failed: the job is retried. Anything else raised while reading is
-# the input's own doing (or a fault no retry mends) and quarantines it with the reason.
-INFRASTRUCTURE = (OperationalError, InterfaceError)
+# The database or its connection failed, or the machine could not start the reader (OSError): the
+# job is retried. Anything else raised while reading is the input's own doing (or a fault no retry
+# mends) and quarantines it with the reason.
+INFRASTRUCTURE = (OperationalError, InterfaceError, OSError)
 
 
 @dataclass

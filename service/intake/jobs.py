@@ -105,6 +105,9 @@ def enqueue(app: Flask, item_ids: list[int], form_id: str | None = None) -> bool
         log.warning("intake queue unreachable (%s); %d items wait for the sweep", type(exc).__name__, len(item_ids))
         return False
     if not huey.immediate:
-        with app.app_context(), db.sessions(app)() as session:
-            claims.mark_queued(session, item_ids)
+        try:  # only spares the sweep a needless job: the items are queued whatever happens here
+            with app.app_context(), db.sessions(app)() as session:
+                claims.mark_queued(session, item_ids)
+        except Exception as exc:
+            log.warning("could not mark %d items queued (%s)", len(item_ids), type(exc).__name__)
     return True

@@ -93,3 +93,41 @@ def test_stalled_items_are_found_and_one_stopped_too_often_is_quarantined(db_ses
     claims.mark_queued(db_session, [fresh], now)  # its channel queued it: the sweep leaves it to that job
     assert claims.stalled(db_session, now + dt.timedelta(seconds=30)) == []
     assert fresh in claims.stalled(db_session, now + claims.requeue_after() + dt.timedelta(seconds=1))
+
+
+def test_a_database_fault_retries_the_job_with_backoff(tmp_path):
+    """The database refuses connections (nothing listens on its port): the job raises, and Huey puts
+    it back on the queue's schedule to run again in RETRY_DELAY seconds, with one retry fewer."""
+    from app import create_app
+    from service.db import make_engine
+    from service.intake import jobs
+    from tests.intake.workers import free_port
+
+    down = make_engine(f"postgresql+psycopg://postgres@127.0.0.1:{free_port()}/escalate?connect_timeout=2")
+    app = create_app(
+        {
+            "TESTING": True,
+            "SECRET_KEY": "test",
+            "DATABASE_ENGINE": down,
+            "INTAKE_QUEUE_URL": f"sqlite:///{tmp_path / 'queue.sqlite3'}",
+        }
+    )
+    huey = jobs.queue(app)
+    assert jobs.enqueue(app, [7])  # queued (marking it queued in the database fails quietly)
+    job = huey.dequeue()
+    before = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    huey.execute(job)  # as a worker runs it
+    (retry,) = huey.scheduled()
+    assert retry.id == job.id and retry.retries == jobs.RETRIES - 1  # the same job: it keeps its claim
+    assert dt.timedelta(seconds=1) < retry.eta - before <= dt.timedelta(seconds=jobs.RETRY_DELAY + 1)
+    assert huey.pending_count() == 0
+    huey.storage.flush_schedule()
+    before = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    huey.execute(retry, retry.eta)  # its time came, still down: the next try waits twice as long
+    (again,) = huey.scheduled()
+    assert again.retries == jobs.RETRIES - 2
+    assert (
+        dt.timedelta(seconds=2 * jobs.RETRY_DELAY - 1)
+        < again.eta - before
+        <= dt.timedelta(seconds=2 * jobs.RETRY_DELAY + 1)
+    )

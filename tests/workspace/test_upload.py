@@ -5,6 +5,7 @@ be read is in the quarantine as soon as its job ends."""
 from __future__ import annotations
 
 import io
+import json
 
 import pytest
 from bs4 import BeautifulSoup
@@ -94,6 +95,9 @@ def test_the_batch_page_refreshes_while_files_wait_and_the_inbox_shows_them(queu
     assert refresh_of(page) == "3" and "0 of 2 read; 2 still to read" in page.get_data(as_text=True)
     inbox = BeautifulSoup(client.get("/workspace/inbox").get_data(as_text=True), "html.parser")
     assert "Being read: 2 returned files" in inbox.select_one("#being-read").get_text(" ", strip=True)
+
+    status = json.loads(queued_app.test_cli_runner().invoke(args=["intake-status"]).output)
+    assert status["waiting"] == 2 and status["jobs_queued"] == 2 and status["readers_stopped"] == 0
 
     assert run_queued_jobs(queued_app) == 2
     page = client.get(batch)
