@@ -18,7 +18,7 @@ from service.workspace.auth import allowed_partnerships, requires
 from service.workspace.common import audit_here, registry
 
 REFRESH_SECONDS = 3
-ACCEPT = ".docx,.doc,.pdf,.eml,.msg"
+ACCEPT = ".docx,.pdf,.eml,.msg"
 
 
 class UploadForm(FlaskForm):
@@ -38,7 +38,7 @@ def _page(form: UploadForm, errors=None, status: int = 200):
     form.partnership.choices = _choices()
     return render_template(
         "workspace/upload.html", title="Upload returned forms", form=form, errors=errors or [], accept=ACCEPT,
-        max_files=uploads.MAX_FILES,
+        max_files=uploads.MAX_FILES, max_mb=current_app.config["MAX_CONTENT_LENGTH"] // (1024 * 1024),
     ), status  # fmt: skip
 
 
