@@ -24,6 +24,7 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column("read_started_at", sa.DateTime(timezone=True), nullable=True))
         batch_op.add_column(sa.Column("read_at", sa.DateTime(timezone=True), nullable=True))
         batch_op.add_column(sa.Column("read_starts", sa.Integer(), server_default="0", nullable=False))
+        batch_op.add_column(sa.Column("rerun", sa.JSON(), nullable=True))
         batch_op.create_index("ix_received_items_status_lease", ["status", "lease_until"], unique=False)
     op.create_table(
         "upload_batches",
@@ -39,5 +40,5 @@ def downgrade() -> None:
     op.drop_table("upload_batches")
     with op.batch_alter_table("received_items", schema=None) as batch_op:
         batch_op.drop_index("ix_received_items_status_lease")
-        for column in ("read_starts", "read_at", "read_started_at", "lease_until", "claim", "queued_at"):
+        for column in ("rerun", "read_starts", "read_at", "read_started_at", "lease_until", "claim", "queued_at"):
             batch_op.drop_column(column)

@@ -48,19 +48,16 @@ def _now(now: dt.datetime | None) -> dt.datetime:
     return now or dt.datetime.now(dt.UTC)
 
 
-def claim(
-    session: Session, item_id: int, token: str, now: dt.datetime | None = None, *, review: bool = False
-) -> ReceivedItem | None:
+def claim(session: Session, item_id: int, token: str, now: dt.datetime | None = None) -> ReceivedItem | None:
     """Take the item for this reader (the same token takes it again: a retried job); None when another
-    reader holds it or it was read already. `review`: a person runs a quarantined or held item again."""
+    reader holds it or it was read already."""
     now = _now(now)
     Item = ReceivedItem
     held = (Item.status == "reading") & ((Item.claim == token) | (Item.lease_until < now))
-    takeable = Item.status.in_(("quarantined", "held")) if review else (Item.status == "received") | held
-    started = case((Item.claim == token, 0), else_=1) if not review else 1
+    started = case((Item.claim == token, 0), else_=1)
     found = session.execute(
         update(Item)
-        .where(Item.id == item_id, takeable)
+        .where(Item.id == item_id, (Item.status == "received") | held)
         .values(
             status="reading",
             claim=token,
@@ -79,7 +76,7 @@ def claim(
 def settle(session: Session, item: ReceivedItem, status: str, now: dt.datetime | None = None, **values) -> None:
     """Write the reading's outcome while the claim is still this reader's (not committed here);
     raises ClaimLost otherwise. The item object is updated to match."""
-    values = {"status": status, "read_at": _now(now), "lease_until": None, **values}
+    values = {"status": status, "read_at": _now(now), "lease_until": None, "rerun": None, **values}
     mine = (ReceivedItem.id == item.id) & (ReceivedItem.claim == item.claim) & (ReceivedItem.status == "reading")
     done = session.execute(
         update(ReceivedItem).where(mine).values(**values).execution_options(synchronize_session=False)

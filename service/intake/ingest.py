@@ -24,7 +24,7 @@ import datetime as dt
 import hashlib
 from dataclasses import asdict, dataclass, field
 
-from sqlalchemy import or_, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.orm import Session
 
@@ -169,6 +169,9 @@ def read(
         return None
     if item.read_starts > claims.MAX_STARTS:
         return _settled(session, item, "quarantined", claims.STOPPED.format(n=item.read_starts - 1), now)
+    if item.rerun:  # a person ran it again (service.intake.review): their choices, and their trust
+        options = {k: item.rerun.get(k) for k in ("form_id", "data", "case")}
+        return _guarded(session, item, now, trusted=True, **options)
     trusted = item.channel in ("upload", "cli") if trusted is None else trusted
     return _guarded(session, item, now, form_id=form_id, trusted=trusted)
 
@@ -258,8 +261,8 @@ def _read_and_apply(
     for handler in HANDLERS:
         taken = handler(session, item, result, spec, trusted=trusted, now=now)
         if taken is not None:
-            if item.read_at is None:
-                item.read_at, item.lease_until = _now(now), None
+            if item.read_at is None or item.rerun is not None:
+                item.read_at, item.lease_until, item.rerun = _now(now), None, None
                 session.commit()
             return taken
     if spec is None:
@@ -326,59 +329,6 @@ def _settled(session, item: ReceivedItem, status: str, reason: str | None, now, 
 def _outcome(item: ReceivedItem) -> IngestOutcome:
     warnings = list((item.parsed or {}).get("warnings", []))
     return IngestOutcome(item.status, item.id, item.case_reference, [], item.reason, item.form_id, warnings)
-
-
-# --- what a person sees and does ----------------------------------------------------------------
-
-
-def for_review(
-    session: Session, partnerships: list[str] | None = None, unattributed: bool = True, limit: int = 200
-) -> list[ReceivedItem]:
-    """Quarantined and held items, oldest first: all of them, or those of `partnerships` and, when
-    `unattributed`, the items no partnership could be read from (they may name any partnership's child)."""
-    query = select(ReceivedItem).where(ReceivedItem.status.in_(("quarantined", "held")))
-    if partnerships is not None:
-        mine = ReceivedItem.partnership.in_(partnerships)
-        query = query.where(or_(mine, ReceivedItem.partnership.is_(None)) if unattributed else mine)
-    return list(session.scalars(query.order_by(ReceivedItem.received_at, ReceivedItem.id).limit(limit)))
-
-
-def reprocess(
-    session: Session,
-    item_id: int,
-    *,
-    actor: str,
-    form_id: str | None = None,
-    data: dict | None = None,
-    case: str | None = None,
-    now: dt.datetime | None = None,
-) -> IngestOutcome:
-    """Run a quarantined or held item again: read as `form_id` (a person chose the form), or with
-    `data` (a person corrected the answers), optionally onto `case`. A person's action is trusted."""
-    item = session.get(ReceivedItem, item_id)
-    if item is None:
-        raise LookupError(f"no received item {item_id}")
-    if item.status not in ("quarantined", "held"):
-        raise ValueError(f"item {item_id} is {item.status}; only quarantined or held items are run again")
-    if data is not None and form_id is None:
-        form_id = item.form_id
-        if form_id is None:
-            raise ValueError("choose the form the corrected answers are for")
-    item = claims.claim(session, item_id, claims.new_token(), now, review=True)
-    if item is None:  # two people pressed "run again" at once: the other one's run goes ahead
-        raise ValueError(f"item {item_id} is already being run again")
-    item.reviewed_by, item.reviewed_at = actor, _now(now)
-    session.commit()
-    outcome = _guarded(session, item, _now(now), form_id=form_id, trusted=True, data=data, case=case)
-    return outcome or _outcome(session.get(ReceivedItem, item_id, populate_existing=True))
-
-
-def release(session: Session, item_id: int, *, actor: str, now: dt.datetime | None = None) -> IngestOutcome:
-    """Apply a held reply to its case after a person has checked the sender."""
-    item = session.get(ReceivedItem, item_id)
-    if item is None or item.status != "held":
-        raise ValueError(f"item {item_id} is not held for review")
-    return reprocess(session, item_id, actor=actor, form_id=item.form_id, case=item.case_reference, now=now)
 
 
 def ingest_files(

@@ -51,6 +51,9 @@ class ReceivedItem(Base):
     read_started_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     read_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     read_starts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # A person ran it again from the quarantine: {"form_id", "data", "case", "actor"}, used by the job
+    # that reads it next (kept here, not in the job, so a lost job loses nothing), cleared once read.
+    rerun: Mapped[dict | None] = mapped_column(JSON)
 
     # Set by object inside the case's own transaction, so "accepted" and the case commit together.
     submission: Mapped[Submission | None] = relationship()

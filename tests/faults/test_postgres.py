@@ -26,7 +26,7 @@ from service.casework import directory
 from service.casework.models import Submission
 from service.documents import records as documents
 from service.intake import ingest as pipeline
-from service.intake import jobs
+from service.intake import jobs, review
 from service.intake.models import ReceivedItem
 from tests import pg_instance
 from tests.conftest import sample
@@ -97,7 +97,7 @@ def test_postgresql_restarted_mid_ingest(own_postgres, capsys, tmp_path):
     client = app.test_client()
     ready = client.get("/readyz")
     with db.sessions(app)() as session:
-        waiting_for_a_person = len(pipeline.for_review(session))  # none: the cut jobs were retried
+        waiting_for_a_person = len(review.for_review(session))  # none: the cut jobs were retried
         starts = Counter(session.scalars(select(ReceivedItem.read_starts)))
         digests = [hashlib.sha256(raw).hexdigest() for raw in session.scalars(select(Submission.raw)) if raw]
         items = Counter(session.scalars(select(ReceivedItem.status)))

@@ -13,7 +13,7 @@ from forms.schema import validate_data
 from service.casework import cases
 from service.casework.models import OutboxMessage, RoutingDecision, Submission
 from service.documents.records import render
-from service.intake import ingest
+from service.intake import ingest, review
 from service.intake.models import ReceivedItem
 from tests.conftest import sample
 from tests.parsers.test_docx import LEGACY
@@ -81,7 +81,7 @@ def test_unreadable_input_is_quarantined_with_its_reason_and_kept(db_session):
     assert "not a document" in outcome.reason
     item = db_session.get(ReceivedItem, outcome.item_id)
     assert item.raw == junk
-    assert [i.id for i in ingest.for_review(db_session)] == [item.id]
+    assert [i.id for i in review.for_review(db_session)] == [item.id]
 
 
 @pytest.mark.skipif(not LEGACY.exists(), reason="the partnerships' sample forms are not on this machine")
@@ -92,7 +92,7 @@ def test_published_form_missing_answers_is_quarantined_then_corrected_and_run_ag
     assert "'Stage of the policy reached' is required" in outcome.reason
     item = db_session.get(ReceivedItem, outcome.item_id)
     corrected = {**item.parsed["data"], "stage": "3", "receiving_agency": "Children's Social Care"}
-    again = ingest.reprocess(db_session, item.id, actor="bu@nt.example", data=corrected)
+    again = review.reprocess(db_session, item.id, actor="bu@nt.example", data=corrected)
     assert again.status == "accepted", again.reason
     item = db_session.get(ReceivedItem, outcome.item_id)
     assert item.reviewed_by == "bu@nt.example" and item.case_reference == again.reference
@@ -111,7 +111,7 @@ def test_a_person_chooses_the_form_for_an_unrecognised_document(db_session):
     outcome = ingest.ingest(db_session, content, channel="upload", filename="notes.txt")
     assert outcome.status == "quarantined" and "not a recognised form" in outcome.reason
     # ... until a person says which form it is; then what it lacks is named.
-    again = ingest.reprocess(db_session, outcome.item_id, actor="bu@kirklees.example", form_id="kirklees-appendix-5")
+    again = review.reprocess(db_session, outcome.item_id, actor="bu@kirklees.example", form_id="kirklees-appendix-5")
     assert again.status == "quarantined" and "'Stage of escalation' is required" in again.reason
 
 
@@ -134,7 +134,7 @@ def test_reply_from_someone_outside_the_case_is_held_then_released(db_session):
     assert outcome.status == "held"
     assert "not a party to the case" in outcome.reason
     assert cases.get(db_session, first.reference).current_stage == "3"
-    released = ingest.release(db_session, outcome.item_id, actor="bu@nt.example")
+    released = review.release(db_session, outcome.item_id, actor="bu@nt.example")
     assert released.status == "accepted" and released.reference == first.reference
 
 

@@ -4,16 +4,18 @@ be read is in the quarantine as soon as its job ends."""
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import json
 
 import pytest
 from bs4 import BeautifulSoup
+from sqlalchemy import select
 
 from app import create_app
 from service.casework import directory
 from service.db import sessions
-from service.intake import jobs
+from service.intake import claims, jobs
 from tests.intake.test_ingest import document
 from tests.workspace.support import csrf_from, signed_in, ws_app_fixture, ws_session_fixture  # noqa: F401
 
@@ -104,3 +106,37 @@ def test_the_batch_page_refreshes_while_files_wait_and_the_inbox_shows_them(queu
     assert [r[2] for r in rows(page)] == ["Read: applied to case"] * 2 and refresh_of(page) is None
     inbox = BeautifulSoup(client.get("/workspace/inbox").get_data(as_text=True), "html.parser")
     assert inbox.select_one("#being-read") is None
+
+
+def test_running_a_quarantined_file_again_is_a_job_too(queued_app):
+    """The person's choices are kept on the item, so the job that reads it (here the sweep's, as if the
+    first job were lost) applies them; meanwhile the item's page says so and refreshes itself."""
+    from service.intake.models import ReceivedItem
+    from tests.parsers.test_docx import LEGACY
+    from tests.workspace.support import csrf_from
+
+    client = signed_in(queued_app, "bu@nt.example", "business-unit", "north-tyneside")
+    upload(client, [("appendix-a.docx", (LEGACY / "nt-appendix-a.docx").read_bytes())])
+    assert run_queued_jobs(queued_app) == 1
+    with sessions(queued_app)() as session:
+        item = session.scalars(select(ReceivedItem)).one()
+    assert item.status == "quarantined"
+    page = client.get(f"/workspace/quarantine/{item.id}").get_data(as_text=True)
+    corrected = {**item.parsed["data"], "stage": "3", "receiving_agency": "Children's Social Care"}
+    done = client.post(
+        f"/workspace/quarantine/{item.id}/rerun",
+        data={"rerun-answers": json.dumps(corrected), "rerun-form_id": "", "rerun-csrf_token": csrf_from(page)},
+    )
+    assert done.headers["Location"].endswith(f"/workspace/quarantine/{item.id}")  # not read yet: its page
+    waiting = client.get(done.headers["Location"])
+    assert refresh_of(waiting) == "3" and "It is being read again" in waiting.get_data(as_text=True)
+    jobs.queue(queued_app).flush()  # the job is lost (say Redis restarted without its data)
+    later = dt.datetime.now(dt.UTC) + claims.requeue_after() + dt.timedelta(seconds=1)
+    with sessions(queued_app)() as session:
+        assert claims.stalled(session, later) == [item.id]
+    jobs.enqueue(queued_app, [item.id])  # what the sweep does with what it found
+    assert run_queued_jobs(queued_app) == 1
+    with sessions(queued_app)() as session:
+        again = session.get(ReceivedItem, item.id)
+        assert again.status == "accepted" and again.reviewed_by == "bu@nt.example" and again.rerun is None
+    assert refresh_of(client.get(f"/workspace/quarantine/{item.id}")) is None
