@@ -4,6 +4,7 @@ the test's own, `flask --app app worker` processes, and returned documents of ev
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import shutil
 import signal
@@ -196,6 +197,7 @@ def tally(engine: Engine) -> dict:
     return {"states": states, "submissions": submissions, "per_file": per_file, "outbox": outbox, "starts": starts}
 
 
+@functools.cache  # the same documents for every test that asks (the caller must not change the list)
 def returns(count: int, junk_every: int = 20) -> list[tuple[str, bytes]]:
     """`count` different returned files of every kind read today: DOCX and PDF forms, e-mails with either
     attached or the answers typed, and one in `junk_every` a file no form can be read from."""
