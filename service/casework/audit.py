@@ -23,6 +23,7 @@ ACTIONS = {
     "submission.download": "Downloaded an original submission",
     "quarantine.view": "Viewed a quarantined submission",
     "quarantine.fix": "Fixed and re-ran a quarantined submission",
+    "intake.upload": "Uploaded returned forms to be read",
     "export.csv": "Exported submissions as CSV",
     "export.xlsx": "Exported submissions as XLSX",
     "report.annual": "Produced the annual report",

@@ -1,7 +1,7 @@
 """The mail channels of ingestion: an inbound SMTP receiver (aiosmtpd) and IMAP mailbox polling.
 
-Both hand each message's bytes, exactly as received, to service.intake.ingest.ingest; neither parses
-anything itself.
+Both store each message's bytes, exactly as received (service.intake.ingest.store), queue it to be
+read (service.intake.jobs) and answer at once: "received as item N". Neither parses anything itself.
 """
 
 from __future__ import annotations
@@ -15,19 +15,24 @@ from flask import Flask
 
 from service import db
 from service.casework.oauth import TokenSource
-from service.intake.ingest import IngestOutcome, ingest
+from service.intake import jobs
+from service.intake.ingest import IngestOutcome, store
 
 log = logging.getLogger(__name__)
 MAX_MESSAGE_BYTES = 60 * 1024 * 1024
 
 
 def ingest_message(app: Flask, content: bytes, channel: str, name: str | None = None) -> IngestOutcome:
+    """Store the message and queue it to be read (a queue that is down delays the reading, never the answer)."""
     with app.app_context(), db.sessions(app)() as session:
-        return ingest(session, content, channel=channel, filename=name, content_type="message/rfc822")
+        outcome = store(session, content, channel=channel, filename=name, content_type="message/rfc822")
+    if outcome.status == "received":
+        jobs.enqueue(app, [outcome.item_id])
+    return outcome
 
 
 class SmtpHandler:
-    """aiosmtpd handler: every message is stored and read; the reply names the stored item."""
+    """aiosmtpd handler: every message is stored and queued; the reply names the stored item."""
 
     def __init__(self, app: Flask):
         self.app = app
@@ -42,7 +47,9 @@ class SmtpHandler:
             log.exception("could not store an inbound message")
             return "451 4.3.0 Could not store the message now; try again later"
         self.outcomes.append(outcome)
-        return f"250 2.0.0 Received as item {outcome.item_id} ({outcome.status})"
+        if outcome.status == "duplicate":
+            return f"250 2.0.0 Received before as item {outcome.item_id}"
+        return f"250 2.0.0 Received as item {outcome.item_id}"
 
 
 def smtp_controller(app: Flask, host: str, port: int):
@@ -93,8 +100,8 @@ class ImapSettings:
 
 
 def imap_poll(app: Flask, settings: ImapSettings, limit: int = 500) -> list[IngestOutcome]:
-    """Read unseen messages, ingest each, then mark it seen. A message is stored before it is marked,
-    so a crash in between only means it is fetched again, and then recognised as a duplicate."""
+    """Read unseen messages, store and queue each, then mark it seen. A message is stored before it is
+    marked, so a crash in between only means it is fetched again, and then recognised by its bytes."""
     connect = imaplib.IMAP4_SSL if settings.ssl else imaplib.IMAP4
     if settings.oauth is not None:
         settings.oauth.token()  # a refused client is named before the mailbox is touched

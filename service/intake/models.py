@@ -10,11 +10,13 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from service.casework import retention
 from service.casework.models import Base, Submission, UTCDateTime
 
+# received: stored, waiting for a reader (a job on the intake queue, service.intake.jobs); reading: a
+# worker has claimed it (`claim`, until `lease_until`: past that another worker takes it over);
 # accepted: a case was created or updated; quarantined: it could not be read or did not fit (the
 # reason says why) and waits for a person to correct it or choose the form; held: a reply to a case
 # from someone who is not a party to it, waiting for review; ignored: an auto-reply or a bounce;
 # duplicate: the same message again (same Message-ID, different bytes), kept but not applied.
-STATUSES = ("received", "accepted", "quarantined", "held", "ignored", "duplicate")
+STATUSES = ("received", "reading", "accepted", "quarantined", "held", "ignored", "duplicate")
 
 
 class ReceivedItem(Base):
@@ -45,6 +47,17 @@ class ReceivedItem(Base):
     submission_id: Mapped[int | None] = mapped_column(ForeignKey("submissions.id", ondelete="SET NULL"))
     reviewed_by: Mapped[str | None] = mapped_column(String(254))
     reviewed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    # The reading job: when it was put on the queue, claimed (by which job, until when), finished,
+    # and how many times a reader started on it (more than one: a reader stopped part-way).
+    queued_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    claim: Mapped[str | None] = mapped_column(String(64))
+    lease_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    read_started_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    read_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    read_starts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # A person ran it again from the quarantine: {"form_id", "data", "case", "actor"}, used by the job
+    # that reads it next (kept here, not in the job, so a lost job loses nothing), cleared once read.
+    rerun: Mapped[dict | None] = mapped_column(JSON)
 
     # Set by object inside the case's own transaction, so "accepted" and the case commit together.
     submission: Mapped[Submission | None] = relationship()
@@ -52,6 +65,8 @@ class ReceivedItem(Base):
     __table_args__ = (
         # The review list: what waits for a person, per partnership, oldest first.
         Index("ix_received_items_status_partnership", "status", "partnership", "received_at"),
+        # The sweep for stalled readings and unqueued items.
+        Index("ix_received_items_status_lease", "status", "lease_until"),
     )
 
 
@@ -67,3 +82,18 @@ def _purge_received_items(session, case_id: int, reference: str, submission_ids:
 
 
 __all__ = ["STATUSES", "ReceivedItem"]
+
+
+class UploadBatch(Base):
+    """Files a person uploaded together, in order, each with the item it was stored as (a file seen
+    before points at the earlier item), so the upload page can show the batch's progress."""
+
+    __tablename__ = "upload_batches"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)  # random, in the page's address
+    uploaded_by: Mapped[str] = mapped_column(String(254))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    files: Mapped[list] = mapped_column(JSON)  # [{"filename": ..., "item_id": ..., "again": bool}]
+
+
+__all__ = ["STATUSES", "ReceivedItem", "UploadBatch"]

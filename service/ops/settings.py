@@ -77,6 +77,15 @@ SETTINGS = (
         "DKIM_DNS_SERVERS", "the system's resolvers", "resolvers for DKIM key lookups when no receiving server vouches"
     ),
     Setting("IMAP_SSL", "1", "0 for plain IMAP (only on a trusted internal network)"),
+    Setting(
+        "INTAKE_QUEUE_URL",
+        "SQLite file in instance/",
+        "the intake queue the workers read returned files from; redis://host:6379/1 when machines share it",
+        True,
+    ),
+    Setting("INTAKE_QUEUE_NAME", "escalate-intake", "the queue's name (several services may share one Redis)"),
+    Setting("INTAKE_LEASE_SECONDS", "300", "how long a worker holds an item before another may read it"),
+    Setting("INTAKE_REQUEUE_SECONDS", "600", "how long a queued item may wait before the sweep queues it again"),
     Setting("PUBLIC_BASE_URL", "http://localhost:5000", "the service's https address, for links in e-mailed letters"),
     Setting("MAX_CONTENT_LENGTH", "41943040", "largest request body in bytes (uploads)"),
     Setting("COOKIE_SECURE", "on except in tests", "0 only for local development over plain http"),
