@@ -167,9 +167,19 @@ def imap_poll_command(every: int):
         settings = ImapSettings.from_config(config)
     except ValueError as exc:
         raise click.ClickException(str(exc)) from None
+    import imaplib
+
+    from service.casework.oauth import OAuthError
+
     while True:
-        for outcome in imap_poll(current_app._get_current_object(), settings):
-            click.echo(json.dumps(outcome.to_json(), ensure_ascii=False))
+        try:
+            for outcome in imap_poll(current_app._get_current_object(), settings):
+                click.echo(json.dumps(outcome.to_json(), ensure_ascii=False))
+        except (OSError, imaplib.IMAP4.error, OAuthError) as exc:
+            # The mailbox or the token service is away, or refused us: say so, and try again next round.
+            click.echo(f"could not read the mailbox: {type(exc).__name__}: {exc}", err=True)
+            if not every:
+                sys.exit(1)
         if not every:
             return
         time.sleep(every)

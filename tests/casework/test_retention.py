@@ -43,6 +43,8 @@ NOT_CASE_DATA = {
     "staff_memberships": "accounts",
     "staff_sessions": "accounts",
     "staff_sign_in_attempts": "accounts",
+    "upload_batches": "an upload's file names and item numbers for its progress page, forgotten after 30 days "
+    "(intake.uploads.forget_old_batches), long before a closed case reaches its retention period",
 }
 NOW = dt.datetime.now(dt.UTC)
 OLD = NOW - dt.timedelta(days=365 * 7)

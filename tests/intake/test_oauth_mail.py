@@ -13,6 +13,7 @@ from aiosmtpd.controller import Controller
 from service.casework import cases, oauth, outbox
 from service.db import sessions
 from service.intake.channels import ImapSettings, imap_poll
+from service.intake.models import ReceivedItem
 from tests.conftest import sample
 from tests.intake.oauth_peers import CLIENT_ID, CLIENT_SECRET, TokenEndpoint, XOAuth2Smtp, issue, self_signed
 from tests.intake.test_ingest_mail import deliver, free_port, returned_form
@@ -38,7 +39,9 @@ def test_imap_polling_with_xoauth2_against_dovecot(db_app, oauth_dovecot):
     with TokenEndpoint("bu") as endpoint:
         settings = ImapSettings(host="127.0.0.1", port=port, user="bu", ssl=False, oauth=source(endpoint.url))
         outcomes = imap_poll(db_app, settings)
-        assert [o.status for o in outcomes] == ["accepted"]
+        assert [o.status for o in outcomes] == ["received"]  # stored and queued
+        with sessions(db_app)() as session:  # the job (run as queued here) read it
+            assert session.get(ReceivedItem, outcomes[0].item_id).status == "accepted"
         assert imap_poll(db_app, settings) == []  # seen; and the token was reused, not fetched again
         assert len(endpoint.requests) == 1 and endpoint.requests[0]["scope"] == "mail"
 
@@ -75,7 +78,7 @@ def test_microsoft_365_tokens_come_from_msal(db_app, oauth_dovecot, tmp_path, mo
             "IMAP_OAUTH_AUTHORITY": idp.base,
         }
         settings = ImapSettings.from_config(config)
-        assert [o.status for o in imap_poll(db_app, settings)] == ["accepted"]
+        assert [o.status for o in imap_poll(db_app, settings)] == ["received"]  # stored, read by its job
     [asked] = idp.requests
     assert asked["grant_type"] == "client_credentials" and asked["scope"] == "https://outlook.office365.com/.default"
 

@@ -21,7 +21,7 @@ from sqlalchemy import select
 
 from service.casework import cases
 from service.casework.models import Contact, RoutingDecision
-from service.intake import ingest, sender_auth
+from service.intake import ingest, review, sender_auth
 from service.intake.models import ReceivedItem
 from tests.intake.dns_server import TxtServer
 from tests.intake.mailauth import MX, vouched
@@ -70,7 +70,7 @@ def test_a_forged_party_address_is_held_when_dmarc_fails(db_session, trusted_mx)
     contact = routed_to(db_session, reference)  # a directory address the case was routed to
     outcome = ingest.ingest(db_session, reply(reference, contact, dmarc="fail"), channel="smtp")
     assert outcome.status == "held" and "sender not authenticated: DMARC fail at mx.test.example" in outcome.reason
-    released = ingest.release(db_session, outcome.item_id, actor="bu@nt.example")
+    released = review.release(db_session, outcome.item_id, actor="bu@nt.example")
     assert released.status == "accepted" and cases.get(db_session, reference).current_stage == "4"
 
 
@@ -136,7 +136,7 @@ def test_a_later_reply_from_a_sender_accepted_before_is_a_party(db_session, trus
     colleague = "sam.reid@riverside.example"
     first = ingest.ingest(db_session, reply(reference, colleague), channel="smtp")
     assert first.status == "held"
-    ingest.release(db_session, first.item_id, actor="bu@nt.example")  # the business unit checked who it is
+    review.release(db_session, first.item_id, actor="bu@nt.example")  # the business unit checked who it is
     later = document("nt-appendix-a", stage="5", outcome="Referred to the partnership.")
     again = email_with(later, subject=f"RE: [{reference}]", sender=colleague, message_id="<later@riverside.example>")
     assert ingest.ingest(db_session, again, channel="imap").status == "accepted"
@@ -225,8 +225,11 @@ def test_flask_ingest_holds_a_strangers_reply_unless_a_person_vouches(db_app, tm
     path = tmp_path / "reply.eml"
     path.write_bytes(reply(reference, "someone@elsewhere.example"))
     runner = db_app.test_cli_runner()
-    held = json.loads(runner.invoke(args=["ingest", str(path)]).output)
-    assert held["status"] == "held" and "not a party" in held["reason"]
+    queued = json.loads(runner.invoke(args=["ingest", str(path)]).output)
+    assert queued["status"] == "received"  # stored and queued; the job (run as queued here) reads it
+    with sessions(db_app)() as session:
+        item = session.get(ReceivedItem, queued["item"])
+        assert item.status == "held" and "not a party" in item.reason
     refused = runner.invoke(args=["ingest", "--trusted", str(path)])
     assert refused.exit_code != 0 and "--by" in refused.output
     other = tmp_path / "again.eml"
@@ -294,8 +297,11 @@ def test_the_built_in_smtp_receiver_verifies_dkim_itself(db_app, key, dns):
             smtp.sendmail(RAISER, ["escalations@escalate.example"], forged)
     finally:
         controller.stop()
-    assert [o.status for o in handler.outcomes] == ["accepted", "held"]
-    assert "not signed" in handler.outcomes[1].reason
+    assert [o.status for o in handler.outcomes] == ["received", "received"]  # SMTP's answer does not wait
+    with sessions(db_app)() as session:  # the jobs (run as queued here) read them
+        good_item, forged_item = (session.get(ReceivedItem, o.item_id) for o in handler.outcomes)
+        assert (good_item.status, forged_item.status) == ("accepted", "held")
+        assert "not signed" in forged_item.reason
 
 
 @pytest.mark.parametrize(

@@ -38,7 +38,7 @@ def check_none_lost_or_doubled(engine, files) -> dict:
     assert +found["states"] == +Counter(accepted=readable, quarantined=unreadable), found["states"]
     assert found["submissions"] == readable and max(found["per_file"].values()) == 1  # none doubled
     assert set(found["per_file"]) == {name for name, _ in files if "unreadable" not in name}  # none lost
-    assert max(found["outbox"].values()) == 1  # each recipient notified once of each submission
+    assert max(found["outbox"].values()) == 1  # each recipient told once of each submission (a notification, a receipt)
     return found
 
 

@@ -192,7 +192,11 @@ def tally(engine: Engine) -> dict:
         )
         per_file = Counter(connection.scalars(select(Submission.filename)).all())
         submissions = connection.scalar(select(func.count()).select_from(Submission))
-        outbox = Counter(connection.execute(select(OutboxMessage.submission_id, OutboxMessage.to_email)).all())
+        outbox = Counter(
+            connection.execute(
+                select(OutboxMessage.case_id, OutboxMessage.submission_id, OutboxMessage.kind, OutboxMessage.to_email)
+            ).all()
+        )
         starts = Counter(connection.scalars(select(ReceivedItem.read_starts)).all())
     return {"states": states, "submissions": submissions, "per_file": per_file, "outbox": outbox, "starts": starts}
 

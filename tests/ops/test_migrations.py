@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 from pathlib import Path
 
@@ -41,11 +42,13 @@ def test_the_operators_downgrade_refuses_to_drop_rows_unless_forced(tmp_path):
     with engine.begin() as connection:
         connection.execute(text(ROW), {"sha": "a" * 64, "raw": b"raw"})
 
-    # To the revision before received_items was made (the later ones drop only empty columns here).
+    # To the revision before received_items was made: the newest step that drops something of that row
+    # refuses (1801 drops its reading state, e.g. read_starts, which holds a value on every row).
     refused = _alembic(url, "downgrade", "0701_conference")
     assert refused.returncode != 0
-    assert "refusing to downgrade 0501_ingest: it would drop the table received_items, which holds 1 row(s)" in (
-        refused.stderr + refused.stdout
+    assert re.search(
+        r"refusing to downgrade \w+: it would drop the (table|column) received_items[\w.]*, which holds 1 row\(s\)",
+        refused.stderr + refused.stdout,
     )
     assert "Traceback" not in refused.stderr
     assert "received_items" in _tables(engine)
@@ -78,7 +81,7 @@ def test_postgresql_refuses_and_leaves_everything_as_it_was():
         with engine.begin() as connection:
             connection.execute(text("INSERT INTO bank_holidays (day, name) VALUES ('2027-06-04', 'One-off')"))
             connection.execute(text(ROW), {"sha": "b" * 64, "raw": b"raw"})
-        with pytest.raises(CommandError, match="0501_ingest: it would drop the table received_items, which holds 1"):
+        with pytest.raises(CommandError, match=r"it would drop the (table|column) received_items[\w.]*, which holds 1"):
             command.downgrade(db.alembic_config(engine), "base")
         assert "received_items" in _tables(engine)
         with engine.connect() as connection:
