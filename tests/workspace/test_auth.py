@@ -209,3 +209,24 @@ def test_demo_accounts_sign_in_to_their_work(ws_app):
         assert sign_in(client, email, DEMO_PASSWORD).status_code == 302
         response = client.get(page)
         assert response.status_code == 200 and shows in response.get_data(as_text=True), email
+
+
+def test_locked_unknown_and_wrong_get_the_same_answer(ws_app):
+    """The page never tells which addresses have accounts: a locked account answers as an unknown one."""
+    from bs4 import BeautifulSoup
+
+    make_user(ws_app, "bu@kirklees.example", "business-unit", "kirklees")
+    client = ws_app.test_client()
+    for _ in range(auth.LOCKOUT_FAILURES):
+        sign_in(client, "bu@kirklees.example", "wrong password!")
+
+    def answer(email, password):
+        response = sign_in(client, email, password)
+        page = BeautifulSoup(response.get_data(as_text=True), "html.parser")
+        return response.status_code, page.select_one(".govuk-error-summary").get_text(" ", strip=True)
+
+    locked = answer("bu@kirklees.example", PASSWORD)
+    unknown = answer("nobody@kirklees.example", PASSWORD)
+    wrong = answer("bu@kirklees.example", "wrong password!")
+    assert locked == unknown == wrong
+    assert locked[0] == 400
