@@ -62,6 +62,19 @@ def json_body(schema: Schema) -> dict:
     return schema.load(payload)
 
 
+class ApiError(Exception):
+    """A request the API refuses, with its status (e.g. 422 for a reused Idempotency-Key)."""
+
+    def __init__(self, message: str, status: int):
+        super().__init__(message)
+        self.status = status
+
+
+@bp.errorhandler(ApiError)
+def _refused(exc: ApiError):
+    return error(str(exc), exc.status)
+
+
 @bp.errorhandler(ValidationError)
 def _invalid(exc: ValidationError):
     return error("invalid request", 400, exc.messages)

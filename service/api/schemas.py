@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from marshmallow import RAISE, Schema, fields, validate
 
-from service.casework import cases
-
 
 class _Strict(Schema):
     class Meta:
@@ -19,7 +17,6 @@ class SubmissionIn(_Strict):
     tracking_token = fields.String(
         load_default=None, validate=validate.Length(max=200), metadata={"description": "Adds to the case it tracks"}
     )
-    channel = fields.String(load_default="api", validate=validate.OneOf(cases.CHANNELS))
     immediate_risk = fields.Boolean(load_default=None)
 
 
