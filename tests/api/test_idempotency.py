@@ -10,9 +10,10 @@ from sqlalchemy import func, select
 
 from service.casework.models import Case, OutboxMessage, Submission
 from service.db import sessions
-from tests.api.test_api import db_app  # noqa: F401 - the fixture
+from tests.api import test_api
 from tests.conftest import sample
 
+db_app = test_api.db_app  # the fixture: the app with the sample directory and two business units
 BODY = {"form_id": "nt-appendix-a", "data": sample("nt-appendix-a")}
 
 
