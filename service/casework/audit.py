@@ -28,6 +28,7 @@ ACTIONS = {
     "export.xlsx": "Exported submissions as XLSX",
     "report.annual": "Produced the annual report",
     "directory.edit": "Changed the contacts directory",
+    "outbox.retry": "Sent an undelivered notification again",
     "retention.purge": "Purged a case past its retention period",
     "database.restore": "Restored the database from a backup and advanced the case references",
     "conference.record": "Recorded a child protection conference and notified the agencies",
