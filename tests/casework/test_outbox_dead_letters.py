@@ -12,8 +12,11 @@ from sqlalchemy import select
 from service.casework import cases, outbox
 from service.casework.models import Contact
 from service.db import sessions
-from tests.casework.test_outbox import NOW, SMTPServer, rows, settings, smtp  # noqa: F401 - the smtp fixture
+from tests.casework import test_outbox
+from tests.casework.test_outbox import NOW, rows, settings
 from tests.conftest import sample
+
+smtp = test_outbox.smtp  # the fixture: a local SMTP server the test starts
 
 MANAGER = "business.manager@ntscp.example"
 

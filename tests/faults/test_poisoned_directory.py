@@ -12,8 +12,11 @@ from sqlalchemy import select
 from service.casework import cases, outbox
 from service.casework.models import Contact, OutboxMessage
 from service.db import sessions
-from tests.casework.test_outbox import NOW, settings, smtp  # noqa: F401 - the smtp fixture
+from tests.casework import test_outbox
+from tests.casework.test_outbox import NOW, settings
 from tests.conftest import sample
+
+smtp = test_outbox.smtp  # the fixture: a local SMTP server the test starts
 
 POISONED_NAMES = [
     "Business Manager\r\nBcc: intruder@elsewhere.example",
