@@ -287,6 +287,17 @@ class CaseNote(Base):
     text: Mapped[str] = mapped_column(Text)
 
 
+class AuditChainHead(Base):
+    """The newest audit row's hash: one row, updated first by every audit write so writers queue on
+    its lock and the chain never forks."""
+
+    __tablename__ = "audit_chain_head"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    count: Mapped[int] = mapped_column(Integer, default=0)
+    hash: Mapped[str] = mapped_column(String(64))
+
+
 class AuditEntry(Base):
     """Who did what, when, to which case. Append-only: database triggers refuse UPDATE and DELETE.
 
@@ -303,6 +314,9 @@ class AuditEntry(Base):
     case_reference: Mapped[str | None] = mapped_column(String(20))
     detail: Mapped[str | None] = mapped_column(Text)
     remote_addr: Mapped[str | None] = mapped_column(String(64))
+    # SHA-256 of the previous row's hash and this row's values (service.casework.audit.verify).
+    prev_hash: Mapped[str | None] = mapped_column(String(64))
+    hash: Mapped[str | None] = mapped_column(String(64))
 
     __table_args__ = (
         Index("ix_audit_log_case_reference", "case_reference"),
