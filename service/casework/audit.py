@@ -205,5 +205,5 @@ for _sql in POSTGRES_TRIGGERS:
 event.listen(
     AuditChainHead.__table__,
     "after_create",
-    DDL(f"INSERT INTO audit_chain_head (id, count, hash) VALUES (1, 0, '{GENESIS}')"),
+    DDL("INSERT INTO audit_chain_head (id, count, hash) VALUES (1, 0, '" + "0" * 64 + "')"),  # GENESIS
 )
