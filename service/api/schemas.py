@@ -122,6 +122,11 @@ class OutcomeIn(_Strict):
     outcome = fields.String(load_default=None, validate=validate.Length(max=20_000))
     resolution = fields.String(load_default=None, validate=validate.Length(max=20_000))
     learning = fields.String(load_default=None, validate=validate.Length(max=20_000))
+    debrief = fields.String(
+        load_default=None,
+        validate=validate.Length(max=20_000),
+        metadata={"description": "What the de-brief found; required with resolution and learning to close"},
+    )
     resolved = fields.Boolean(load_default=False)
 
 

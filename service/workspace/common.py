@@ -11,6 +11,7 @@ from sqlalchemy import select
 from forms.model import Registry
 from service import db
 from service.casework import audit, workdays
+from service.casework.lookup import holds_child_details  # noqa: F401 - views read it from here
 from service.casework.models import Case, Submission
 from service.workspace.auth import allowed_partnerships, remote_addr
 
@@ -54,14 +55,6 @@ def scoped_submission(reference: str, submission_id: int, permission: str = "cas
     if submission is None:
         abort(404)
     return case, submission
-
-
-def holds_child_details(case: Case) -> bool:
-    """Whether any of the case's record names a child (so a view of it is audited)."""
-    if case.child_name:
-        return True
-    forms = registry().forms
-    return any(forms[s.form_id].carries_child_details for s in case.submissions if s.form_id in forms)
 
 
 def audit_here(action: str, case: Case | None = None, detail: str | None = None, partnership: str | None = None):

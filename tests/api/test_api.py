@@ -84,7 +84,9 @@ def test_stage_and_outcome_endpoints(db_app):
     skip = post(client, f"/api/cases/{ref}/stage", {"stage": "9"})
     assert skip.status_code == 400 and "no stage '9'" in skip.json["error"]
     done = post(
-        client, f"/api/cases/{ref}/outcome", {"resolution": "Agreed", "learning": "Share guidance", "resolved": True}
+        client,
+        f"/api/cases/{ref}/outcome",
+        {"resolution": "Agreed", "debrief": "Held", "learning": "Share guidance", "resolved": True},
     )
     assert done.status_code == 200 and done.json["status"] == "resolved"
     assert client.get("/api/cases/overdue").json == {"cases": [], "next_cursor": None}
