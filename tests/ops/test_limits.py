@@ -120,3 +120,29 @@ def test_a_request_id_from_the_proxy_is_kept_and_a_bad_one_replaced(tmp_path):
     client = _app(tmp_path).test_client()
     assert client.get("/healthz", headers={"X-Request-ID": "abc123def456"}).headers["X-Request-ID"] == "abc123def456"
     assert client.get("/healthz", headers={"X-Request-ID": "<script>"}).headers["X-Request-ID"] != "<script>"
+
+
+def test_counters_in_redis_are_shared_by_every_process(tmp_path):
+    """Two app instances (two workers) counting in the machine's Redis, under a key prefix of this
+    test's own (the server is shared): together they allow the limit once, not once each."""
+    import uuid
+
+    import redis
+
+    prefix = f"escalate-test-{uuid.uuid4().hex}"
+    config = {
+        "SIGN_IN_RATE_LIMIT": "3 per minute",
+        "RATELIMIT_STORAGE_URI": "redis://127.0.0.1:6379/0",
+        "RATELIMIT_KEY_PREFIX": prefix,
+    }
+    first = _app(tmp_path, **config).test_client()
+    second = _app(tmp_path, **config).test_client()
+    try:
+        statuses = [c.post("/workspace/sign-in", data={}).status_code for c in (first, second, first, second)]
+        assert statuses == [400, 400, 400, 429]
+    finally:
+        server = redis.Redis(host="127.0.0.1", port=6379)
+        keys = list(server.scan_iter(f"*{prefix}*"))
+        if keys:
+            server.delete(*keys)
+        assert keys, "the counters were not kept in Redis"
