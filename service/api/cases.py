@@ -7,7 +7,7 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from service import db
-from service.api.common import allowed, bp, error, json_body, staff, staff_case
+from service.api.common import allowed, bp, error, json_body, reach, staff, staff_case
 from service.api.schemas import CasePage, ContactOut, ListQuery, OutcomeIn, StageIn
 from service.casework import cases, closing
 from service.casework.models import Contact
@@ -27,7 +27,7 @@ def get_cases():
         200: {content: {application/json: {schema: CasePage}}}
     """
     query = ListQuery().load(request.args.to_dict())
-    page = cases.list_cases(db.session(), **query, within=allowed("cases.read"))
+    page = cases.list_cases(db.session(), **query, within=reach("cases.read"))
     return CasePage().dump({"cases": page.cases, "next_cursor": page.next_cursor})
 
 
@@ -42,7 +42,7 @@ def get_overdue():
       responses:
         200: {content: {application/json: {schema: CasePage}}}
     """
-    found = cases.overdue(db.session(), partnership=request.args.get("partnership"), within=allowed("cases.read"))
+    found = cases.overdue(db.session(), partnership=request.args.get("partnership"), within=reach("cases.read"))
     return CasePage().dump({"cases": found, "next_cursor": None})
 
 

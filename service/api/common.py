@@ -40,10 +40,15 @@ def allowed(permission: str) -> list[str]:
     return current_user.partnerships_for(permission, all_partnerships())
 
 
+def reach(permission: str):
+    """The cases the signed-in member of staff may reach (a chair: conference escalations only)."""
+    return current_user.reach(permission, all_partnerships())
+
+
 def staff_case(session, reference: str, permission: str):
     """The case, if this member of staff may act on it; otherwise the same 'not found' as a wrong reference."""
     case = cases.get(session, reference)
-    if case.partnership not in allowed(permission):
+    if not current_user.reach(permission, all_partnerships()).allows(case):
         raise cases.UnknownCase(f"no case with reference '{reference}'")
     return case
 

@@ -12,10 +12,11 @@ from flask import current_app, request
 from flask_login import current_user
 from marshmallow import ValidationError
 
+from forms import registry
 from service import db
 from service.api.common import ApiError, bp, error, json_body, staff_case
 from service.api.schemas import SubmissionIn, SubmissionOut
-from service.casework import cases, once
+from service.casework import access, cases, once
 
 MAX_KEY = 200
 
@@ -35,6 +36,10 @@ def post_submission():
         409: {content: {application/json: {schema: ErrorOut}}}
     """
     body = json_body(SubmissionIn())
+    spec = registry().forms.get(body["form_id"])
+    roles = current_user.roles if current_user.is_authenticated else ()
+    if spec is not None and not access.may_send(spec, roles):
+        return error(access.refusal(spec), 403)
     key = _idempotency(body)
     session = db.session()
     case = None

@@ -16,6 +16,7 @@ from sqlalchemy import Select, and_, case, func, or_, select
 from sqlalchemy.orm import Session
 
 from forms.taxonomy import CATEGORIES
+from service.casework import access
 from service.casework.cases import CHANNELS
 from service.casework.models import Case, RoutingDecision, Submission
 
@@ -146,7 +147,7 @@ _FIELDS = (
 
 def query(partnerships: list[str], filters: dict, today: dt.date) -> Select:
     """Submissions of the allowed partnerships matching the filters, newest first."""
-    stmt = select(*_FIELDS).join(Case, Submission.case_id == Case.id).where(Case.partnership.in_(partnerships))
+    stmt = select(*_FIELDS).join(Case, Submission.case_id == Case.id).where(access.where(partnerships))
     if filters.get("partnership"):
         stmt = stmt.where(Case.partnership == filters["partnership"])
     if filters.get("stage"):

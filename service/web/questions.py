@@ -15,7 +15,7 @@ from service.casework.models import Case
 from service.documents import records as documents
 from service.web import child_details, drafts, formbuild
 from service.web.answers import canonical, section_answers
-from service.web.pages import bp, download_response, registry, render_page
+from service.web.pages import bp, download_response, refused_sender, registry, render_page
 
 
 def _draft_or_404(token: str) -> tuple[drafts.Draft, FormSpec, Pack]:
@@ -182,6 +182,8 @@ def submit(token: str):
     if (sent := once.find(session, key.scope, key.key_hash)) is not None:
         return _sent(token, key, sent)
     draft, spec, pack = _draft_or_404(token)
+    if (refused := refused_sender(pack, spec)) is not None:
+        return refused
     if _first_unfinished(spec, draft.answers) is not None:
         return redirect(url_for("web.check", token=token))
     data = canonical(spec, draft.answers)

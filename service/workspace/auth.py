@@ -28,6 +28,7 @@ from sqlalchemy import case, literal, or_, select, update
 from sqlalchemy.orm import Session
 
 from service import db
+from service.casework.access import CONFERENCE_READERS_ONLY, Reach
 from service.casework.staff import ROLES, Membership, SignInAttempt, StaffSession, User
 
 LOCKOUT_FAILURES = 5
@@ -263,6 +264,20 @@ class Staff(UserMixin):
                 allowed.update(all_partnerships if partnership is None else [partnership])
         return [p for p in all_partnerships if p in allowed]
 
+    def reach(self, permission: str, all_partnerships: list[str]) -> Reach:
+        """The cases this person may read with `permission`: a conference chair only the conference
+        escalations of their partnership (service.casework.access)."""
+        full: set[str] = set()
+        conference: set[str] = set()
+        for partnership, role in self.roles:
+            if permission in PERMISSIONS.get(role, ()):
+                chosen = conference if role == CONFERENCE_READERS_ONLY else full
+                chosen.update(all_partnerships if partnership is None else [partnership])
+        return Reach(
+            tuple(p for p in all_partnerships if p in full),
+            tuple(p for p in all_partnerships if p in conference and p not in full),
+        )
+
     def can(self, permission: str, partnership: str | None = None) -> bool:
         everything = all_partnerships()
         allowed = self.partnerships_for(permission, everything)
@@ -275,6 +290,11 @@ def all_partnerships() -> list[str]:
 
 def allowed_partnerships(permission: str) -> list[str]:
     return current_user.partnerships_for(permission, all_partnerships())
+
+
+def case_reach(permission: str) -> Reach:
+    """The cases the signed-in user may read or change with `permission`."""
+    return current_user.reach(permission, all_partnerships())
 
 
 def _load(sid: str) -> Staff | None:

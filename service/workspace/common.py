@@ -13,7 +13,7 @@ from service import db
 from service.casework import audit, workdays
 from service.casework.lookup import holds_child_details  # noqa: F401 - views read it from here
 from service.casework.models import Case, Submission
-from service.workspace.auth import allowed_partnerships, remote_addr
+from service.workspace.auth import case_reach, remote_addr
 
 
 def registry() -> Registry:
@@ -30,18 +30,14 @@ def scoped_case(reference: str, permission: str = "cases.read") -> Case:
     Another partnership's case is answered exactly like a missing one, so references cannot be
     probed."""
     reference = (reference or "").strip().upper()[:20]
-    found = db.session().scalar(
-        select(Case).where(Case.reference == reference, Case.partnership.in_(allowed_partnerships(permission)))
-    )
+    found = db.session().scalar(select(Case).where(Case.reference == reference, case_reach(permission).condition()))
     if found is None:
         abort(404)
     return found
 
 
 def scoped_case_by_id(case_id: int, permission: str = "cases.read") -> Case:
-    found = db.session().scalar(
-        select(Case).where(Case.id == case_id, Case.partnership.in_(allowed_partnerships(permission)))
-    )
+    found = db.session().scalar(select(Case).where(Case.id == case_id, case_reach(permission).condition()))
     if found is None:
         abort(404)
     return found
