@@ -9,6 +9,7 @@ from flask import Blueprint, jsonify, request
 from flask_login import current_user
 from marshmallow import Schema, ValidationError
 
+from forms import normalise
 from service.casework import cases
 from service.casework.routing import RoutingError
 from service.web import csrf
@@ -64,6 +65,11 @@ def json_body(schema: Schema) -> dict:
     payload = request.get_json(silent=True)
     if not isinstance(payload, dict):
         raise ValidationError({"_schema": ["send a JSON object (Content-Type: application/json)"]})
+    try:
+        # Every string through the one normaliser (forms.normalise) before any schema reads it.
+        payload = normalise.tree(payload)
+    except normalise.TextRefused as exc:
+        raise ValidationError({"_schema": [str(exc)]}) from None
     return schema.load(payload)
 
 

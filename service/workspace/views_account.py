@@ -58,8 +58,9 @@ class SignOutForm(FlaskForm):
 
 
 def _safe_next(target: str | None) -> str:
-    """Only a path inside the workspace: never an open redirect to another site."""
-    if target:
+    """Only a path inside the workspace, of printable characters: never an open redirect to another
+    site, and never a line break or control character that would break the Location header."""
+    if target and target.isprintable() and " " not in target and len(target) <= 2000:
         parts = urlsplit(target)
         if not parts.scheme and not parts.netloc and parts.path.startswith("/workspace/"):
             return target

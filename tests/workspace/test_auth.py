@@ -230,3 +230,21 @@ def test_locked_unknown_and_wrong_get_the_same_answer(ws_app):
     wrong = answer("bu@kirklees.example", "wrong password!")
     assert locked == unknown == wrong
     assert locked[0] == 400
+
+
+def test_a_next_with_line_breaks_or_controls_goes_to_the_inbox(ws_app):
+    from tests.workspace.support import csrf_from
+
+    make_user(ws_app, "bu@kirklees.example", "business-unit", "kirklees")
+    client = ws_app.test_client()
+    for target in ("/workspace/cases%0d%0aSet-Cookie:%20x=1", "/workspace/%00inbox", "/workspace/\u2028x"):
+        page = client.get("/workspace/sign-in").get_data(as_text=True)
+        response = client.post(
+            f"/workspace/sign-in?next={target}",
+            data={"email": "bu@kirklees.example", "password": PASSWORD, "csrf_token": csrf_from(page)},
+        )
+        assert response.status_code == 302
+        assert response.headers["Location"] == "/workspace/inbox"
+        client.post(
+            "/workspace/sign-out", data={"csrf_token": csrf_from(client.get("/workspace/inbox").get_data(as_text=True))}
+        )
