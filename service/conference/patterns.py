@@ -269,12 +269,12 @@ def xlsx(rows: Iterable[ConferenceIssue], today: dt.date) -> bytes:
         header.append(cell)
     sheet.append(header)
     for issue in rows:
-        cells = []
+        row_cells = []
         for value in export_row(issue, today):
             cell = WriteOnlyCell(sheet, value=cells.xlsx_text(value))
             cell.data_type = "s"  # always text: never a formula
-            cells.append(cell)
-        sheet.append(cells)
+            row_cells.append(cell)
+        sheet.append(row_cells)
     about = book.create_sheet("Columns")
     about.append(["column", "meaning"])
     for name, meaning in COLUMNS:

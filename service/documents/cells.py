@@ -4,7 +4,8 @@
   first visible character is =, +, -, @ or their full-width forms (＝ ＋ － ＠), after any
   whitespace, control or zero-width characters a spreadsheet skips.
 - XLSX cannot hold most control characters (openpyxl refuses them, which failed a whole export):
-  they are removed; the stored value is unchanged.
+  they are removed; the stored value is unchanged. An XLSX cell is written as text (data type "s"),
+  which a spreadsheet never runs, so it keeps its value as typed.
 """
 
 from __future__ import annotations
@@ -28,5 +29,5 @@ def formula_safe(value: str) -> str:
 
 
 def xlsx_text(value: str) -> str:
-    """`value` as an XLSX cell can hold it: characters the format forbids removed, formulas guarded."""
-    return formula_safe(ILLEGAL_CHARACTERS_RE.sub("", value))
+    """`value` as an XLSX cell can hold it: the characters the format forbids removed."""
+    return ILLEGAL_CHARACTERS_RE.sub("", value)
