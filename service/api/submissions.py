@@ -26,6 +26,12 @@ def post_submission():
     """Submit a completed form: opens a case or adds to one.
     ---
     post:
+      parameters:
+        - in: header
+          name: Idempotency-Key
+          required: false
+          schema: {type: string, minLength: 1, maxLength: 200}
+          description: The same key and body give the first answer again; the same key with another body, 422
       requestBody:
         content:
           application/json:
@@ -33,7 +39,9 @@ def post_submission():
       responses:
         201: {content: {application/json: {schema: SubmissionOut}}}
         400: {content: {application/json: {schema: ErrorOut}}}
+        403: {content: {application/json: {schema: ErrorOut}}}
         409: {content: {application/json: {schema: ErrorOut}}}
+        422: {content: {application/json: {schema: ErrorOut}}}
     """
     body = json_body(SubmissionIn())
     spec = registry().forms.get(body["form_id"])
