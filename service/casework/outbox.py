@@ -261,7 +261,12 @@ def _failed(sessions: sessionmaker, row: OutboxMessage, worker: str, now: dt.dat
         _mark(sessions, row.id, worker, attempts=attempts, status="dead", last_error=reason[:2000])
     else:
         _mark(
-            sessions, row.id, worker, attempts=attempts, last_error=reason[:2000], next_attempt_at=now + backoff(attempts)
+            sessions,
+            row.id,
+            worker,
+            attempts=attempts,
+            last_error=reason[:2000],
+            next_attempt_at=now + backoff(attempts),
         )
 
 

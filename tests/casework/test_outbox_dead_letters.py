@@ -13,8 +13,7 @@ from service.casework import cases, outbox
 from service.casework.models import Contact
 from service.db import sessions
 from tests.casework import test_outbox
-from tests.casework.test_outbox import NOW, rows, settings
-from tests.conftest import sample
+from tests.casework.test_outbox import NOW, NT, rows, settings
 
 smtp = test_outbox.smtp  # the fixture: a local SMTP server the test starts
 
@@ -43,7 +42,7 @@ class Refusing:
 
 
 def test_the_recipient_is_read_from_the_directory_when_sent(db_app, db_session, smtp):
-    cases.submit(db_session, "nt-appendix-a", sample("nt-appendix-a"), channel="web", now=NOW)
+    cases.submit(db_session, "nt-appendix-a", NT, channel="web", now=NOW)
     [row] = rows(db_session)
     assert row.role and row.contact_id
     contact = manager(db_session)
@@ -62,7 +61,7 @@ def test_a_name_with_line_breaks_is_sent_in_one_safe_header(db_app, db_session, 
     contact = manager(db_session)
     contact.name = "Business Manager\r\nBcc: intruder@elsewhere.example\x07"
     db_session.commit()
-    cases.submit(db_session, "nt-appendix-a", sample("nt-appendix-a"), channel="web", now=NOW)
+    cases.submit(db_session, "nt-appendix-a", NT, channel="web", now=NOW)
     smtp.start()
     report = outbox.deliver(sessions(db_app), settings(smtp), now=NOW)
     assert report.sent == 1, report.errors
@@ -73,7 +72,7 @@ def test_a_name_with_line_breaks_is_sent_in_one_safe_header(db_app, db_session, 
 
 
 def test_a_refused_address_is_dead_lettered_with_its_reason_and_retried_after_a_fix(db_app, db_session, smtp):
-    cases.submit(db_session, "nt-appendix-a", sample("nt-appendix-a"), channel="web", now=NOW)
+    cases.submit(db_session, "nt-appendix-a", NT, channel="web", now=NOW)
     smtp.controller = None
     from aiosmtpd.controller import Controller
 
@@ -98,7 +97,7 @@ def test_a_refused_address_is_dead_lettered_with_its_reason_and_retried_after_a_
 
 
 def test_a_server_that_stays_away_stops_after_bounded_attempts(db_app, db_session, smtp):
-    cases.submit(db_session, "nt-appendix-a", sample("nt-appendix-a"), channel="web", now=NOW)
+    cases.submit(db_session, "nt-appendix-a", NT, channel="web", now=NOW)
     factory = sessions(db_app)
     moment = NOW
     for _ in range(outbox.MAX_ATTEMPTS + 3):
@@ -110,7 +109,7 @@ def test_a_server_that_stays_away_stops_after_bounded_attempts(db_app, db_sessio
 
 
 def test_an_attachment_that_cannot_be_built_is_replaced_by_a_link(db_app, db_session, smtp):
-    broken = cases.submit(db_session, "nt-appendix-a", sample("nt-appendix-a"), channel="web", now=NOW)
+    broken = cases.submit(db_session, "nt-appendix-a", NT, channel="web", now=NOW)
     submission = cases.get(db_session, broken.reference).submissions[0]
     submission.data = {"not": "a field of the form"}  # as if the stored data had been damaged
     db_session.commit()

@@ -13,8 +13,7 @@ from service.casework import cases, outbox
 from service.casework.models import Contact, OutboxMessage
 from service.db import sessions
 from tests.casework import test_outbox
-from tests.casework.test_outbox import NOW, settings
-from tests.conftest import sample
+from tests.casework.test_outbox import NOW, NT, settings
 
 smtp = test_outbox.smtp  # the fixture: a local SMTP server the test starts
 
@@ -41,7 +40,7 @@ def test_a_poisoned_directory_never_leaves_a_message_pending(db_app, db_session,
         contact.name, contact.email = "Business Manager", "business.manager@ntscp.example"
         setattr(contact, attribute, value)
         db_session.commit()
-        cases.submit(db_session, "nt-appendix-a", sample("nt-appendix-a"), channel="web", now=NOW)
+        cases.submit(db_session, "nt-appendix-a", NT, channel="web", now=NOW)
         moment = NOW
         for _ in range(outbox.MAX_ATTEMPTS + 2):
             rounds += 1
