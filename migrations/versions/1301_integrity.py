@@ -2,7 +2,7 @@
 the audit log hash-chained (existing rows chained in id order) and closed to INSERT OR REPLACE
 
 Revision ID: 1301_integrity
-Revises: 1401_mail_trust
+Revises: 1801_intake_jobs
 Create Date: 2026-12-03 08:40:00
 """
 
@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "1301_integrity"
-down_revision = "1401_mail_trust"
+down_revision = "1801_intake_jobs"
 branch_labels = None
 depends_on = None
 

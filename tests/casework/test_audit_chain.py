@@ -132,7 +132,7 @@ def test_the_migration_chains_the_rows_already_written(kind, tmp_path):
     else:
         pytest.skip(PG_SKIP)
     with engine_context as engine:
-        db.upgrade(engine, "1401_mail_trust")
+        db.upgrade(engine, "1801_intake_jobs")
         with engine.begin() as connection:
             for i in range(3):
                 connection.execute(

@@ -7,6 +7,7 @@ import re
 import pytest
 
 from app import create_app
+from tests.intake import workers
 
 
 def _app(tmp_path, **config):
@@ -122,31 +123,21 @@ def test_a_request_id_from_the_proxy_is_kept_and_a_bad_one_replaced(tmp_path):
     assert client.get("/healthz", headers={"X-Request-ID": "<script>"}).headers["X-Request-ID"] != "<script>"
 
 
-def test_counters_in_redis_are_shared_by_every_process(tmp_path):
-    """Two app instances (two workers) counting in the machine's Redis, under a key prefix of this
-    test's own (the server is shared): together they allow the limit once, not once each."""
-    import uuid
+own_redis = workers.own_redis  # the fixture: a redis-server of the test's own
 
+
+def test_counters_in_redis_are_shared_by_every_process(tmp_path, own_redis):
+    """Two app instances (two workers) counting in one Redis (a server of the test's own): together
+    they allow the limit once, not once each, and the counters are in Redis, not in either process."""
     import redis
 
-    server = redis.Redis(host="127.0.0.1", port=6379)
-    try:
-        server.ping()
-    except redis.ConnectionError:
-        pytest.skip("needs Redis on 127.0.0.1:6379 (make install-test starts one)")
-    prefix = f"escalate-test-{uuid.uuid4().hex}"
     config = {
         "SIGN_IN_RATE_LIMIT": "3 per minute",
-        "RATELIMIT_STORAGE_URI": "redis://127.0.0.1:6379/0",
-        "RATELIMIT_KEY_PREFIX": prefix,
+        "RATELIMIT_STORAGE_URI": own_redis.url,
+        "RATELIMIT_KEY_PREFIX": "escalate-test",
     }
     first = _app(tmp_path, **config).test_client()
     second = _app(tmp_path, **config).test_client()
-    try:
-        statuses = [c.post("/workspace/sign-in", data={}).status_code for c in (first, second, first, second)]
-        assert statuses == [400, 400, 400, 429]
-    finally:
-        keys = list(server.scan_iter(f"*{prefix}*"))
-        if keys:
-            server.delete(*keys)
-        assert keys, "the counters were not kept in Redis"
+    statuses = [c.post("/workspace/sign-in", data={}).status_code for c in (first, second, first, second)]
+    assert statuses == [400, 400, 400, 429]
+    assert list(redis.Redis.from_url(own_redis.url).scan_iter("*escalate-test*")), "the counters are not in Redis"

@@ -131,6 +131,7 @@ def test_the_worker_count_is_gunicorns(production):
     production.setenv("SECRET_KEY", GOOD_KEY)
     production.setenv("DATABASE_URL", PG)
     production.setenv("PUBLIC_BASE_URL", "https://escalate.example")
+    production.setenv("PARTNERSHIPS", "north-tyneside")
     gunicorn = runpy.run_path(str(ROOT / "deploy" / "gunicorn.conf.py"))
     assert settings.worker_count() == gunicorn["workers"] == multiprocessing.cpu_count() * 2 + 1
     with pytest.raises(settings.UnsafeSettings, match="RATELIMIT_STORAGE_URI"):
