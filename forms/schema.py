@@ -13,6 +13,7 @@ from functools import cache
 
 from marshmallow import RAISE, Schema, ValidationError, fields, post_load, pre_load, validate, validates_schema
 
+from forms import normalise
 from forms.model import Field, FormSpec
 
 
@@ -40,9 +41,14 @@ def _invalid():
 
 
 class Text(fields.String):
+    """Text through the one normaliser (forms.normalise): NFC, controls removed, lone surrogates refused."""
+
     def _deserialize(self, value, attr, data, **kwargs):
         text = super()._deserialize(value, attr, data, **kwargs)
-        return text.replace("\r\n", "\n").replace("\r", "\n")
+        try:
+            return normalise.text(text)
+        except normalise.TextRefused as exc:
+            raise ValidationError(str(exc)) from None
 
 
 def _empty(value) -> bool:
@@ -52,8 +58,8 @@ def _empty(value) -> bool:
 def _marshmallow_field(spec_field: Field) -> fields.Field:
     kind = spec_field.type
     if kind in ("text", "textarea"):
-        limit = validate.Length(max=spec_field.max_length) if spec_field.max_length else None
-        return Text(load_default="", validate=limit)
+        limit = normalise.limit(spec_field)
+        return Text(load_default="", validate=validate.Length(max=limit, error=f"Enter at most {limit} characters"))
     if kind == "date":
         return IsoDate(load_default="")
     values = [c.value for c in spec_field.choices]

@@ -1,6 +1,6 @@
 """The JSON API under /api, with marshmallow schemas at the boundary and an OpenAPI document.
 
-    POST /api/submissions                {form_id, data, case?, channel?}  -> reference, tracking token, routes, next step
+    POST /api/submissions                {form_id, data, case?}            -> reference, tracking token, routes, next step
     GET  /api/cases?partnership=&status=&limit=&cursor=                     -> a page of cases, newest first
     GET  /api/cases/overdue?partnership=                                    -> open cases past their due date
     GET  /api/cases/<reference>                                             -> the case with stages, submissions, routing

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from flask import jsonify, request
+from flask_login import current_user
 from sqlalchemy import select
 
 from service import db
-from service.api.common import allowed, bp, error, json_body, staff, staff_case
+from service.api.common import allowed, bp, error, json_body, reach, staff, staff_case
 from service.api.schemas import CasePage, ContactOut, ListQuery, OutcomeIn, StageIn
-from service.casework import cases
+from service.casework import cases, closing
 from service.casework.models import Contact
+from service.workspace.auth import remote_addr
 from service.workspace.common import audit_here, holds_child_details
 
 
@@ -25,7 +27,7 @@ def get_cases():
         200: {content: {application/json: {schema: CasePage}}}
     """
     query = ListQuery().load(request.args.to_dict())
-    page = cases.list_cases(db.session(), **query, within=allowed("cases.read"))
+    page = cases.list_cases(db.session(), **query, within=reach("cases.read"))
     return CasePage().dump({"cases": page.cases, "next_cursor": page.next_cursor})
 
 
@@ -40,7 +42,7 @@ def get_overdue():
       responses:
         200: {content: {application/json: {schema: CasePage}}}
     """
-    found = cases.overdue(db.session(), partnership=request.args.get("partnership"), within=allowed("cases.read"))
+    found = cases.overdue(db.session(), partnership=request.args.get("partnership"), within=reach("cases.read"))
     return CasePage().dump({"cases": found, "next_cursor": None})
 
 
@@ -83,12 +85,11 @@ def post_stage(reference: str):
     """
     body = json_body(StageIn())
     session = db.session()
+    case = staff_case(session, reference, "cases.write")
+    # The entry commits with the move (move_stage commits), or neither happens.
+    audit_here("case.stage", case, detail=f"API: moved to stage {str(body['stage'])[:20]}")
     case = cases.move_stage(
-        session,
-        staff_case(session, reference, "cases.write"),
-        body["stage"],
-        immediate_risk=body["immediate_risk"],
-        outcome=body["outcome"],
+        session, case, body["stage"], immediate_risk=body["immediate_risk"], outcome=body["outcome"]
     )
     return jsonify(cases.case_view(session, case))
 
@@ -96,7 +97,7 @@ def post_stage(reference: str):
 @bp.post("/cases/<reference>/outcome")
 @staff("cases.write")
 def post_outcome(reference: str):
-    """Record the outcome, resolution and learning; `resolved: true` closes the case.
+    """Record the outcome, resolution and learning; `resolved: true` closes the case (with its de-brief).
     ---
     post:
       parameters:
@@ -110,7 +111,19 @@ def post_outcome(reference: str):
     """
     body = json_body(OutcomeIn())
     session = db.session()
-    case = cases.record_outcome(session, staff_case(session, reference, "cases.write"), **body)
+    case = staff_case(session, reference, "cases.write")
+    if body.pop("resolved"):
+        # As the case page: a case is closed with its resolution, de-brief and learning.
+        try:
+            case = closing.close(
+                session, case, actor=current_user.email, detail="API", remote_addr=remote_addr(), **body
+            )
+        except closing.CloseRefused as exc:
+            return error(str(exc), 400, exc.messages)
+        return jsonify(cases.case_view(session, case))
+    body.pop("debrief")
+    audit_here("case.outcome", case, detail="API")
+    case = cases.record_outcome(session, case, **body)
     return jsonify(cases.case_view(session, case))
 
 

@@ -9,6 +9,7 @@ from flask import Blueprint, jsonify, request
 from flask_login import current_user
 from marshmallow import Schema, ValidationError
 
+from forms import normalise
 from service.casework import cases
 from service.casework.routing import RoutingError
 from service.web import csrf
@@ -40,10 +41,15 @@ def allowed(permission: str) -> list[str]:
     return current_user.partnerships_for(permission, all_partnerships())
 
 
+def reach(permission: str):
+    """The cases the signed-in member of staff may reach (a chair: conference escalations only)."""
+    return current_user.reach(permission, all_partnerships())
+
+
 def staff_case(session, reference: str, permission: str):
     """The case, if this member of staff may act on it; otherwise the same 'not found' as a wrong reference."""
     case = cases.get(session, reference)
-    if case.partnership not in allowed(permission):
+    if not current_user.reach(permission, all_partnerships()).allows(case):
         raise cases.UnknownCase(f"no case with reference '{reference}'")
     return case
 
@@ -59,7 +65,25 @@ def json_body(schema: Schema) -> dict:
     payload = request.get_json(silent=True)
     if not isinstance(payload, dict):
         raise ValidationError({"_schema": ["send a JSON object (Content-Type: application/json)"]})
+    try:
+        # Every string through the one normaliser (forms.normalise) before any schema reads it.
+        payload = normalise.tree(payload)
+    except normalise.TextRefused as exc:
+        raise ValidationError({"_schema": [str(exc)]}) from None
     return schema.load(payload)
+
+
+class ApiError(Exception):
+    """A request the API refuses, with its status (e.g. 422 for a reused Idempotency-Key)."""
+
+    def __init__(self, message: str, status: int):
+        super().__init__(message)
+        self.status = status
+
+
+@bp.errorhandler(ApiError)
+def _refused(exc: ApiError):
+    return error(str(exc), exc.status)
 
 
 @bp.errorhandler(ValidationError)

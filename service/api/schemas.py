@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from marshmallow import RAISE, Schema, fields, validate
 
-from service.casework import cases
-
 
 class _Strict(Schema):
     class Meta:
@@ -19,7 +17,6 @@ class SubmissionIn(_Strict):
     tracking_token = fields.String(
         load_default=None, validate=validate.Length(max=200), metadata={"description": "Adds to the case it tracks"}
     )
-    channel = fields.String(load_default="api", validate=validate.OneOf(cases.CHANNELS))
     immediate_risk = fields.Boolean(load_default=None)
 
 
@@ -125,6 +122,11 @@ class OutcomeIn(_Strict):
     outcome = fields.String(load_default=None, validate=validate.Length(max=20_000))
     resolution = fields.String(load_default=None, validate=validate.Length(max=20_000))
     learning = fields.String(load_default=None, validate=validate.Length(max=20_000))
+    debrief = fields.String(
+        load_default=None,
+        validate=validate.Length(max=20_000),
+        metadata={"description": "What the de-brief found; required with resolution and learning to close"},
+    )
     resolved = fields.Boolean(load_default=False)
 
 

@@ -19,7 +19,7 @@ from marshmallow import RAISE, Schema, ValidationError, fields, pre_load, valida
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
-from forms import registry
+from forms import normalise, registry
 from forms.loader import PACKS_DIR
 from forms.model import Registry
 from service.casework.models import Contact
@@ -55,7 +55,18 @@ class ContactSchema(Schema):
 
     @pre_load
     def _blank_is_none(self, data, **kwargs):
-        return {k: (_unguard(v).strip() or None) if isinstance(v, str) else v for k, v in data.items()}
+        # Through the one normaliser, on one line: a name or an address goes into e-mail headers.
+        out, refused = {}, {}
+        for key, value in data.items():
+            if isinstance(value, str):
+                try:
+                    value = normalise.text(_unguard(value), one_line=True).strip() or None
+                except normalise.TextRefused as exc:
+                    refused[key] = [str(exc)]
+            out[key] = value
+        if refused:
+            raise ValidationError(refused)
+        return out
 
     @validates_schema
     def _fits_the_pack(self, data, **kwargs):

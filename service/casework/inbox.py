@@ -16,8 +16,10 @@ from sqlalchemy import Select, and_, case, func, or_, select
 from sqlalchemy.orm import Session
 
 from forms.taxonomy import CATEGORIES
+from service.casework import access
 from service.casework.cases import CHANNELS
 from service.casework.models import Case, RoutingDecision, Submission
+from service.documents import cells
 
 PAGE_SIZE = 25
 COUNT_CAP = 10_000
@@ -103,12 +105,11 @@ class Row:
 
 
 ROUTED_SEPARATOR = "; "
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 def csv_safe(values: list[str]) -> list[str]:
-    """Cells a spreadsheet would run as a formula get a leading apostrophe (CSV injection)."""
-    return [f"'{v}" if v.startswith(FORMULA_STARTS) else v for v in values]
+    """Cells a spreadsheet would run as a formula get a leading apostrophe (service.documents.cells)."""
+    return [cells.formula_safe(v) for v in values]
 
 
 # Who each submission went to, "name (agency)" joined by "; ", as one column of the same query:
@@ -146,7 +147,7 @@ _FIELDS = (
 
 def query(partnerships: list[str], filters: dict, today: dt.date) -> Select:
     """Submissions of the allowed partnerships matching the filters, newest first."""
-    stmt = select(*_FIELDS).join(Case, Submission.case_id == Case.id).where(Case.partnership.in_(partnerships))
+    stmt = select(*_FIELDS).join(Case, Submission.case_id == Case.id).where(access.where(partnerships))
     if filters.get("partnership"):
         stmt = stmt.where(Case.partnership == filters["partnership"])
     if filters.get("stage"):

@@ -57,3 +57,11 @@ def load_case(session: Session, case: Case | str) -> Case:
     if found is None:
         raise UnknownCase(f"no case with reference '{case}'")
     return found
+
+
+def holds_child_details(case: Case) -> bool:
+    """Whether any of the case's record names a child (so every read of it is audited, by any route)."""
+    if case.child_name:
+        return True
+    forms = registry().forms
+    return any(forms[s.form_id].carries_child_details for s in case.submissions if s.form_id in forms)

@@ -220,11 +220,15 @@ class OutboxMessage(Base):
     # notification (to whom the case was routed) | receipt (to the sender of a form) | link (a new
     # tracking link). A receipt's or link's body holds a private link until sent, then it is removed.
     kind: Mapped[str] = mapped_column(String(12), default="notification", server_default="notification")
+    # Who it is for: the directory entry and role it was routed to, read again when it is sent
+    # (service.casework.mail); to_name and to_email are who it was last built for.
+    role: Mapped[str | None] = mapped_column(String(60))
+    contact_id: Mapped[int | None] = mapped_column(ForeignKey("contacts.id", ondelete="SET NULL"))
     to_name: Mapped[str] = mapped_column(Text)
     to_email: Mapped[str] = mapped_column(String(254))
     subject: Mapped[str] = mapped_column(Text)
     body: Mapped[str] = mapped_column(Text)
-    status: Mapped[str] = mapped_column(String(10), default="pending")  # pending | sent
+    status: Mapped[str] = mapped_column(String(10), default="pending")  # pending | sent | dead
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
     claimed_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
@@ -283,6 +287,17 @@ class CaseNote(Base):
     text: Mapped[str] = mapped_column(Text)
 
 
+class AuditChainHead(Base):
+    """The newest audit row's hash: one row, updated first by every audit write so writers queue on
+    its lock and the chain never forks."""
+
+    __tablename__ = "audit_chain_head"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    count: Mapped[int] = mapped_column(Integer, default=0)
+    hash: Mapped[str] = mapped_column(String(64))
+
+
 class AuditEntry(Base):
     """Who did what, when, to which case. Append-only: database triggers refuse UPDATE and DELETE.
 
@@ -299,6 +314,9 @@ class AuditEntry(Base):
     case_reference: Mapped[str | None] = mapped_column(String(20))
     detail: Mapped[str | None] = mapped_column(Text)
     remote_addr: Mapped[str | None] = mapped_column(String(64))
+    # SHA-256 of the previous row's hash and this row's values (service.casework.audit.verify).
+    prev_hash: Mapped[str | None] = mapped_column(String(64))
+    hash: Mapped[str | None] = mapped_column(String(64))
 
     __table_args__ = (
         Index("ix_audit_log_case_reference", "case_reference"),

@@ -7,7 +7,12 @@ MAIL_PORT, MAIL_SENDER; MAIL_USERNAME/MAIL_PASSWORD and MAIL_USE_STARTTLS when t
 
 Delivery guarantees:
 - Nothing is lost: a row stays pending until the SMTP server has accepted it; a failure is
-  recorded and retried with exponential backoff (1 minute doubling, at most 1 hour), for ever.
+  recorded and retried with exponential backoff (1 minute doubling, at most 1 hour).
+- Nothing sticks: a message the server refuses for good (5xx) or that cannot be built (an address
+  that is not one) is dead at once; one that fails for any other reason is dead after
+  MAX_ATTEMPTS attempts (about 7 hours). A dead message keeps its reason, is listed in the
+  workspace for the business unit and the admin (`dead_letters`) and is sent again by `retry`
+  once the cause is fixed (usually in the directory, which is read when a message is sent).
 - Each row is claimed with a lease before sending (a conditional UPDATE, so two workers never
   send the same row at the same time) and marked sent after the server accepts it.
 - Every row has its own Message-ID, fixed when the row is written. If a worker dies between the
@@ -17,7 +22,7 @@ Delivery guarantees:
   completely would risk losing a message, which matters more here.
 
 The subject carries the case reference tag ("[NT-2026-0007] ...") and the completed record is
-attached: PDF (service.documents.records.render) or, if the PDF renderer is not installed, DOCX.
+attached (service.casework.mail builds each message as it is sent).
 """
 
 from __future__ import annotations
@@ -33,18 +38,20 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from email import policy
 from email.message import EmailMessage
-from email.utils import formataddr, parseaddr
+from email.utils import parseaddr
 
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from forms import registry
 from forms.model import FormSpec, Pack
 from service.casework import mailheaders
+from service.casework.mail import ATTACHERS, CannotBuild, MailSettings, build_message
 from service.casework.models import Case, OutboxMessage, RoutingDecision, Submission
-from service.documents import records as documents
+
+__all__ = ["ATTACHERS", "MailSettings", "build_message", "deliver", "queue_for_submission", "retry"]
 
 LEASE = dt.timedelta(minutes=5)
+MAX_ATTEMPTS = 12  # 1, 2, 4 ... 32 minutes, then hourly: about 7 hours before a message is dead
 BACKOFF_FIRST = dt.timedelta(minutes=1)
 BACKOFF_MAX = dt.timedelta(hours=1)
 
@@ -89,6 +96,8 @@ def queue_for_submission(
             message_id=new_message_id(case.reference),
             to_name=first.name,
             to_email=first.email,
+            role=first.role,
+            contact_id=first.contact_id,
             subject=subject,
             body=_body(pack, spec, case, group, step),
             status="pending",
@@ -126,37 +135,6 @@ def _body(pack: Pack, spec: FormSpec, case: Case, group: list[RoutingDecision], 
 # Delivery
 
 
-@dataclass(frozen=True)
-class MailSettings:
-    host: str = "localhost"
-    port: int = 25
-    sender: str = "Escalate <escalations@escalate.example>"
-    username: str | None = None
-    password: str | None = None
-    starttls: bool = False
-    timeout: float = 10.0
-    attachment_format: str = "pdf"
-    dkim: mailheaders.DkimKey | None = None
-    oauth: object | None = None  # a service.casework.oauth.TokenSource: XOAUTH2 instead of a password
-
-    @classmethod
-    def from_config(cls, config) -> MailSettings:
-        from service.casework import oauth
-
-        return cls(
-            host=config.get("MAIL_SERVER", "localhost"),
-            port=int(config.get("MAIL_PORT", 25)),
-            sender=config.get("MAIL_SENDER", cls.sender),
-            username=config.get("MAIL_USERNAME"),
-            password=config.get("MAIL_PASSWORD"),
-            # "0" from an env file means off (bool("0") would be True).
-            starttls=str(config.get("MAIL_USE_STARTTLS") or "").lower() in ("1", "true", "yes", "on"),
-            attachment_format=config.get("MAIL_ATTACHMENT_FORMAT", "pdf"),
-            dkim=mailheaders.DkimKey.from_settings(),
-            oauth=oauth.TokenSource.from_config(config, "MAIL"),
-        )
-
-
 @dataclass
 class DeliveryReport:
     claimed: int = 0
@@ -190,52 +168,6 @@ def _claim(sessions: sessionmaker, worker: str, now: dt.datetime, limit: int) ->
                 claimed.append(row_id)
         session.commit()
         return claimed
-
-
-def _attachment(session: Session, row: OutboxMessage, fmt: str) -> tuple[bytes, str, str] | None:
-    if row.submission_id is None:
-        return None
-    submission = session.get(Submission, row.submission_id)
-    spec = registry().form(submission.form_id)
-    case = session.get(Case, row.case_id)
-    for kind in (fmt, "docx"):
-        try:
-            content = documents.render(spec, submission.data, kind)
-        except ImportError:
-            continue  # that renderer is not installed here
-        return content, documents.filename(spec, kind, completed=True, reference=case.reference), kind
-    return None
-
-
-# Parts of the service that write their own messages may attach their own documents: each attacher
-# returns [(bytes, filename, kind), ...] for a row it owns, or None to leave it to `_attachment`
-# (the conference log attaches its notification as DOCX and PDF).
-ATTACHERS: list[Callable[[Session, OutboxMessage, MailSettings], list[tuple[bytes, str, str]] | None]] = []
-
-
-def _attachments(session: Session, row: OutboxMessage, settings: MailSettings) -> list[tuple[bytes, str, str]]:
-    for attacher in ATTACHERS:
-        found = attacher(session, row, settings)
-        if found is not None:
-            return found
-    attached = _attachment(session, row, settings.attachment_format)
-    return [] if attached is None else [attached]
-
-
-def build_message(session: Session, row: OutboxMessage, settings: MailSettings) -> EmailMessage:
-    message = EmailMessage()
-    message["Message-ID"] = row.message_id
-    message["From"] = settings.sender
-    message["To"] = formataddr((row.to_name, row.to_email))
-    message["Subject"] = row.subject
-    message["Date"] = row.created_at.strftime("%a, %d %b %Y %H:%M:%S +0000")
-    reference = session.scalar(select(Case.reference).where(Case.id == row.case_id))
-    mailheaders.add_headers(message, reference)
-    message.set_content(row.body)
-    for content, name, kind in _attachments(session, row, settings):
-        maintype, subtype = documents.FORMATS[kind].split("/", 1)
-        message.add_attachment(content, maintype=maintype, subtype=subtype, filename=name)
-    return message
 
 
 def _connect(settings: MailSettings) -> smtplib.SMTP:
@@ -295,32 +227,95 @@ def deliver(
                     if smtp is None:
                         smtp = _connect(settings)
                     _send(smtp, message, settings)
-                except Exception as exc:  # SMTP down, refused, or the record would not render: retry later
+                except Exception as exc:  # SMTP down or refusing, or the message cannot be built
                     if isinstance(exc, (OSError, smtplib.SMTPException)):
                         smtp = _close(smtp)
-                    attempts = row.attempts + 1
-                    error = f"{type(exc).__name__}: {exc}"[:2000]
-                    _mark(
-                        sessions,
-                        row_id,
-                        worker,
-                        attempts=attempts,
-                        last_error=error,
-                        next_attempt_at=now + backoff(attempts),
-                    )
+                    _failed(sessions, row, worker, now, exc)
                     report.failed += 1
-                    report.errors.append(f"{row.message_id}: {error}")
+                    report.errors.append(f"{row.message_id}: {type(exc).__name__}: {exc}"[:2000])
                     continue
                 if after_send is not None:
                     after_send(row)
-                sent = {"status": "sent", "attempts": row.attempts + 1, "sent_at": now, "last_error": None}
+                # Who it went to and what it said, as sent (the recipient is read from the directory).
+                [to] = message["To"].addresses
+                body = message.get_body(("plain",)).get_content().rstrip("\n")
                 if row.kind in PRIVATE_KINDS:
-                    sent["body"] = PRIVATE_LINK.sub("(private link: sent, not kept)", row.body)
+                    body = PRIVATE_LINK.sub("(private link: sent, not kept)", body)
+                sent = {"status": "sent", "attempts": row.attempts + 1, "sent_at": now, "last_error": None}
+                sent.update(to_name=str(to.display_name), to_email=str(to.addr_spec), body=body)
                 _mark(sessions, row_id, worker, **sent)
                 report.sent += 1
     finally:
         _close(smtp)
     return report
+
+
+def _failed(sessions: sessionmaker, row: OutboxMessage, worker: str, now: dt.datetime, exc: Exception) -> None:
+    """Retry later, or stop with the reason: at once when retrying cannot help, else after MAX_ATTEMPTS."""
+    attempts = row.attempts + 1
+    reason = failure_reason(exc)
+    if permanent(exc):
+        _mark(sessions, row.id, worker, attempts=attempts, status="dead", last_error=reason[:2000])
+    elif attempts >= MAX_ATTEMPTS:
+        reason = f"Not delivered after {attempts} attempts; the last: {reason}"
+        _mark(sessions, row.id, worker, attempts=attempts, status="dead", last_error=reason[:2000])
+    else:
+        _mark(
+            sessions,
+            row.id,
+            worker,
+            attempts=attempts,
+            last_error=reason[:2000],
+            next_attempt_at=now + backoff(attempts),
+        )
+
+
+def permanent(exc: Exception) -> bool:
+    """Sending again cannot help: the message cannot be built, or the server refused it for good (5xx)."""
+    if isinstance(exc, CannotBuild):
+        return True
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        return all(code >= 500 for code, _ in exc.recipients.values())
+    if isinstance(exc, smtplib.SMTPResponseException):
+        return exc.smtp_code >= 500
+    return False
+
+
+def failure_reason(exc: Exception) -> str:
+    """Why a message was not sent, in words the business unit can act on."""
+    if isinstance(exc, CannotBuild):
+        return f"The message could not be built: {exc}"
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        said = "; ".join(
+            f"{code} {text.decode('utf-8', 'replace') if isinstance(text, bytes) else text}"
+            for code, text in exc.recipients.values()
+        )
+        return f"The mail server refused the address: {said}"
+    if isinstance(exc, smtplib.SMTPResponseException):
+        text = exc.smtp_error.decode("utf-8", "replace") if isinstance(exc.smtp_error, bytes) else exc.smtp_error
+        return f"The mail server refused the message: {exc.smtp_code} {text}"
+    if isinstance(exc, OSError):
+        return f"The mail server could not be reached: {type(exc).__name__}: {exc}"
+    return f"{type(exc).__name__}: {exc}"
+
+
+def dead_letters(session: Session, partnerships: list[str] | None, limit: int = 200) -> list[OutboxMessage]:
+    """Messages that stopped, newest first; `partnerships` None means every partnership."""
+    query = select(OutboxMessage).where(OutboxMessage.status == "dead")
+    if partnerships is not None:
+        query = query.join(Case, Case.id == OutboxMessage.case_id).where(Case.partnership.in_(partnerships))
+    return list(session.scalars(query.order_by(OutboxMessage.id.desc()).limit(limit)))
+
+
+def retry(session: Session, row_id: int, *, now: dt.datetime | None = None) -> bool:
+    """Send a dead message again (after its cause is fixed); False when it is not dead."""
+    result = session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id == row_id, OutboxMessage.status == "dead")
+        .values(status="pending", attempts=0, next_attempt_at=now or dt.datetime.now(dt.UTC), claimed_until=None)
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount == 1
 
 
 def _close(smtp: smtplib.SMTP | None) -> None:

@@ -10,7 +10,7 @@ from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from forms.model import Pack
-from service.casework import workdays
+from service.casework import access, workdays
 from service.casework.errors import CaseError, UnknownCase
 from service.casework.lookup import hash_token, load_case, now_utc, pack_of
 from service.casework.models import Case, CaseStage
@@ -54,7 +54,7 @@ def list_cases(
     limit = max(1, min(limit, 200))
     query = select(Case).order_by(Case.created_at.desc(), Case.id.desc()).limit(limit + 1)
     if within is not None:
-        query = query.where(Case.partnership.in_(within))
+        query = query.where(access.where(within))
     if partnership:
         query = query.where(Case.partnership == partnership)
     if status:
@@ -90,7 +90,7 @@ def overdue(
         .limit(limit)
     )
     if within is not None:
-        query = query.where(Case.partnership.in_(within))
+        query = query.where(access.where(within))
     if partnership:
         pack_of(partnership)
         query = query.where(Case.partnership == partnership)

@@ -4,20 +4,23 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from marshmallow import ValidationError
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from forms.model import FormSpec, Pack
 from forms.schema import validate_data
+from service.casework import once as once_module
 from service.casework import outbox, receipts, routing, workdays
 from service.casework.errors import CaseError, InvalidData, UnknownAgency
 from service.casework.lookup import form_of, hash_token, load_case, now_utc, pack_of
 from service.casework.models import Case, Contact, ReferenceCounter, RoutingDecision, Submission
+from service.casework.once import Once
 from service.casework.stages import NextStep, check_move, enter_stage, next_step
 
 CHANNELS = ("web", "email", "upload", "api", "import")
@@ -46,6 +49,7 @@ class SubmissionOutcome:
     routes: list[Routed] = field(default_factory=list)
     next_step: NextStep | None = None
     created: bool = False
+    send_id: int | None = None  # the `sends` row, when the send was named (service.casework.once)
 
 
 def _next_reference(session: Session, pack: Pack, year: int) -> str:
@@ -138,28 +142,61 @@ def submit(
     now: dt.datetime | None = None,
     queue=None,
     commit: bool = True,
+    once: Once | None = None,
+    tracking_token: str | None = None,
 ) -> SubmissionOutcome:
     """Validate, record, move, route and queue notifications for one submission, in one transaction.
 
     `queue` (same arguments as outbox.queue_for_submission) writes the notifications instead of the
     default e-mail, in the same transaction: the conference log (service.conference) sends its letter.
     `commit=False` leaves the transaction open for a caller recording several submissions as one
-    (on failure it is rolled back all the same)."""
+    (on failure it is rolled back all the same).
+
+    `once` names the send (service.casework.once): a send made before, or at the same moment in
+    another transaction, raises once.AlreadySent with the first one's row and changes nothing.
+    `tracking_token` is the token a new case gets (derived by the caller so a repeat can show it
+    again); a random one otherwise."""
     try:
+        if once is not None:
+            once_module.replay(session, once)
         outcome = _submit(
-            session, form_id, data, channel, raw, filename, content_type, case, immediate_risk, now, queue
+            session,
+            form_id,
+            data,
+            channel,
+            raw,
+            filename,
+            content_type,
+            case,
+            immediate_risk,
+            now,
+            queue,
+            tracking_token,
         )
+        if once is not None:
+            made = session.get(Submission, outcome.submission_id)
+            send = once_module.record(session, once, made.case, made, outcome.created, now_utc(now))
+            session.flush()
+            outcome = replace(outcome, send_id=send.id)
         if commit:
             session.commit()
         else:
             session.flush()
         return outcome
+    except IntegrityError:
+        session.rollback()
+        # Another transaction made this send first and committed: answer with its row.
+        if once is not None and (first := once_module.find(session, once.scope, once.key_hash)) is not None:
+            raise once_module.AlreadySent(first, first.request_hash == once.request_hash) from None
+        raise
     except Exception:
         session.rollback()
         raise
 
 
-def _submit(session, form_id, data, channel, raw, filename, content_type, case, immediate_risk, now, queue=None):
+def _submit(
+    session, form_id, data, channel, raw, filename, content_type, case, immediate_risk, now, queue=None, token=None
+):
     now = now_utc(now)
     if channel not in CHANNELS:
         raise CaseError(f"unknown channel '{channel}' (one of {', '.join(CHANNELS)})")
@@ -180,9 +217,8 @@ def _submit(session, form_id, data, channel, raw, filename, content_type, case, 
     contacts = list(session.scalars(select(Contact).where(Contact.partnership == pack.id)))
 
     created = case is None
-    token = None
     if created:
-        token = secrets.token_urlsafe(32)  # 256 bits
+        token = token or secrets.token_urlsafe(32)  # 256 bits
         case = Case(
             reference=_next_reference(session, pack, today.year),
             tracking_hash=hash_token(token),
@@ -195,6 +231,7 @@ def _submit(session, form_id, data, channel, raw, filename, content_type, case, 
         )
         session.add(case)
     else:
+        token = None
         case = load_case(session, case)
         if case.partnership != pack.id:
             raise CaseError(

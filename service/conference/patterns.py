@@ -20,7 +20,7 @@ from sqlalchemy import extract, func, select
 from sqlalchemy.orm import Session, selectinload
 
 from service.conference.models import REASONS, Conference, ConferenceIssue
-from service.documents import charts
+from service.documents import cells, charts
 
 PATTERN_MIN = 2
 # What a pattern says for each reason: "<agency> <verb> <n> <noun> this quarter".
@@ -239,8 +239,8 @@ def export_row(issue: ConferenceIssue, today: dt.date) -> list[str]:
 
 
 def _safe(value: str) -> str:
-    """A cell a spreadsheet will not run: text starting =, +, - or @ gets a leading apostrophe."""
-    return "'" + value if value[:1] in ("=", "+", "-", "@") else value
+    """A cell a spreadsheet will not run (service.documents.cells)."""
+    return cells.formula_safe(value)
 
 
 def csv_lines(rows: Iterable[ConferenceIssue], today: dt.date) -> Iterator[str]:
@@ -269,12 +269,12 @@ def xlsx(rows: Iterable[ConferenceIssue], today: dt.date) -> bytes:
         header.append(cell)
     sheet.append(header)
     for issue in rows:
-        cells = []
+        row_cells = []
         for value in export_row(issue, today):
-            cell = WriteOnlyCell(sheet, value=value)
+            cell = WriteOnlyCell(sheet, value=cells.xlsx_text(value))
             cell.data_type = "s"  # always text: never a formula
-            cells.append(cell)
-        sheet.append(cells)
+            row_cells.append(cell)
+        sheet.append(row_cells)
     about = book.create_sheet("Columns")
     about.append(["column", "meaning"])
     for name, meaning in COLUMNS:

@@ -29,6 +29,7 @@ from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.platypus import Image, KeepTogether, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
 from forms.model import Pack
+from service.documents import cells
 from service.documents.charts import Chart
 
 MIMETYPES = {
@@ -72,8 +73,9 @@ def submissions_xlsx(rows: Iterable, columns) -> bytes:
 
 
 def _text_cell(sheet, value: str) -> WriteOnlyCell:
-    """A cell that is always text: openpyxl would take "=..." typed by a sender as a formula."""
-    cell = WriteOnlyCell(sheet, value=value)
+    """A cell that is always text: openpyxl would take "=..." typed by a sender as a formula, and
+    refuses the control characters a stored value may hold (service.documents.cells)."""
+    cell = WriteOnlyCell(sheet, value=cells.xlsx_text(value) if isinstance(value, str) else value)
     cell.data_type = "s"
     return cell
 

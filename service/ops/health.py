@@ -6,6 +6,9 @@
                   partnership served (PARTNERSHIPS) has a contact for each role its routing sends
                   to; 503 with the reason otherwise, so no traffic is sent to a process that would
                   fail or route escalations to nobody.
+    GET /readyz?deep=1  the slow path, for a monitor every few minutes rather than a load
+                  balancer every second: also walks the audit log's hash chain (503 when a row
+                  does not match).
 
 Neither needs a session or a CSRF token, neither is rate limited, and the answers name no
 host, user or password (only the kind of error).
@@ -15,7 +18,7 @@ from __future__ import annotations
 
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from flask import Blueprint, current_app, jsonify
+from flask import Blueprint, current_app, jsonify, request
 from sqlalchemy import text
 
 from service import db
@@ -73,7 +76,19 @@ def healthz():
     return jsonify(status="ok")
 
 
+def audit_chain(app) -> tuple[bool, str]:
+    from service.casework import audit
+
+    with db.sessions(app)() as session:
+        result = audit.verify(session)
+    if result.ok:
+        return True, f"chain intact ({result.checked} entries)"
+    return False, result.problem
+
+
 @bp.get("/readyz")
 def readyz():
     ready, details = readiness(current_app)
+    if ready and request.args.get("deep"):
+        ready, details["audit"] = audit_chain(current_app)
     return jsonify(status="ready" if ready else "not ready", **details), 200 if ready else 503

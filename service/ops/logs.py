@@ -70,6 +70,9 @@ EMAIL = re.compile(r"[A-Za-z0-9._%+'-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")
 ADDRESS = re.compile(
     r"\b(?:\d{1,3}\.){3}\d{1,3}\b|(?:[0-9A-Fa-f]{1,4}:){7}[0-9A-Fa-f]{1,4}|[0-9A-Fa-f:]*::[0-9A-Fa-f:]*[0-9A-Fa-f]"
 )
+# A long random path segment (a draft, tracking or response token: 32 random bytes, URL-safe) in any
+# message, whatever logged it; the request's own path is already replaced by its rule above.
+TOKEN = re.compile(r"(/)[A-Za-z0-9_-]{32,}")
 REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
 _MARK = "_escalate_json_handler"
 
@@ -78,6 +81,7 @@ def scrub(message: str) -> str:
     """A library's message, fit for the log: request path replaced by its rule, e-mails masked, capped."""
     if has_request_context() and request.url_rule is not None and len(request.path) > 1:
         message = message.replace(request.path, request.url_rule.rule)
+    message = TOKEN.sub(r"\1[token]", message)
     message = ADDRESS.sub(_mask_address, EMAIL.sub("[e-mail]", message))
     return message if len(message) <= MAX_MESSAGE else message[:MAX_MESSAGE] + "…"
 
@@ -140,7 +144,8 @@ def configure(level: str = "INFO", fmt: str = "json") -> logging.Handler:
 
 
 class _NoAccessLines(logging.Filter):
-    ACCESS = re.compile(r'"[A-Z]+ \S* HTTP/[0-9.]+"')
+    # The request line, coloured or not (werkzeug wraps it in ANSI codes on a terminal that takes them).
+    ACCESS = re.compile(r'"(?:\x1b\[[0-9;]*m)?[A-Z]+ \S* HTTP/[0-9.]+')
 
     def filter(self, record: logging.LogRecord) -> bool:
         return record.levelno >= logging.WARNING or not self.ACCESS.search(record.getMessage())

@@ -12,12 +12,14 @@ With ESCALATE_ENV=production the app refuses to start, naming the setting, when:
 - PUBLIC_BASE_URL is not an https address (links in letters to agencies would point nowhere);
 - PARTNERSHIPS is unset (a production install serves the partnerships it names, never all the
   packs with their fictional sample directories); an unknown pack id there is refused in any setting;
-- rate limits are counted in memory while GUNICORN_WORKERS/WEB_CONCURRENCY says there is more than
-  one process (each would count alone), unless RATELIMIT_STORAGE_URI names a shared store.
+- rate limits are counted in memory while gunicorn starts more than one process (each would count
+  alone; GUNICORN_WORKERS, or 2 x cores + 1 as deploy/gunicorn.conf.py), unless
+  RATELIMIT_STORAGE_URI names a shared store (redis://127.0.0.1:6379/0).
 """
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 from dataclasses import dataclass
 
@@ -138,13 +140,19 @@ def problems(app: Flask) -> list[str]:
         found.append("PARTNERSHIPS must list the pack ids this deployment serves, e.g. PARTNERSHIPS=north-tyneside")
     if not app.config.get("RATELIMIT_ENABLED", True):
         found.append("RATELIMIT_ENABLED must not be false")
-    workers = int(os.environ.get("GUNICORN_WORKERS") or os.environ.get("WEB_CONCURRENCY") or 1)
+    workers = worker_count()
     storage = _get(app, "RATELIMIT_STORAGE_URI", "memory://")
     if workers > 1 and storage.startswith("memory"):
         found.append(
             "RATELIMIT_STORAGE_URI must name a shared store (e.g. redis://) when there are several worker processes"
         )
     return found
+
+
+def worker_count() -> int:
+    """The app processes deploy/gunicorn.conf.py starts, by the same formula: GUNICORN_WORKERS, else
+    2 x cores + 1 (tests/ops/test_settings.py runs the config file to hold the two in step)."""
+    return int(os.environ.get("GUNICORN_WORKERS", multiprocessing.cpu_count() * 2 + 1))
 
 
 def check(app: Flask) -> None:

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 from werkzeug.datastructures import MultiDict
 
+from forms import normalise
 from forms.model import Field as SpecField
 from forms.model import FormSpec, Section
 from service.web.fields import DATE_PARTS, date_parts, has_answer, iso_date
@@ -47,10 +48,8 @@ def section_answers(form: SectionForm) -> dict:
         if f.type == "rows":
             rows = [_clean_row(f, r) for r in value]
             value = [r for r in rows if has_answer(r)]
-        elif f.type == "text":
-            value = (value or "").strip()
-        elif f.type == "textarea":
-            value = (value or "").replace("\r\n", "\n").strip()
+        elif f.type in ("text", "textarea"):
+            value = _text(value)
         elif f.type == "choice":
             value = value or ""
         elif f.type == "ticks":
@@ -63,8 +62,16 @@ def _clean_row(spec_field: SpecField, row: dict) -> dict:
     clean = {}
     for c in spec_field.columns:
         value = row.get(c.key)
-        clean[c.key] = value if c.type == "date" else (value or "").strip()
+        clean[c.key] = value if c.type == "date" else _text(value)
     return clean
+
+
+def _text(value: str | None) -> str:
+    """An answer through the one normaliser (the page's validators have refused what it cannot take)."""
+    try:
+        return normalise.text(value or "").strip()
+    except normalise.TextRefused:
+        return ""
 
 
 def web_answers_from_canonical(spec: FormSpec, data: dict) -> dict:

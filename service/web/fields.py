@@ -26,6 +26,7 @@ from wtforms import Field, Form, RadioField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import ValidationError
 
+from forms import normalise
 from forms.model import Field as SpecField
 
 DATE_PARTS = ("day", "month", "year")
@@ -72,12 +73,18 @@ class Required:
 
 class MaxLength:
     def __init__(self, spec_field: SpecField):
-        self.limit = spec_field.max_length
+        self.limit = normalise.limit(spec_field)
+        self.label = spec_field.label
         self.message = f"{_sentence(spec_field.label)} must be {self.limit:,} characters or fewer"
 
     def __call__(self, form, field):
-        # Line breaks count once, as the browser's character count counts them.
-        if field.data and len(field.data.replace("\r\n", "\n")) > self.limit:
+        if not field.data:
+            return
+        try:
+            text = normalise.text(field.data)  # line breaks count once, as the browser's count counts them
+        except normalise.TextRefused as exc:
+            raise ValidationError(f"{_sentence(self.label)} {exc}") from None
+        if len(text) > self.limit:
             raise ValidationError(self.message)
 
 

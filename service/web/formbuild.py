@@ -60,10 +60,11 @@ def _wt_field(spec_field: SpecField):
     kwargs = {"label": spec_field.label, "description": spec_field.hint or "", "validators": validators}
     kind = spec_field.type
     if kind == "text":
+        validators.append(MaxLength(spec_field))  # every answer is bounded (forms.normalise.limit)
         return StringField(widget=TextInputWidget(), **kwargs)
     if kind == "textarea":
+        validators.append(MaxLength(spec_field))
         if spec_field.max_length:
-            validators.append(MaxLength(spec_field))
             return TextAreaField(widget=CharacterCountWidget(), **kwargs)
         return TextAreaField(widget=TextAreaWidget(), **kwargs)
     if kind == "date":

@@ -74,8 +74,9 @@ def _hint(spec: FormSpec) -> str:
     if spec.process == "cp-conference":  # the chair's log (service.conference) is where chairs record them
         hint += (
             " Chairs with a workspace account record conferences in the conference log instead: it sends each"
-            " agency's safeguarding lead its letter and chases a late reply. Sent from here, the table goes to"
-            " the agencies' leads and the Child Protection Review Unit as an escalation."
+            " agency's safeguarding lead its letter and chases a late reply. It can be sent from here only by"
+            " the chair or the business unit, signed in to the workspace: the table then goes to the agencies'"
+            " leads and the Child Protection Review Unit as an escalation."
         )
     return hint
 

@@ -6,9 +6,11 @@ from __future__ import annotations
 from pathlib import Path
 
 from flask import Blueprint, Response, abort, current_app, redirect, render_template, request, url_for
+from flask_login import current_user
 
 from forms.model import Pack
 from service import db
+from service.casework import access
 from service.documents import records as documents
 from service.ops import settings
 from service.web import drafts
@@ -62,5 +64,22 @@ def download_response(content: bytes, fmt: str, name: str) -> Response:
 
 def start_draft(pack: Pack, form_id: str, answers: dict, case_id: int | None = None):
     spec = pack.form(form_id)
+    if (refused := refused_sender(pack, spec)) is not None:
+        return refused
     token, _draft = drafts.create(db.session(), partnership=pack.id, form_id=spec.id, answers=answers, case_id=case_id)
     return redirect(url_for("web.question", token=token, section_key=spec.sections[0].key))
+
+
+def refused_sender(pack: Pack, spec):
+    """The answer to someone who may not send this form (a conference escalation needs a signed-in
+    chair or business unit of the partnership: service.casework.access), or None."""
+    roles = current_user.roles if current_user.is_authenticated else ()
+    if access.may_send(spec, roles):
+        return None
+    return render_page(
+        "problem.html",
+        title="Sign in to send this form",
+        pack=pack,
+        message=f"{access.refusal(spec)}. Sign in to the workspace to record a conference in the conference log.",
+        back_url=url_for("web.choose", pack_id=pack.id),
+    ), 403

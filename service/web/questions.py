@@ -3,19 +3,19 @@ send, and delete. A draft is reached only through its private link (service.web.
 
 from __future__ import annotations
 
-from flask import abort, redirect, request, url_for
+from flask import abort, current_app, redirect, request, url_for
 from flask_wtf import FlaskForm
 from marshmallow import ValidationError
 
 from forms.model import FormSpec, Pack, Section
 from forms.schema import validate_data
 from service import db
-from service.casework import cases, routing
+from service.casework import cases, once, routing
 from service.casework.models import Case
 from service.documents import records as documents
 from service.web import child_details, drafts, formbuild
 from service.web.answers import canonical, section_answers
-from service.web.pages import bp, download_response, registry, render_page
+from service.web.pages import bp, download_response, refused_sender, registry, render_page
 
 
 def _draft_or_404(token: str) -> tuple[drafts.Draft, FormSpec, Pack]:
@@ -176,15 +176,27 @@ def download(token: str, fmt: str):
 
 @bp.route("/d/<token>/submit", methods=["POST"])
 def submit(token: str):
+    session = db.session()
+    # A draft is sent once: a repeat (a second click, a resend) is shown the first send's confirmation.
+    key = once.Once("draft", drafts.token_hash(token), drafts.token_hash(token))
+    if (sent := once.find(session, key.scope, key.key_hash)) is not None:
+        return _sent(token, key, sent)
     draft, spec, pack = _draft_or_404(token)
+    if (refused := refused_sender(pack, spec)) is not None:
+        return refused
     if _first_unfinished(spec, draft.answers) is not None:
         return redirect(url_for("web.check", token=token))
-    session = db.session()
     data = canonical(spec, draft.answers)
+    tracking = once.tracking_token(current_app.config["SECRET_KEY"], key)
     try:
         validate_data(spec, data)
         case = session.get(Case, draft.case_id) if draft.case_id else None
-        outcome = cases.submit(session, spec.id, data, channel="web", case=case)
+        # The case, its e-mails, the record of this send and the draft's deletion commit together.
+        cases.submit(session, spec.id, data, channel="web", case=case, once=key, tracking_token=tracking, commit=False)
+        session.delete(draft)
+        session.commit()
+    except once.AlreadySent as exc:
+        return _sent(token, key, exc.send)
     except (cases.CaseError, routing.RoutingError) as exc:
         # Nothing was stored; the answers stay in the draft so the person can fix and send again.
         agency = spec.field_for("receiving_agency")
@@ -198,18 +210,24 @@ def submit(token: str):
             change_url=change,
             back_url=url_for("web.check", token=token),
         ), 422
-    drafts.discard(session, draft)
-    if outcome.tracking_token:
-        return redirect(url_for("web.confirmation", tracking=outcome.tracking_token))
+    return _sent(token, key, once.find(session, key.scope, key.key_hash))
+
+
+def _sent(token: str, key: once.Once, sent: once.Send):
+    """The confirmation of a draft's send, the same however many times it is asked for."""
+    if sent.created_case:
+        tracking = once.tracking_token(current_app.config["SECRET_KEY"], key)
+        return redirect(url_for("web.confirmation", tracking=tracking))
     # An update to an existing case: only the token's hash is kept, so the page is shown here and
     # the submitter goes on using the tracking link they already hold.
-    case = session.get(Case, outcome.case_id)
+    session = db.session()
+    case = session.get(Case, sent.case_id)
     return render_page(
         "confirmation.html",
         title="Stage update sent",
-        pack=pack,
+        pack=registry().pack(case.partnership),
         view=cases.tracking_view(session, case),
-        routes=outcome.routes,
+        routes=[r for r in case.routings if r.submission_id == sent.submission_id],
         tracking_link=None,
         record_links=None,
     )

@@ -31,6 +31,7 @@ NAVIGATION = (
     ("workspace.dashboard", "Themes", "dashboard"),
     ("workspace.annual_report_page", "Annual report", "report"),
     ("workspace.directory_index", "Directory", "directory"),
+    ("workspace.undelivered", "Undelivered", "cases.write"),
     ("workspace.two_factor", "Two-factor sign-in", "account"),
 )
 
@@ -56,6 +57,7 @@ def init_app(app: Flask) -> None:
         views_cases,
         views_inbox,
         views_manage,
+        views_outbox,
         views_quarantine,
         views_upload,
     )

@@ -24,10 +24,11 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask import Flask, abort, current_app, has_app_context, request
 from flask_login import LoginManager, UserMixin, current_user
-from sqlalchemy import select
+from sqlalchemy import case, literal, or_, select, update
 from sqlalchemy.orm import Session
 
 from service import db
+from service.casework.access import CONFERENCE_READERS_ONLY, Reach
 from service.casework.staff import ROLES, Membership, SignInAttempt, StaffSession, User
 
 LOCKOUT_FAILURES = 5
@@ -146,17 +147,9 @@ def authenticate(
     result = _check(user, password or "", (totp_code or "").strip(), moment)
     if user is not None:
         if result.reason == "ok":
-            user.failed_attempts = 0
-            user.locked_until = None
-            user.last_sign_in_at = moment
-            hasher = _hasher_and_dummy()[0]
-            if hasher.check_needs_rehash(user.password_hash):
-                user.password_hash = hasher.hash(password)
+            result = _succeeded(session, user, password, moment)
         elif result.reason in ("bad-credentials", "bad-totp"):
-            user.failed_attempts += 1
-            if user.failed_attempts >= LOCKOUT_FAILURES:
-                user.locked_until = moment + dt.timedelta(minutes=LOCKOUT_MINUTES)
-                user.failed_attempts = 0
+            _failed(session, user, moment)
     session.add(
         SignInAttempt(
             email=email, at=moment, succeeded=result.reason == "ok", reason=result.reason, remote_addr=remote_addr
@@ -166,11 +159,46 @@ def authenticate(
     return result
 
 
+def _failed(session: Session, user: User, moment: dt.datetime) -> None:
+    """Count a failure in one UPDATE (SET reads the row's values as they are when it is written), so
+    concurrent failures all count; the one that reaches the limit locks the account and starts again."""
+    reached = User.failed_attempts + 1 >= LOCKOUT_FAILURES
+    until = moment + dt.timedelta(minutes=LOCKOUT_MINUTES)
+    session.execute(
+        update(User)
+        .where(User.id == user.id)
+        .values(
+            failed_attempts=case((reached, 0), else_=User.failed_attempts + 1),
+            locked_until=case((reached, literal(until, User.locked_until.type)), else_=User.locked_until),
+        )
+        .execution_options(synchronize_session=False)
+    )
+    session.expire(user)
+
+
+def _succeeded(session: Session, user: User, password: str, moment: dt.datetime) -> SignIn:
+    """Sign in only if no concurrent failure has locked the account meanwhile (checked in the UPDATE)."""
+    changed = session.execute(
+        update(User)
+        .where(User.id == user.id, or_(User.locked_until.is_(None), User.locked_until <= moment))
+        .values(failed_attempts=0, locked_until=None, last_sign_in_at=moment)
+        .execution_options(synchronize_session=False)
+    )
+    session.expire(user)
+    if changed.rowcount != 1:
+        return SignIn(None, "locked")
+    hasher = _hasher_and_dummy()[0]
+    if hasher.check_needs_rehash(user.password_hash):
+        user.password_hash = hasher.hash(password)
+    return SignIn(user, "ok")
+
+
 def _check(user: User | None, password: str, totp_code: str, moment: dt.datetime) -> SignIn:
     if user is None:
         _verify(_hasher_and_dummy()[1], password)
         return SignIn(None, "bad-credentials")
     if user.locked_until is not None and user.locked_until > moment:
+        _verify(_hasher_and_dummy()[1], password)  # as long as any other answer
         return SignIn(None, "locked")
     if not _verify(user.password_hash, password):
         return SignIn(None, "bad-credentials")
@@ -236,6 +264,20 @@ class Staff(UserMixin):
                 allowed.update(all_partnerships if partnership is None else [partnership])
         return [p for p in all_partnerships if p in allowed]
 
+    def reach(self, permission: str, all_partnerships: list[str]) -> Reach:
+        """The cases this person may read with `permission`: a conference chair only the conference
+        escalations of their partnership (service.casework.access)."""
+        full: set[str] = set()
+        conference: set[str] = set()
+        for partnership, role in self.roles:
+            if permission in PERMISSIONS.get(role, ()):
+                chosen = conference if role == CONFERENCE_READERS_ONLY else full
+                chosen.update(all_partnerships if partnership is None else [partnership])
+        return Reach(
+            tuple(p for p in all_partnerships if p in full),
+            tuple(p for p in all_partnerships if p in conference and p not in full),
+        )
+
     def can(self, permission: str, partnership: str | None = None) -> bool:
         everything = all_partnerships()
         allowed = self.partnerships_for(permission, everything)
@@ -248,6 +290,11 @@ def all_partnerships() -> list[str]:
 
 def allowed_partnerships(permission: str) -> list[str]:
     return current_user.partnerships_for(permission, all_partnerships())
+
+
+def case_reach(permission: str) -> Reach:
+    """The cases the signed-in user may read or change with `permission`."""
+    return current_user.reach(permission, all_partnerships())
 
 
 def _load(sid: str) -> Staff | None:

@@ -1,4 +1,5 @@
 """Commands: `flask --app app users create|list`, `flask --app app retention purge [--dry-run]`,
+`flask --app app audit verify` (the audit log's hash chain),
 `flask --app app workspace demo` (the demo accounts and sample cases `make run` signs in to)."""
 
 from __future__ import annotations
@@ -168,6 +169,21 @@ def workspace_demo():
         click.echo(f"({len(made)} demo account(s) made now.)")
 
 
+@click.group("audit")
+def audit_group():
+    """The append-only, hash-chained audit log."""
+
+
+@audit_group.command("verify")
+@with_appcontext
+def audit_verify():
+    """Walk the audit log's hash chain; name the first row that does not match (exit status 1)."""
+    result = audit.verify(db.session())
+    if not result.ok:
+        raise click.ClickException(f"audit log: {result.problem} ({result.checked} entries checked)")
+    click.echo(f"{result.checked} audit entries checked: chain intact")
+
+
 def register(app: Flask) -> None:
-    for command in (users_group, retention_group, workspace_group):
+    for command in (users_group, retention_group, workspace_group, audit_group):
         app.cli.add_command(command)

@@ -11,8 +11,9 @@ from sqlalchemy import select
 from forms.model import Registry
 from service import db
 from service.casework import audit, workdays
+from service.casework.lookup import holds_child_details  # noqa: F401 - views read it from here
 from service.casework.models import Case, Submission
-from service.workspace.auth import allowed_partnerships, remote_addr
+from service.workspace.auth import case_reach, remote_addr
 
 
 def registry() -> Registry:
@@ -29,18 +30,14 @@ def scoped_case(reference: str, permission: str = "cases.read") -> Case:
     Another partnership's case is answered exactly like a missing one, so references cannot be
     probed."""
     reference = (reference or "").strip().upper()[:20]
-    found = db.session().scalar(
-        select(Case).where(Case.reference == reference, Case.partnership.in_(allowed_partnerships(permission)))
-    )
+    found = db.session().scalar(select(Case).where(Case.reference == reference, case_reach(permission).condition()))
     if found is None:
         abort(404)
     return found
 
 
 def scoped_case_by_id(case_id: int, permission: str = "cases.read") -> Case:
-    found = db.session().scalar(
-        select(Case).where(Case.id == case_id, Case.partnership.in_(allowed_partnerships(permission)))
-    )
+    found = db.session().scalar(select(Case).where(Case.id == case_id, case_reach(permission).condition()))
     if found is None:
         abort(404)
     return found
@@ -54,14 +51,6 @@ def scoped_submission(reference: str, submission_id: int, permission: str = "cas
     if submission is None:
         abort(404)
     return case, submission
-
-
-def holds_child_details(case: Case) -> bool:
-    """Whether any of the case's record names a child (so a view of it is audited)."""
-    if case.child_name:
-        return True
-    forms = registry().forms
-    return any(forms[s.form_id].carries_child_details for s in case.submissions if s.form_id in forms)
 
 
 def audit_here(action: str, case: Case | None = None, detail: str | None = None, partnership: str | None = None):

@@ -16,6 +16,7 @@ from service.casework import audit
 from service.casework.staff import User
 from service.workspace import bp
 from service.workspace.auth import (
+    LOCKOUT_FAILURES,
     LOCKOUT_MINUTES,
     Staff,
     authenticate,
@@ -27,11 +28,17 @@ from service.workspace.auth import (
     start_session,
 )
 
+# A locked account, an unknown address and a wrong password get the same answer, so the page never
+# tells anyone which addresses have accounts.
+NOT_SIGNED_IN = (
+    f"Enter a correct e-mail address and password. After {LOCKOUT_FAILURES} failed attempts an account is "
+    f"locked for {LOCKOUT_MINUTES} minutes"
+)
 MESSAGES = {
-    "bad-credentials": "Enter a correct e-mail address and password",
+    "bad-credentials": NOT_SIGNED_IN,
     "bad-totp": "Enter the current 6-digit code from your authenticator app",
     "totp-required": "Enter the 6-digit code from your authenticator app",
-    "locked": f"Too many failed attempts: this account is locked for {LOCKOUT_MINUTES} minutes",
+    "locked": NOT_SIGNED_IN,
     "inactive": "This account is closed; ask your admin",
 }
 
@@ -51,8 +58,9 @@ class SignOutForm(FlaskForm):
 
 
 def _safe_next(target: str | None) -> str:
-    """Only a path inside the workspace: never an open redirect to another site."""
-    if target:
+    """Only a path inside the workspace, of printable characters: never an open redirect to another
+    site, and never a line break or control character that would break the Location header."""
+    if target and target.isprintable() and " " not in target and len(target) <= 2000:
         parts = urlsplit(target)
         if not parts.scheme and not parts.netloc and parts.path.startswith("/workspace/"):
             return target

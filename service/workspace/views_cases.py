@@ -22,11 +22,11 @@ from wtforms.validators import DataRequired, Length
 
 from forms.taxonomy import CATEGORIES
 from service import db
-from service.casework import audit, cases
+from service.casework import audit, cases, closing
 from service.casework.models import CaseNote, OutboxMessage
 from service.intake.models import ReceivedItem
 from service.workspace import bp
-from service.workspace.auth import requires
+from service.workspace.auth import remote_addr, requires
 from service.workspace.common import (
     audit_here,
     holds_child_details,
@@ -226,15 +226,14 @@ def close_case(reference: str):
         )
     if not form.validate_on_submit():
         return _page(case, close_form=form, errors=_errors(form), status=400)
-    db.session().add(
-        CaseNote(
-            case_id=case.id, kind="debrief", author_email=_email(), at=dt.datetime.now(dt.UTC), text=form.debrief.data
-        )
-    )
-    audit_here("case.close", case)
-    # record_outcome commits the note and the audit entry with the resolution, or none of them.
-    cases.record_outcome(
-        db.session(), case, resolution=form.resolution.data, learning=form.learning.data, resolved=True
+    closing.close(
+        db.session(),
+        case,
+        resolution=form.resolution.data,
+        debrief=form.debrief.data,
+        learning=form.learning.data,
+        actor=current_user.email,
+        remote_addr=remote_addr(),
     )
     flash(f"{case.reference} is closed; the de-brief and learning are recorded.", "success")
     return redirect(url_for("workspace.case_page", reference=case.reference))

@@ -11,7 +11,7 @@ from service.casework import inbox as inbox_rows
 from service.casework.cases import CHANNELS
 from service.intake import uploads
 from service.workspace import bp
-from service.workspace.auth import all_partnerships, allowed_partnerships, requires
+from service.workspace.auth import all_partnerships, allowed_partnerships, case_reach, requires
 from service.workspace.common import registry, today
 
 
@@ -40,7 +40,7 @@ def inbox():
     if filters.get("partnership") and filters["partnership"] not in partnerships:
         errors.append({"text": "partnership: not one of yours", "href": "#partnership"})
         filters["partnership"] = None
-    found = inbox_rows.page(db.session(), partnerships, filters, today())
+    found = inbox_rows.page(db.session(), case_reach("cases.read"), filters, today())
     packs = [registry().pack(p) for p in partnerships]
     stages = sorted({s.id for pack in packs for s in pack.stages}, key=lambda s: (not s.isdigit(), s.zfill(3)))
     args = {k: v for k, v in request.args.items() if k != "page" and v}

@@ -84,7 +84,9 @@ def test_stage_and_outcome_endpoints(db_app):
     skip = post(client, f"/api/cases/{ref}/stage", {"stage": "9"})
     assert skip.status_code == 400 and "no stage '9'" in skip.json["error"]
     done = post(
-        client, f"/api/cases/{ref}/outcome", {"resolution": "Agreed", "learning": "Share guidance", "resolved": True}
+        client,
+        f"/api/cases/{ref}/outcome",
+        {"resolution": "Agreed", "debrief": "Held", "learning": "Share guidance", "resolved": True},
     )
     assert done.status_code == 200 and done.json["status"] == "resolved"
     assert client.get("/api/cases/overdue").json == {"cases": [], "next_cursor": None}
@@ -104,7 +106,8 @@ def test_bad_requests_get_clear_errors_and_store_nothing(db_app):
     assert not_json.status_code == 400 and "JSON object" in str(not_json.json["messages"])
     agency = sample("kirklees-appendix-3")
     agency["rows"][0]["agency"] = "Nowhere Agency"
-    unknown_agency = post(client, "/api/submissions", {"form_id": "kirklees-appendix-3", "data": agency})
+    kirklees = staff_client(db_app, "bu@kscp.example")  # a conference escalation is sent signed in
+    unknown_agency = post(kirklees, "/api/submissions", {"form_id": "kirklees-appendix-3", "data": agency})
     assert unknown_agency.status_code == 400 and "Nowhere Agency" in unknown_agency.json["error"]
     assert client.get("/api/cases/NT-2026-0404").status_code == 404
     assert client.get("/api/track/not-a-token").status_code == 404

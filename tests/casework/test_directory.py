@@ -126,3 +126,15 @@ def test_export_guards_cells_a_spreadsheet_would_run_as_formulas(db_session):
     directory.import_csv(db_session, exported, partnership="north-tyneside")
     [contact] = directory.contacts(db_session, "north-tyneside", "business-manager")
     assert (contact.name, contact.title, contact.phone) == ("=HYPERLINK(1)", "@SUM(1)", "+44 20 0000 0000")
+
+
+def test_imported_names_go_through_the_normaliser_on_one_line():
+    """A name with a line break or a bell is kept on one line without them (it goes into e-mail headers);
+    a lone surrogate is refused with a reason, naming the row."""
+    header = "partnership,role,agency,sector,stage,name,title,email,phone,source\n"
+    good = 'merton,independent-chair,,,,"Jo\r\nBcc: x@elsewhere.example\x07 Smith",,jo@merton.example,,\n'
+    [row] = directory.parse_csv(header + good)
+    assert row["name"] == "Jo Bcc: x@elsewhere.example Smith"
+    with pytest.raises(directory.DirectoryError) as refused:
+        directory.parse_csv(header + "merton,independent-chair,,,,Jo \ud800,,jo@merton.example,,\n")
+    assert "half of a UTF-16 pair" in str(refused.value)

@@ -32,10 +32,12 @@ CASE_DATA = {
     "conferences",
     "conference_issues",
     "conference_responses",
+    "sends",  # a send's key and first answer, deleted with its case
 }
 # Tables that hold no case's content, and why they stay.
 NOT_CASE_DATA = {
     "audit_log": "append-only record of who did what, naming the reference only; it records the purge",
+    "audit_chain_head": "the newest audit row's hash, nothing of a case",
     "bank_holidays": "the calendar",
     "contacts": "the partnership's directory, not a case",
     "reference_counters": "the last reference issued per partnership and year, so none is issued twice",

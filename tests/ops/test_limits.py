@@ -7,6 +7,7 @@ import re
 import pytest
 
 from app import create_app
+from tests.intake import workers
 
 
 def _app(tmp_path, **config):
@@ -120,3 +121,23 @@ def test_a_request_id_from_the_proxy_is_kept_and_a_bad_one_replaced(tmp_path):
     client = _app(tmp_path).test_client()
     assert client.get("/healthz", headers={"X-Request-ID": "abc123def456"}).headers["X-Request-ID"] == "abc123def456"
     assert client.get("/healthz", headers={"X-Request-ID": "<script>"}).headers["X-Request-ID"] != "<script>"
+
+
+own_redis = workers.own_redis  # the fixture: a redis-server of the test's own
+
+
+def test_counters_in_redis_are_shared_by_every_process(tmp_path, own_redis):
+    """Two app instances (two workers) counting in one Redis (a server of the test's own): together
+    they allow the limit once, not once each, and the counters are in Redis, not in either process."""
+    import redis
+
+    config = {
+        "SIGN_IN_RATE_LIMIT": "3 per minute",
+        "RATELIMIT_STORAGE_URI": own_redis.url,
+        "RATELIMIT_KEY_PREFIX": "escalate-test",
+    }
+    first = _app(tmp_path, **config).test_client()
+    second = _app(tmp_path, **config).test_client()
+    statuses = [c.post("/workspace/sign-in", data={}).status_code for c in (first, second, first, second)]
+    assert statuses == [400, 400, 400, 429]
+    assert list(redis.Redis.from_url(own_redis.url).scan_iter("*escalate-test*")), "the counters are not in Redis"

@@ -26,7 +26,7 @@ from tests.conftest import sample
 from tests.web.test_web_views import csrf, fill, soup
 
 REGISTRY = registry()
-FORMS = ["kirklees-appendix-3", "nt-appendix-a", "merton-disagreement-record"]
+FORMS = ["kirklees-appendix-5", "nt-appendix-a", "merton-disagreement-record"]
 
 
 class Capture(logging.Handler):

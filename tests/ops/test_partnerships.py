@@ -91,6 +91,7 @@ def test_production_refuses_to_start_without_partnerships(monkeypatch):
     monkeypatch.setenv("SECRET_KEY", "k" * 48)
     monkeypatch.setenv("DATABASE_URL", "postgresql+psycopg://escalate@127.0.0.1:5432/escalate")
     monkeypatch.setenv("PUBLIC_BASE_URL", "https://escalate.example")
+    monkeypatch.setenv("RATELIMIT_STORAGE_URI", "redis://127.0.0.1:6379/0")  # gunicorn starts several workers
     with pytest.raises(settings.UnsafeSettings) as refused:
         create_app()
     assert [line.split(" ", 1)[0] for line in refused.value.problems] == ["PARTNERSHIPS"]

@@ -67,6 +67,7 @@ def test_production_starts_with_safe_settings_from_the_environment(production):
     production.setenv("DATABASE_URL", PG)
     production.setenv("PUBLIC_BASE_URL", "https://escalate.example")
     production.setenv("PARTNERSHIPS", "north-tyneside")
+    production.setenv("RATELIMIT_STORAGE_URI", "redis://127.0.0.1:6379/0")  # gunicorn starts several workers
     app = create_app()  # the engine connects lazily: no server is needed to build the app
     assert app.config["SECRET_KEY"] == GOOD_KEY
     assert app.config["SESSION_COOKIE_SECURE"] is True
@@ -119,3 +120,25 @@ def test_proxy_fix_makes_the_client_address_and_scheme_the_browsers(tmp_path):
 
     app.test_client().get("/_probe", headers={"X-Forwarded-For": "203.0.113.9", "X-Forwarded-Proto": "https"})
     assert seen == {"addr": "203.0.113.9", "scheme": "https"}
+
+
+def test_the_worker_count_is_gunicorns(production):
+    """The production check counts workers as deploy/gunicorn.conf.py starts them: with
+    GUNICORN_WORKERS unset that is 2 x cores + 1, so in-memory rate limits are refused."""
+    import multiprocessing
+    import runpy
+
+    production.setenv("SECRET_KEY", GOOD_KEY)
+    production.setenv("DATABASE_URL", PG)
+    production.setenv("PUBLIC_BASE_URL", "https://escalate.example")
+    production.setenv("PARTNERSHIPS", "north-tyneside")
+    gunicorn = runpy.run_path(str(ROOT / "deploy" / "gunicorn.conf.py"))
+    assert settings.worker_count() == gunicorn["workers"] == multiprocessing.cpu_count() * 2 + 1
+    with pytest.raises(settings.UnsafeSettings, match="RATELIMIT_STORAGE_URI"):
+        create_app()
+    production.setenv("GUNICORN_WORKERS", "1")
+    assert settings.worker_count() == runpy.run_path(str(ROOT / "deploy" / "gunicorn.conf.py"))["workers"] == 1
+    assert settings.problems(create_app()) == []
+    production.setenv("GUNICORN_WORKERS", "3")
+    production.setenv("RATELIMIT_STORAGE_URI", "redis://127.0.0.1:6379/0")
+    assert settings.problems(create_app()) == []

@@ -43,6 +43,18 @@ def web(web_app):
     return web_app.test_client()
 
 
+@pytest.fixture
+def chair(web_app):
+    """A Kirklees conference chair signed in: a conference escalation is sent by a chair (or the business unit)."""
+    from tests.workspace.support import make_user, sign_in
+
+    web_app.config.update(ARGON2_MEMORY_KIB=1024, ARGON2_TIME_COST=1)
+    make_user(web_app, "chair@kirklees.example", "conference-chair", "kirklees")
+    client = web_app.test_client()
+    assert sign_in(client, "chair@kirklees.example").status_code == 302
+    return client
+
+
 def soup(response) -> BeautifulSoup:
     return BeautifulSoup(response.get_data(as_text=True), "html.parser")
 
@@ -275,7 +287,8 @@ def test_long_answer_over_its_limit_is_refused(web):
     assert page.select_one("textarea[name=worry]").get_text() == "x" * 4001
 
 
-def test_rows_add_another_and_remove_without_javascript(web):
+def test_rows_add_another_and_remove_without_javascript(chair):
+    web = chair
     spec = REGISTRY.form("kirklees-appendix-3")
     section = spec.sections[-1]
     rows_field = next(f for f in section.fields if f.type == "rows")
@@ -319,8 +332,9 @@ def test_child_details_warning_on_a_form_that_carries_none(web):
 
 
 @pytest.mark.parametrize("form_id", ALL_FORMS)
-def test_every_form_end_to_end(web, web_app, form_id):
+def test_every_form_end_to_end(web_app, form_id, request):
     spec = REGISTRY.form(form_id)
+    web = request.getfixturevalue("chair" if spec.process == "cp-conference" else "web")
     pack = REGISTRY.pack(spec.partnership)
     data = sample(form_id)
     expected = validate_data(spec, data)
@@ -601,7 +615,8 @@ def test_outcome_route_explains_the_tracking_link_and_starts_an_outcome_form(web
     assert "/d/" in response.location
 
 
-def test_an_agency_missing_from_the_directory_is_explained_and_nothing_is_sent(web, web_app):
+def test_an_agency_missing_from_the_directory_is_explained_and_nothing_is_sent(chair, web_app):
+    web = chair
     spec = REGISTRY.form("kirklees-appendix-3")  # sent to each agency's safeguarding lead in the directory
     rows = [{**row, "agency": "Nowhere Agency"} for row in sample(spec.id)["rows"][:1]]
     answers = formbuild.web_answers_from_canonical(spec, {"rows": rows})
@@ -651,7 +666,8 @@ def test_a_saved_draft_resumes_at_the_first_page_not_yet_completed(web):
     assert web.get(f"/d/{token}").location.endswith(f"/s/{spec.sections[1].key}")
 
 
-def test_posted_rows_are_bounded(web):
+def test_posted_rows_are_bounded(chair):
+    web = chair
     spec = REGISTRY.form("kirklees-appendix-3")
     section = spec.sections[-1]
     url = start_form(web, spec.id).rsplit("/", 1)[0] + f"/{section.key}"

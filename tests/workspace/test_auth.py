@@ -209,3 +209,42 @@ def test_demo_accounts_sign_in_to_their_work(ws_app):
         assert sign_in(client, email, DEMO_PASSWORD).status_code == 302
         response = client.get(page)
         assert response.status_code == 200 and shows in response.get_data(as_text=True), email
+
+
+def test_locked_unknown_and_wrong_get_the_same_answer(ws_app):
+    """The page never tells which addresses have accounts: a locked account answers as an unknown one."""
+    from bs4 import BeautifulSoup
+
+    make_user(ws_app, "bu@kirklees.example", "business-unit", "kirklees")
+    client = ws_app.test_client()
+    for _ in range(auth.LOCKOUT_FAILURES):
+        sign_in(client, "bu@kirklees.example", "wrong password!")
+
+    def answer(email, password):
+        response = sign_in(client, email, password)
+        page = BeautifulSoup(response.get_data(as_text=True), "html.parser")
+        return response.status_code, page.select_one(".govuk-error-summary").get_text(" ", strip=True)
+
+    locked = answer("bu@kirklees.example", PASSWORD)
+    unknown = answer("nobody@kirklees.example", PASSWORD)
+    wrong = answer("bu@kirklees.example", "wrong password!")
+    assert locked == unknown == wrong
+    assert locked[0] == 400
+
+
+def test_a_next_with_line_breaks_or_controls_goes_to_the_inbox(ws_app):
+    from tests.workspace.support import csrf_from
+
+    make_user(ws_app, "bu@kirklees.example", "business-unit", "kirklees")
+    client = ws_app.test_client()
+    for target in ("/workspace/cases%0d%0aSet-Cookie:%20x=1", "/workspace/%00inbox", "/workspace/\u2028x"):
+        page = client.get("/workspace/sign-in").get_data(as_text=True)
+        response = client.post(
+            f"/workspace/sign-in?next={target}",
+            data={"email": "bu@kirklees.example", "password": PASSWORD, "csrf_token": csrf_from(page)},
+        )
+        assert response.status_code == 302
+        assert response.headers["Location"] == "/workspace/inbox"
+        client.post(
+            "/workspace/sign-out", data={"csrf_token": csrf_from(client.get("/workspace/inbox").get_data(as_text=True))}
+        )

@@ -175,7 +175,7 @@ def test_notes_and_closing_with_the_debrief(ws_app, ws_session):
 
 
 def test_a_conference_chair_may_note_but_not_close(ws_app):
-    made = submit_sample(ws_app, "kirklees-appendix-5", now=MON)
+    made = submit_sample(ws_app, "kirklees-appendix-3", now=MON)  # a chair reads conference escalations
     client = signed_in(ws_app, "chair@kirklees.example", "conference-chair")
     url = f"/workspace/cases/{made.reference}"
     page = client.get(url).get_data(as_text=True)

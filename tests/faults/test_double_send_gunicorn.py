@@ -1,0 +1,133 @@
+"""Ten concurrent sends of one draft to the app served as in production (gunicorn with
+deploy/gunicorn.conf.py, several worker processes, PostgreSQL): one case and one set of e-mails,
+every send answered with the same confirmation. Prints its FIGURE line."""
+
+from __future__ import annotations
+
+import http.cookiejar
+import os
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.orm import sessionmaker
+
+from forms import registry
+from service import db
+from service.casework import directory
+from service.casework.models import Case, OutboxMessage
+from service.web import drafts
+from service.web.answers import web_answers_from_canonical
+from tests.conftest import PG_SKIP, pg_schema, sample
+from tests.faults.test_burst import _free_port
+
+ROOT = Path(__file__).resolve().parents[2]
+SENDS = 10
+FORM = "kirklees-appendix-5"
+
+
+class NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args, **kwargs):
+        return None
+
+
+def test_ten_concurrent_sends_to_several_gunicorn_workers(capsys):
+    url = os.environ.get("TEST_DATABASE_URL")
+    if not url:
+        pytest.skip(PG_SKIP)
+    with pg_schema(url) as engine:
+        db.upgrade(engine)
+        spec = registry().form(FORM)
+        with sessionmaker(engine, expire_on_commit=False)() as session:
+            directory.seed(session)
+            token, draft = drafts.create(
+                session,
+                partnership=spec.partnership,
+                form_id=spec.id,
+                answers=web_answers_from_canonical(spec, sample(FORM)),
+            )
+            drafts.save(session, draft, answers=draft.answers, done=[s.key for s in spec.sections])
+            search_path = session.execute(select(func.current_schema())).scalar_one()
+        port = _free_port()
+        env = {
+            **os.environ,
+            "DATABASE_URL": f"{url}?options=-csearch_path%3D{search_path}",
+            "SECRET_KEY": "double-send-test-key-0123456789abcdef0123",
+            "GUNICORN_BIND": f"127.0.0.1:{port}",
+            "GUNICORN_WORKERS": "3",
+            "GUNICORN_THREADS": "4",
+            "PUBLIC_POST_RATE_LIMIT": "100000 per minute",
+            "COOKIE_SECURE": "0",
+            "LOG_LEVEL": "WARNING",
+            "PYTHONPATH": str(ROOT),
+        }
+        server = subprocess.Popen(
+            [sys.executable, "-m", "gunicorn", "-c", "deploy/gunicorn.conf.py", "app:create_app()"],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            start_new_session=True,
+        )
+        try:
+            answers = _send_at_once(f"http://127.0.0.1:{port}", token, server)
+        finally:
+            os.killpg(server.pid, signal.SIGTERM)
+            server.wait(30)
+        with sessionmaker(engine)() as session:
+            made = session.scalar(select(func.count()).select_from(Case))
+            mails = session.scalar(select(func.count()).select_from(OutboxMessage))
+            recipients = session.scalar(select(func.count(func.distinct(OutboxMessage.to_email))))
+    with capsys.disabled():
+        print(
+            f"\nFIGURE double send (gunicorn, 3 workers, postgresql): concurrent sends of one draft {SENDS}, "
+            f"answered {len(answers)} (5xx {sum(s >= 500 for s, _ in answers)}), cases made {made}, "
+            f"e-mails queued {mails} to {recipients} recipients, confirmations alike {len(set(answers))}"
+        )
+    assert made == 1 and mails == recipients
+    assert [s for s, _ in answers] == [302] * SENDS and len(set(answers)) == 1
+
+
+def _send_at_once(base: str, token: str, server) -> list[tuple[int, str]]:
+    deadline = time.monotonic() + 90
+    while True:
+        try:
+            urllib.request.urlopen(f"{base}/readyz", timeout=5)
+            break
+        except OSError:
+            assert server.poll() is None, server.stderr.read().decode()[-2000:]
+            assert time.monotonic() < deadline, "gunicorn did not become ready"
+            time.sleep(0.5)
+    senders = []
+    for _ in range(SENDS):
+        browser = urllib.request.build_opener(
+            urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()), NoRedirect()
+        )
+        page = browser.open(f"{base}/d/{token}/check", timeout=30).read().decode()
+        csrf = re.search(r'name="csrf_token" (?:type="hidden" )?value="([^"]+)"', page).group(1)
+        senders.append((browser, f"csrf_token={csrf}".encode()))
+    barrier = threading.Barrier(SENDS)
+    answers: list[tuple[int, str]] = []
+
+    def send(browser, body):
+        barrier.wait()
+        try:
+            with browser.open(urllib.request.Request(f"{base}/d/{token}/submit", data=body), timeout=60) as r:
+                answers.append((r.status, r.headers.get("Location", "")))
+        except urllib.error.HTTPError as exc:
+            answers.append((exc.code, exc.headers.get("Location", "")))
+
+    threads = [threading.Thread(target=send, args=pair) for pair in senders]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(120)
+    return answers

@@ -1,0 +1,76 @@
+"""25 wrong passwords for one account at once: every failure is counted (one atomic UPDATE in the
+database, not a read-add-write in Python), so the account ends locked and the right password is then
+refused. On SQLite and PostgreSQL; prints its FIGURE line."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+from sqlalchemy import select
+
+from app import create_app
+from service.casework import directory
+from service.casework.staff import SignInAttempt, User
+from service.db import sessions
+from service.workspace import auth
+from tests.workspace.support import csrf_from, make_user, sign_in
+
+ATTEMPTS = 25
+EMAIL = "bu@kirklees.example"
+
+
+@pytest.fixture
+def ws_app(db_engine):
+    """The workspace app with the per-address sign-in limit raised: the burst comes from one address."""
+    app = create_app(
+        {
+            "TESTING": True,
+            "SECRET_KEY": "test",
+            "DATABASE_ENGINE": db_engine,
+            "WTF_CSRF_ENABLED": True,
+            "SIGN_IN_RATE_LIMIT": "1000 per minute",
+            "ARGON2_MEMORY_KIB": 1024,
+            "ARGON2_TIME_COST": 1,
+        }
+    )
+    with sessions(app)() as session:
+        directory.seed(session)
+    return app
+
+
+def test_25_concurrent_wrong_passwords_lock_the_account(ws_app, capsys):
+    make_user(ws_app, EMAIL, "business-unit", "kirklees")
+    barrier = threading.Barrier(ATTEMPTS)
+    statuses: list[int] = []
+
+    def attempt():
+        client = ws_app.test_client()
+        page = client.get("/workspace/sign-in").get_data(as_text=True)
+        token = csrf_from(page)
+        barrier.wait()
+        response = client.post(
+            "/workspace/sign-in", data={"email": EMAIL, "password": "wrong password!", "csrf_token": token}
+        )
+        statuses.append(response.status_code)
+
+    threads = [threading.Thread(target=attempt) for _ in range(ATTEMPTS)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(120)
+    with sessions(ws_app)() as session:
+        user = session.scalar(select(User).where(User.email == EMAIL))
+        counted = len(session.scalars(select(SignInAttempt).where(SignInAttempt.email == EMAIL)).all())
+        locked = user.locked_until is not None and user.locked_until > auth.now()
+    right = sign_in(ws_app.test_client(), EMAIL)
+    with capsys.disabled():
+        print(
+            f"\nFIGURE lockout race ({ws_app.extensions['db_engine'].dialect.name}): concurrent wrong passwords "
+            f"{ATTEMPTS}, answered {len(statuses)} (5xx {sum(s >= 500 for s in statuses)}), attempts recorded "
+            f"{counted}, account locked {'yes' if locked else 'no'}, right password then "
+            f"{'refused' if right.status_code != 302 else 'signed in'}"
+        )
+    assert statuses == [400] * ATTEMPTS
+    assert locked
+    assert right.status_code == 400
