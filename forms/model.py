@@ -28,6 +28,7 @@ MAPS_TO = (
     "resolution",
     "learning",
     "immediate_risk",
+    "earlier_stages",  # what happened at the stages before this record, in the raiser's words
 )
 
 

@@ -3,7 +3,7 @@
 A rule (validated at load by forms.schemas.RoutingRuleSchema) reads:
 
     - id: ntscp-notified-from-stage-3
-      when: {stages_from: "3"}            # and/or stages: [...], forms: [...], process: cp-conference
+      when: {stages_from: "3"}            # and/or stages: [...], forms: [...], areas: [...], process: cp-conference
       to: {role: business-manager}        # match: none | receiving_agency | receiving_sector
       source: "§5 Stage 3; §6"
 
@@ -13,6 +13,10 @@ case's receiving sector (Merton Appendix B); `match: receiving_agency` keeps tho
 receiving agency the submission names, one per row on a rows form (Kirklees Appendix 3), and an
 agency without such a contact is refused (UnknownAgency), as the business unit must add it first.
 A role nobody holds yet is still recorded, with no address, so the gap shows on the case.
+
+A stage whose policy names who is told (`notifies:` on the stage) reaches that role even if no rule
+says so, so a pack cannot name a person at a stage and leave them out. A move with no form (a staff
+move, the API) routes the same way, reading the receiving agency from the case.
 """
 
 from __future__ import annotations
@@ -70,11 +74,20 @@ def receiving_agencies(spec: FormSpec, data: dict) -> list[str]:
     return agencies
 
 
-def applies(rule: dict, pack: Pack, spec: FormSpec, stage: str | None) -> bool:
+def applies(
+    rule: dict,
+    pack: Pack,
+    spec: FormSpec | None,
+    stage: str | None,
+    area: str | None = None,
+    process: str | None = None,
+) -> bool:
     when = rule["when"]
-    if "forms" in when and spec.id not in when["forms"]:
+    if "forms" in when and (spec is None or spec.id not in when["forms"]):
         return False
-    if "process" in when and spec.process != when["process"]:
+    if "process" in when and (spec.process if spec else process or "escalation") != when["process"]:
+        return False
+    if "areas" in when and area not in when["areas"]:
         return False
     if "stages" in when and stage not in when["stages"]:
         return False
@@ -89,25 +102,39 @@ def _role_name(pack: Pack, role_id: str) -> str:
     return next((r.name for r in pack.roles if r.id == role_id), role_id)
 
 
+def _stage_rule(pack: Pack, stage: str | None, chosen: list[dict]) -> dict | None:
+    """The stage's own `notifies`, as a rule, when no routing rule already reaches that role."""
+    if stage is None:
+        return None
+    named = pack.stage(stage)
+    if not named.notifies or any(r["to"]["role"] == named.notifies for r in chosen):
+        return None
+    return {"id": f"stage-{stage}-notifies", "to": {"role": named.notifies, "match": "none"}}
+
+
 def route(
     pack: Pack,
-    spec: FormSpec,
-    data: dict,
+    spec: FormSpec | None,
+    data: dict | None,
     *,
     stage: str | None,
     receiving_sector: str | None,
     contacts: list[Contact],
+    area: str | None = None,
+    receiving_agency: str | None = None,
+    process: str | None = None,
 ) -> list[Route]:
-    """The recipients of this submission, each with the rule that chose them, in rule order."""
+    """The recipients of this submission or move, each with the rule that chose them, in rule order."""
     routes: list[Route] = []
-    for rule in pack.routing:
-        if not applies(rule, pack, spec, stage):
-            continue
+    chosen = [r for r in pack.routing if applies(r, pack, spec, stage, area, process)]
+    extra = _stage_rule(pack, stage, chosen)
+    for rule in chosen + ([extra] if extra else []):
         role, match = rule["to"]["role"], rule["to"]["match"]
         holders = [c for c in contacts if c.role == role and (c.stage is None or c.stage == stage)]
         role_name = _role_name(pack, role)
         if match == "receiving_agency":
-            for agency in receiving_agencies(spec, data):
+            agencies = receiving_agencies(spec, data) if spec else [a for a in [receiving_agency] if a]
+            for agency in agencies:
                 found = [c for c in holders if normalise_agency(c.agency) == normalise_agency(agency)]
                 if not found:
                     raise UnknownAgency(
@@ -122,6 +149,8 @@ def route(
             reason = f"{role_name} for {sector_name}"
         else:
             reason = role_name
+        if stage is not None:
+            reason = f"{reason}, at {pack.stage(stage).label} ({pack.stage(stage).source})"
         if not holders:
             routes.append(Route(rule["id"], role, None, None, f"{reason}: nobody in the directory holds this role"))
         routes += [Route(rule["id"], role, c, c.agency, reason) for c in holders]
