@@ -96,31 +96,47 @@ def check(quote, text: str, where: str) -> tuple[str, ...]:
     return quotes
 
 
+def _quote_of(item):
+    return item.get("quote") if isinstance(item, dict) else getattr(item, "quote", None)
+
+
 def check_pack(raw: dict) -> None:
-    """Check every rule of a pack.yaml (as read from YAML) against its policy text."""
+    """Check every rule of a pack.yaml (read as YAML, or as loaded by its schema) against its policy text."""
     text = policy_text(raw["policy"]["file"])
     for key in RULE_LISTS:
         for i, item in enumerate(raw.get(key) or ()):
-            check(item.get("quote"), text, f"{key}.{i}")
+            check(_quote_of(item), text, f"{key}.{i}")
     for key in RULE_KEYS:
         if key in raw:
-            check(raw[key].get("quote"), text, key)
+            check(_quote_of(raw[key]), text, key)
     if raw.get("excluded"):
         check(raw.get("excluded_quote"), text, "excluded")
 
 
 def check_form(raw: dict, policy_file: str) -> None:
     """A form's use (which stage, who completes it) quotes the policy too."""
-    check(raw.get("quote"), policy_text(policy_file), "quote")
+    check(raw.get("quote"), policy_text(policy_file), "form")
+
+
+def _notification_name(pack, rule: dict) -> str:
+    when, role = rule.get("when", {}), pack.role_name(rule["to"]["role"])
+    if "stages" in when:
+        at = " and ".join(pack.stage(s).label for s in when["stages"])
+    elif "stages_from" in when:
+        at = f"{pack.stage(when['stages_from']).label} onwards"
+    elif "forms" in when:
+        at = " or ".join(pack.form(f).short_title for f in when["forms"])
+    else:
+        at = "every record"
+    if "areas" in when:
+        at += " where the disagreement is about " + " or ".join(pack.area(a).text.lower() for a in when["areas"])
+    return f"{role} is told: {at}"
 
 
 def rules(pack) -> list[Rule]:
     """Every rule of a loaded pack with its quote, in the order the page shows them."""
-    found = [
-        Rule(
-            "Emergency route", "If a child is at immediate risk", pack.immediate_risk.source, pack.immediate_risk.quote
-        )
-    ]
+    risk = pack.immediate_risk
+    found = [Rule("Emergency route", "If a child is at immediate risk", risk.source, risk.quote)]
     if pack.excluded:
         found.append(Rule("Exclusion", pack.excluded, pack.excluded_source or "", pack.excluded_quote))
     for stage in pack.stages:
@@ -128,7 +144,7 @@ def rules(pack) -> list[Rule]:
     for bypass in pack.bypasses:
         found.append(Rule("Bypass", bypass.text, bypass.source, bypass.quote))
     for rule in pack.routing:
-        found.append(Rule("Notification", rule["name"], rule["source"], tuple(rule["quote"])))
+        found.append(Rule("Notification", _notification_name(pack, rule), rule["source"], tuple(rule["quote"])))
     for role in pack.roles:
         found.append(Rule("Role", role.name, role.source, role.quote))
     for form in pack.forms:

@@ -115,6 +115,8 @@ def stage_view(pack: Pack, row: CaseStage, cal: workdays.Calendar, today: dt.dat
         "skipped": row.skipped,
         "entered_on": row.entered_on.isoformat() if row.entered_on else None,
         "timescale": stage.timescale.describe(),
+        "policy_words": stage.timescale.words,
+        "reading": stage.timescale.reading,
         "due": row.due.isoformat() if row.due else None,
         "due_words": workdays.describe_due(row.due, stage.timescale),
         "left_on": row.left_on.isoformat() if row.left_on else None,
@@ -122,6 +124,7 @@ def stage_view(pack: Pack, row: CaseStage, cal: workdays.Calendar, today: dt.dat
         "overdue": flags["overdue"] or (met is False),
         "due_soon": flags["due_soon"],
         "outcome": row.outcome,
+        "reason": row.reason,
     }
 
 

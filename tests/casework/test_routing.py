@@ -147,7 +147,7 @@ def _broken_pack(tmp_path: Path, routing: list) -> Path:
     folder = tmp_path / "north-tyneside"
     (folder / "forms").mkdir(parents=True)
     raw = yaml.safe_load((PACKS_DIR / "north-tyneside" / "pack.yaml").read_text(encoding="utf-8"))
-    raw["routing"] = routing
+    raw["routing"] = [{"quote": "Business Manager, NTSCP"} | rule for rule in routing]
     (folder / "pack.yaml").write_text(yaml.safe_dump(raw, allow_unicode=True), encoding="utf-8")
     for form in (PACKS_DIR / "north-tyneside" / "forms").glob("*.yaml"):
         (folder / "forms" / form.name).write_bytes(form.read_bytes())

@@ -36,7 +36,7 @@ def test_every_published_and_derived_form_is_present():
 
 @pytest.mark.parametrize("pack", registry().packs, ids=lambda p: p.id)
 def test_every_stage_area_and_role_cites_a_paragraph(pack):
-    assert pack.policy_source and pack.immediate_risk.source and pack.skip_source
+    assert pack.policy_source and pack.immediate_risk.source
     for item in (*pack.stages, *pack.areas, *pack.roles, *pack.sectors):
         assert item.source.strip(), item
     assert all(area.category in CATEGORIES for area in pack.areas)
@@ -57,6 +57,7 @@ def test_timescales_are_those_the_policies_give():
     ]
     assert all(d == 5 for _, kind, d in days["kirklees"] if kind == "working_days")
     assert days["kirklees"][-1] == ("7", "none", None)
+    assert days["kirklees"][5] == ("6", "without_delay", None)  # "referred urgently": no number of days
     assert days["merton"][:2] == [("1", "working_days", 2), ("2", "working_days", 1)]
     assert days["merton"][3] == ("4", "without_delay", None)
     assert days["gloucestershire"][1] == ("2", "without_delay", None)
