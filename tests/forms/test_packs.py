@@ -31,6 +31,10 @@ def test_every_published_and_derived_form_is_present():
         "gloucestershire-dispute-record",
         "gloucestershire-resolution-group-referral",
         "sscp-outcome-resolution-notice",
+        # Stages 1 and 2 (Kirklees steps 1 to 4) tracked where the policy publishes no form for them.
+        "nt-early-disagreement",
+        "kirklees-early-disagreement",
+        "sscp-early-disagreement",
     }
 
 
@@ -112,7 +116,7 @@ def test_kirklees_appendix_3_rows_are_the_appendix_columns():
 
 def test_derived_forms_say_so_and_cite_their_paragraph():
     derived = [f for f in registry().forms.values() if f.derived]
-    assert {f.partnership for f in derived} == {"merton", "gloucestershire", "sscp"}
+    assert {f.partnership for f in derived} == {"merton", "gloucestershire", "sscp", "north-tyneside", "kirklees"}
     for spec in derived:
         assert "derived" in spec.description and spec.source
 
