@@ -68,7 +68,7 @@ def get_case(reference: str):
 @bp.post("/cases/<reference>/stage")
 @staff("cases.write")
 def post_stage(reference: str):
-    """Move the case to a later stage.
+    """Move the case to the next stage; it is routed and notified as the policy names for that stage.
     ---
     post:
       parameters:
@@ -89,6 +89,8 @@ def post_stage(reference: str):
         body["stage"],
         immediate_risk=body["immediate_risk"],
         outcome=body["outcome"],
+        reason=body["reason"],
+        channel="api",
     )
     return jsonify(cases.case_view(session, case))
 

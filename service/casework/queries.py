@@ -152,6 +152,9 @@ def case_view(session: Session, case: Case, *, now: dt.datetime | None = None) -
         "child_name": case.child_name,
         "date_raised": case.date_raised.isoformat() if case.date_raised else None,
         "immediate_risk": case.immediate_risk,
+        "emergency_route_shown_at": (
+            case.emergency_route_shown_at.isoformat() if case.emergency_route_shown_at else None
+        ),
         "current_stage": case.current_stage,
         "current_due": case.current_due.isoformat() if case.current_due else None,
         "overdue": flags["overdue"],
@@ -181,6 +184,7 @@ def case_view(session: Session, case: Case, *, now: dt.datetime | None = None) -
         "routing": [
             {
                 "submission_id": r.submission_id,
+                "stage": r.stage,
                 "rule_id": r.rule_id,
                 "role": r.role,
                 "name": r.name,

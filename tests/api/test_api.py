@@ -59,12 +59,13 @@ def test_submit_then_read_the_case(db_app):
             "role": "business-manager",
             "agency": None,
             "rule_id": "ntscp-notified-from-stage-3",
-            "reason": "Business Manager, NTSCP",
+            "reason": "Business Manager, NTSCP, at Stage 3 (§5 Stage 3; §6)",
         }
     ]
     assert body["next_step"]["next_stage"] == "4" and body["next_step"]["form_id"] == "nt-appendix-a"
     case = client.get(f"/api/cases/{body['reference']}").json
-    assert case["stages"][0]["stage"] == "3" and case["stages"][0]["due"] == body["due"]
+    assert case["stages"][-1]["stage"] == "3" and case["stages"][-1]["due"] == body["due"]
+    assert [s["stage"] for s in case["stages"] if s["skipped"]] == ["1", "2"]  # before this record
     assert case["submissions"][0]["channel"] == "api" and case["submissions"][0]["raw_bytes"] > 0
     listed = client.get("/api/cases?partnership=north-tyneside").json
     assert [c["reference"] for c in listed["cases"]] == [body["reference"]]
@@ -77,8 +78,16 @@ def test_stage_and_outcome_endpoints(db_app):
     ref = post(
         db_app.test_client(), "/api/submissions", {"form_id": "nt-appendix-a", "data": sample("nt-appendix-a")}
     ).json["reference"]
-    moved = post(client, f"/api/cases/{ref}/stage", {"stage": "4", "outcome": "Not agreed at stage 3"})
+    moved = post(
+        client, f"/api/cases/{ref}/stage", {"stage": "4", "outcome": "Not agreed at stage 3", "reason": "No agreement"}
+    )
     assert moved.status_code == 200 and moved.json["current_stage"] == "4"
+    # A move through the API is routed and notified as the policy names for stage 4.
+    stage4 = [r for r in moved.json["routing"] if "Stage 4" in r["reason"]]
+    assert [r["role"] for r in stage4] == ["business-manager"] and "No agreement" in stage4[0]["reason"]
+    skipped = post(client, f"/api/cases/{ref}/stage", {"stage": "5", "immediate_risk": True})
+    assert skipped.status_code == 200  # 4 -> 5 is the next stage: allowed
+    assert post(client, f"/api/cases/{ref}/stage", {"stage": "5"}).status_code == 409
     refused = post(client, f"/api/cases/{ref}/stage", {"stage": "3"})
     assert refused.status_code == 409 and "cannot move back" in refused.json["error"]
     skip = post(client, f"/api/cases/{ref}/stage", {"stage": "9"})
