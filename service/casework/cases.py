@@ -42,6 +42,7 @@ Times: pass `now` (aware UTC datetime) to fix the clock; dates are counted in En
 
 from service.casework.errors import (
     CaseError,
+    ChildDetailsRefused,
     InvalidData,
     StageMoveRefused,
     UnknownAgency,
@@ -70,6 +71,7 @@ __all__ = [
     "CHANNELS",
     "MAX_RAW_BYTES",
     "CaseError",
+    "ChildDetailsRefused",
     "InvalidData",
     "NextStep",
     "Page",

@@ -12,9 +12,9 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from forms.model import FormSpec, Pack
-from forms.schema import validate_data
+from forms.schema import child_detail_errors, validate_data
 from service.casework import moves, routing, workdays
-from service.casework.errors import CaseError, InvalidData
+from service.casework.errors import CaseError, ChildDetailsRefused, InvalidData
 from service.casework.lookup import form_of, hash_token, load_case, now_utc, pack_of
 from service.casework.models import Case, ReferenceCounter, Submission
 from service.casework.stages import NextStep, check_move, enter_stage, next_step
@@ -169,6 +169,9 @@ def _submit(session, form_id, data, channel, raw, filename, content_type, case, 
     try:
         clean = validate_data(spec, data)
     except ValidationError as exc:
+        found = child_detail_errors(spec, data) if isinstance(data, dict) else {}
+        if found:
+            raise ChildDetailsRefused(form_id, found) from None
         raise InvalidData(form_id, exc.messages) from None
     attrs = _attributes(spec, clean)
     risk = bool(attrs.get("immediate_risk")) if immediate_risk is None else immediate_risk

@@ -46,7 +46,7 @@ def test_every_channel_lands_in_one_normalised_list(ws_app, ws_session):
     assert email.receiving_agency == "Children's Social Care"
     assert email.category == "plan-effectiveness"
     assert email.routed_to, "routed to the business unit manager"
-    assert email.status == "open" and email.due is not None
+    assert email.status == "open" and email.due is None  # Kirklees step 6: "referred urgently", no number of days
     assert len(email.export()) == len(inbox.COLUMNS)
 
 
@@ -87,13 +87,14 @@ def test_inbox_page_filters_and_pages(ws_app):
 
 
 def test_case_page_timeline_with_met_and_overdue(ws_app):
-    first = submit_sample(ws_app, "kirklees-appendix-5", now=MON)
-    submit_sample(ws_app, "kirklees-appendix-5", {"stage": "6"}, case=first.reference, now=_day(3))
+    first = submit_sample(ws_app, "kirklees-early-disagreement", {"step": "4"}, now=MON)
+    submit_sample(ws_app, "kirklees-appendix-5", {"stage": "5"}, case=first.reference, now=_day(3))
     client = signed_in(ws_app)
     page = client.get(f"/workspace/cases/{first.reference}").get_data(as_text=True)
     assert "Stage 5: Escalation to Head of Service" in page
-    assert ">Met<" in page  # stage 5 ended on 5 March, due 9 March
-    assert ">Overdue<" in page  # stage 6 was due 12 March and is still open
+    assert ">Met<" in page  # stage 4 ended on 5 March, due 9 March
+    assert ">Overdue<" in page  # stage 5 was due 12 March and is still open
+    assert "Not tracked here" in page and "Before this record" in page  # steps 1 to 3
     assert "Siobhán O&#39;Connell-Adeyemi" in page
 
 
