@@ -186,9 +186,9 @@ def _name(text: str) -> str | None:
         # "the child, Kacper" or "son called Kacper" name someone; "Child Protection" does not.
         lead = match.group(0).split()[0].lower().rstrip(",:")
         named = match.group(1).strip() not in ("", "is") or lead in _NAMING_WORDS
-        if word in names or (named and word not in _COMMON_WORDS and not _is_institution(text, *match.span(2))):
-            if not _is_professional(text, *match.span(2)):
-                return word
+        candidate = word in names or (named and word not in _COMMON_WORDS and not _is_institution(text, *match.span(2)))
+        if candidate and not _is_professional(text, *match.span(2)):
+            return word
     for match in re.finditer(rf"\b{_FAMILY_TITLE}\s+([A-Z][a-z'’-]+)", text):
         if not _is_professional(text, match.start(), match.end()):
             return match.group(0)
