@@ -178,3 +178,20 @@ def test_openapi_document(db_app):
     assert "201" in post_op["responses"]
     params = doc["paths"]["/api/cases"]["get"]["parameters"]
     assert {p["name"] for p in params} >= {"partnership", "status", "limit", "cursor"}
+
+
+def test_child_details_on_a_form_that_carries_none_are_refused_with_422(db_app):
+    data = sample("nt-appendix-a") | {"worry": "Maisie (4), DOB 02/11/2021, 14 Acacia Avenue, NHS 943 476 5919."}
+    refused = post(db_app.test_client(), "/api/submissions", {"form_id": "nt-appendix-a", "data": data})
+    assert refused.status_code == 422
+    assert "must not include a child's or family's details" in refused.json["messages"]["worry"][0]
+    early = sample("nt-early-disagreement") | {"worry": "Her brother Liam is 15 and has been excluded."}
+    assert (
+        post(db_app.test_client(), "/api/submissions", {"form_id": "nt-early-disagreement", "data": early}).status_code
+        == 422
+    )
+    kept = sample("kirklees-appendix-5")  # a form for child details takes them
+    assert (
+        post(db_app.test_client(), "/api/submissions", {"form_id": "kirklees-appendix-5", "data": kept}).status_code
+        == 201
+    )
