@@ -668,3 +668,29 @@ def test_posted_rows_are_bounded(web):
     web_rows = formbuild.web_answers_from_canonical(spec, {"rows": rows})
     page = soup(web.post(url, data=section_post(section, web_rows, csrf(page), add_row="rows")))
     assert len(page.select(".app-row")) == 50  # at most 50 rows, and "Add another" stops there
+
+
+@pytest.mark.parametrize("pack", REGISTRY.packs, ids=lambda p: p.id)
+def test_how_this_service_follows_the_policy_lists_every_rule_with_its_words(web, pack):
+    from forms import quotes
+
+    page = soup(web.get(f"/p/{pack.id}/policy"))
+    text = page.get_text(" ", strip=True)
+    assert title(page).startswith(f"How this service follows the {pack.short_name} policy")
+    rules = quotes.rules(pack)
+    assert len(page.select(".govuk-summary-list__row")) == len(rules)
+    for rule in rules:
+        assert rule.quote[0].split()[0] in text and rule.source in text
+    assert "_" not in " ".join(dt.get_text() for dt in page.select("dt"))  # no ids reach a person
+    guidance = soup(web.get(f"/p/{pack.id}")).get_text(" ", strip=True)
+    assert "stages may be skipped" not in guidance
+    if pack.id == "merton":
+        assert "does not apply" in guidance and "LADO" in guidance and "bypassed" in guidance
+    else:
+        assert "gives no way to skip a stage" in guidance
+
+
+def test_policy_words_come_before_the_services_reading_on_the_guidance_page(web):
+    text = soup(web.get("/p/north-tyneside")).get_text(" ", strip=True)
+    assert text.index("“within 5 days”") < text.index("5 working days, counted from the day after")
+    assert "Stage 1: Stage One" not in soup(web.get("/p/gloucestershire")).get_text(" ", strip=True)
