@@ -56,6 +56,8 @@ def check_pack_references(raw: dict, path: Path, form_ids: set[str], role_ids: s
     for i, bypass in enumerate(raw.get("bypasses", ())):
         if bypass.stage not in stage_ids[:-1]:
             raise PackError(f"{path}: bypasses.{i}.stage: the pack has no stage '{bypass.stage}' before its last")
+    if raw.get("closing_needs") and raw["closing_needs"].form not in form_ids:
+        raise PackError(f"{path}: closing_needs.form: the pack has no form '{raw['closing_needs'].form}'")
     check_routing(raw, path, form_ids, role_ids)
 
 

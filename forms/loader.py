@@ -136,6 +136,7 @@ def load_pack(folder: Path) -> model.Pack:
         recording_source=raw["recording_source"],
         immediate_risk=raw["immediate_risk"],
         bypasses=tuple(raw.get("bypasses", ())),
+        closing_needs=raw.get("closing_needs"),
         stages=tuple(raw["stages"]),
         areas=tuple(raw["areas"]),
         roles=tuple(raw["roles"]),

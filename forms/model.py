@@ -127,6 +127,16 @@ class Bypass:
 
 
 @dataclass(frozen=True)
+class ClosingNeeds:
+    """The record without which a case cannot be closed as resolved, in the policy's words."""
+
+    form: str
+    text: str
+    source: str
+    quote: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class Choice:
     value: str
     label: str
@@ -227,6 +237,7 @@ class Pack:
     excluded_source: str | None = None
     excluded_quote: tuple[str, ...] = ()
     bypasses: tuple[Bypass, ...] = ()
+    closing_needs: ClosingNeeds | None = None
     annual_report: str | None = None
     annual_report_source: str | None = None
     routing: tuple = ()  # routing rules; their shape belongs to service.casework.routing

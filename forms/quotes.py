@@ -28,7 +28,7 @@ RULE_LISTS = {
     "roles": "Role",
     "bypasses": "Bypass",
 }
-RULE_KEYS = {"immediate_risk": "Emergency route"}
+RULE_KEYS = {"immediate_risk": "Emergency route", "closing_needs": "Closing"}
 
 _QUOTES = str.maketrans({c: "'" for c in "‘’‚‛′`´"} | {c: '"' for c in "“”„‟″"})
 _DASHES = re.compile(r"[\u2010-\u2015\u2212\u00ad-]+")
@@ -107,7 +107,7 @@ def check_pack(raw: dict) -> None:
         for i, item in enumerate(raw.get(key) or ()):
             check(_quote_of(item), text, f"{key}.{i}")
     for key in RULE_KEYS:
-        if key in raw:
+        if raw.get(key):
             check(_quote_of(raw[key]), text, key)
     if raw.get("excluded"):
         check(raw.get("excluded_quote"), text, "excluded")
@@ -143,6 +143,9 @@ def rules(pack) -> list[Rule]:
         found.append(Rule("Stage", stage.title, stage.source, stage.quote, stage.timescale.reading))
     for bypass in pack.bypasses:
         found.append(Rule("Bypass", bypass.text, bypass.source, bypass.quote))
+    if pack.closing_needs:
+        need = pack.closing_needs
+        found.append(Rule("Closing", need.text, need.source, need.quote))
     for rule in pack.routing:
         found.append(Rule("Notification", _notification_name(pack, rule), rule["source"], tuple(rule["quote"])))
     for role in pack.roles:

@@ -170,8 +170,16 @@ class RoutingToSchema(_Strict):
 
     role = fields.String(required=True)
     match = fields.String(
-        load_default="none", validate=validate.OneOf(["none", "receiving_agency", "receiving_sector"])
+        load_default="none", validate=validate.OneOf(["none", "receiving_agency", "receiving_sector", "answer"])
     )
+    # match: answer -> the person whose e-mail address the form asks for in this answer (a party, the
+    # raiser's own line manager): not a shared mailbox from the directory.
+    answer = fields.String()
+
+    @validates_schema
+    def _answer_with_match(self, data, **kwargs):
+        if (data.get("match") == "answer") != ("answer" in data):
+            raise ValidationError("match: answer goes with the answer that holds the e-mail address", "answer")
 
 
 class RoutingRuleSchema(_Strict):
@@ -180,6 +188,19 @@ class RoutingRuleSchema(_Strict):
     to = fields.Nested(RoutingToSchema, required=True)
     source = fields.String(**_text)
     quote = _quote()
+
+
+class ClosingNeedsSchema(_Strict):
+    """A record the policy requires before a case is closed as resolved (Merton §3.13)."""
+
+    form = fields.String(required=True)
+    text = fields.String(**_text)
+    source = fields.String(**_text)
+    quote = _quote()
+
+    @post_load
+    def _make(self, data, **kwargs):
+        return model.ClosingNeeds(**data)
 
 
 class PackSchema(_Strict):
@@ -202,6 +223,7 @@ class PackSchema(_Strict):
     annual_report = fields.String()
     annual_report_source = fields.String()
     routing = fields.List(fields.Nested(RoutingRuleSchema))
+    closing_needs = fields.Nested(ClosingNeedsSchema)
 
 
 class ChoiceSchema(_Strict):

@@ -21,6 +21,7 @@ move, the API) routes the same way, reading the receiving agency from the case.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from forms.model import FormSpec, Pack
@@ -43,14 +44,16 @@ class Route:
     contact: Contact | None
     agency: str | None
     reason: str
+    given_email: str | None = None  # the address a form's answer gives (a party, the raiser's line manager)
+    given_name: str | None = None
 
     @property
     def name(self) -> str:
-        return self.contact.name if self.contact else self.role
+        return self.contact.name if self.contact else self.given_name or self.role
 
     @property
     def email(self) -> str | None:
-        return self.contact.email if self.contact else None
+        return self.contact.email if self.contact else self.given_email
 
     @property
     def phone(self) -> str | None:
@@ -112,6 +115,24 @@ def _stage_rule(pack: Pack, stage: str | None, chosen: list[dict]) -> dict | Non
     return {"id": f"stage-{stage}-notifies", "to": {"role": named.notifies, "match": "none"}}
 
 
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+def _answered(pack: Pack, rule: dict, spec: FormSpec | None, data: dict | None, stage: str | None) -> Route:
+    """The person whose address the form's answer gives; recorded with no address when none was given."""
+    role_name = _role_name(pack, rule["to"]["role"])
+    key = rule["to"]["answer"]
+    address = ((data or {}).get(key) or "").strip()
+    label = spec.field(key).label if spec and key in {f.key for f in spec.fields} else key
+    reason = (
+        f"{role_name}, at {pack.stage(stage).label} ({rule['source']})" if stage else f"{role_name} ({rule['source']})"
+    )
+    if not _EMAIL.match(address):
+        reason += f": no e-mail address was given for '{label}'"
+        address = None
+    return Route(rule["id"], rule["to"]["role"], None, None, reason, given_email=address, given_name=role_name)
+
+
 def route(
     pack: Pack,
     spec: FormSpec | None,
@@ -132,6 +153,9 @@ def route(
         role, match = rule["to"]["role"], rule["to"]["match"]
         holders = [c for c in contacts if c.role == role and (c.stage is None or c.stage == stage)]
         role_name = _role_name(pack, role)
+        if match == "answer":
+            routes.append(_answered(pack, rule, spec, data, stage))
+            continue
         if match == "receiving_agency":
             agencies = receiving_agencies(spec, data) if spec else [a for a in [receiving_agency] if a]
             for agency in agencies:

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from forms.model import Pack
 from service.casework import workdays
 from service.casework.errors import CaseError, StageMoveRefused
-from service.casework.lookup import load_case, now_utc, stage_of
+from service.casework.lookup import load_case, now_utc, pack_of, stage_of
 from service.casework.models import Case, CaseStage
 
 
@@ -185,6 +185,7 @@ def record_outcome(
         if learning is not None:
             case.learning = learning
         if resolved and case.status == "open":
+            _check_closing_needs(pack_of(case.partnership), case)
             if case.current is not None:
                 case.current.left_on = workdays.today(now)
             case.status, case.current_due = "resolved", None
@@ -194,3 +195,14 @@ def record_outcome(
     except Exception:
         session.rollback()
         raise
+
+
+def _check_closing_needs(pack: Pack, case: Case) -> None:
+    """Refuse to close as resolved without the record the policy requires first (Merton §3.13)."""
+    need = pack.closing_needs
+    if need is None or any(s.form_id == need.form for s in case.submissions):
+        return
+    raise CaseError(
+        f"{case.reference} cannot be closed as resolved yet: {need.text} ({pack.short_name} {need.source}). "
+        f"Send the {pack.form(need.form).short_title} first."
+    )

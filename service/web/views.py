@@ -37,6 +37,7 @@ GROUP_TITLES = {
     "Exclusion": "When the procedure does not apply",
     "Stage": "Stages: who acts, what, and by when",
     "Bypass": "Steps the policy lets be bypassed",
+    "Closing": "Before a case is closed",
     "Notification": "Who is told at each stage",
     "Role": "Roles",
     "Form": "Forms and when they are used",

@@ -83,6 +83,10 @@ def test_every_stage_reaches_whom_the_policy_names(db_session, pack_id, channel)
         expected = set(NAMED[pack_id].get(stage.id, set()))
         if channel == "form" and stage.form == "sscp-outcome-resolution-notice":
             expected.add("business-unit")  # the notice itself keeps the SSCP informed, at any stage it is sent
+        if channel == "form" and index and stage.form == "merton-disagreement-record":
+            expected.add("line-manager")  # the raiser's own, whose address the record gives (§3.10)
+        if channel == "form" and stage.form == "merton-outcome-confirmation":
+            expected.add("party")  # the written confirmation goes to both parties (§3.13)
         assert _routed(db_session, reference, stage.id) == expected, f"{pack_id} {stage.label}"
         for decision in [d for d in case.routings if d.stage == stage.id]:
             assert decision.reason and pack.stage(stage.id).label in decision.reason

@@ -192,7 +192,18 @@ def test_new_partnership_is_a_new_data_pack(pack_copy):
         form.rename(renamed)
         _edit(renamed, lambda d, n=renamed.stem: d.update(id=n))
     _edit(
-        new / "pack.yaml", lambda d: [s.update(form=s["form"].replace("merton", "example-shire")) for s in d["stages"]]
+        new / "pack.yaml",
+        lambda d: [
+            s.update(form=s["form"].replace("merton", "example-shire")) for s in [*d["stages"], d["closing_needs"]]
+        ],
+    )
+    _edit(
+        new / "pack.yaml",
+        lambda d: [
+            r["when"].update(forms=[f.replace("merton", "example-shire") for f in r["when"]["forms"]])
+            for r in d["routing"]
+            if "forms" in r["when"]
+        ],
     )
     loaded = load_registry(pack_copy)
     assert loaded.pack("example-shire").reference_prefix == "EX"
