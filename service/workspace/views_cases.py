@@ -226,9 +226,13 @@ def close_case(reference: str):
     )
     audit_here("case.close", case)
     # record_outcome commits the note and the audit entry with the resolution, or none of them.
-    cases.record_outcome(
-        db.session(), case, resolution=form.resolution.data, learning=form.learning.data, resolved=True
-    )
+    try:
+        cases.record_outcome(
+            db.session(), case, resolution=form.resolution.data, learning=form.learning.data, resolved=True
+        )
+    except cases.CaseError as exc:  # the policy needs a record first (Merton §3.13): nothing was stored
+        case = scoped_case(reference, "cases.write")
+        return _page(case, close_form=form, errors=[{"text": str(exc), "href": "#close"}], status=409)
     flash(f"{case.reference} is closed; the de-brief and learning are recorded.", "success")
     return redirect(url_for("workspace.case_page", reference=case.reference))
 

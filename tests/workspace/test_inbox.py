@@ -200,3 +200,22 @@ def test_outcome_and_learning_saved_while_open(ws_app, ws_session):
     assert saved.status_code == 302
     case = ws_session.scalar(select(Case).where(Case.reference == made.reference))
     assert (case.outcome, case.learning, case.status) == ("Review booked", "Diarise reviews", "open")
+
+
+def test_a_merton_case_is_not_closed_before_the_written_confirmation_to_both_parties(ws_app):
+    case = submit_sample(ws_app, "merton-disagreement-record")
+    client = signed_in(ws_app, "bu@merton.example", partnership="merton")
+    url = f"/workspace/cases/{case.reference}"
+    token = csrf_from(client.get(url).get_data(as_text=True))
+    close = {
+        "close-resolution": "Agreed at the line manager discussion.",
+        "close-debrief": "Both practitioners met.",
+        "close-learning": "None.",
+        "close-confirm": "y",
+        "close-csrf_token": token,
+    }
+    refused = client.post(f"{url}/close", data=close)
+    assert refused.status_code == 409
+    assert "written confirmation of the agreed outcome has been sent to both parties" in refused.get_data(as_text=True)
+    submit_sample(ws_app, "merton-outcome-confirmation", {"stage": "2"}, case=case.reference)
+    assert client.post(f"{url}/close", data=close).status_code == 302
