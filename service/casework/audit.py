@@ -20,6 +20,7 @@ ACTIONS = {
     "case.note": "Added a note",
     "case.close": "Closed the case with its de-brief and learning",
     "case.outcome": "Recorded the outcome and learning",
+    "case.stage": "Moved the case to the next stage",
     "submission.download": "Downloaded an original submission",
     "quarantine.view": "Viewed a quarantined submission",
     "quarantine.fix": "Fixed and re-ran a quarantined submission",

@@ -56,6 +56,7 @@ def init_app(app: Flask) -> None:
         views_inbox,
         views_manage,
         views_quarantine,
+        views_stage,
     )
 
     auth.init_app(app)

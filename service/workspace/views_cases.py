@@ -34,6 +34,7 @@ from service.workspace.common import (
     scoped_case_by_id,
     scoped_submission,
 )
+from service.workspace.views_stage import MoveForm, next_stage
 
 MAX_TEXT = 20_000
 
@@ -88,7 +89,7 @@ def safe_download_name(submission, reference: str) -> tuple[str, str]:
     return name[:120], SAFE_TYPES.get(extension, FALLBACK_TYPE)
 
 
-def _page(case, *, note_form=None, outcome_form=None, close_form=None, errors=None, status=200):
+def _page(case, *, note_form=None, outcome_form=None, close_form=None, move_form=None, errors=None, status=200):
     session = db.session()
     view = cases.case_view(session, case)
     pack = registry().pack(case.partnership)
@@ -129,6 +130,9 @@ def _page(case, *, note_form=None, outcome_form=None, close_form=None, errors=No
         note_form=note_form or NoteForm(formdata=None),
         outcome_form=outcome_form or OutcomeForm(formdata=None, data=view, prefix="outcome"),
         close_form=close_form or CloseForm(formdata=None, prefix="close"),
+        move_form=move_form or MoveForm(formdata=None, prefix="move"),
+        next_stage=next_stage(pack, case),
+        moves=routes.get(None, []),
         errors=errors or [],
     ), status
 

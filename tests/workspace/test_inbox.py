@@ -7,7 +7,7 @@ import datetime as dt
 from sqlalchemy import select
 
 from service.casework import inbox
-from service.casework.models import AuditEntry, Case, CaseNote
+from service.casework.models import AuditEntry, Case, CaseNote, OutboxMessage
 from tests.workspace.support import (  # noqa: F401
     csrf_from,
     signed_in,
@@ -219,3 +219,25 @@ def test_a_merton_case_is_not_closed_before_the_written_confirmation_to_both_par
     assert "written confirmation of the agreed outcome has been sent to both parties" in refused.get_data(as_text=True)
     submit_sample(ws_app, "merton-outcome-confirmation", {"stage": "2"}, case=case.reference)
     assert client.post(f"{url}/close", data=close).status_code == 302
+
+
+def test_a_staff_move_on_the_case_page_tells_whom_the_policy_names(ws_app, ws_session):
+    made = submit_sample(ws_app, "gloucestershire-resolution-group-referral")
+    client = signed_in(ws_app, "bu@gscp.example", partnership="gloucestershire")
+    url = f"/workspace/cases/{made.reference}"
+    page = client.get(url).get_data(as_text=True)
+    assert "Move to Referral to the Chair of the GSCP Executive" in page
+    token = csrf_from(page)
+    refused = client.post(f"{url}/stage", data={"move-reason": "", "move-csrf_token": token})
+    assert refused.status_code == 400 and "Say why the case moves" in refused.get_data(as_text=True)
+    moved = client.post(
+        f"{url}/stage", data={"move-reason": "The Resolution Group could not resolve it", "move-csrf_token": token}
+    )
+    assert moved.status_code == 302
+    page = client.get(url).get_data(as_text=True)
+    assert 'id="moves"' in page and "executive.chair@gscp.example" in page
+    assert "The Resolution Group could not resolve it" in page
+    sent = ws_session.scalars(
+        select(OutboxMessage).where(OutboxMessage.to_email == "executive.chair@gscp.example")
+    ).all()
+    assert len(sent) == 1 and "Chair of the GSCP Executive" in sent[0].body
