@@ -86,7 +86,7 @@ def load_form(path: Path, pack_raw: dict) -> model.FormSpec:
                 raise PackError(f"{path}: {where}.key: '{raw_field['key']}' is used twice")
             seen.add(raw_field["key"])
             built.append(_build_field(raw_field, pack_raw, path, where))
-        sections.append(model.Section(section["key"], section["title"], tuple(built)))
+        sections.append(model.Section(section["key"], section["title"], tuple(built), section["printed"]))
     spec = model.FormSpec(
         id=raw["id"],
         partnership=pack_raw["id"],

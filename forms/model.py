@@ -176,6 +176,7 @@ class Section:
     key: str
     title: str
     fields: tuple[Field, ...]
+    printed: bool = True  # False: the title heads the web page only; the document reads as the appendix
 
 
 @dataclass(frozen=True)

@@ -271,6 +271,7 @@ class FieldSchema(_Strict):
 class SectionSchema(_Strict):
     key = fields.String(required=True, validate=validate.Regexp(r"^[a-z][a-z0-9-]*$"))
     title = fields.String(**_text)
+    printed = fields.Boolean(load_default=True)
     fields = fields.List(fields.Nested(FieldSchema), required=True, validate=validate.Length(min=1))
 
 

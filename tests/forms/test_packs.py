@@ -208,3 +208,26 @@ def test_new_partnership_is_a_new_data_pack(pack_copy):
     loaded = load_registry(pack_copy)
     assert loaded.pack("example-shire").reference_prefix == "EX"
     assert "example-shire-disagreement-record" in loaded.forms
+
+
+def test_published_appendices_read_as_the_policy_prints_them():
+    nt = registry().form("nt-appendix-a")
+    appendix = [f.label for s in nt.sections if not s.printed for f in s.fields]
+    assert appendix == [
+        "Name",
+        "Role",
+        "Agency",
+        "Contact details",
+        "Brief description of your worry about a decision made",
+        "Brief description of what has been done to resolve the issue",
+        "Brief description of the outcome of these actions",
+        "Section A",
+        "Section B",
+    ]
+    service = [s for s in nt.sections if s.printed]
+    assert len(service) == 1 and service[0].title.startswith("Asked by this service, not part of Appendix A")
+    assert nt.sections[-1] is service[0]  # set apart, after the appendix
+    a3 = registry().form("kirklees-appendix-3")
+    assert next(f for f in a3.fields if f.type == "rows").blank_rows == 7
+    assert any("provided below" in text for text in a3.closing)
+    assert any("Child Protection Conference process" in text and "Please refer" in text for text in a3.instructions)
