@@ -95,6 +95,22 @@ def post_stage(reference: str):
     return jsonify(cases.case_view(session, case))
 
 
+@bp.post("/cases/<reference>/emergency-route")
+@staff("cases.write")
+def post_emergency_route(reference: str):
+    """Record that the policy's emergency route was used for this child; the case stays at its stage.
+    ---
+    post:
+      parameters:
+        - {in: path, name: reference, required: true, schema: {type: string}}
+      responses:
+        200: {content: {application/json: {schema: CaseOut}}}
+    """
+    session = db.session()
+    case = cases.record_emergency_route(session, staff_case(session, reference, "cases.write"))
+    return jsonify(cases.case_view(session, case))
+
+
 @bp.post("/cases/<reference>/outcome")
 @staff("cases.write")
 def post_outcome(reference: str):

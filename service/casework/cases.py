@@ -53,6 +53,7 @@ from service.casework.errors import (
 )
 from service.casework.lookup import hash_token
 from service.casework.moves import move_stage
+from service.casework.moves import record_emergency_route_used as record_emergency_route
 from service.casework.queries import (
     Page,
     by_tracking_token,
@@ -92,6 +93,7 @@ __all__ = [
     "move_stage",
     "next_step",
     "overdue",
+    "record_emergency_route",
     "record_outcome",
     "stage_view",
     "submit",

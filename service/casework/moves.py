@@ -182,3 +182,17 @@ def record_emergency_route(case: Case, now: dt.datetime) -> None:
     case.immediate_risk = True
     if case.emergency_route_shown_at is None:
         case.emergency_route_shown_at = now
+
+
+def record_emergency_route_used(session: Session, case: Case | str, *, now: dt.datetime | None = None) -> Case:
+    """Record, from any channel, that the emergency route was shown and used; the stage does not change."""
+    try:
+        case = load_case(session, case)
+        now = now_utc(now)
+        record_emergency_route(case, now)
+        case.updated_at = now
+        session.commit()
+        return case
+    except Exception:
+        session.rollback()
+        raise

@@ -212,8 +212,18 @@ def tracking_view(session: Session, case: Case, *, now: dt.datetime | None = Non
         "next_step",
     )
     view = {k: full[k] for k in keys}
+    view["emergency_route_shown_at"] = full["emergency_route_shown_at"]
     view["stages"] = [
         {k: s[k] for k in ("stage", "name", "entered_on", "timescale", "due", "due_words", "left_on", "met", "overdue")}
+        | {"skipped": s["skipped"], "reason": _public_reason(s)}
         for s in full["stages"]
     ]
     return view
+
+
+def _public_reason(stage: dict) -> str | None:
+    """Why a stage was passed, without the raiser's own words (they may hold a child's details)."""
+    reason = stage.get("reason") or ""
+    if not stage.get("skipped"):
+        return None
+    return reason if reason.startswith("Bypassed") else "Before this record"

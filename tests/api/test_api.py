@@ -85,6 +85,8 @@ def test_stage_and_outcome_endpoints(db_app):
     # A move through the API is routed and notified as the policy names for stage 4.
     stage4 = [r for r in moved.json["routing"] if "Stage 4" in r["reason"]]
     assert [r["role"] for r in stage4] == ["business-manager"] and "No agreement" in stage4[0]["reason"]
+    risk = post(client, f"/api/cases/{ref}/emergency-route", {})
+    assert risk.status_code == 200 and risk.json["emergency_route_shown_at"] and risk.json["current_stage"] == "4"
     skipped = post(client, f"/api/cases/{ref}/stage", {"stage": "5", "immediate_risk": True})
     assert skipped.status_code == 200  # 4 -> 5 is the next stage: allowed
     assert post(client, f"/api/cases/{ref}/stage", {"stage": "5"}).status_code == 409

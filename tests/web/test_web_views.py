@@ -694,3 +694,19 @@ def test_policy_words_come_before_the_services_reading_on_the_guidance_page(web)
     text = soup(web.get("/p/north-tyneside")).get_text(" ", strip=True)
     assert text.index("“within 5 days”") < text.index("5 working days, counted from the day after")
     assert "Stage 1: Stage One" not in soup(web.get("/p/gloucestershire")).get_text(" ", strip=True)
+
+
+def test_the_tracking_page_records_the_emergency_route_and_moves_nothing(web):
+    check_url = fill(web, "nt-appendix-a", sample("nt-appendix-a"))
+    page = soup(web.get(check_url))
+    tracking = soup(web.get(web.post(check_url.replace("/check", "/submit"), data={"csrf_token": csrf(page)}).location))
+    tracking_url = tracking.select_one("#tracking-link")["href"]
+    page = soup(web.get(tracking_url))
+    assert page.select_one("#immediate-risk") and not page.select_one("#emergency-recorded")
+    rows = [r.get_text(" ", strip=True) for r in page.select("#stages tbody tr")]
+    assert "Before this record" in rows[0] and "Before this record" in rows[1]
+    response = web.post(f"{tracking_url}/emergency", data={"csrf_token": csrf(page)})
+    assert response.status_code == 302
+    page = soup(web.get(tracking_url))
+    assert page.select_one("#emergency-recorded")
+    assert len(page.select("#stages tbody tr")) == 3  # still at stage 3: immediate risk moves nothing
