@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from forms.model import FormSpec, Pack
 from forms.schema import child_detail_errors, validate_data
-from service.casework import moves, routing, workdays
+from service.casework import moves, receipts, routing, workdays
 from service.casework.errors import CaseError, ChildDetailsRefused, InvalidData
 from service.casework.lookup import form_of, hash_token, load_case, now_utc, pack_of
 from service.casework.models import Case, ReferenceCounter, Submission
@@ -241,6 +241,8 @@ def _submit(session, form_id, data, channel, raw, filename, content_type, case, 
         session, pack, case, contacts=contacts, now=now, spec=spec, data=clean, submission=submission, queue=queue
     )
     step = next_step(pack, case)
+    if spec.process == "escalation":  # a conference row's "raiser" is the chair, who has the log
+        receipts.queue_receipt(session, pack, spec, case, submission, decisions, step, token=token, now=now)
     session.flush()
     return SubmissionOutcome(
         reference=case.reference,

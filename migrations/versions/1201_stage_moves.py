@@ -1,7 +1,7 @@
 """stage moves route like submissions; stages record how and why they began; the emergency route shown (issue 12)
 
-Revision ID: 0901_stage_moves
-Revises: 0501_ingest
+Revision ID: 1201_stage_moves
+Revises: 1801_intake_jobs
 Create Date: 2026-12-03 08:30:00
 """
 
@@ -10,8 +10,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0901_stage_moves"
-down_revision = "0501_ingest"
+revision = "1201_stage_moves"
+down_revision = "1801_intake_jobs"
 branch_labels = None
 depends_on = None
 
