@@ -52,6 +52,12 @@ def check_pack_references(raw: dict, path: Path, form_ids: set[str], role_ids: s
             raise PackError(f"{path}: stages.{i}.form: the pack has no form '{stage.form}'")
         if stage.notifies and stage.notifies not in role_ids:
             raise PackError(f"{path}: stages.{i}.notifies: the pack has no role '{stage.notifies}'")
+    stage_ids = [s.id for s in raw["stages"]]
+    for i, bypass in enumerate(raw.get("bypasses", ())):
+        if bypass.stage not in stage_ids[:-1]:
+            raise PackError(f"{path}: bypasses.{i}.stage: the pack has no stage '{bypass.stage}' before its last")
+    if raw.get("closing_needs") and raw["closing_needs"].form not in form_ids:
+        raise PackError(f"{path}: closing_needs.form: the pack has no form '{raw['closing_needs'].form}'")
     check_routing(raw, path, form_ids, role_ids)
 
 
@@ -70,6 +76,9 @@ def check_routing(raw: dict, path: Path, form_ids: set[str], role_ids: set[str])
                 raise PackError(f"{path}: {where}.when.stages.{j}: the pack has no stage '{stage}'")
         if "stages_from" in when and when["stages_from"] not in stage_ids:
             raise PackError(f"{path}: {where}.when.stages_from: the pack has no stage '{when['stages_from']}'")
+        for j, area in enumerate(when.get("areas", ())):
+            if area not in {a.id for a in raw["areas"]}:
+                raise PackError(f"{path}: {where}.when.areas.{j}: the pack has no area '{area}'")
         for j, form_id in enumerate(when.get("forms", ())):
             if form_id not in form_ids:
                 raise PackError(f"{path}: {where}.when.forms.{j}: the pack has no form '{form_id}'")

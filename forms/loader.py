@@ -12,7 +12,7 @@ from pathlib import Path
 
 from marshmallow import EXCLUDE
 
-from forms import model
+from forms import model, quotes
 from forms.checks import (
     check_form_fields,
     check_form_stages,
@@ -72,6 +72,10 @@ def load_form(path: Path, pack_raw: dict) -> model.FormSpec:
     if raw["id"] != path.stem:
         raise PackError(f"{path}: id: '{raw['id']}' must match the file name '{path.stem}'")
     check_form_stages(raw, pack_raw, path)
+    try:
+        quotes.check_form(raw, pack_raw["policy"]["file"])
+    except quotes.QuoteError as exc:
+        raise PackError(f"{path}: {exc}") from None
     sections = []
     seen: set[str] = set()
     for si, section in enumerate(raw["sections"]):
@@ -82,7 +86,7 @@ def load_form(path: Path, pack_raw: dict) -> model.FormSpec:
                 raise PackError(f"{path}: {where}.key: '{raw_field['key']}' is used twice")
             seen.add(raw_field["key"])
             built.append(_build_field(raw_field, pack_raw, path, where))
-        sections.append(model.Section(section["key"], section["title"], tuple(built)))
+        sections.append(model.Section(section["key"], section["title"], tuple(built), section["printed"]))
     spec = model.FormSpec(
         id=raw["id"],
         partnership=pack_raw["id"],
@@ -98,6 +102,7 @@ def load_form(path: Path, pack_raw: dict) -> model.FormSpec:
         who_completes=raw["who_completes"],
         instructions=tuple(raw.get("instructions", ())),
         closing=tuple(raw.get("closing", ())),
+        quote=raw["quote"],
         sections=tuple(sections),
     )
     check_form_fields(spec, path)
@@ -110,6 +115,10 @@ def load_pack(folder: Path) -> model.Pack:
     if raw["id"] != folder.name:
         raise PackError(f"{path}: id: '{raw['id']}' must match the folder name '{folder.name}'")
     check_unique_ids(raw, path)
+    try:
+        quotes.check_pack(raw)
+    except quotes.QuoteError as exc:
+        raise PackError(f"{path}: {exc}") from None
     forms = tuple(load_form(p, raw) for p in sorted((folder / "forms").glob("*.yaml")))
     form_ids = {f.id for f in forms}
     role_ids = {r.id for r in raw["roles"]}
@@ -126,8 +135,8 @@ def load_pack(folder: Path) -> model.Pack:
         recording=raw["recording"],
         recording_source=raw["recording_source"],
         immediate_risk=raw["immediate_risk"],
-        skip_allowed_when_immediate_risk=raw["skip_allowed_when_immediate_risk"],
-        skip_source=raw["skip_source"],
+        bypasses=tuple(raw.get("bypasses", ())),
+        closing_needs=raw.get("closing_needs"),
         stages=tuple(raw["stages"]),
         areas=tuple(raw["areas"]),
         roles=tuple(raw["roles"]),
@@ -135,6 +144,7 @@ def load_pack(folder: Path) -> model.Pack:
         forms=forms,
         excluded=raw.get("excluded"),
         excluded_source=raw.get("excluded_source"),
+        excluded_quote=raw.get("excluded_quote", ()),
         annual_report=raw.get("annual_report"),
         annual_report_source=raw.get("annual_report_source"),
         routing=tuple(raw.get("routing", ())),

@@ -28,15 +28,24 @@ MAPS_TO = (
     "resolution",
     "learning",
     "immediate_risk",
+    "earlier_stages",  # what happened at the stages before this record, in the raiser's words
 )
 
 
 @dataclass(frozen=True)
 class Timescale:
+    """A stage's timescale: the policy's words first; where the service must read them, its reading."""
+
     kind: str
     days: int | None = None
+    words: str | None = None  # the policy's own words, e.g. "within 5 days", "urgently"
+    reading: str | None = None  # how the service reads them, e.g. "5 working days"
 
     def describe(self) -> str:
+        if self.words and self.reading:
+            return f"“{self.words}” (the policy’s words; this service’s reading: {self.reading})"
+        if self.words:
+            return f"“{self.words}” (the policy’s words)"
         if self.kind == "working_days":
             unit = "working day" if self.days == 1 else "working days"
             return f"within {self.days} {unit}"
@@ -55,6 +64,7 @@ class Stage:
     source: str
     form: str | None = None
     notifies: str | None = None
+    quote: tuple[str, ...] = ()
 
     @property
     def label(self) -> str:
@@ -81,6 +91,7 @@ class Role:
     id: str
     name: str
     source: str
+    quote: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -88,6 +99,7 @@ class Sector:
     id: str
     name: str
     source: str
+    quote: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -101,6 +113,27 @@ class ImmediateRisk:
     text: str
     phones: tuple[Phone, ...]
     source: str
+    quote: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Bypass:
+    """A step the policy itself lets be bypassed, and when (Merton §3.8: unless the child is at immediate risk)."""
+
+    stage: str
+    text: str
+    source: str
+    quote: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class ClosingNeeds:
+    """The record without which a case cannot be closed as resolved, in the policy's words."""
+
+    form: str
+    text: str
+    source: str
+    quote: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -143,6 +176,7 @@ class Section:
     key: str
     title: str
     fields: tuple[Field, ...]
+    printed: bool = True  # False: the title heads the web page only; the document reads as the appendix
 
 
 @dataclass(frozen=True)
@@ -162,6 +196,7 @@ class FormSpec:
     process: str = "escalation"
     instructions: tuple[str, ...] = ()
     closing: tuple[str, ...] = ()
+    quote: tuple[str, ...] = ()
 
     @cached_property
     def fields(self) -> tuple[Field, ...]:
@@ -194,8 +229,6 @@ class Pack:
     recording: str
     recording_source: str
     immediate_risk: ImmediateRisk
-    skip_allowed_when_immediate_risk: bool
-    skip_source: str
     stages: tuple[Stage, ...]
     areas: tuple[Area, ...]
     roles: tuple[Role, ...]
@@ -203,6 +236,9 @@ class Pack:
     forms: tuple[FormSpec, ...] = ()
     excluded: str | None = None
     excluded_source: str | None = None
+    excluded_quote: tuple[str, ...] = ()
+    bypasses: tuple[Bypass, ...] = ()
+    closing_needs: ClosingNeeds | None = None
     annual_report: str | None = None
     annual_report_source: str | None = None
     routing: tuple = ()  # routing rules; their shape belongs to service.casework.routing
@@ -212,6 +248,13 @@ class Pack:
             if stage.id == stage_id:
                 return stage
         raise KeyError(stage_id)
+
+    def bypass(self, stage_id: str) -> Bypass | None:
+        """The policy's own permission to bypass this stage, if it gives one."""
+        return next((b for b in self.bypasses if b.stage == stage_id), None)
+
+    def role_name(self, role_id: str) -> str:
+        return next((r.name for r in self.roles if r.id == role_id), role_id)
 
     def stage_index(self, stage_id: str) -> int:
         return [s.id for s in self.stages].index(stage_id)

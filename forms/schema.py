@@ -13,7 +13,7 @@ from functools import cache
 
 from marshmallow import RAISE, Schema, ValidationError, fields, post_load, pre_load, validate, validates_schema
 
-from forms import normalise
+from forms import child_details, normalise
 from forms.model import Field, FormSpec
 
 
@@ -126,9 +126,39 @@ def _row_schema(spec_field: Field) -> type[Schema]:
     return _build(f"Row_{spec_field.key}", spec_field.columns)
 
 
+# The raiser's own details and the agencies are a practitioner's, never the child's.
+_OWN_DETAILS = {"raiser_name", "raiser_role", "raiser_contact", "raising_agency", "receiving_agency"}
+
+
+def child_detail_errors(spec: FormSpec, data: dict) -> dict[str, list[str]]:
+    """For a form that carries no child details: each free-text answer holding one, with what it holds."""
+    if spec.carries_child_details:
+        return {}
+    errors = {}
+    for f in spec.fields:
+        value = data.get(f.key)
+        if f.type in ("text", "textarea") and f.maps_to not in _OWN_DETAILS and isinstance(value, str):
+            found = child_details.find(value)
+            if found:
+                errors[f.key] = [child_details.message(f.label, found)]
+    return errors
+
+
+def _no_child_details(spec: FormSpec):
+    def check(self, data, **kwargs):
+        errors = child_detail_errors(spec, data)
+        if errors:
+            raise ValidationError(errors)
+
+    return check
+
+
 @cache
 def schema_class(spec: FormSpec) -> type[Schema]:
-    return _build(f"Data_{spec.id.replace('-', '_')}", spec.fields)
+    cls = _build(f"Data_{spec.id.replace('-', '_')}", spec.fields)
+    if spec.carries_child_details:
+        return cls
+    return type(cls.__name__, (cls,), {"_no_child_details": validates_schema(_no_child_details(spec))})
 
 
 def schema_for(spec: FormSpec) -> Schema:

@@ -24,6 +24,24 @@ _id = fields.String(required=True, validate=validate.Regexp(r"^[a-z0-9][a-z0-9-]
 _text = dict(required=True, validate=validate.Length(min=1))
 
 
+class _Quote(fields.Field):
+    """The policy's own words: one sentence or a list of them (forms.quotes checks they are in it)."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        quotes = (value,) if isinstance(value, str) else value
+        if (
+            not isinstance(quotes, list | tuple)
+            or not quotes
+            or not all(isinstance(q, str) and q.strip() for q in quotes)
+        ):
+            raise ValidationError("give the policy's own words: a sentence or a list of sentences")
+        return tuple(quotes)
+
+
+def _quote(**kwargs):
+    return _Quote(required=True, **kwargs)
+
+
 class _Strict(Schema):
     class Meta:
         unknown = RAISE
@@ -32,6 +50,8 @@ class _Strict(Schema):
 class TimescaleSchema(_Strict):
     kind = fields.String(required=True, validate=validate.OneOf(model.TIMESCALE_KINDS))
     days = fields.Integer(validate=validate.Range(min=1, max=60))
+    words = fields.String(validate=validate.Length(min=1))
+    reading = fields.String(validate=validate.Length(min=1))
 
     @validates_schema
     def _days_with_working_days(self, data, **kwargs):
@@ -39,6 +59,8 @@ class TimescaleSchema(_Strict):
             raise ValidationError("working_days needs a number of days", "days")
         if data["kind"] != "working_days" and "days" in data:
             raise ValidationError("only working_days takes a number of days", "days")
+        if "reading" in data and "words" not in data:
+            raise ValidationError("a reading follows the policy's words: give words too", "reading")
 
     @post_load
     def _make(self, data, **kwargs):
@@ -54,6 +76,7 @@ class StageSchema(_Strict):
     source = fields.String(**_text)
     form = fields.String()
     notifies = fields.String()
+    quote = _quote()
 
     @post_load
     def _make(self, data, **kwargs):
@@ -75,6 +98,7 @@ class RoleSchema(_Strict):
     id = _id
     name = fields.String(**_text)
     source = fields.String(**_text)
+    quote = _quote()
 
     @post_load
     def _make(self, data, **kwargs):
@@ -82,6 +106,8 @@ class RoleSchema(_Strict):
 
 
 class SectorSchema(RoleSchema):
+    quote = _Quote()
+
     @post_load
     def _make(self, data, **kwargs):
         return model.Sector(**data)
@@ -100,10 +126,26 @@ class ImmediateRiskSchema(_Strict):
     text = fields.String(**_text)
     phones = fields.List(fields.Nested(PhoneSchema), required=True)
     source = fields.String(**_text)
+    quote = _quote()
 
     @post_load
     def _make(self, data, **kwargs):
-        return model.ImmediateRisk(text=data["text"], phones=tuple(data["phones"]), source=data["source"])
+        return model.ImmediateRisk(
+            text=data["text"], phones=tuple(data["phones"]), source=data["source"], quote=data["quote"]
+        )
+
+
+class BypassSchema(_Strict):
+    """A stage the policy itself lets be bypassed, in its words."""
+
+    stage = fields.String(required=True)
+    text = fields.String(**_text)
+    source = fields.String(**_text)
+    quote = _quote()
+
+    @post_load
+    def _make(self, data, **kwargs):
+        return model.Bypass(**data)
 
 
 class PolicySchema(_Strict):
@@ -119,6 +161,7 @@ class RoutingWhenSchema(_Strict):
     stages = fields.List(fields.String(), validate=validate.Length(min=1))
     stages_from = fields.String()
     forms = fields.List(fields.String(), validate=validate.Length(min=1))
+    areas = fields.List(fields.String(), validate=validate.Length(min=1))
     process = fields.String(validate=validate.OneOf(["escalation", "cp-conference"]))
 
 
@@ -127,8 +170,16 @@ class RoutingToSchema(_Strict):
 
     role = fields.String(required=True)
     match = fields.String(
-        load_default="none", validate=validate.OneOf(["none", "receiving_agency", "receiving_sector"])
+        load_default="none", validate=validate.OneOf(["none", "receiving_agency", "receiving_sector", "answer"])
     )
+    # match: answer -> the person whose e-mail address the form asks for in this answer (a party, the
+    # raiser's own line manager): not a shared mailbox from the directory.
+    answer = fields.String()
+
+    @validates_schema
+    def _answer_with_match(self, data, **kwargs):
+        if (data.get("match") == "answer") != ("answer" in data):
+            raise ValidationError("match: answer goes with the answer that holds the e-mail address", "answer")
 
 
 class RoutingRuleSchema(_Strict):
@@ -136,6 +187,20 @@ class RoutingRuleSchema(_Strict):
     when = fields.Nested(RoutingWhenSchema, load_default=dict)
     to = fields.Nested(RoutingToSchema, required=True)
     source = fields.String(**_text)
+    quote = _quote()
+
+
+class ClosingNeedsSchema(_Strict):
+    """A record the policy requires before a case is closed as resolved (Merton §3.13)."""
+
+    form = fields.String(required=True)
+    text = fields.String(**_text)
+    source = fields.String(**_text)
+    quote = _quote()
+
+    @post_load
+    def _make(self, data, **kwargs):
+        return model.ClosingNeeds(**data)
 
 
 class PackSchema(_Strict):
@@ -147,17 +212,18 @@ class PackSchema(_Strict):
     recording = fields.String(**_text)
     recording_source = fields.String(**_text)
     immediate_risk = fields.Nested(ImmediateRiskSchema, required=True)
-    skip_allowed_when_immediate_risk = fields.Boolean(required=True)
-    skip_source = fields.String(**_text)
+    bypasses = fields.List(fields.Nested(BypassSchema))
     stages = fields.List(fields.Nested(StageSchema), required=True, validate=validate.Length(min=1))
     areas = fields.List(fields.Nested(AreaSchema), required=True, validate=validate.Length(min=1))
     roles = fields.List(fields.Nested(RoleSchema), required=True)
     sectors = fields.List(fields.Nested(SectorSchema))
     excluded = fields.String()
     excluded_source = fields.String()
+    excluded_quote = _Quote()
     annual_report = fields.String()
     annual_report_source = fields.String()
     routing = fields.List(fields.Nested(RoutingRuleSchema))
+    closing_needs = fields.Nested(ClosingNeedsSchema)
 
 
 class ChoiceSchema(_Strict):
@@ -205,6 +271,7 @@ class FieldSchema(_Strict):
 class SectionSchema(_Strict):
     key = fields.String(required=True, validate=validate.Regexp(r"^[a-z][a-z0-9-]*$"))
     title = fields.String(**_text)
+    printed = fields.Boolean(load_default=True)
     fields = fields.List(fields.Nested(FieldSchema), required=True, validate=validate.Length(min=1))
 
 
@@ -222,6 +289,7 @@ class FormSchema(_Strict):
     who_completes = fields.String(**_text)
     instructions = fields.List(fields.String())
     closing = fields.List(fields.String())
+    quote = _quote()
     sections = fields.List(fields.Nested(SectionSchema), required=True, validate=validate.Length(min=1))
 
     @validates_schema

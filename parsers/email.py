@@ -322,7 +322,8 @@ def answers_text(spec, data: dict) -> str:
 
     lines = [spec.title, ""]
     for section in spec.sections:
-        lines.append(section.title)
+        if section.printed:
+            lines.append(section.title)
         for f in section.fields:
             value = data.get(f.key)
             if f.type == "ticks":

@@ -58,7 +58,7 @@ def labels_of(spec: FormSpec) -> Labels:
                 options.setdefault(squash(choice.label), []).append((section.key, f, choice.value))
             if f.type == "rows":
                 columns[f.key] = {squash(label): c for c in f.columns for label in c.labels}
-    sections = {squash(s.title): s.key for s in spec.sections}
+    sections = {squash(s.title): s.key for s in spec.sections if s.printed}
     words = sorted({x.strip().rstrip(":").strip() for f in spec.fields for x in f.labels}, key=len, reverse=True)
     inline = re.compile(r"(?:^|(?<=\s))(" + "|".join(_pattern(w) for w in words) + r")\s*:", re.IGNORECASE)
     scored = [tuple(squash(x) for x in f.labels) for f in spec.fields]

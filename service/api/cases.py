@@ -70,7 +70,7 @@ def get_case(reference: str):
 @bp.post("/cases/<reference>/stage")
 @staff("cases.write")
 def post_stage(reference: str):
-    """Move the case to a later stage.
+    """Move the case to the next stage; it is routed and notified as the policy names for that stage.
     ---
     post:
       parameters:
@@ -89,8 +89,30 @@ def post_stage(reference: str):
     # The entry commits with the move (move_stage commits), or neither happens.
     audit_here("case.stage", case, detail=f"API: moved to stage {str(body['stage'])[:20]}")
     case = cases.move_stage(
-        session, case, body["stage"], immediate_risk=body["immediate_risk"], outcome=body["outcome"]
+        session,
+        case,
+        body["stage"],
+        immediate_risk=body["immediate_risk"],
+        outcome=body["outcome"],
+        reason=body["reason"],
+        channel="api",
     )
+    return jsonify(cases.case_view(session, case))
+
+
+@bp.post("/cases/<reference>/emergency-route")
+@staff("cases.write")
+def post_emergency_route(reference: str):
+    """Record that the policy's emergency route was used for this child; the case stays at its stage.
+    ---
+    post:
+      parameters:
+        - {in: path, name: reference, required: true, schema: {type: string}}
+      responses:
+        200: {content: {application/json: {schema: CaseOut}}}
+    """
+    session = db.session()
+    case = cases.record_emergency_route(session, staff_case(session, reference, "cases.write"))
     return jsonify(cases.case_view(session, case))
 
 

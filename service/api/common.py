@@ -97,6 +97,8 @@ def _case_error(exc: cases.CaseError):
         return error(str(exc), 404)
     if isinstance(exc, cases.StageMoveRefused):
         return error(str(exc), 409)
+    if isinstance(exc, cases.ChildDetailsRefused):  # understood, but the form must not hold it
+        return error(str(exc), 422, exc.messages)
     if isinstance(exc, cases.InvalidData):
         return error(str(exc), 400, exc.messages)
     return error(str(exc), 400)

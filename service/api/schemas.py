@@ -65,6 +65,9 @@ class StageView(Schema):
     overdue = fields.Boolean()
     due_soon = fields.Boolean()
     outcome = fields.String(allow_none=True)
+    reason = fields.String(allow_none=True)
+    policy_words = fields.String(allow_none=True)
+    reading = fields.String(allow_none=True)
 
 
 class CaseSummary(Schema):
@@ -116,6 +119,7 @@ class StageIn(_Strict):
     stage = fields.String(required=True)
     immediate_risk = fields.Boolean(load_default=False)
     outcome = fields.String(load_default=None, validate=validate.Length(max=20_000))
+    reason = fields.String(load_default=None, validate=validate.Length(max=4_000))
 
 
 class OutcomeIn(_Strict):

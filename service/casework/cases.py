@@ -23,10 +23,12 @@ routes it (service.casework.routing) and writes one outbox row per e-mail recipi
 error it rolls back and raises a CaseError subclass whose message says what is wrong; nothing is stored.
 
 Stage moves: a case moves forward one stage at a time, or stays where it is (an updated record).
-Skipping a stage is allowed only when the pack allows it and the child is at immediate risk
-(the submission says so, or the caller passes immediate_risk=True). Moving backwards or to a stage
-the policy lacks is refused. A first submission may open a case at any stage (NT's Appendix A is
-first used at stage 3): earlier stages happened before the record and are not invented.
+Passing a stage needs a bypass the pack quotes from its policy (Merton §3.8 only) and the child at
+immediate risk; immediate risk alone moves nothing (service.casework.moves records that the
+emergency route was shown). Moving backwards or to a stage the policy lacks is refused. A first
+submission may open a case at any stage (NT's Appendix A is first used at stage 3): the earlier
+stages are recorded as before this record, with what the raiser says happened there. Every move,
+by a form or without one (move_stage: staff, API), is routed and notified by moves.notify.
 
 Each part lives in its own module (errors, lookup, submit, stages, queries); this one gathers them.
 
@@ -40,6 +42,7 @@ Times: pass `now` (aware UTC datetime) to fix the clock; dates are counted in En
 
 from service.casework.errors import (
     CaseError,
+    ChildDetailsRefused,
     InvalidData,
     StageMoveRefused,
     UnknownAgency,
@@ -49,6 +52,8 @@ from service.casework.errors import (
     UnknownStage,
 )
 from service.casework.lookup import hash_token
+from service.casework.moves import move_stage
+from service.casework.moves import record_emergency_route_used as record_emergency_route
 from service.casework.queries import (
     Page,
     by_tracking_token,
@@ -60,13 +65,14 @@ from service.casework.queries import (
     stage_view,
     tracking_view,
 )
-from service.casework.stages import NextStep, move_stage, next_step, record_outcome
+from service.casework.stages import NextStep, next_step, record_outcome
 from service.casework.submit import CHANNELS, MAX_RAW_BYTES, Routed, SubmissionOutcome, submit
 
 __all__ = [
     "CHANNELS",
     "MAX_RAW_BYTES",
     "CaseError",
+    "ChildDetailsRefused",
     "InvalidData",
     "NextStep",
     "Page",
@@ -87,6 +93,7 @@ __all__ = [
     "move_stage",
     "next_step",
     "overdue",
+    "record_emergency_route",
     "record_outcome",
     "stage_view",
     "submit",

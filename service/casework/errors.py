@@ -38,5 +38,9 @@ class InvalidData(CaseError):
         super().__init__(f"the answers do not fit form {form_id}: {detail}")
 
 
+class ChildDetailsRefused(InvalidData):
+    """A form that must carry no child details holds some: `messages` names each field and what it holds."""
+
+
 class UnknownAgency(CaseError):
     """A submission names an agency the directory has no contact for, where routing needs one."""

@@ -82,6 +82,8 @@ class Case(Base):
     child_name: Mapped[str | None] = mapped_column(Text)
     date_raised: Mapped[dt.date | None] = mapped_column(Date)
     immediate_risk: Mapped[bool] = mapped_column(Boolean, default=False)
+    # When someone first said the child was at immediate risk and was shown the policy's emergency route.
+    emergency_route_shown_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     current_stage: Mapped[str | None] = mapped_column(String(20))
     # The current stage's due date, copied here so the overdue query is one indexed range scan.
     current_due: Mapped[dt.date | None] = mapped_column(Date)
@@ -144,6 +146,8 @@ class CaseStage(Base):
     days: Mapped[int | None] = mapped_column(Integer)
     left_on: Mapped[dt.date | None] = mapped_column(Date)
     outcome: Mapped[str | None] = mapped_column(Text)
+    channel: Mapped[str | None] = mapped_column(String(20))  # how the case came to this stage
+    reason: Mapped[str | None] = mapped_column(Text)  # why: the move's reason, or what happened before the record
 
     case: Mapped[Case] = relationship(back_populates="stages")
 
@@ -192,7 +196,9 @@ class RoutingDecision(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
-    submission_id: Mapped[int] = mapped_column(ForeignKey("submissions.id", ondelete="CASCADE"), index=True)
+    # None for a stage move that came with no form (a staff move, the API): it routes all the same.
+    submission_id: Mapped[int | None] = mapped_column(ForeignKey("submissions.id", ondelete="CASCADE"), index=True)
+    stage: Mapped[str | None] = mapped_column(String(20))
     rule_id: Mapped[str] = mapped_column(String(80))
     contact_id: Mapped[int | None] = mapped_column(ForeignKey("contacts.id", ondelete="SET NULL"))
     # A copy of who it was, so the record stands when the directory changes.
@@ -204,7 +210,7 @@ class RoutingDecision(Base):
     reason: Mapped[str] = mapped_column(Text)
 
     case: Mapped[Case] = relationship(back_populates="routings")
-    submission: Mapped[Submission] = relationship()
+    submission: Mapped[Submission | None] = relationship()
 
 
 class OutboxMessage(Base):

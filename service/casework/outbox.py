@@ -112,7 +112,7 @@ def queue_for_submission(
 
 def _body(pack: Pack, spec: FormSpec, case: Case, group: list[RoutingDecision], step) -> str:
     """The e-mail text: why it came to them and where the case stands. Child details stay in the attachment."""
-    reasons = "\n".join(f"- {d.reason} (routing rule {d.rule_id})" for d in group)
+    reasons = "\n".join(f"- {d.reason}" for d in group)
     lines = [
         f"Dear {group[0].name},",
         "",

@@ -115,6 +115,8 @@ def stage_view(pack: Pack, row: CaseStage, cal: workdays.Calendar, today: dt.dat
         "skipped": row.skipped,
         "entered_on": row.entered_on.isoformat() if row.entered_on else None,
         "timescale": stage.timescale.describe(),
+        "policy_words": stage.timescale.words,
+        "reading": stage.timescale.reading,
         "due": row.due.isoformat() if row.due else None,
         "due_words": workdays.describe_due(row.due, stage.timescale),
         "left_on": row.left_on.isoformat() if row.left_on else None,
@@ -122,6 +124,7 @@ def stage_view(pack: Pack, row: CaseStage, cal: workdays.Calendar, today: dt.dat
         "overdue": flags["overdue"] or (met is False),
         "due_soon": flags["due_soon"],
         "outcome": row.outcome,
+        "reason": row.reason,
     }
 
 
@@ -149,6 +152,9 @@ def case_view(session: Session, case: Case, *, now: dt.datetime | None = None) -
         "child_name": case.child_name,
         "date_raised": case.date_raised.isoformat() if case.date_raised else None,
         "immediate_risk": case.immediate_risk,
+        "emergency_route_shown_at": (
+            case.emergency_route_shown_at.isoformat() if case.emergency_route_shown_at else None
+        ),
         "current_stage": case.current_stage,
         "current_due": case.current_due.isoformat() if case.current_due else None,
         "overdue": flags["overdue"],
@@ -178,6 +184,7 @@ def case_view(session: Session, case: Case, *, now: dt.datetime | None = None) -
         "routing": [
             {
                 "submission_id": r.submission_id,
+                "stage": r.stage,
                 "rule_id": r.rule_id,
                 "role": r.role,
                 "name": r.name,
@@ -205,8 +212,18 @@ def tracking_view(session: Session, case: Case, *, now: dt.datetime | None = Non
         "next_step",
     )
     view = {k: full[k] for k in keys}
+    view["emergency_route_shown_at"] = full["emergency_route_shown_at"]
     view["stages"] = [
         {k: s[k] for k in ("stage", "name", "entered_on", "timescale", "due", "due_words", "left_on", "met", "overdue")}
+        | {"skipped": s["skipped"], "reason": _public_reason(s)}
         for s in full["stages"]
     ]
     return view
+
+
+def _public_reason(stage: dict) -> str | None:
+    """Why a stage was passed, without the raiser's own words (they may hold a child's details)."""
+    reason = stage.get("reason") or ""
+    if not stage.get("skipped"):
+        return None
+    return reason if reason.startswith("Bypassed") else "Before this record"

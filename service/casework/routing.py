@@ -3,7 +3,7 @@
 A rule (validated at load by forms.schemas.RoutingRuleSchema) reads:
 
     - id: ntscp-notified-from-stage-3
-      when: {stages_from: "3"}            # and/or stages: [...], forms: [...], process: cp-conference
+      when: {stages_from: "3"}            # and/or stages: [...], forms: [...], areas: [...], process: cp-conference
       to: {role: business-manager}        # match: none | receiving_agency | receiving_sector
       source: "§5 Stage 3; §6"
 
@@ -13,10 +13,15 @@ case's receiving sector (Merton Appendix B); `match: receiving_agency` keeps tho
 receiving agency the submission names, one per row on a rows form (Kirklees Appendix 3), and an
 agency without such a contact is refused (UnknownAgency), as the business unit must add it first.
 A role nobody holds yet is still recorded, with no address, so the gap shows on the case.
+
+A stage whose policy names who is told (`notifies:` on the stage) reaches that role even if no rule
+says so, so a pack cannot name a person at a stage and leave them out. A move with no form (a staff
+move, the API) routes the same way, reading the receiving agency from the case.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from forms.model import FormSpec, Pack
@@ -39,14 +44,16 @@ class Route:
     contact: Contact | None
     agency: str | None
     reason: str
+    given_email: str | None = None  # the address a form's answer gives (a party, the raiser's line manager)
+    given_name: str | None = None
 
     @property
     def name(self) -> str:
-        return self.contact.name if self.contact else self.role
+        return self.contact.name if self.contact else self.given_name or self.role
 
     @property
     def email(self) -> str | None:
-        return self.contact.email if self.contact else None
+        return self.contact.email if self.contact else self.given_email
 
     @property
     def phone(self) -> str | None:
@@ -70,11 +77,20 @@ def receiving_agencies(spec: FormSpec, data: dict) -> list[str]:
     return agencies
 
 
-def applies(rule: dict, pack: Pack, spec: FormSpec, stage: str | None) -> bool:
+def applies(
+    rule: dict,
+    pack: Pack,
+    spec: FormSpec | None,
+    stage: str | None,
+    area: str | None = None,
+    process: str | None = None,
+) -> bool:
     when = rule["when"]
-    if "forms" in when and spec.id not in when["forms"]:
+    if "forms" in when and (spec is None or spec.id not in when["forms"]):
         return False
-    if "process" in when and spec.process != when["process"]:
+    if "process" in when and (spec.process if spec else process or "escalation") != when["process"]:
+        return False
+    if "areas" in when and area not in when["areas"]:
         return False
     if "stages" in when and stage not in when["stages"]:
         return False
@@ -89,25 +105,60 @@ def _role_name(pack: Pack, role_id: str) -> str:
     return next((r.name for r in pack.roles if r.id == role_id), role_id)
 
 
+def _stage_rule(pack: Pack, stage: str | None, chosen: list[dict]) -> dict | None:
+    """The stage's own `notifies`, as a rule, when no routing rule already reaches that role."""
+    if stage is None:
+        return None
+    named = pack.stage(stage)
+    if not named.notifies or any(r["to"]["role"] == named.notifies for r in chosen):
+        return None
+    return {"id": f"stage-{stage}-notifies", "to": {"role": named.notifies, "match": "none"}}
+
+
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+def _answered(pack: Pack, rule: dict, spec: FormSpec | None, data: dict | None, stage: str | None) -> Route:
+    """The person whose address the form's answer gives; recorded with no address when none was given."""
+    role_name = _role_name(pack, rule["to"]["role"])
+    key = rule["to"]["answer"]
+    address = ((data or {}).get(key) or "").strip()
+    label = spec.field(key).label if spec and key in {f.key for f in spec.fields} else key
+    reason = (
+        f"{role_name}, at {pack.stage(stage).label} ({rule['source']})" if stage else f"{role_name} ({rule['source']})"
+    )
+    if not _EMAIL.match(address):
+        reason += f": no e-mail address was given for '{label}'"
+        address = None
+    return Route(rule["id"], rule["to"]["role"], None, None, reason, given_email=address, given_name=role_name)
+
+
 def route(
     pack: Pack,
-    spec: FormSpec,
-    data: dict,
+    spec: FormSpec | None,
+    data: dict | None,
     *,
     stage: str | None,
     receiving_sector: str | None,
     contacts: list[Contact],
+    area: str | None = None,
+    receiving_agency: str | None = None,
+    process: str | None = None,
 ) -> list[Route]:
-    """The recipients of this submission, each with the rule that chose them, in rule order."""
+    """The recipients of this submission or move, each with the rule that chose them, in rule order."""
     routes: list[Route] = []
-    for rule in pack.routing:
-        if not applies(rule, pack, spec, stage):
-            continue
+    chosen = [r for r in pack.routing if applies(r, pack, spec, stage, area, process)]
+    extra = _stage_rule(pack, stage, chosen)
+    for rule in chosen + ([extra] if extra else []):
         role, match = rule["to"]["role"], rule["to"]["match"]
         holders = [c for c in contacts if c.role == role and (c.stage is None or c.stage == stage)]
         role_name = _role_name(pack, role)
+        if match == "answer":
+            routes.append(_answered(pack, rule, spec, data, stage))
+            continue
         if match == "receiving_agency":
-            for agency in receiving_agencies(spec, data):
+            agencies = receiving_agencies(spec, data) if spec else [a for a in [receiving_agency] if a]
+            for agency in agencies:
                 found = [c for c in holders if normalise_agency(c.agency) == normalise_agency(agency)]
                 if not found:
                     raise UnknownAgency(
@@ -122,6 +173,8 @@ def route(
             reason = f"{role_name} for {sector_name}"
         else:
             reason = role_name
+        if stage is not None:
+            reason = f"{reason}, at {pack.stage(stage).label} ({pack.stage(stage).source})"
         if not holders:
             routes.append(Route(rule["id"], role, None, None, f"{reason}: nobody in the directory holds this role"))
         routes += [Route(rule["id"], role, c, c.agency, reason) for c in holders]

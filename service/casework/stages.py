@@ -29,7 +29,11 @@ class NextStep:
 
 
 def check_move(pack: Pack, case: Case, target: str, immediate_risk: bool) -> None:
-    """Refuse a move backwards, or a skip the policy does not allow."""
+    """Refuse a move backwards, or past a stage the policy does not let be bypassed.
+
+    A case moves one stage at a time. The only way past a stage is a bypass the pack quotes from its
+    policy (Merton §3.8: not between the practitioners when the child is at immediate risk); immediate
+    risk alone moves nothing: the policy's emergency route is the answer to it."""
     stage_of(pack, target)
     if case.current_stage is None:
         return
@@ -39,39 +43,76 @@ def check_move(pack: Pack, case: Case, target: str, immediate_risk: bool) -> Non
             f"{case.reference} is at {pack.stage(case.current_stage).label}; a case cannot move back to "
             f"{pack.stage(target).label}"
         )
-    if wanted > current + 1:
-        skipped = ", ".join(s.label for s in pack.stages[current + 1 : wanted])
-        if not pack.skip_allowed_when_immediate_risk:
-            raise StageMoveRefused(f"{pack.short_name}'s policy does not allow skipping {skipped}")
+    for passed in pack.stages[current + 1 : wanted]:
+        bypass = pack.bypass(passed.id)
+        if bypass is None:
+            raise StageMoveRefused(
+                f"{case.reference} is at {pack.stage(case.current_stage).label}: {pack.short_name}'s policy "
+                f"goes through {passed.label} before {pack.stage(target).label}, and gives no way to bypass it. "
+                f"If a child is at immediate risk, use the policy's emergency route ({pack.immediate_risk.source})."
+            )
         if not immediate_risk:
             raise StageMoveRefused(
-                f"{case.reference} is at {pack.stage(case.current_stage).label}: skipping {skipped} is allowed only "
-                f"when the child is at immediate risk ({pack.short_name} policy, {pack.skip_source})"
+                f"{case.reference}: {passed.label} may be bypassed only as the policy says ({bypass.source}): "
+                f"{bypass.text}"
             )
 
 
-def enter_stage(pack: Pack, case: Case, target: str, today: dt.date, cal: workdays.Calendar) -> None:
-    """Close the current stage and open `target` (recording any stages skipped on the way)."""
+def _passed_note(pack: Pack, stage_id: str, opening: bool, immediate_risk: bool, earlier: str | None) -> str:
+    bypass = pack.bypass(stage_id)
+    if bypass is not None and immediate_risk:
+        return f"Bypassed as the policy allows ({bypass.source}): {bypass.text}"
+    if opening:
+        return f"Before this record: {earlier}" if earlier else "Before this record: not told"
+    raise AssertionError("check_move lets no stage be passed without a bypass")
+
+
+def enter_stage(
+    pack: Pack,
+    case: Case,
+    target: str,
+    today: dt.date,
+    cal: workdays.Calendar,
+    *,
+    channel: str | None = None,
+    reason: str | None = None,
+    immediate_risk: bool = False,
+    earlier: str | None = None,
+) -> None:
+    """Close the current stage and open `target`, its clock running from today.
+
+    The stages passed on the way are recorded with why: a bypass the policy allows, or, for a case
+    opened at a later stage, what happened before the record (`earlier`, in the raiser's words)."""
     if case.current_stage == target:
         return
     current = case.current
     if current is not None:
         current.left_on = today
-    if case.current_stage is not None:
-        for skipped in pack.stages[pack.stage_index(case.current_stage) + 1 : pack.stage_index(target)]:
-            case.stages.append(
-                CaseStage(
-                    stage=skipped.id,
-                    skipped=True,
-                    timescale=skipped.timescale.kind,
-                    days=skipped.timescale.days,
-                    outcome="skipped: child at immediate risk",
-                )
+    opening = case.current_stage is None and not case.stages
+    start = pack.stage_index(case.current_stage) + 1 if case.current_stage is not None else 0
+    for passed in pack.stages[start : pack.stage_index(target)] if (opening or case.current_stage) else ():
+        case.stages.append(
+            CaseStage(
+                stage=passed.id,
+                skipped=True,
+                timescale=passed.timescale.kind,
+                days=passed.timescale.days,
+                channel=channel,
+                reason=_passed_note(pack, passed.id, opening, immediate_risk, earlier),
             )
+        )
     stage = pack.stage(target)
     due = cal.due_date(today, stage.timescale)
     case.stages.append(
-        CaseStage(stage=target, entered_on=today, due=due, timescale=stage.timescale.kind, days=stage.timescale.days)
+        CaseStage(
+            stage=target,
+            entered_on=today,
+            due=due,
+            timescale=stage.timescale.kind,
+            days=stage.timescale.days,
+            channel=channel,
+            reason=reason,
+        )
     )
     case.current_stage, case.current_due = target, due
 
@@ -118,38 +159,6 @@ def next_step(pack: Pack, case: Case) -> NextStep:
     )
 
 
-def move_stage(
-    session: Session,
-    case: Case | str,
-    stage: str,
-    *,
-    immediate_risk: bool = False,
-    outcome: str | None = None,
-    now: dt.datetime | None = None,
-) -> Case:
-    """Move a case to a later stage (outcome = how the stage it leaves ended). No routing: no form came."""
-    try:
-        case = load_case(session, case)
-        pack = pack_of(case.partnership)
-        if case.status != "open":
-            raise StageMoveRefused(f"{case.reference} is resolved")
-        check_move(pack, case, stage, immediate_risk)
-        if stage == case.current_stage:
-            raise StageMoveRefused(f"{case.reference} is already at {pack.stage(stage).label}")
-        now = now_utc(now)
-        if outcome and case.current is not None:
-            case.current.outcome = outcome
-        if immediate_risk:
-            case.immediate_risk = True
-        enter_stage(pack, case, stage, workdays.today(now), workdays.calendar(session))
-        case.updated_at = now
-        session.commit()
-        return case
-    except Exception:
-        session.rollback()
-        raise
-
-
 def record_outcome(
     session: Session,
     case: Case | str,
@@ -176,6 +185,7 @@ def record_outcome(
         if learning is not None:
             case.learning = learning
         if resolved and case.status == "open":
+            _check_closing_needs(pack_of(case.partnership), case)
             if case.current is not None:
                 case.current.left_on = workdays.today(now)
             case.status, case.current_due = "resolved", None
@@ -185,3 +195,14 @@ def record_outcome(
     except Exception:
         session.rollback()
         raise
+
+
+def _check_closing_needs(pack: Pack, case: Case) -> None:
+    """Refuse to close as resolved without the record the policy requires first (Merton §3.13)."""
+    need = pack.closing_needs
+    if need is None or any(s.form_id == need.form for s in case.submissions):
+        return
+    raise CaseError(
+        f"{case.reference} cannot be closed as resolved yet: {need.text} ({pack.short_name} {need.source}). "
+        f"Send the {pack.form(need.form).short_title} first."
+    )

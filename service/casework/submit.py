@@ -7,19 +7,18 @@ import secrets
 from dataclasses import dataclass, field, replace
 
 from marshmallow import ValidationError
-from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from forms.model import FormSpec, Pack
-from forms.schema import validate_data
+from forms.schema import child_detail_errors, validate_data
+from service.casework import moves, receipts, routing, workdays
 from service.casework import once as once_module
-from service.casework import outbox, receipts, routing, workdays
-from service.casework.errors import CaseError, InvalidData, UnknownAgency
+from service.casework.errors import CaseError, ChildDetailsRefused, InvalidData
 from service.casework.lookup import form_of, hash_token, load_case, now_utc, pack_of
-from service.casework.models import Case, Contact, ReferenceCounter, RoutingDecision, Submission
+from service.casework.models import Case, ReferenceCounter, Submission
 from service.casework.once import Once
 from service.casework.stages import NextStep, check_move, enter_stage, next_step
 
@@ -207,6 +206,9 @@ def _submit(
     try:
         clean = validate_data(spec, data)
     except ValidationError as exc:
+        found = child_detail_errors(spec, data) if isinstance(data, dict) else {}
+        if found:
+            raise ChildDetailsRefused(form_id, found) from None
         raise InvalidData(form_id, exc.messages) from None
     attrs = _attributes(spec, clean)
     risk = bool(attrs.get("immediate_risk")) if immediate_risk is None else immediate_risk
@@ -214,7 +216,7 @@ def _submit(
     today = workdays.today(now)
     # Read what is needed before adding objects, so the change goes to the database in one flush.
     cal = workdays.calendar(session)
-    contacts = list(session.scalars(select(Contact).where(Contact.partnership == pack.id)))
+    contacts = moves.contacts_of(session, pack)
 
     created = case is None
     if created:
@@ -244,9 +246,20 @@ def _submit(
         case.updated_at = now
     _set_attributes(case, attrs)
     if risk:
-        case.immediate_risk = True
-    if target is not None:
-        enter_stage(pack, case, target, today, cal)
+        moves.record_emergency_route(case, now)
+    if target is not None and target != case.current_stage:
+        why = f"{spec.short_title} received: {moves.CHANNEL_WORDS.get(channel, channel)}"
+        enter_stage(
+            pack,
+            case,
+            target,
+            today,
+            cal,
+            channel=channel,
+            reason=why,
+            immediate_risk=risk,
+            earlier=attrs.get("earlier_stages"),
+        )
 
     submission = Submission(
         case=case,
@@ -261,30 +274,10 @@ def _submit(
     )
     session.add(submission)
 
-    try:
-        routes = routing.route(
-            pack, spec, clean, stage=case.current_stage, receiving_sector=case.receiving_sector, contacts=contacts
-        )
-    except routing.UnknownAgency as exc:
-        raise UnknownAgency(str(exc)) from None
-    decisions = [
-        RoutingDecision(
-            case=case,
-            submission=submission,
-            rule_id=r.rule_id,
-            contact_id=r.contact.id if r.contact else None,
-            role=r.role,
-            name=r.name,
-            email=r.email,
-            phone=r.phone,
-            agency=r.agency,
-            reason=r.reason,
-        )
-        for r in routes
-    ]
-    session.add_all(decisions)
+    decisions = moves.notify(
+        session, pack, case, contacts=contacts, now=now, spec=spec, data=clean, submission=submission, queue=queue
+    )
     step = next_step(pack, case)
-    (queue or outbox.queue_for_submission)(session, pack, spec, case, submission, decisions, step, now=now)
     if spec.process == "escalation":  # a conference row's "raiser" is the chair, who has the log
         receipts.queue_receipt(session, pack, spec, case, submission, decisions, step, token=token, now=now)
     session.flush()

@@ -87,12 +87,13 @@ def question(token: str, section_key: str):
     if not form.validate():
         return _question_page(token, draft, spec, pack, section, form, changing)
 
-    warnings = {k: v for k, v in child_details.warnings(spec, answers).items() if k in {f.key for f in section.fields}}
-    seen = request.form.get("warned") == formbuild.fingerprint(warnings, answers)
+    found = {k: v for k, v in child_details.errors(spec, answers).items() if k in {f.key for f in section.fields}}
+    if found:  # refused, not warned: this form must not hold a child's details (nothing is kept)
+        for key, text in found.items():
+            form[key].errors = [*form[key].errors, text]
+        return _question_page(token, draft, spec, pack, section, form, changing)
     done = sorted({*draft.done, section.key})
     drafts.save(db.session(), draft, answers=answers, done=done)
-    if warnings and not seen:
-        return _question_page(token, draft, spec, pack, section, form, changing, warnings=warnings)
     following = _next_section(spec, section.key)
     if changing or following is None:
         return redirect(url_for("web.check", token=token))
@@ -155,7 +156,7 @@ def check(token: str):
         summary=formbuild.summary(
             spec, draft.answers, lambda key: url_for("web.question", token=token, section_key=key, change="1")
         ),
-        warnings=child_details.warnings(spec, draft.answers),
+        warnings=child_details.errors(spec, draft.answers),
         token=token,
         updating=draft.case_id is not None,
         back_url=url_for("web.question", token=token, section_key=spec.sections[-1].key),

@@ -3,7 +3,7 @@ starting an update to the case."""
 
 from __future__ import annotations
 
-from flask import abort, request, url_for
+from flask import abort, redirect, request, url_for
 from flask_wtf import FlaskForm
 
 from forms.model import FormSpec, Pack
@@ -106,6 +106,18 @@ def update(tracking: str):
     if case.current_stage and spec.field_for("stage") is not None:
         answers.update(journey.preset_answers(spec, _next_stage(pack, case.current_stage)))
     return start_draft(pack, spec.id, answers, case_id=case.id)
+
+
+@bp.route("/t/<tracking>/emergency", methods=["POST"])
+def emergency(tracking: str):
+    """The raiser says the child is at immediate risk: the emergency route is shown and its use recorded.
+
+    The case stays at its stage: no policy moves a case up the ladder for immediate risk."""
+    case = _case_or_404(tracking)
+    if not FlaskForm().validate_on_submit():
+        abort(400)
+    cases.record_emergency_route(db.session(), case)
+    return redirect(url_for("web.tracking", tracking=tracking) + "#immediate-risk")
 
 
 def _next_stage(pack: Pack, stage_id: str) -> str | None:

@@ -17,6 +17,7 @@ from flask_wtf.csrf import CSRFError
 from govuk_frontend_wtf.wtforms_widgets import GovSubmitInput
 from wtforms import SubmitField
 
+from forms import quotes
 from service.documents import records as documents
 from service.web import (  # noqa: F401 - questions, recover, tracking: their views register on bp
     formbuild,
@@ -32,6 +33,18 @@ from service.web.pages import bp, download_response, pack_or_404, render_page, s
 
 class _ChoiceForm(FlaskForm):
     """A single-question page of radios."""
+
+
+GROUP_TITLES = {
+    "Emergency route": "If a child is at immediate risk",
+    "Exclusion": "When the procedure does not apply",
+    "Stage": "Stages: who acts, what, and by when",
+    "Bypass": "Steps the policy lets be bypassed",
+    "Closing": "Before a case is closed",
+    "Notification": "Who is told at each stage",
+    "Role": "Roles",
+    "Form": "Forms and when they are used",
+}
 
 
 def _choice_form(label: str, items: list[tuple[str, str]], message: str) -> FlaskForm:
@@ -79,6 +92,22 @@ def guidance(pack_id: str):
         title=f"How to escalate a concern in {pack.short_name}",
         pack=pack,
         back_url=url_for("web.start"),
+    )
+
+
+@bp.route("/p/<pack_id>/policy")
+def policy(pack_id: str):
+    """How this service follows the policy: every rule of the pack with its paragraph and quote."""
+    pack = pack_or_404(pack_id)
+    groups: dict[str, list] = {}
+    for rule in quotes.rules(pack):
+        groups.setdefault(GROUP_TITLES[rule.kind], []).append(rule)
+    return render_page(
+        "policy.html",
+        title=f"How this service follows the {pack.short_name} policy",
+        pack=pack,
+        groups=list(groups.items()),
+        back_url=url_for("web.guidance", pack_id=pack.id),
     )
 
 

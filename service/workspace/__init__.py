@@ -59,6 +59,7 @@ def init_app(app: Flask) -> None:
         views_manage,
         views_outbox,
         views_quarantine,
+        views_stage,
         views_upload,
     )
 

@@ -35,6 +35,7 @@ from service.workspace.common import (
     scoped_case_by_id,
     scoped_submission,
 )
+from service.workspace.views_stage import MoveForm, next_stage
 
 MAX_TEXT = 20_000
 
@@ -89,7 +90,7 @@ def safe_download_name(submission, reference: str) -> tuple[str, str]:
     return name[:120], SAFE_TYPES.get(extension, FALLBACK_TYPE)
 
 
-def _page(case, *, note_form=None, outcome_form=None, close_form=None, errors=None, status=200):
+def _page(case, *, note_form=None, outcome_form=None, close_form=None, move_form=None, errors=None, status=200):
     session = db.session()
     view = cases.case_view(session, case)
     pack = registry().pack(case.partnership)
@@ -136,6 +137,9 @@ def _page(case, *, note_form=None, outcome_form=None, close_form=None, errors=No
         note_form=note_form or NoteForm(formdata=None),
         outcome_form=outcome_form or OutcomeForm(formdata=None, data=view, prefix="outcome"),
         close_form=close_form or CloseForm(formdata=None, prefix="close"),
+        move_form=move_form or MoveForm(formdata=None, prefix="move"),
+        next_stage=next_stage(pack, case),
+        moves=routes.get(None, []),
         errors=errors or [],
     ), status
 
@@ -226,15 +230,19 @@ def close_case(reference: str):
         )
     if not form.validate_on_submit():
         return _page(case, close_form=form, errors=_errors(form), status=400)
-    closing.close(
-        db.session(),
-        case,
-        resolution=form.resolution.data,
-        debrief=form.debrief.data,
-        learning=form.learning.data,
-        actor=current_user.email,
-        remote_addr=remote_addr(),
-    )
+    try:
+        closing.close(
+            db.session(),
+            case,
+            resolution=form.resolution.data,
+            debrief=form.debrief.data,
+            learning=form.learning.data,
+            actor=current_user.email,
+            remote_addr=remote_addr(),
+        )
+    except cases.CaseError as exc:  # the policy needs a record first (Merton §3.13): nothing was stored
+        case = scoped_case(reference, "cases.write")
+        return _page(case, close_form=form, errors=[{"text": str(exc), "href": "#close"}], status=409)
     flash(f"{case.reference} is closed; the de-brief and learning are recorded.", "success")
     return redirect(url_for("workspace.case_page", reference=case.reference))
 

@@ -59,12 +59,13 @@ def test_submit_then_read_the_case(db_app):
             "role": "business-manager",
             "agency": None,
             "rule_id": "ntscp-notified-from-stage-3",
-            "reason": "Business Manager, NTSCP",
+            "reason": "Business Manager, NTSCP, at Stage 3 (§5 Stage 3; §6)",
         }
     ]
     assert body["next_step"]["next_stage"] == "4" and body["next_step"]["form_id"] == "nt-appendix-a"
     case = client.get(f"/api/cases/{body['reference']}").json
-    assert case["stages"][0]["stage"] == "3" and case["stages"][0]["due"] == body["due"]
+    assert case["stages"][-1]["stage"] == "3" and case["stages"][-1]["due"] == body["due"]
+    assert [s["stage"] for s in case["stages"] if s["skipped"]] == ["1", "2"]  # before this record
     assert case["submissions"][0]["channel"] == "api" and case["submissions"][0]["raw_bytes"] > 0
     listed = client.get("/api/cases?partnership=north-tyneside").json
     assert [c["reference"] for c in listed["cases"]] == [body["reference"]]
@@ -77,8 +78,18 @@ def test_stage_and_outcome_endpoints(db_app):
     ref = post(
         db_app.test_client(), "/api/submissions", {"form_id": "nt-appendix-a", "data": sample("nt-appendix-a")}
     ).json["reference"]
-    moved = post(client, f"/api/cases/{ref}/stage", {"stage": "4", "outcome": "Not agreed at stage 3"})
+    moved = post(
+        client, f"/api/cases/{ref}/stage", {"stage": "4", "outcome": "Not agreed at stage 3", "reason": "No agreement"}
+    )
     assert moved.status_code == 200 and moved.json["current_stage"] == "4"
+    # A move through the API is routed and notified as the policy names for stage 4.
+    stage4 = [r for r in moved.json["routing"] if "Stage 4" in r["reason"]]
+    assert [r["role"] for r in stage4] == ["business-manager"] and "No agreement" in stage4[0]["reason"]
+    risk = post(client, f"/api/cases/{ref}/emergency-route", {})
+    assert risk.status_code == 200 and risk.json["emergency_route_shown_at"] and risk.json["current_stage"] == "4"
+    skipped = post(client, f"/api/cases/{ref}/stage", {"stage": "5", "immediate_risk": True})
+    assert skipped.status_code == 200  # 4 -> 5 is the next stage: allowed
+    assert post(client, f"/api/cases/{ref}/stage", {"stage": "5"}).status_code == 409
     refused = post(client, f"/api/cases/{ref}/stage", {"stage": "3"})
     assert refused.status_code == 409 and "cannot move back" in refused.json["error"]
     skip = post(client, f"/api/cases/{ref}/stage", {"stage": "9"})
@@ -172,3 +183,20 @@ def test_openapi_document(db_app):
     assert "201" in post_op["responses"]
     params = doc["paths"]["/api/cases"]["get"]["parameters"]
     assert {p["name"] for p in params} >= {"partnership", "status", "limit", "cursor"}
+
+
+def test_child_details_on_a_form_that_carries_none_are_refused_with_422(db_app):
+    data = sample("nt-appendix-a") | {"worry": "Maisie (4), DOB 02/11/2021, 14 Acacia Avenue, NHS 943 476 5919."}
+    refused = post(db_app.test_client(), "/api/submissions", {"form_id": "nt-appendix-a", "data": data})
+    assert refused.status_code == 422
+    assert "must not include a child's or family's details" in refused.json["messages"]["worry"][0]
+    early = sample("nt-early-disagreement") | {"worry": "Her brother Liam is 15 and has been excluded."}
+    assert (
+        post(db_app.test_client(), "/api/submissions", {"form_id": "nt-early-disagreement", "data": early}).status_code
+        == 422
+    )
+    kept = sample("kirklees-appendix-5")  # a form for child details takes them
+    assert (
+        post(db_app.test_client(), "/api/submissions", {"form_id": "kirklees-appendix-5", "data": kept}).status_code
+        == 201
+    )

@@ -188,12 +188,13 @@ def test_stage_update_from_the_tracking_link(page, live_server):
     page.goto(page.url.rsplit("/", 1)[0] + "/escalation")
     assert page.locator("input[name=stage][value='4']").is_checked()
     press(page, "Continue")
-    page.goto(page.url.rsplit("/s/", 1)[0] + "/check")
+    if "/s/" in page.url:  # the service's questions come last in Appendix A: Continue may already reach the check
+        page.goto(page.url.rsplit("/s/", 1)[0] + "/check")
     page.click("#send")
     expect(page.locator("h1").first).to_have_text("Stage update sent")
     accessible(page)
     page.goto(tracking)
-    assert page.locator("#stages tbody tr").count() == 2
+    assert page.locator("#stages tbody tr").count() == 4  # stages 1 and 2 before this record, 3 and 4
 
 
 def test_lost_link_page_with_axe(page, live_server):

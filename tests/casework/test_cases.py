@@ -124,12 +124,14 @@ def test_a_case_moves_forward_and_keeps_its_stage_history(db_session):
         now=later,
     )
     case = cases.get(db_session, first.reference)
-    assert [s.stage for s in case.stages] == ["2", "3"]
-    assert case.stages[0].left_on == dt.date(2026, 11, 24)
-    assert case.stages[0].due == dt.date(2026, 11, 24)  # 1 working day after Monday 23rd
+    # Opened at stage 2: stage 1 happened before the record, and says so with the raiser's words.
+    assert [(s.stage, s.skipped) for s in case.stages] == [("1", True), ("2", False), ("3", False)]
+    assert case.stages[0].reason.startswith("Before this record")
+    assert case.stages[1].left_on == dt.date(2026, 11, 24)
+    assert case.stages[1].due == dt.date(2026, 11, 24)  # 1 working day after Monday 23rd
     assert len(case.submissions) == 2
     view = cases.case_view(db_session, case)
-    assert view["stages"][0]["met"] is True
+    assert view["stages"][1]["met"] is True
     # The same stage again is an updated record, not a move.
     cases.submit(
         db_session,
@@ -138,35 +140,59 @@ def test_a_case_moves_forward_and_keeps_its_stage_history(db_session):
         channel="web",
         case=case,
     )
-    assert [s.stage for s in cases.get(db_session, first.reference).stages] == ["2", "3"]
+    assert [s.stage for s in cases.get(db_session, first.reference).stages] == ["1", "2", "3"]
 
 
-def test_skipping_needs_immediate_risk(db_session):
+def test_no_stage_is_passed_even_at_immediate_risk_without_a_quoted_bypass(db_session):
     first = cases.submit(
         db_session, "merton-disagreement-record", sample("merton-disagreement-record"), channel="web", now=NOW
     )
     before = counts(db_session)
-    with pytest.raises(cases.StageMoveRefused, match="immediate risk"):
-        cases.submit(
-            db_session,
-            "merton-disagreement-record",
-            sample("merton-disagreement-record") | {"stage": "4"},
-            channel="web",
-            case=first.reference,
-        )
-    assert counts(db_session) == before
+    for risk in ("no", "yes"):
+        with pytest.raises(cases.StageMoveRefused, match="gives no way to bypass it"):
+            cases.submit(
+                db_session,
+                "merton-disagreement-record",
+                sample("merton-disagreement-record") | {"stage": "4", "immediate_risk": risk},
+                channel="web",
+                case=first.reference,
+            )
+    nt = cases.submit(db_session, "nt-appendix-a", sample("nt-appendix-a"), channel="web", now=NOW)
+    with pytest.raises(cases.StageMoveRefused, match="emergency route"):
+        cases.move_stage(db_session, nt.reference, "5", immediate_risk=True)
     assert cases.get(db_session, first.reference).current_stage == "2"
-    # The same move when the submission says the child is at immediate risk (Merton §3.8).
+    assert cases.get(db_session, nt.reference).current_stage == "3"
+    assert counts(db_session)["cases"] == before["cases"] + 1  # the NT case; the refused moves stored nothing
+
+
+def test_immediate_risk_records_the_emergency_route_and_moves_nothing(db_session):
+    first = cases.submit(
+        db_session, "merton-disagreement-record", sample("merton-disagreement-record"), channel="web", now=NOW
+    )
     cases.submit(
         db_session,
         "merton-disagreement-record",
-        sample("merton-disagreement-record") | {"stage": "4", "immediate_risk": "yes"},
+        sample("merton-disagreement-record") | {"immediate_risk": "yes"},
         channel="web",
         case=first.reference,
+        now=NOW + dt.timedelta(hours=1),
     )
     case = cases.get(db_session, first.reference)
-    assert [(s.stage, s.skipped) for s in case.stages] == [("2", False), ("3", True), ("4", False)]
-    assert case.immediate_risk is True
+    assert case.current_stage == "2" and case.immediate_risk is True
+    assert case.emergency_route_shown_at == NOW + dt.timedelta(hours=1)
+
+
+def test_merton_practitioner_discussion_is_bypassed_only_as_3_8_says(db_session):
+    outcome = cases.submit(
+        db_session,
+        "merton-disagreement-record",
+        sample("merton-disagreement-record") | {"immediate_risk": "yes"},
+        channel="web",
+        now=NOW,
+    )
+    case = cases.get(db_session, outcome.reference)
+    assert [(s.stage, s.skipped) for s in case.stages] == [("1", True), ("2", False)]
+    assert case.stages[0].reason.startswith("Bypassed as the policy allows (§3.8)")
 
 
 def test_moving_backwards_is_refused_and_nothing_changes(db_session):
@@ -276,7 +302,7 @@ def test_case_command_prints_json_with_each_stage_due_date(db_app):
     assert result.exit_code == 0, result.output
     printed = json.loads(result.output)
     assert printed["reference"] == ref
-    assert printed["stages"][0]["due"] == "2026-12-31"
+    assert printed["stages"][-1]["due"] == "2026-12-31"
     assert printed["routing"][0]["rule_id"] == "ntscp-notified-from-stage-3"
     missing = runner.invoke(args=["case", "NT-2026-9999"])
     assert missing.exit_code != 0 and "no case with reference 'NT-2026-9999'" in missing.output

@@ -101,26 +101,60 @@ def test_gloucestershire_stage_4_goes_to_the_resolution_group(db_session):
 def test_merton_unresolved_goes_to_the_appendix_b_contact_for_the_sector(db_session, sector, email):
     data = sample("merton-disagreement-record") | {"stage": "3", "receiving_sector": sector}
     outcome = cases.submit(db_session, "merton-disagreement-record", data, channel="web")
-    assert routed(outcome) == [("mscb-appendix-b-unresolved", email)]
+    assert routed(outcome) == [
+        ("mscb-appendix-b-unresolved", email),
+        ("mscb-own-line-manager", "ravi.shah@health.example"),
+    ]
     assert outcome.routes[0].phone  # Appendix B prints a number for these roles
 
 
-def test_merton_education_has_two_appendix_b_roles(db_session):
+def test_merton_education_goes_to_the_assistant_director_and_the_raisers_own_line_manager(db_session):
     data = sample("merton-disagreement-record") | {"stage": "3", "receiving_sector": "education"}
     outcome = cases.submit(db_session, "merton-disagreement-record", data, channel="web")
-    assert [r.name for r in outcome.routes] == ["Assistant Director for Education", "Immediate Line Manager"]
-
-
-def test_merton_stage_2_is_not_routed_and_stage_4_adds_the_qa_sub_group(db_session):
-    assert (
-        cases.submit(
-            db_session, "merton-disagreement-record", sample("merton-disagreement-record"), channel="web"
-        ).routes
-        == []
+    # Appendix B's "Immediate Line Manager" is the raiser's own, asked for on the record (§3.10).
+    assert routed(outcome) == [
+        ("mscb-appendix-b-unresolved", "ad.education@merton-education.example"),
+        ("mscb-own-line-manager", "ravi.shah@health.example"),
+    ]
+    no_address = cases.submit(
+        db_session, "merton-disagreement-record", data | {"line_manager_email": ""}, channel="web"
     )
+    assert "no e-mail address was given" in no_address.routes[-1].reason
+
+
+def test_merton_stage_2_goes_to_the_raisers_line_manager_and_stage_4_adds_the_qa_sub_group(db_session):
+    first = cases.submit(db_session, "merton-disagreement-record", sample("merton-disagreement-record"), channel="web")
+    assert routed(first) == [("mscb-own-line-manager", "ravi.shah@health.example")]
     data = sample("merton-disagreement-record") | {"stage": "4"}
     outcome = cases.submit(db_session, "merton-disagreement-record", data, channel="web")
-    assert [rule for rule, _ in routed(outcome)] == ["mscb-appendix-b-unresolved", "mscb-qa-sub-group-mediation"]
+    assert [rule for rule, _ in routed(outcome)] == [
+        "mscb-appendix-b-unresolved",
+        "mscb-qa-sub-group-mediation",
+        "mscb-own-line-manager",
+    ]
+
+
+def test_merton_written_confirmation_goes_to_both_parties_and_is_needed_to_close(db_session):
+    opened = cases.submit(db_session, "merton-disagreement-record", sample("merton-disagreement-record"), channel="web")
+    with pytest.raises(
+        cases.CaseError, match="written confirmation of the agreed outcome has been sent to both parties"
+    ):
+        cases.record_outcome(db_session, opened.reference, resolution="Agreed", resolved=True)
+    assert cases.get(db_session, opened.reference).status == "open"
+    data = sample("merton-outcome-confirmation") | {"stage": "2"}
+    confirmed = cases.submit(db_session, "merton-outcome-confirmation", data, channel="web", case=opened.reference)
+    parties = [(r.rule_id, r.email) for r in confirmed.routes if r.role == "party"]
+    assert parties == [
+        ("mscb-confirmation-to-the-raiser", "lan.nguyen@health.example"),
+        ("mscb-confirmation-to-the-other-party", "team.manager@merton-csc.example"),
+    ]
+    sent = {
+        m.to_email
+        for m in db_session.scalars(select(OutboxMessage).where(OutboxMessage.submission_id == confirmed.submission_id))
+    }
+    assert {"lan.nguyen@health.example", "team.manager@merton-csc.example"} <= sent
+    closed = cases.record_outcome(db_session, opened.reference, resolution="Agreed", resolved=True)
+    assert closed.status == "resolved"
 
 
 def test_sscp_notice_goes_to_the_business_unit_and_stage_5_to_the_independent_chair(db_session):
@@ -151,7 +185,7 @@ def _broken_pack(tmp_path: Path, routing: list) -> Path:
     folder = tmp_path / "north-tyneside"
     (folder / "forms").mkdir(parents=True)
     raw = yaml.safe_load((PACKS_DIR / "north-tyneside" / "pack.yaml").read_text(encoding="utf-8"))
-    raw["routing"] = routing
+    raw["routing"] = [{"quote": "Business Manager, NTSCP"} | rule for rule in routing]
     (folder / "pack.yaml").write_text(yaml.safe_dump(raw, allow_unicode=True), encoding="utf-8")
     for form in (PACKS_DIR / "north-tyneside" / "forms").glob("*.yaml"):
         (folder / "forms" / form.name).write_bytes(form.read_bytes())

@@ -31,12 +31,16 @@ def test_every_published_and_derived_form_is_present():
         "gloucestershire-dispute-record",
         "gloucestershire-resolution-group-referral",
         "sscp-outcome-resolution-notice",
+        # Stages 1 and 2 (Kirklees steps 1 to 4) tracked where the policy publishes no form for them.
+        "nt-early-disagreement",
+        "kirklees-early-disagreement",
+        "sscp-early-disagreement",
     }
 
 
 @pytest.mark.parametrize("pack", registry().packs, ids=lambda p: p.id)
 def test_every_stage_area_and_role_cites_a_paragraph(pack):
-    assert pack.policy_source and pack.immediate_risk.source and pack.skip_source
+    assert pack.policy_source and pack.immediate_risk.source
     for item in (*pack.stages, *pack.areas, *pack.roles, *pack.sectors):
         assert item.source.strip(), item
     assert all(area.category in CATEGORIES for area in pack.areas)
@@ -57,6 +61,7 @@ def test_timescales_are_those_the_policies_give():
     ]
     assert all(d == 5 for _, kind, d in days["kirklees"] if kind == "working_days")
     assert days["kirklees"][-1] == ("7", "none", None)
+    assert days["kirklees"][5] == ("6", "without_delay", None)  # "referred urgently": no number of days
     assert days["merton"][:2] == [("1", "working_days", 2), ("2", "working_days", 1)]
     assert days["merton"][3] == ("4", "without_delay", None)
     assert days["gloucestershire"][1] == ("2", "without_delay", None)
@@ -111,7 +116,7 @@ def test_kirklees_appendix_3_rows_are_the_appendix_columns():
 
 def test_derived_forms_say_so_and_cite_their_paragraph():
     derived = [f for f in registry().forms.values() if f.derived]
-    assert {f.partnership for f in derived} == {"merton", "gloucestershire", "sscp"}
+    assert {f.partnership for f in derived} == {"merton", "gloucestershire", "sscp", "north-tyneside", "kirklees"}
     for spec in derived:
         assert "derived" in spec.description and spec.source
 
@@ -187,8 +192,42 @@ def test_new_partnership_is_a_new_data_pack(pack_copy):
         form.rename(renamed)
         _edit(renamed, lambda d, n=renamed.stem: d.update(id=n))
     _edit(
-        new / "pack.yaml", lambda d: [s.update(form=s["form"].replace("merton", "example-shire")) for s in d["stages"]]
+        new / "pack.yaml",
+        lambda d: [
+            s.update(form=s["form"].replace("merton", "example-shire")) for s in [*d["stages"], d["closing_needs"]]
+        ],
+    )
+    _edit(
+        new / "pack.yaml",
+        lambda d: [
+            r["when"].update(forms=[f.replace("merton", "example-shire") for f in r["when"]["forms"]])
+            for r in d["routing"]
+            if "forms" in r["when"]
+        ],
     )
     loaded = load_registry(pack_copy)
     assert loaded.pack("example-shire").reference_prefix == "EX"
     assert "example-shire-disagreement-record" in loaded.forms
+
+
+def test_published_appendices_read_as_the_policy_prints_them():
+    nt = registry().form("nt-appendix-a")
+    appendix = [f.label for s in nt.sections if not s.printed for f in s.fields]
+    assert appendix == [
+        "Name",
+        "Role",
+        "Agency",
+        "Contact details",
+        "Brief description of your worry about a decision made",
+        "Brief description of what has been done to resolve the issue",
+        "Brief description of the outcome of these actions",
+        "Section A",
+        "Section B",
+    ]
+    service = [s for s in nt.sections if s.printed]
+    assert len(service) == 1 and service[0].title.startswith("Asked by this service, not part of Appendix A")
+    assert nt.sections[-1] is service[0]  # set apart, after the appendix
+    a3 = registry().form("kirklees-appendix-3")
+    assert next(f for f in a3.fields if f.type == "rows").blank_rows == 7
+    assert any("provided below" in text for text in a3.closing)
+    assert any("Child Protection Conference process" in text and "Please refer" in text for text in a3.instructions)

@@ -230,3 +230,17 @@ def test_ingest_many_reads_ahead_and_gives_outcomes_in_order(db_session):
     items = db_session.scalars(select(ReceivedItem).order_by(ReceivedItem.id)).all()
     assert [i.status for i in items] == ["accepted", "quarantined", "accepted"]
     assert all(i.submission_id for i in items if i.status == "accepted")
+
+
+def test_child_details_on_a_form_that_carries_none_are_quarantined_with_the_reason(db_session):
+    spec = registry().form("nt-appendix-a")
+    answers = sample("nt-appendix-a") | {"worry": "Jayden Smith, DOB 01/02/2015, lives at 14 Acacia Avenue."}
+    m = EmailMessage()
+    m["From"], m["To"], m["Subject"] = "zoe.nowak@riverside.example", "escalations@escalate.example", spec.title
+    m["Message-ID"] = "<child-details-1@riverside.example>"
+    m.set_content("\n".join(f"{f.label}: {answers[f.key]}" for f in spec.fields if "\n" not in str(answers[f.key])))
+    outcome = ingest.ingest(db_session, m.as_bytes(), channel="smtp")
+    assert outcome.status == "quarantined", outcome
+    assert "must not include a child's or family's details" in outcome.reason
+    assert "date of birth" in outcome.reason
+    assert count(db_session, Submission) == 0

@@ -114,13 +114,6 @@ def fill(client, form_id: str, answers: dict) -> str:
                 for _ in range(len(answers[f.key]) - 1):
                     page = soup(client.post(url, data=section_post(section, {}, csrf(page), add_row=f.key)))
         response = client.post(url, data=section_post(section, answers, csrf(page), **{"continue": "1"}))
-        if response.status_code == 200:  # a child-details warning: continue again, as a person would
-            page = soup(response)
-            assert page.select_one("#child-details-warning"), page.select(".govuk-error-message")
-            warned = page.select_one("input[name=warned]")["value"]
-            response = client.post(
-                url, data=section_post(section, answers, csrf(page), warned=warned, **{"continue": "1"})
-            )
         assert response.status_code == 302, soup(response).select(".govuk-error-message")
         url = response.location
     assert url.endswith("/check")
@@ -194,7 +187,16 @@ def test_unknown_partnership_form_or_format_is_not_found(web):
 def test_choose_what_to_do_offers_stages_outcome_and_each_form(web):
     page = soup(web.get("/p/north-tyneside/start"))
     values = [i["value"] for i in page.select("input[name=choice]")]
-    assert values == ["raise:3", "raise:4", "raise:5", "outcome", "form:nt-appendix-a"]
+    assert values == [
+        "raise:1",
+        "raise:2",
+        "raise:3",
+        "raise:4",
+        "raise:5",
+        "outcome",
+        "form:nt-appendix-a",
+        "form:nt-early-disagreement",
+    ]
     assert page.select_one("h1 legend, legend h1") is not None
 
 
@@ -305,27 +307,32 @@ def test_rows_add_another_and_remove_without_javascript(chair):
     assert not page.select(".govuk-error-summary")
 
 
-def test_child_details_warning_on_a_form_that_carries_none(web):
+def test_child_details_are_refused_on_a_form_that_carries_none(web):
     spec = REGISTRY.form("nt-appendix-a")
     section = next(s for s in spec.sections if s.key == "worry")
     url = start_form(web, spec.id).rsplit("/", 1)[0] + "/worry"
     page = soup(web.get(url))
-    answers = {"worry": "The child, DOB 12/03/2015, was sent home.", "done": "Spoke to the team manager."}
-    response = web.post(url, data=section_post(section, answers, csrf(page), **{"continue": "1"}))
-    page = soup(response)
-    assert response.status_code == 200
-    banner = page.select_one("#child-details-warning").get_text(" ", strip=True)
-    assert "date of birth" in banner
-    assert not title(page).startswith("Error")  # a warning, not an error: the person decides
-    warned = page.select_one("input[name=warned]")["value"]
-    again = web.post(url, data=section_post(section, answers, csrf(page), warned=warned, **{"continue": "1"}))
+    cases = [
+        ("The child, DOB 12/03/2015, was sent home.", "date of birth"),
+        ("Jayden Smith was sent home from school.", "a name (Jayden)"),
+        ("The family live at 14 Acacia Avenue, NE29 6QD.", "postcode"),
+        ("Her NHS number is 943 476 5919.", "NHS number"),
+    ]
+    for worry, found in cases:
+        answers = {"worry": worry, "done": "Spoke to the team manager."}
+        page = soup(web.post(url, data=section_post(section, answers, csrf(page), **{"continue": "1"})))
+        assert title(page).startswith("Error"), worry  # refused: the form must not hold it
+        error = page.select_one("#worry-error").get_text(" ", strip=True)
+        assert found in error and "Brief description of your worry" in error, error
+        assert page.select_one(".govuk-error-summary a[href='#worry']")
+    clean = {"worry": "Children's social care closed the referral; Sam Lee, duty social worker, agreed on 12/03/2026."}
+    again = web.post(
+        url, data=section_post(section, clean | {"done": "Spoke to the team manager."}, csrf(page), **{"continue": "1"})
+    )
     assert again.status_code == 302
-    # A form for child details gives no such warning.
     from service.web import child_details
 
-    assert child_details.warnings(REGISTRY.form("kirklees-appendix-5"), {"details": "DOB 12/03/2015"}) == {}
-    assert child_details.warnings(spec, {"worry": "Her daughter is called Amelia"}) != {}
-    assert child_details.warnings(spec, {"worry": "Children's social care closed the referral."}) == {}
+    assert child_details.errors(REGISTRY.form("kirklees-appendix-5"), {"details": "DOB 12/03/2015"}) == {}
 
 
 # --- the whole journey ---------------------------------------------------------------------
@@ -414,7 +421,12 @@ def test_stage_update_from_the_tracking_page_moves_the_case(web, web_app):
     assert response.status_code == 200 and title(page).startswith("Stage update sent")
     assert page.select_one("#tracking-link") is None  # the token is never shown again
     page = soup(web.get(tracking_url))
-    assert [r.select_one("th").get_text(strip=True)[:2] for r in page.select("#stages tbody tr")] == ["3:", "4:"]
+    assert [r.select_one("th").get_text(strip=True)[:2] for r in page.select("#stages tbody tr")] == [
+        "1:",
+        "2:",
+        "3:",
+        "4:",
+    ]
     with web_app.app_context():
         case = db.session().scalar(select(Case))
         assert case.current_stage == "4" and len(case.submissions) == 2
@@ -676,3 +688,45 @@ def test_posted_rows_are_bounded(chair):
     web_rows = formbuild.web_answers_from_canonical(spec, {"rows": rows})
     page = soup(web.post(url, data=section_post(section, web_rows, csrf(page), add_row="rows")))
     assert len(page.select(".app-row")) == 50  # at most 50 rows, and "Add another" stops there
+
+
+@pytest.mark.parametrize("pack", REGISTRY.packs, ids=lambda p: p.id)
+def test_how_this_service_follows_the_policy_lists_every_rule_with_its_words(web, pack):
+    from forms import quotes
+
+    page = soup(web.get(f"/p/{pack.id}/policy"))
+    text = page.get_text(" ", strip=True)
+    assert title(page).startswith(f"How this service follows the {pack.short_name} policy")
+    rules = quotes.rules(pack)
+    assert len(page.select(".govuk-summary-list__row")) == len(rules)
+    for rule in rules:
+        assert rule.quote[0].split()[0] in text and rule.source in text
+    assert "_" not in " ".join(dt.get_text() for dt in page.select("dt"))  # no ids reach a person
+    guidance = soup(web.get(f"/p/{pack.id}")).get_text(" ", strip=True)
+    assert "stages may be skipped" not in guidance
+    if pack.id == "merton":
+        assert "does not apply" in guidance and "LADO" in guidance and "bypassed" in guidance
+    else:
+        assert "gives no way to skip a stage" in guidance
+
+
+def test_policy_words_come_before_the_services_reading_on_the_guidance_page(web):
+    text = soup(web.get("/p/north-tyneside")).get_text(" ", strip=True)
+    assert text.index("“within 5 days”") < text.index("5 working days, counted from the day after")
+    assert "Stage 1: Stage One" not in soup(web.get("/p/gloucestershire")).get_text(" ", strip=True)
+
+
+def test_the_tracking_page_records_the_emergency_route_and_moves_nothing(web):
+    check_url = fill(web, "nt-appendix-a", sample("nt-appendix-a"))
+    page = soup(web.get(check_url))
+    tracking = soup(web.get(web.post(check_url.replace("/check", "/submit"), data={"csrf_token": csrf(page)}).location))
+    tracking_url = tracking.select_one("#tracking-link")["href"]
+    page = soup(web.get(tracking_url))
+    assert page.select_one("#immediate-risk") and not page.select_one("#emergency-recorded")
+    rows = [r.get_text(" ", strip=True) for r in page.select("#stages tbody tr")]
+    assert "Before this record" in rows[0] and "Before this record" in rows[1]
+    response = web.post(f"{tracking_url}/emergency", data={"csrf_token": csrf(page)})
+    assert response.status_code == 302
+    page = soup(web.get(tracking_url))
+    assert page.select_one("#emergency-recorded")
+    assert len(page.select("#stages tbody tr")) == 3  # still at stage 3: immediate risk moves nothing

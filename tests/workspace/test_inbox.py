@@ -7,7 +7,7 @@ import datetime as dt
 from sqlalchemy import select
 
 from service.casework import inbox
-from service.casework.models import AuditEntry, Case, CaseNote
+from service.casework.models import AuditEntry, Case, CaseNote, OutboxMessage
 from tests.workspace.support import (  # noqa: F401
     csrf_from,
     signed_in,
@@ -46,7 +46,7 @@ def test_every_channel_lands_in_one_normalised_list(ws_app, ws_session):
     assert email.receiving_agency == "Children's Social Care"
     assert email.category == "plan-effectiveness"
     assert email.routed_to, "routed to the business unit manager"
-    assert email.status == "open" and email.due is not None
+    assert email.status == "open" and email.due is None  # Kirklees step 6: "referred urgently", no number of days
     assert len(email.export()) == len(inbox.COLUMNS)
 
 
@@ -87,13 +87,14 @@ def test_inbox_page_filters_and_pages(ws_app):
 
 
 def test_case_page_timeline_with_met_and_overdue(ws_app):
-    first = submit_sample(ws_app, "kirklees-appendix-5", now=MON)
-    submit_sample(ws_app, "kirklees-appendix-5", {"stage": "6"}, case=first.reference, now=_day(3))
+    first = submit_sample(ws_app, "kirklees-early-disagreement", {"step": "4"}, now=MON)
+    submit_sample(ws_app, "kirklees-appendix-5", {"stage": "5"}, case=first.reference, now=_day(3))
     client = signed_in(ws_app)
     page = client.get(f"/workspace/cases/{first.reference}").get_data(as_text=True)
     assert "Stage 5: Escalation to Head of Service" in page
-    assert ">Met<" in page  # stage 5 ended on 5 March, due 9 March
-    assert ">Overdue<" in page  # stage 6 was due 12 March and is still open
+    assert ">Met<" in page  # stage 4 ended on 5 March, due 9 March
+    assert ">Overdue<" in page  # stage 5 was due 12 March and is still open
+    assert "Not tracked here" in page and "Before this record" in page  # steps 1 to 3
     assert "Siobhán O&#39;Connell-Adeyemi" in page
 
 
@@ -199,3 +200,44 @@ def test_outcome_and_learning_saved_while_open(ws_app, ws_session):
     assert saved.status_code == 302
     case = ws_session.scalar(select(Case).where(Case.reference == made.reference))
     assert (case.outcome, case.learning, case.status) == ("Review booked", "Diarise reviews", "open")
+
+
+def test_a_merton_case_is_not_closed_before_the_written_confirmation_to_both_parties(ws_app):
+    case = submit_sample(ws_app, "merton-disagreement-record")
+    client = signed_in(ws_app, "bu@merton.example", partnership="merton")
+    url = f"/workspace/cases/{case.reference}"
+    token = csrf_from(client.get(url).get_data(as_text=True))
+    close = {
+        "close-resolution": "Agreed at the line manager discussion.",
+        "close-debrief": "Both practitioners met.",
+        "close-learning": "None.",
+        "close-confirm": "y",
+        "close-csrf_token": token,
+    }
+    refused = client.post(f"{url}/close", data=close)
+    assert refused.status_code == 409
+    assert "written confirmation of the agreed outcome has been sent to both parties" in refused.get_data(as_text=True)
+    submit_sample(ws_app, "merton-outcome-confirmation", {"stage": "2"}, case=case.reference)
+    assert client.post(f"{url}/close", data=close).status_code == 302
+
+
+def test_a_staff_move_on_the_case_page_tells_whom_the_policy_names(ws_app, ws_session):
+    made = submit_sample(ws_app, "gloucestershire-resolution-group-referral")
+    client = signed_in(ws_app, "bu@gscp.example", partnership="gloucestershire")
+    url = f"/workspace/cases/{made.reference}"
+    page = client.get(url).get_data(as_text=True)
+    assert "Move to Referral to the Chair of the GSCP Executive" in page
+    token = csrf_from(page)
+    refused = client.post(f"{url}/stage", data={"move-reason": "", "move-csrf_token": token})
+    assert refused.status_code == 400 and "Say why the case moves" in refused.get_data(as_text=True)
+    moved = client.post(
+        f"{url}/stage", data={"move-reason": "The Resolution Group could not resolve it", "move-csrf_token": token}
+    )
+    assert moved.status_code == 302
+    page = client.get(url).get_data(as_text=True)
+    assert 'id="moves"' in page and "executive.chair@gscp.example" in page
+    assert "The Resolution Group could not resolve it" in page
+    sent = ws_session.scalars(
+        select(OutboxMessage).where(OutboxMessage.to_email == "executive.chair@gscp.example")
+    ).all()
+    assert len(sent) == 1 and "Chair of the GSCP Executive" in sent[0].body

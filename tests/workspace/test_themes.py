@@ -50,7 +50,8 @@ def test_theme_counts_medians_and_overdue_rate(ws_app, ws_session):
     ]
     medians = themes.median_working_days(ws_session, packs, Calendar(), ["kirklees"], None)
     assert medians == [("Stage 5: Escalation to Head of Service (or equivalent Senior Manager)", 6.0)]
-    assert themes.overdue_rate(ws_session, ["kirklees"], None, TODAY) == (3, 4)
+    # Step 6 is "referred urgently": no due date, so only the two step 5 stages count (B took 9 days).
+    assert themes.overdue_rate(ws_session, ["kirklees"], None, TODAY) == (1, 2)
     assert themes.by_month(ws_session, ["kirklees"], 2026) == [("2026-03", 2)]
     assert themes.by_month(ws_session, ["kirklees"], 2025) == []
     both = themes.themes(ws_session, packs, Calendar(), ["kirklees", "merton"], None, TODAY)

@@ -172,7 +172,8 @@ def _add_rows(document, spec_field: Field, where: str) -> None:
 
 
 def _add_section(document, spec: FormSpec, section: Section) -> None:
-    document.add_paragraph(_literal(section.title, f"{spec.id}: sections.{section.key}.title"), style="Heading 1")
+    if section.printed:
+        document.add_paragraph(_literal(section.title, f"{spec.id}: sections.{section.key}.title"), style="Heading 1")
     table = None
     for spec_field in section.fields:
         where = f"{spec.id}: field {spec_field.key}"

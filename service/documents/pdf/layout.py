@@ -37,7 +37,8 @@ def lay_out(spec: FormSpec, data: dict | None) -> list[list[Op | Line]]:
     if spec.derived and spec.description:
         cursor.paragraph(spec.description, regular, 8.5, 11, GREY)
     for section in spec.sections:
-        _section_title(cursor, section.title)
+        if section.printed:
+            _section_title(cursor, section.title)
         for field in section.fields:
             _field(cursor, spec, field)
     if spec.closing:
