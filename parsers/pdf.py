@@ -16,7 +16,7 @@ from parsers.labels import labels_of
 from parsers.layout import find_reference, read_blocks, recognise
 from parsers.pdf_fields import form_fields, from_fields
 from parsers.pdf_page import blocks_of_page
-from parsers.result import ParseError, ParseResult
+from parsers.result import ParseError, ParseResult, plain
 
 MAX_PAGES = 50  # a returned form is a few pages; anything longer is not one
 
@@ -33,7 +33,7 @@ def _reader(content: bytes):
             "the PDF is protected by a password; send it again without a password (or the form as Word)"
         ) from None
     except (pikepdf.PdfError, ValueError, KeyError, TypeError, RecursionError, OSError, RuntimeError) as exc:
-        raise ParseError(f"not a readable PDF: {type(exc).__name__}: {exc}") from None
+        raise ParseError(f"not a readable PDF: {plain(exc)}") from None
     if pages == 0:
         raise ParseError("not a readable PDF: it has no pages")
     if pages > MAX_PAGES:
@@ -46,7 +46,7 @@ def parse_pdf(content: bytes, *, specs, prefixes, form_id=None) -> ParseResult:
     try:
         fields = form_fields(pdf)
     except (RecursionError, ValueError, KeyError, TypeError, AttributeError, RuntimeError) as exc:
-        raise ParseError(f"not a readable PDF: its form fields are damaged ({type(exc).__name__})") from None
+        raise ParseError(f"not a readable PDF: its form fields are damaged ({plain(exc)})") from None
     result = from_fields(fields, specs, form_id) if fields else None
     if result is None:
         result = _from_text(content, specs, form_id)
@@ -106,7 +106,7 @@ def pdf_blocks(content: bytes) -> list:
             raise ParseError(
                 "refused: the PDF's content unpacks beyond the memory limit (a decompression bomb?)"
             ) from None
-        raise ParseError(f"not a readable PDF: {type(exc).__name__}: {exc}") from None
+        raise ParseError(f"not a readable PDF: {plain(exc)}") from None
     return blocks
 
 

@@ -23,6 +23,19 @@ class ParseError(ValueError):
     """The input cannot be read as a form; the message says why, in words a person can act on."""
 
 
+_REPR = re.compile(r"(?:stream |file )?<[^<>]* at 0x[0-9a-fA-F]+>:?\s*")
+
+
+def plain(exc: BaseException, fallback: str = "the file is damaged") -> str:
+    """What a library's exception says, without object reprs ("<_io.BytesIO object at 0x...>") or
+    the library's class names, cut to a readable length; `fallback` when it says nothing."""
+    text = _REPR.sub("", str(exc)).strip(" :")
+    text = " ".join(text.split())
+    if not text or text.isdigit():
+        return fallback
+    return text if len(text) <= 160 else text[:157] + "..."
+
+
 @dataclass
 class Answer:
     value: object  # str, list of choice labels/values (ticks), or list of row dicts (rows)
