@@ -71,7 +71,7 @@ def parse_document(content: bytes, kind: str, *, specs, prefixes, form_id=None) 
 
         return read_converted(content, kind, specs=specs, prefixes=prefixes, form_id=form_id)
     if kind == "image":
-        from parsers.ocr import parse_image
+        from parsers.scan import parse_image
 
         return parse_image(content, specs=specs, prefixes=prefixes, form_id=form_id)
     raise ParseError(

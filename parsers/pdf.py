@@ -49,7 +49,7 @@ def parse_pdf(content: bytes, *, specs, prefixes, form_id=None) -> ParseResult:
         raise ParseError(f"not a readable PDF: its form fields are damaged ({plain(exc)})") from None
     result = from_fields(fields, specs, form_id) if fields else None
     if result is None:
-        result = _from_text(content, specs, form_id)
+        result = _from_text(content, specs, prefixes, form_id)
     if result.form_id and not result.reference:
         result.reference = _reference(pdf, fields, prefixes)
     return result
@@ -62,12 +62,13 @@ def _reference(pdf, fields: dict, prefixes) -> str | None:
     return find_reference("\n".join(texts), prefixes)
 
 
-def _from_text(content: bytes, specs, form_id) -> ParseResult:
+def _from_text(content: bytes, specs, prefixes, form_id) -> ParseResult:
     blocks = pdf_blocks(content)
     if not any((b.text.strip() if isinstance(b, Para) else b.rows) for b in blocks):
-        raise ParseError("not a readable form: the PDF has no text (a scan or image); send the Word form instead")
-    result = read_blocks(blocks, "pdf", specs, continuation=True, form_id=form_id)
-    return result
+        from parsers.scan import parse_scanned_pdf  # no text: pages of images, read by OCR
+
+        return parse_scanned_pdf(content, specs=specs, prefixes=prefixes, form_id=form_id)
+    return read_blocks(blocks, "pdf", specs, continuation=True, form_id=form_id)
 
 
 def pdf_blocks(content: bytes) -> list:

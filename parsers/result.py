@@ -40,6 +40,7 @@ def plain(exc: BaseException, fallback: str = "the file is damaged") -> str:
 class Answer:
     value: object  # str, list of choice labels/values (ticks), or list of row dicts (rows)
     label: str  # the label, as written in the document, it was read from
+    confidence: float | None = None  # 0-100, for an answer read by OCR: its least certain word
 
 
 @dataclass
@@ -55,6 +56,8 @@ class ParseResult:
     score: float = 0.0
     reason: str | None = None  # why no form could be read (set when form_id is None)
     email: dict | None = None  # sender, subject, message id, threading, for e-mails
+    # Why a person must confirm the answers before they are applied (a scan read by OCR), or None.
+    confirm: str | None = None
 
     @property
     def recognised(self) -> bool:
@@ -78,12 +81,14 @@ class ParseResult:
             "claimed_stage": self.claimed_stage,
             "reference": self.reference,
             "score": round(self.score, 3),
-            "fields": {k: {"value": a.value, "label": a.label} for k, a in self.answers.items()},
+            "fields": {k: _answer_json(a) for k, a in self.answers.items()},
             "warnings": list(self.warnings),
             "reason": self.reason,
         }
         if self.email is not None:
             out["email"] = self.email
+        if self.confirm is not None:
+            out["confirm"] = self.confirm
         if spec is not None:
             data, errors = self.canonical(spec)
             out["data"], out["errors"] = data, errors
@@ -91,9 +96,17 @@ class ParseResult:
 
     @classmethod
     def from_json(cls, obj: dict) -> ParseResult:
-        answers = {k: Answer(v["value"], v["label"]) for k, v in obj.get("fields", {}).items()}
+        answers = {k: Answer(v["value"], v["label"], v.get("confidence")) for k, v in obj.get("fields", {}).items()}
         keep = ("kind", "form_id", "partnership", "title", "claimed_stage", "reference", "score", "reason", "email")
+        keep += ("confirm",)
         return cls(answers=answers, warnings=list(obj.get("warnings", [])), **{k: obj.get(k) for k in keep})
+
+
+def _answer_json(answer: Answer) -> dict:
+    out = {"value": answer.value, "label": answer.label}
+    if answer.confidence is not None:
+        out["confidence"] = round(answer.confidence)
+    return out
 
 
 # --- words and marks -------------------------------------------------------------------------
