@@ -80,7 +80,7 @@ def prepare(image):
     scale = TARGET_LONG_SIDE / max(image.size)
     if scale < 0.9 or scale > 1.6:  # a phone photo is larger, a 150 dpi scan smaller
         image = image.resize((round(image.width * scale), round(image.height * scale)))
-    image = ImageOps.autocontrast(image, cutoff=1)
+    image = ImageOps.autocontrast(image, cutoff=(0.05, 0.5))  # a dim photo; a page of little ink keeps its shapes
     image = image.filter(ImageFilter.MedianFilter(3))
     angle = skew(image)
     if abs(angle) >= 0.2:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 import statistics
+from dataclasses import dataclass
 
 from parsers.blocks import Para, Table
 from parsers.ocr import Word
@@ -19,6 +20,7 @@ from parsers.result import squash
 GAP = 2.0  # line heights: a gap wider than this between words divides cells
 MARK_JUNK = re.compile(r"^[\(\[\{]?[Oo0©®@eCcQ°*•■□☐☒☑xX|]{1,2}[\)\]\}]?[.,]?$")
 FILLED = 0.12  # share of dark pixels inside a mark's middle for it to count as ticked
+GLUED = re.compile(r"^[©®@][A-Za-z]|^[OQ0o][A-Z][a-z]")  # a mark read into the option's first word
 RULE = re.compile(r"^[|\[\]{}]+$")  # a ruling line or box side read as a character
 
 
@@ -53,27 +55,40 @@ def cells_of(line: list[Word]) -> list[list[Word]]:
                 cells.append([])
             prev = word
             continue
-        if prev is not None and cells[-1] and word.left - prev.right > GAP * height:
-            cells.append([])
+        wide = prev is not None and word.left - prev.right > GAP * height
+        if cells[-1] and (wide or GLUED.match(word.text) or word.text in ("©", "®", "@")):
+            cells.append([])  # a wide gap, or the mark of the next option beside this one
         cells[-1].append(word)
         prev = word
     return [c for c in cells if c]
 
 
-def mark(image, line: list[Word]) -> tuple[str | None, list[Word]]:
-    """(☒ or ☐ for a box or circle drawn just left of the line's text, or None; the line's words
-    without any character OCR made of the mark)."""
-    height = _height(line)
-    first = line[0]
-    words = line
-    if len(line) > 1 and MARK_JUNK.match(first.text) and first.width < 2 * height:
-        region = (
-            first.left - height * 0.3,
-            first.top - height * 0.3,
-            first.right + height * 0.3,
-            first.bottom + height * 0.3,
+def mark(image, words: list[Word], height: float) -> tuple[str | None, list[Word]]:
+    """(☒ or ☐ for a box or circle drawn just left of a cell's text, or None; the cell's words
+    without any character OCR made of the mark, as "©", "@" or an "O" glued to the word: "ONo")."""
+    first = words[0]
+    rest = words
+    body = words[1:] or words
+    top = statistics.median(w.top for w in body) - 0.4 * height
+    bottom = statistics.median(w.bottom for w in body) + 0.4 * height
+    limit = words[1].left - 1 if len(words) > 1 else first.right + 0.5 * height
+    if len(words) > 1 and MARK_JUNK.match(first.text) and first.width < 2 * height:
+        region = (first.left - 0.5 * height, top, limit, bottom)
+        rest = words[1:]
+    elif GLUED.match(first.text):
+        # The mark is the word's first character: a square as high as the word (a mark is taller than letters).
+        side = first.height
+        if _ink(image, (first.left, first.top, first.left + side, first.bottom)) < 0.08:
+            return None, words  # nothing drawn there: a word that starts with O
+        inner = (
+            first.left + side * 0.28,
+            first.top + side * 0.28,
+            first.left + side * 0.72,
+            first.bottom - side * 0.28,
         )
-        words = line[1:]
+        text = first.text[1:]
+        shifted = Word(text, first.conf, first.left + side, first.top, first.width - side, first.height, first.page)
+        return ("☒" if _ink(image, inner) >= FILLED else "☐"), [shifted, *words[1:]]
     else:
         region = (
             first.left - 2.2 * height,
@@ -83,15 +98,15 @@ def mark(image, line: list[Word]) -> tuple[str | None, list[Word]]:
         )
     box = _ink_box(image, region)
     if box is None:
-        return None, line
+        return None, words
     x0, y0, x1, y1 = box
     side_x, side_y = x1 - x0, y1 - y0
     if not (0.5 * height <= side_x <= 1.8 * height and 0.5 * height <= side_y <= 1.8 * height):
-        return None, line
+        return None, words
     if abs(side_x - side_y) > 0.35 * max(side_x, side_y):
-        return None, line
+        return None, words
     inner = (x0 + side_x * 0.28, y0 + side_y * 0.28, x1 - side_x * 0.28, y1 - side_y * 0.28)
-    return ("☒" if _ink(image, inner) >= FILLED else "☐"), words
+    return ("☒" if _ink(image, inner) >= FILLED else "☐"), rest
 
 
 def _crop(image, region):
@@ -129,35 +144,88 @@ def text_of(words: list[Word]) -> str:
     return text.lstrip("|[{ ").rstrip("|]} ")
 
 
+@dataclass
+class _Row:
+    cells: list[list]  # [text, left, right] per cell
+    bottom: float
+    height: float
+    page: int
+    block: Table
+
+
 def blocks_of(pages: list[tuple[object, list[Word]]]) -> list:
     """Each page's (image, words) as paragraphs and tables, in reading order."""
     blocks: list = []
+    row: _Row | None = None  # the last row of cells, which the next line may continue
     for image, words in pages:
+        prev: list[Word] | None = None  # the last line of one cell, which the next may continue
+        right = max((w.right for w in words), default=0)
         for line in lines_of([w for w in words if w.text.strip()]):
-            glyph, line = mark(image, line)
-            if not line:
-                continue
-            cells = [text_of(c) for c in cells_of(line)]
+            height = _height(line)
+            cells = []
+            for cell in cells_of(line):
+                glyph, cell = mark(image, cell, height)
+                text = text_of(cell)
+                if text:
+                    cells.append([f"{glyph} {text}" if glyph else text, cell[0].left, cell[-1].right])
             if not cells:
                 continue
-            if glyph is not None:
-                cells[0] = f"{glyph} {cells[0]}"
-            if len(cells) > 1:
-                if blocks and isinstance(blocks[-1], Table):
-                    blocks[-1].rows.append(cells)
+            top = min(w.top for w in line)
+            if row is not None and _continues(row, cells, top, line[0].page):
+                row.bottom = max(w.bottom for w in line)
+                continue
+            if len(cells) > 1 and all(c[0][:1] in "☒☐" for c in cells):
+                blocks.append(Para("  ".join(c[0] for c in cells)))  # options side by side, as a PDF's line
+                row = None
+            elif len(cells) > 1:
+                if blocks and isinstance(blocks[-1], Table) and row is not None and row.block is blocks[-1]:
+                    blocks[-1].rows.append([c[0] for c in cells])
                 else:
-                    blocks.append(Table([cells]))
+                    blocks.append(Table([[c[0] for c in cells]]))
+                row = _Row(cells, max(w.bottom for w in line), height, line[0].page, blocks[-1])
             else:
-                blocks.append(Para(cells[0]))
+                soft = prev is not None and _wrapped(prev, line, right)
+                blocks.append(Para(cells[0][0], soft=soft))
+                row = None
+            prev = line if len(cells) == 1 else None
     return blocks
 
 
+def _wrapped(prev: list[Word], line: list[Word], right: float) -> bool:
+    """Whether `line` continues `prev` because the writer wrapped it: it is just beneath, and its
+    first word would not have fitted at the end of `prev` (as parsers.pdf_page decides for a PDF)."""
+    height = _height(prev)
+    if line[0].page != prev[0].page or min(w.top for w in line) - max(w.bottom for w in prev) > 0.8 * height:
+        return False
+    return prev[-1].right + 0.5 * height + line[0].width >= right - height
+
+
+def _continues(row: _Row, cells: list[list], top: float, page: int) -> bool:
+    """Whether a line is the next line of the row above: just beneath it (less than a line's height
+    between), and each of its cells starting where one of the row's cells starts (a wrapped label, or
+    a value's next line, or a hint printed under a label). Its text joins those cells on a new line
+    (the reader takes a label cell's first line alone when the whole is no label)."""
+    if page != row.page or top - row.bottom > 0.8 * row.height or any(c[0][:1] in "☒☐" for c in cells):
+        return False
+    columns = []
+    for cell in cells:
+        found = [i for i, c in enumerate(row.cells) if abs(c[1] - cell[1]) < 1.5 * row.height]
+        if not found:
+            return False
+        columns.append(found[0])
+    for cell, i in zip(cells, columns, strict=True):
+        row.cells[i][0] += "\n" + cell[0]
+        row.block.rows[-1][i] = row.cells[i][0]
+    return True
+
+
 def confidences(answers: dict, words: list[Word]) -> dict[str, float]:
-    """Each answer's confidence: the lowest of the OCR words it is made of (0-100)."""
+    """Each answer's confidence (0-100): that of its least certain word, where a word's is the best
+    Tesseract gave any word it read as those letters."""
     by_word: dict[str, float] = {}
     for w in words:
         key = squash(w.text)
-        by_word[key] = min(by_word.get(key, 100.0), max(w.conf, 0.0))
+        by_word[key] = max(by_word.get(key, 0.0), w.conf)
     out = {}
     for key, answer in answers.items():
         tokens = [squash(t) for t in re.split(r"\s+", _flat(answer.value)) if t.strip()]

@@ -236,6 +236,9 @@ class Reader:
             return
         option = self.option_for(first)
         f = self.field_for(first)
+        lines = first.strip().split("\n")
+        for n in range(len(lines) - 1, 0, -1):  # a label with its hint printed beneath it
+            f = f or self.field_for("\n".join(lines[:n]))
         if f is None and option is not None and len(rest) == 1 and tick_state(rest[0]) is not None:
             self.tick(option[0], option[1], bool(tick_state(rest[0])), first)
             return
