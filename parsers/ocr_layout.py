@@ -18,10 +18,10 @@ from parsers.ocr import Word
 from parsers.result import squash
 
 GAP = 2.0  # line heights: a gap wider than this between words divides cells
-MARK_JUNK = re.compile(r"^[\(\[\{]?[Oo0©®@eCcQ°*•■□☐☒☑xX|]{1,2}[\)\]\}]?[.,]?$")
+MARK_JUNK = re.compile(r"^[()\[\]{}_|Oo0©®@eCcQ°*•■□☐☒☑xX]{1,3}[.,]?$")  # what OCR makes of a drawn box or circle
 FILLED = 0.12  # share of dark pixels inside a mark's middle for it to count as ticked
-GLUED = re.compile(r"^[©®@][A-Za-z]|^[OQ0o][A-Z][a-z]")  # a mark read into the option's first word
-RULE = re.compile(r"^[|\[\]{}]+$")  # a ruling line or box side read as a character
+GLUED = re.compile(r"^[©®@OQ0o]{1,2}(?=[A-Z][a-z])|^[©®@](?=[A-Za-z])")  # a mark read into its option's word
+RULE = re.compile(r"^[_|\[\]{}]+$")  # a ruling line or box side read as a character
 
 
 def lines_of(words: list[Word]) -> list[list[Word]]:
@@ -86,7 +86,7 @@ def mark(image, words: list[Word], height: float) -> tuple[str | None, list[Word
             first.left + side * 0.72,
             first.bottom - side * 0.28,
         )
-        text = first.text[1:]
+        text = first.text[GLUED.match(first.text).end() :]
         shifted = Word(text, first.conf, first.left + side, first.top, first.width - side, first.height, first.page)
         return ("☒" if _ink(image, inner) >= FILLED else "☐"), [shifted, *words[1:]]
     else:
@@ -97,7 +97,7 @@ def mark(image, words: list[Word], height: float) -> tuple[str | None, list[Word
             first.bottom + 0.4 * height,
         )
     box = _ink_box(image, region)
-    if box is None:
+    if box is None or _touches(box, region):  # a table's ruling passes through, a mark stands alone
         return None, words
     x0, y0, x1, y1 = box
     side_x, side_y = x1 - x0, y1 - y0
@@ -106,7 +106,23 @@ def mark(image, words: list[Word], height: float) -> tuple[str | None, list[Word
     if abs(side_x - side_y) > 0.35 * max(side_x, side_y):
         return None, words
     inner = (x0 + side_x * 0.28, y0 + side_y * 0.28, x1 - side_x * 0.28, y1 - side_y * 0.28)
+    if rest and rest is not words and GLUED.match(rest[0].text) and rest[0].left < x1:  # "@" then "QNo"
+        rest = [
+            Word(
+                rest[0].text[GLUED.match(rest[0].text).end() :],
+                rest[0].conf,
+                x1,
+                rest[0].top,
+                rest[0].right - x1,
+                rest[0].height,
+            ),
+            *rest[1:],
+        ]
     return ("☒" if _ink(image, inner) >= FILLED else "☐"), rest
+
+
+def _touches(box, region) -> bool:
+    return box[0] <= region[0] + 1 or box[1] <= region[1] + 1 or box[2] >= region[2] - 1 or box[3] >= region[3] - 1
 
 
 def _crop(image, region):
@@ -146,7 +162,7 @@ def text_of(words: list[Word]) -> str:
 
 @dataclass
 class _Row:
-    cells: list[list]  # [text, left, right] per cell
+    cells: list[list]  # [text, left, right of its last line, width of its first word] per cell
     bottom: float
     height: float
     page: int
@@ -167,11 +183,11 @@ def blocks_of(pages: list[tuple[object, list[Word]]]) -> list:
                 glyph, cell = mark(image, cell, height)
                 text = text_of(cell)
                 if text:
-                    cells.append([f"{glyph} {text}" if glyph else text, cell[0].left, cell[-1].right])
+                    cells.append([f"{glyph} {text}" if glyph else text, cell[0].left, cell[-1].right, cell[0].width])
             if not cells:
                 continue
             top = min(w.top for w in line)
-            if row is not None and _continues(row, cells, top, line[0].page):
+            if row is not None and _continues(row, cells, top, line[0].page, right):
                 row.bottom = max(w.bottom for w in line)
                 continue
             if len(cells) > 1 and all(c[0][:1] in "☒☐" for c in cells):
@@ -185,7 +201,10 @@ def blocks_of(pages: list[tuple[object, list[Word]]]) -> list:
                 row = _Row(cells, max(w.bottom for w in line), height, line[0].page, blocks[-1])
             else:
                 soft = prev is not None and _wrapped(prev, line, right)
-                blocks.append(Para(cells[0][0], soft=soft))
+                if soft and blocks and isinstance(blocks[-1], Para) and blocks[-1].text[:1] in "☒☐":
+                    blocks[-1].text += " " + cells[0][0]  # an option's label wrapped onto the next line
+                else:
+                    blocks.append(Para(cells[0][0], soft=soft))
                 row = None
             prev = line if len(cells) == 1 else None
     return blocks
@@ -200,11 +219,12 @@ def _wrapped(prev: list[Word], line: list[Word], right: float) -> bool:
     return prev[-1].right + 0.5 * height + line[0].width >= right - height
 
 
-def _continues(row: _Row, cells: list[list], top: float, page: int) -> bool:
+def _continues(row: _Row, cells: list[list], top: float, page: int, right: float) -> bool:
     """Whether a line is the next line of the row above: just beneath it (less than a line's height
     between), and each of its cells starting where one of the row's cells starts (a wrapped label, or
     a value's next line, or a hint printed under a label). Its text joins those cells on a new line
-    (the reader takes a label cell's first line alone when the whole is no label)."""
+    (the reader takes a label cell's first line alone when the whole is no label); a value's line
+    the writer wrapped (its next word would not have fitted before the next cell) with a space."""
     if page != row.page or top - row.bottom > 0.8 * row.height or any(c[0][:1] in "☒☐" for c in cells):
         return False
     columns = []
@@ -214,7 +234,10 @@ def _continues(row: _Row, cells: list[list], top: float, page: int) -> bool:
             return False
         columns.append(found[0])
     for cell, i in zip(cells, columns, strict=True):
-        row.cells[i][0] += "\n" + cell[0]
+        edge = row.cells[i + 1][1] if i + 1 < len(row.cells) else right
+        wrapped = i > 0 and row.cells[i][2] + 0.5 * row.height + cell[3] >= edge - row.height
+        row.cells[i][0] += (" " if wrapped else "\n") + cell[0]
+        row.cells[i][2] = cell[2]
         row.block.rows[-1][i] = row.cells[i][0]
     return True
 

@@ -195,6 +195,10 @@ def match_choice(spec_field: Field, text: str) -> str | None:
         head = norm(choice.label.split(":", 1)[0])
         if ":" in choice.label and wanted == head:
             return choice.value
+    squashed = wanted.replace(" ", "")  # "Stage5", as OCR or a hurried typist writes it
+    for choice in spec_field.choices:
+        if squashed in (squash(choice.label), squash(choice.label.split(":", 1)[0]) if ":" in choice.label else None):
+            return choice.value
     starts = [c.value for c in spec_field.choices if norm(c.label).startswith(wanted) and len(wanted) >= 4]
     return starts[0] if len(starts) == 1 else None
 
