@@ -176,7 +176,7 @@ def blocks_of(pages: list[tuple[object, list[Word]]]) -> list:
     for image, words in pages:
         prev: list[Word] | None = None  # the last line of one cell, which the next may continue
         right = max((w.right for w in words), default=0)
-        for line in lines_of([w for w in words if w.text.strip()]):
+        for line in lines_of([w for w in words if w.text.strip() and not _speck(w)]):
             height = _height(line)
             cells = []
             for cell in cells_of(line):
@@ -208,6 +208,11 @@ def blocks_of(pages: list[tuple[object, list[Word]]]) -> list:
                 row = None
             prev = line if len(cells) == 1 else None
     return blocks
+
+
+def _speck(word: Word) -> bool:
+    """A speck of dirt or noise OCR read as punctuation."""
+    return word.conf < 60 and not any(c.isalnum() for c in word.text) and not RULE.match(word.text)
 
 
 def _wrapped(prev: list[Word], line: list[Word], right: float) -> bool:

@@ -235,7 +235,10 @@ def convert_value(spec_field: Field, value, errors: dict, key: str):
     kind = spec_field.type
     if kind == "rows":
         rows = []
-        for n, row in enumerate(value or [], 1):
+        for n, row in enumerate(value if isinstance(value, list) else [], 1):
+            if not isinstance(row, dict):
+                errors[f"{key}.{n}"] = [f"'{spec_field.label}': row {n} could not be read as the table's columns"]
+                continue
             out = {}
             for column in spec_field.columns:
                 out[column.key] = convert_value(column, row.get(column.key, ""), errors, f"{key}.{n}.{column.key}")
