@@ -115,7 +115,7 @@ def skew(image) -> float:
 
     def spread(angle: float) -> float:
         turned = ink.rotate(angle, expand=False, fillcolor=0)
-        rows = list(turned.resize((1, turned.height), 4).getdata())  # each row's mean ink (a box filter)
+        rows = list(turned.resize((1, turned.height), 4).tobytes())  # each row's mean ink (a box filter)
         mean = sum(rows) / len(rows)
         return sum((r - mean) ** 2 for r in rows)
 

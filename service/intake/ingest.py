@@ -7,7 +7,8 @@ it and writes the outbox), and record the outcome on the stored item. Nothing is
 - the same bytes again are recognised by their hash and counted, not stored or applied twice;
   the same e-mail again (same Message-ID, other bytes) is kept and marked a duplicate;
 - what cannot be read, or does not fit its form, is quarantined with the reason, for a person to
-  correct the answers or choose the form and run it again (`reprocess`);
+  correct the answers or choose the form and run it again (`reprocess`); a scan or photo read by
+  OCR is quarantined the same way, its answers prefilled, for a person to confirm;
 - a reply threaded to a case (reference tag in the subject or document, or In-Reply-To/References
   naming one of our messages) is applied only when the sender is a party to the case or a
   directory contact; otherwise it is held for review (`release` applies it);
@@ -195,8 +196,11 @@ def _read_and_apply(
         return _quarantine(session, item, result.reason or "not a recognised form")
     if data is None:
         data, errors = result.canonical(spec)
+        problems = "the answers do not fit the form: " + _describe(spec, errors) if errors else None
+        if result.confirm:  # read by OCR: never applied unseen; a person confirms the prefilled answers
+            return _quarantine(session, item, "; ".join(filter(None, [result.confirm, problems])), result)
         if errors:
-            return _quarantine(session, item, "the answers do not fit the form: " + _describe(spec, errors), result)
+            return _quarantine(session, item, problems, result)
     reference = case or _thread(session, result)
     if reference is not None:
         found = session.scalar(select(Case).where(Case.reference == reference))

@@ -79,3 +79,43 @@ def scanned(pdf: bytes, how: Spoil, fmt: str) -> bytes:
     else:
         raise ValueError(fmt)
     return out.getvalue()
+
+
+# --- how much came back --------------------------------------------------------------------------
+
+
+def typed_values(data: dict) -> dict[str, str]:
+    """Each answer as text (a row's cells each on their own), leaving out the empty ones and those
+    written in letters Tesseract's English model has not got (ễ, ś, Arabic): what OCR must read."""
+    return {k: v for k, v in _all_values(data).items() if v and all(ord(c) < 128 for c in v)}
+
+
+def distance(a: str, b: str) -> int:
+    """Levenshtein distance: letters to insert, delete or change to make one the other."""
+    row = list(range(len(b) + 1))
+    for i, x in enumerate(a, 1):
+        prev, row[0] = row[0], i
+        for j, y in enumerate(b, 1):
+            prev, row[j] = row[j], min(row[j] + 1, row[j - 1] + 1, prev + (x != y))
+    return row[-1]
+
+
+def read_back(want: dict, got: dict) -> tuple[int, int, int]:
+    """(values read exactly, read within one character, values) of the typed values in `want`."""
+    expected, found = typed_values(want), _all_values(got)
+    exact = sum(found.get(k) == v for k, v in expected.items())
+    near = sum(distance(found.get(k, ""), v) <= 1 for k, v in expected.items())
+    return exact, near, len(expected)
+
+
+def _all_values(data: dict) -> dict[str, str]:
+    out = {}
+    for key, value in data.items():
+        if isinstance(value, list) and value and isinstance(value[0], dict):
+            for n, row in enumerate(value, 1):
+                out.update({f"{key}.{n}.{k}": str(v) for k, v in row.items()})
+        elif isinstance(value, list):
+            out[key] = ", ".join(value)
+        else:
+            out[key] = str(value or "")
+    return out
