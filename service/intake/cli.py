@@ -1,4 +1,10 @@
-"""Commands that read returned documents: `parse`, `ingest`, `smtpd`, `imap-poll`."""
+"""Commands that read returned documents: `parse`, `ingest`, `smtpd`, `imap-poll`.
+
+`parse` needs no application: it is also a Flask plugin command (pyproject's flask.commands entry
+point), which `flask` runs without building the app, so it starts in a fraction of a second and
+imports only the forms and the parsers' sandbox. The database and the models are imported by the
+commands that use them.
+"""
 
 from __future__ import annotations
 
@@ -13,19 +19,17 @@ from flask import Flask, current_app
 from flask.cli import with_appcontext
 
 from parsers import ParseError
-from service import db
-from service.intake import models as _models  # noqa: F401 - registers the table with the models
 
 
 @click.command("parse")
-@with_appcontext
 @click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--form", "form_id", help="Read it as this form instead of recognising it.")
 def parse_command(path: Path, form_id: str | None):
-    """Print what PATH (a .docx, .pdf, .eml or .msg) holds as JSON; nothing is stored."""
+    """Print what PATH (a document, scan, photo, .eml or .msg) holds as JSON; nothing is stored."""
+    from forms import registry as load_registry
     from parsers.sandbox import parse_safely
 
-    registry = current_app.extensions["registry"]
+    registry = load_registry()
     try:
         result = parse_safely(path.read_bytes(), path.name, form_id=form_id)
     except ParseError as exc:
@@ -44,6 +48,7 @@ def parse_command(path: Path, form_id: str | None):
 @click.option("--form", "form_id", help="Read every file as this form.")
 def ingest_command(paths: tuple[Path, ...], partnership: str | None, form_id: str | None):
     """Store, read and apply each file; print one JSON line per file."""
+    from service import db
     from service.intake.ingest import ingest_many
 
     inputs = ((path.name, path.read_bytes()) for path in paths)
@@ -96,5 +101,7 @@ def imap_poll_command(every: int):
 
 
 def register(app: Flask) -> None:
+    from service.intake import models as _models  # noqa: F401 - registers the table with the models
+
     for command in (parse_command, ingest_command, smtpd_command, imap_poll_command):
         app.cli.add_command(command)

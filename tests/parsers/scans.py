@@ -119,3 +119,9 @@ def _all_values(data: dict) -> dict[str, str]:
         else:
             out[key] = str(value or "")
     return out
+
+
+def misread(want: dict, got: dict) -> dict[str, tuple[str, str]]:
+    """The typed values not read exactly: {key: (typed, read)}."""
+    found = _all_values(got)
+    return {k: (v, found.get(k, "")) for k, v in typed_values(want).items() if found.get(k) != v}
