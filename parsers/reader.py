@@ -178,6 +178,8 @@ class Reader:
             header = self.header(cells)
             if header:
                 rows_field, columns = header
+                if not isinstance(self.answers.get(rows_field.key, Answer([], "")).value, list):
+                    del self.answers[rows_field.key]  # a line under its label was taken for its answer
                 self.answers.setdefault(rows_field.key, Answer([], rows_field.label))
                 continue
             if rows_field is not None and not self.is_label_row(cells):
