@@ -281,6 +281,7 @@ def _strip_quoted(body: str) -> str:
 
 def parse_email(content: bytes, kind: str, *, specs, prefixes, form_id=None) -> ParseResult:
     from parsers import MAX_DOCUMENT_BYTES, parse_document, sniff
+    from parsers.kinds import DOCUMENTS
 
     mail = read_msg(content) if kind == "msg" else read_eml(content)
     summary = mail.summary()
@@ -291,9 +292,12 @@ def parse_email(content: bytes, kind: str, *, specs, prefixes, form_id=None) -> 
     found: list[ParseResult] = []
     limit = f"(at most {MAX_DOCUMENT_BYTES // 1048576} MB); not read"
     problems: list[str] = [f"{what} {limit}" for what in mail.too_large]
-    for name, data in mail.attachments:
-        attachment_kind = sniff(data, name)
-        if attachment_kind not in ("docx", "pdf", "doc"):
+    # Documents first; a scan or photo attached is read by OCR only when no document holds the form.
+    attached = sorted(
+        ((name, data, sniff(data, name)) for name, data in mail.attachments), key=lambda a: a[2] == "image"
+    )
+    for name, data, attachment_kind in attached:
+        if attachment_kind not in DOCUMENTS or (attachment_kind == "image" and found):
             continue
         if len(data) > MAX_DOCUMENT_BYTES:
             problems.append(f"attachment {name} is {len(data) / 1048576:.1f} MB {limit}")

@@ -66,7 +66,8 @@ def open_image(content: bytes) -> list:
             pages.append(frame.copy())
     except Image.DecompressionBombError:
         raise ParseError("refused: the image is larger than any scanned page (a decompression bomb?)") from None
-    except (UnidentifiedImageError, OSError, ValueError, SyntaxError, EOFError) as exc:
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError, EOFError, TypeError, KeyError, IndexError) as exc:
+        # Pillow's decoders raise any of these for a damaged file (TypeError for a TIFF without dimensions: found by fuzzing)
         raise ParseError(f"not readable: the image is damaged or of a kind not read ({plain(exc)})") from None
     return pages
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import time
 
 from parsers.layout import find_reference, read_blocks
-from parsers.result import ParseError, ParseResult
+from parsers.result import ParseError, ParseResult, plain
 
 LOW_CONFIDENCE = 80  # an answer whose least certain word is below this is named for checking
 RENDER_DPI = 300
@@ -54,7 +54,10 @@ def _read_pages(images: list, kind: str, specs, prefixes, form_id) -> ParseResul
     deadline = time.monotonic() + DOCUMENT_SECONDS
     pages = []
     for n, image in enumerate(images):
-        page = prepare(image)
+        try:
+            page = prepare(image)
+        except (OSError, ValueError, TypeError, KeyError, IndexError, SyntaxError, ZeroDivisionError) as exc:
+            raise ParseError(f"not readable: page {n + 1} of the image is damaged ({plain(exc)})") from None
         pages.append((page, read_words(page, n, deadline)))
     words = [w for _, ws in pages for w in ws]
     if not words:

@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from tests.fuzz.corpus import MUTATORS, seeds
 from tests.fuzz.harness import Tally, check
 
-EXAMPLES = {"docx": 60, "pdf": 40, "email": 60}
+EXAMPLES = {"docx": 60, "pdf": 40, "email": 60, "office": 15, "image": 15}
 TALLIES = {kind: Tally(kind) for kind in EXAMPLES}
 
 
