@@ -1,6 +1,8 @@
 """Returned documents and e-mails to one ParseResult: `parse(content, filename)`.
 
-The kind is sniffed from the bytes (a renamed file is still read for what it is); the form is
+The kind is sniffed from the bytes (parsers.kinds: a renamed file is still read for what it is);
+.doc, .odt and .rtf are made DOCX by LibreOffice (parsers.convert); scans and photos are read by OCR
+(parsers.scan, parsers.ocr, parsers.ocr_layout) and marked for a person to confirm; the form is
 recognised by its labels. `parsers.sandbox.parse_safely` runs the same in a child process with
 memory and time limits, which is what the ingestion pipeline uses.
 """
