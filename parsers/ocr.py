@@ -78,11 +78,12 @@ def prepare(image):
     from PIL import ImageFilter, ImageOps
 
     image = ImageOps.exif_transpose(image)
-    image = image.convert("L").filter(ImageFilter.MedianFilter(3))  # speckle, at the size it was made
+    image = image.convert("L")
     scale = TARGET_LONG_SIDE / max(image.size)
     if not 0.95 <= scale <= 1.05:  # a phone photo is larger, a 150 or 200 dpi scan smaller
         image = image.resize((round(image.width * scale), round(image.height * scale)), resample=3)
     image = ImageOps.autocontrast(image, cutoff=(0.05, 0.5))  # a dim photo; a page of little ink keeps its shapes
+    image = image.filter(ImageFilter.MedianFilter(3))
     angle = skew(image)
     if abs(angle) >= 0.2:
         image = image.rotate(angle, resample=3, expand=False, fillcolor=255)
