@@ -192,3 +192,24 @@ def test_reasons_carry_no_object_reprs(content):
     reason = str(caught.value)
     assert reason.startswith("not a readable PDF: ")
     assert not re.search(r"0x[0-9a-f]{6,}|<_io|PdfError|BytesIO", reason), reason
+
+
+@pytest.mark.parametrize(
+    ("name", "main"),
+    [
+        ("form.docm", "application/vnd.ms-word.document.macroEnabled.main+xml"),
+        ("form.dotx", "application/vnd.openxmlformats-officedocument.wordprocessingml.template.main+xml"),
+    ],
+)
+def test_macro_enabled_documents_and_templates_are_read_as_word_without_running_anything(name, main):
+    source = zipfile.ZipFile(io.BytesIO(render(registry().form("nt-appendix-a"), sample("nt-appendix-a"), "docx")))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
+        for info in source.infolist():
+            data = source.read(info)
+            if info.filename == "[Content_Types].xml":
+                data = re.sub(rb'ContentType="[^"]+document\.main\+xml"', f'ContentType="{main}"'.encode(), data)
+            target.writestr(info, data)
+        target.writestr("word/vbaProject.bin", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 504)
+    result = parse(out.getvalue(), name)
+    assert result.kind == "docx" and result.form_id == "nt-appendix-a", result.reason
