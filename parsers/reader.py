@@ -51,7 +51,7 @@ class Reader:
             value = [v for v in value if v]
         if f.key in self.answers and self.answers[f.key].value not in ("", [], None) and value in ("", []):
             return
-        self.answers[f.key] = Answer(value, label.strip())
+        self.answers[f.key] = Answer(value, " ".join(label.split()))  # a label wrapped over lines, as one
         self.last = f
         self.pending = None
 
