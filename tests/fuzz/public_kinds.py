@@ -5,6 +5,7 @@ and scans and photos as images. They join the seeds of tests/fuzz/corpus.py."""
 
 from __future__ import annotations
 
+import functools
 import io
 import zipfile
 from email.message import EmailMessage
@@ -19,6 +20,7 @@ from tests.parsers.test_msg import HEADERS, Node, _cfb, outlook_msg
 TINY = Spoil(dpi=60, skew=1.0, quality=70)  # small enough that OCR of a mutated copy takes a moment
 
 
+@functools.cache
 def public_seeds() -> dict[str, list[tuple[str, bytes]]]:
     spec = registry().form("nt-appendix-a")
     pdf = documents.render(spec, sample(spec.id), "pdf")
