@@ -96,3 +96,19 @@ def test_an_image_too_large_for_a_page_is_refused_before_it_is_decoded():
     )
     with pytest.raises(ParseError, match="larger than any scanned page"):
         parse_safely(io.BytesIO(png).getvalue(), "scan.png")
+
+
+def test_a_scan_attached_to_an_email_is_read_and_held_for_a_person():
+    from email.message import EmailMessage
+
+    spec = registry().form("sscp-outcome-resolution-notice")
+    message = EmailMessage()
+    message["From"], message["To"] = "grace.okonkwo@nhs.example", "escalations@escalate.example"
+    message["Subject"] = "Outcome resolution notice (scanned)"
+    message.set_content("Please find the signed notice scanned.")
+    scan = scanned(render(spec, sample(spec.id), "pdf"), CLEAN, "jpeg")
+    message.add_attachment(scan, maintype="image", subtype="jpeg", filename="notice.jpg")
+    result = parse(message.as_bytes(), "notice.eml")
+    assert result.kind == "email" and result.form_id == spec.id, result.reason
+    assert result.confirm and "read from attachment notice.jpg" in result.warnings
+    assert result.answers["role"].value == "Director of Nursing"
