@@ -14,6 +14,7 @@ safeguarding lead, copying the CP Review Unit), and this module writes the notif
 policy's letter, the row, how to contact the CP Review Unit, the training offer, the response
 link and the due date) to the outbox in the same transaction. The outbox attaches the Appendix 3
 notification for that row as DOCX and PDF (service.documents.records.render; `attach_notification`).
+The notification and the row's private response link are in letters.py.
 
 Every row is checked before anything is stored (answers, the agency's lead in the directory), so
 a log with one wrong row is refused whole, naming the row and what is wrong.
@@ -22,22 +23,19 @@ Follow-up: the agency is asked to respond within FOLLOW_UP_DAYS working days. Ki
 escalated each step in this process should not exceed 5 working days", so the response to the
 escalation is one such step. `chase` sends a chaser for each row still awaiting a response after
 its due date, and gives it another FOLLOW_UP_DAYS working days, at most MAX_CHASERS times; after
-that the row stays overdue on the log for the CP Review Unit to take up.
+that the row stays overdue on the log for the CP Review Unit to take up (chasers.py).
+
+This module checks and records the log; it re-exports what callers use as log.* (FOLLOW_UP_DAYS,
+response_link, attach_notification, chase, overdue_count).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-import hmac
 import secrets
-from base64 import urlsafe_b64encode
 from collections.abc import Callable
-from dataclasses import dataclass
-from email.utils import make_msgid
 from functools import partial
 
-from flask import current_app, has_request_context, url_for
 from marshmallow import RAISE, Schema, ValidationError, fields, pre_load, validate, validates_schema
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -45,14 +43,16 @@ from sqlalchemy.orm import Session
 from forms import registry
 from forms.model import FormSpec, Pack
 from forms.schema import validate_data
-from service.casework import cases, outbox, routing, workdays
-from service.casework.models import Case, Contact, OutboxMessage, RoutingDecision
+from service.casework import cases, routing, workdays
+from service.casework.models import Contact
+from service.conference.chasers import chase as chase
+from service.conference.chasers import overdue_count as overdue_count
+from service.conference.letters import FOLLOW_UP_DAYS as FOLLOW_UP_DAYS
+from service.conference.letters import attach_notification as attach_notification
+from service.conference.letters import queue_notification, response_token, token_hash
+from service.conference.letters import response_link as response_link
 from service.conference.models import REASONS, Conference, ConferenceIssue
-from service.documents import records as documents
-from service.ops.settings import public_base_url
 
-FOLLOW_UP_DAYS = 5  # Kirklees protocol §2: each step no more than 5 working days
-MAX_CHASERS = 2
 MAX_ROWS = 30
 CHANNELS = {"web": "web", "upload": "upload", "email": "email"}  # log channel -> case channel
 
@@ -217,18 +217,6 @@ def check(session: Session, partnership: str, answers: dict, *, today: dt.date) 
 # --- recording ---------------------------------------------------------------------------------
 
 
-def response_token(nonce: str) -> str:
-    """The private link's token: HMAC of the row's random nonce with the app's secret key, so a chaser
-    can repeat the link while the database keeps only its hash."""
-    key = current_app.config["SECRET_KEY"].encode("utf-8")
-    digest = hmac.new(key, b"conference-response:" + nonce.encode("ascii"), hashlib.sha256).digest()
-    return urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
-
-
-def token_hash(token: str) -> str:
-    return hashlib.sha256(token.encode("utf-8")).hexdigest()
-
-
 def record(
     session: Session,
     partnership: str,
@@ -269,7 +257,7 @@ def record(
         for position, row in enumerate(loaded["rows"], start=1):
             issue, token = _new_issue(conference, position, row, today, cal)
             session.add(issue)
-            queue = partial(_queue_notification, issue=issue, link=link_for(token))
+            queue = partial(queue_notification, issue=issue, link=link_for(token))
             data = row_data(loaded, row)
             cases.submit(session, spec.id, data, channel=CHANNELS[channel], now=now, queue=queue, commit=False)
     except Exception:
@@ -298,235 +286,3 @@ def _new_issue(conference: Conference, position: int, row: dict, today: dt.date,
         chasers=0,
     )
     return issue, token
-
-
-def response_link(token: str) -> str:
-    """The absolute URL of a row's response page, on PUBLIC_BASE_URL (config or environment) when set,
-    so no request's Host header decides where an e-mailed link points; else the request's own address
-    (or http://localhost:5000 in a command)."""
-    base = public_base_url(current_app)
-    if base is None and has_request_context():
-        return url_for("conference.respond", token=token, _external=True)
-    with current_app.test_request_context(base_url=base or "http://localhost:5000"):
-        return url_for("conference.respond", token=token, _external=True)
-
-
-# --- the notification -------------------------------------------------------------------------
-
-
-def day_words(day: dt.date) -> str:
-    return f"{day:%A} {day.day} {day:%B %Y}"
-
-
-def _split(pack: Pack, decisions: list[RoutingDecision]) -> tuple[list[RoutingDecision], list[RoutingDecision]]:
-    """(the agency's lead, the copies): the lead is chosen by the rule that matches the receiving agency."""
-    agency_rules = {r["id"] for r in pack.routing if r["to"].get("match") == "receiving_agency"}
-    leads = [d for d in decisions if d.rule_id in agency_rules and d.email]
-    copies = [d for d in decisions if d.rule_id not in agency_rules and d.email]
-    return leads, copies
-
-
-def letter(
-    pack: Pack,
-    spec: FormSpec,
-    issue: ConferenceIssue,
-    *,
-    to: RoutingDecision,
-    leads: list[RoutingDecision],
-    copies: list[RoutingDecision],
-    link: str | None,
-    chaser: bool = False,
-) -> str:
-    """The e-mail: the policy's letter (Appendix 3's instructions and closing) around the row.
-
-    The family's name stays in the attached notification, not in the e-mail text."""
-    conference = issue.conference
-    lines = [f"Dear {to.name},", ""]
-    if chaser:
-        lines += [
-            f"We have not yet received your agency's response to the conference escalation sent on "
-            f"{day_words(issue.notified_on)}. Please respond by {day_words(issue.due)}.",
-            "",
-        ]
-    if to not in leads:
-        names = ", ".join(f"{d.name} <{d.email}>" for d in leads)
-        lines += [f"Copy for the {to.reason}. Sent to {names} for {issue.agency}.", ""]
-    lines += list(spec.instructions)
-    lines += [
-        "",
-        f"Date of meeting: {day_words(conference.meeting_date)}",
-        f"CP Chair: {conference.chair_name}",
-        f"Agency: {issue.agency}",
-        f"Name of agency Rep: {issue.agency_rep or 'not recorded'}",
-        f"Reason for escalation: {issue.reason_text}",
-        "",
-    ]
-    closing = list(spec.closing)
-    for text in closing:
-        lines.append(text)
-        if "Child Protection Review Unit" in text:
-            for unit in copies:
-                contact = ", ".join(x for x in (unit.email, unit.phone) if x)
-                lines.append(f"{unit.name}: {contact}")
-        lines.append("")
-    lines.append(
-        f"Please respond by {day_words(issue.due)} ({FOLLOW_UP_DAYS} working days; {pack.short_name} protocol §2: "
-        "each step should not exceed 5 working days)."
-    )
-    if link:
-        lines += [
-            "Reply to this e-mail keeping the reference in the subject, or respond through this private link "
-            "(do not forward it):",
-            link,
-        ]
-    else:
-        lines.append("The agency responds by replying to its e-mail or through its private link.")
-    lines += ["", f"The notification is attached as Word (DOCX) and PDF. Reference: {issue.case.reference}."]
-    return "\n".join(lines)
-
-
-def _messages(
-    session: Session,
-    pack: Pack,
-    spec: FormSpec,
-    issue: ConferenceIssue,
-    decisions: list[RoutingDecision],
-    *,
-    link: str,
-    now: dt.datetime,
-    chaser: bool = False,
-) -> list[OutboxMessage]:
-    case, submission_id = issue.case, decisions[0].submission_id if decisions else None
-    leads, copies = _split(pack, decisions)
-    what = "Reminder: response overdue" if chaser else spec.title
-    subject = f"[{case.reference}] {what}: {issue.agency}, conference of {issue.conference.meeting_date:%d/%m/%Y}"
-    seen: set[str] = set()
-    messages = []
-    for to in leads + copies:
-        if to.email.lower() in seen:
-            continue
-        seen.add(to.email.lower())
-        body = letter(
-            pack, spec, issue, to=to, leads=leads, copies=copies, link=link if to in leads else None, chaser=chaser
-        )
-        messages.append(
-            OutboxMessage(
-                case_id=case.id,
-                submission_id=submission_id,
-                routing_id=to.id,
-                message_id=make_msgid(idstring=case.reference, domain=outbox.message_id_domain()),
-                to_name=to.name,
-                to_email=to.email,
-                subject=subject,
-                body=body,
-                status="pending",
-                attempts=0,
-                next_attempt_at=now,
-                created_at=now,
-            )
-        )
-    session.add_all(messages)
-    return messages
-
-
-def _queue_notification(session, pack, spec, case, submission, decisions, step, *, now, issue, link):
-    """cases.submit's queue hook: link the row to its case and write its notification."""
-    issue.case = case
-    session.flush()
-    _messages(session, pack, spec, issue, decisions, link=link, now=now)
-
-
-def attach_notification(session: Session, row: OutboxMessage, settings) -> list[tuple[bytes, str, str]] | None:
-    """outbox.ATTACHERS: a conference row's messages carry its Appendix 3 notification as DOCX and PDF."""
-    if row.submission_id is None:
-        return None
-    if session.scalar(select(ConferenceIssue.id).where(ConferenceIssue.case_id == row.case_id)) is None:
-        return None
-    from service.casework.models import Submission
-
-    submission = session.get(Submission, row.submission_id)
-    spec = registry().form(submission.form_id)
-    reference = session.get(Case, row.case_id).reference
-    return [
-        (
-            documents.render(spec, submission.data, kind),
-            documents.filename(spec, kind, completed=True, reference=reference),
-            kind,
-        )
-        for kind in ("docx", "pdf")
-    ]
-
-
-# --- follow-up -----------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Chased:
-    reference: str
-    agency: str
-    due: dt.date
-    chasers: int
-
-
-def overdue(session: Session, today: dt.date, partnerships: list[str] | None = None) -> list[ConferenceIssue]:
-    """Rows still awaiting a response after their due date, longest overdue first."""
-    query = (
-        select(ConferenceIssue)
-        .join(Conference)
-        .where(ConferenceIssue.status == "awaiting", ConferenceIssue.due < today)
-        .order_by(ConferenceIssue.due, ConferenceIssue.id)
-    )
-    if partnerships is not None:
-        query = query.where(Conference.partnership.in_(partnerships))
-    return list(session.scalars(query))
-
-
-def overdue_count(session: Session, today: dt.date, partnerships: list[str]) -> int:
-    from sqlalchemy import func
-
-    return (
-        session.scalar(
-            select(func.count())
-            .select_from(ConferenceIssue)
-            .join(Conference)
-            .where(
-                ConferenceIssue.status == "awaiting",
-                ConferenceIssue.due < today,
-                Conference.partnership.in_(partnerships),
-            )
-        )
-        or 0
-    )
-
-
-def chase(
-    session: Session, *, now: dt.datetime | None = None, link_for: Callable[[str], str] = response_link
-) -> list[Chased]:
-    """A chaser to the lead (copying the CP Review Unit) for each overdue row; commits."""
-    now = now or dt.datetime.now(dt.UTC)
-    today = workdays.today(now)
-    cal = workdays.calendar(session)
-    chased = []
-    for issue in overdue(session, today):
-        if issue.chasers >= MAX_CHASERS or issue.case is None:
-            continue
-        pack = registry().pack(issue.conference.partnership)
-        submission = issue.case.submissions[0]
-        spec = registry().form(submission.form_id)
-        decisions = [d for d in issue.case.routings if d.submission_id == submission.id]
-        issue.chasers += 1
-        issue.last_chased_on = today
-        issue.due = cal.add_working_days(today, FOLLOW_UP_DAYS)
-        _messages(
-            session,
-            pack,
-            spec,
-            issue,
-            decisions,
-            link=link_for(response_token(issue.response_nonce)),
-            now=now,
-            chaser=True,
-        )
-        chased.append(Chased(issue.case.reference, issue.agency, issue.due, issue.chasers))
-    session.commit()
-    return chased

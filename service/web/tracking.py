@@ -8,7 +8,7 @@ from flask_wtf import FlaskForm
 
 from forms.model import FormSpec, Pack
 from service import db
-from service.casework import cases
+from service.casework import cases, receipts
 from service.documents import records as documents
 from service.web import journey
 from service.web.answers import web_answers_from_canonical
@@ -37,6 +37,7 @@ def confirmation(tracking: str):
         routes=routes,
         tracking_link=url_for("web.tracking", tracking=tracking, _external=True),
         record_links=[(fmt.upper(), url_for("web.record", tracking=tracking, fmt=fmt)) for fmt in documents.FORMATS],
+        receipt_to=next(iter(receipts.addresses_in(case.raiser_contact)), None),
     )
 
 

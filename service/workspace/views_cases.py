@@ -24,6 +24,7 @@ from forms.taxonomy import CATEGORIES
 from service import db
 from service.casework import audit, cases
 from service.casework.models import CaseNote, OutboxMessage
+from service.intake.models import ReceivedItem
 from service.workspace import bp
 from service.workspace.auth import requires
 from service.workspace.common import (
@@ -105,14 +106,19 @@ def _page(case, *, note_form=None, outcome_form=None, close_form=None, errors=No
     for row in case.routings:
         routes[row.submission_id].append({"route": row, "delivery": delivery.get(row.id)})
     forms = registry().forms
+    # Each e-mail beside its sender check (issue 14); replies held for review show with their reason.
+    received = list(session.scalars(select(ReceivedItem).where(ReceivedItem.case_reference == case.reference)))
+    emails = {i.submission_id: i for i in received if i.submission_id and i.sender}
     submissions = [
         {
             **s,
             "form_title": forms[s["form_id"]].short_title if s["form_id"] in forms else s["form_id"],
             "routes": routes.get(s["id"], []),
+            "email": emails.get(s["id"]),
         }
         for s in view["submissions"]
     ]
+    held = [i for i in received if i.status == "held"]
     if holds_child_details(case):
         audit_here("case.view", case, detail="case page")
     session.commit()
@@ -124,6 +130,7 @@ def _page(case, *, note_form=None, outcome_form=None, close_form=None, errors=No
         partnership=pack,
         category=CATEGORIES.get(case.category or "", case.category),
         submissions=submissions,
+        held=held,
         notes=notes,
         history=audit.for_case(session, case.reference, limit=50),
         note_form=note_form or NoteForm(formdata=None),

@@ -10,7 +10,7 @@ import pytest
 from forms import registry
 from forms.schema import validate_data
 from service.documents.records import render
-from service.intake import ingest
+from service.intake import ingest, review
 from service.intake.models import ReceivedItem
 from tests.conftest import sample
 from tests.parsers.scans import CLEAN, scanned
@@ -28,13 +28,13 @@ def test_a_scanned_form_waits_prefilled_for_a_person_to_confirm(db_session):
     assert item.raw == content and item.form_id == spec.id
     assert item.parsed["confirm"] and item.parsed["data"]["name"] == "Grace Okonkwo"
     assert item.parsed["fields"]["name"]["confidence"] > 80
-    assert item in ingest.for_review(db_session)
+    assert item in review.for_review(db_session)
 
     # Reading it again (the form chosen) still waits: only a person's confirmed answers apply it.
-    again = ingest.reprocess(db_session, item.id, actor="reviewer@bu.example", form_id=spec.id)
+    again = review.reprocess(db_session, item.id, actor="reviewer@bu.example", form_id=spec.id)
     assert again.status == "quarantined"
 
     confirmed = validate_data(spec, {**item.parsed["data"]})
-    done = ingest.reprocess(db_session, item.id, actor="reviewer@bu.example", data=confirmed)
+    done = review.reprocess(db_session, item.id, actor="reviewer@bu.example", data=confirmed)
     assert done.status == "accepted", done.reason
     assert done.reference.startswith(registry().pack("sscp").reference_prefix + "-")

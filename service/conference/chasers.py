@@ -1,0 +1,94 @@
+"""Follow-up: rows still awaiting the agency's response after their due date, and the chasers.
+
+`chase` sends a chaser for each overdue row (to the lead, copying the CP Review Unit) and gives it
+another FOLLOW_UP_DAYS working days, at most MAX_CHASERS times; after that the row stays overdue on
+the log for the CP Review Unit to take up.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from forms import registry
+from service.casework import workdays
+from service.conference.letters import FOLLOW_UP_DAYS, response_link, response_token, write_messages
+from service.conference.models import Conference, ConferenceIssue
+
+MAX_CHASERS = 2
+
+
+@dataclass(frozen=True)
+class Chased:
+    reference: str
+    agency: str
+    due: dt.date
+    chasers: int
+
+
+def overdue(session: Session, today: dt.date, partnerships: list[str] | None = None) -> list[ConferenceIssue]:
+    """Rows still awaiting a response after their due date, longest overdue first."""
+    query = (
+        select(ConferenceIssue)
+        .join(Conference)
+        .where(ConferenceIssue.status == "awaiting", ConferenceIssue.due < today)
+        .order_by(ConferenceIssue.due, ConferenceIssue.id)
+    )
+    if partnerships is not None:
+        query = query.where(Conference.partnership.in_(partnerships))
+    return list(session.scalars(query))
+
+
+def overdue_count(session: Session, today: dt.date, partnerships: list[str]) -> int:
+    from sqlalchemy import func
+
+    return (
+        session.scalar(
+            select(func.count())
+            .select_from(ConferenceIssue)
+            .join(Conference)
+            .where(
+                ConferenceIssue.status == "awaiting",
+                ConferenceIssue.due < today,
+                Conference.partnership.in_(partnerships),
+            )
+        )
+        or 0
+    )
+
+
+def chase(
+    session: Session, *, now: dt.datetime | None = None, link_for: Callable[[str], str] = response_link
+) -> list[Chased]:
+    """A chaser to the lead (copying the CP Review Unit) for each overdue row; commits."""
+    now = now or dt.datetime.now(dt.UTC)
+    today = workdays.today(now)
+    cal = workdays.calendar(session)
+    chased = []
+    for issue in overdue(session, today):
+        if issue.chasers >= MAX_CHASERS or issue.case is None:
+            continue
+        pack = registry().pack(issue.conference.partnership)
+        submission = issue.case.submissions[0]
+        spec = registry().form(submission.form_id)
+        decisions = [d for d in issue.case.routings if d.submission_id == submission.id]
+        issue.chasers += 1
+        issue.last_chased_on = today
+        issue.due = cal.add_working_days(today, FOLLOW_UP_DAYS)
+        write_messages(
+            session,
+            pack,
+            spec,
+            issue,
+            decisions,
+            link=link_for(response_token(issue.response_nonce)),
+            now=now,
+            chaser=True,
+        )
+        chased.append(Chased(issue.case.reference, issue.agency, issue.due, issue.chasers))
+    session.commit()
+    return chased
