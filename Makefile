@@ -7,7 +7,7 @@ PIP := $(VENV)/bin/pip
 FLASK := $(VENV)/bin/flask --app app
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
 
-.PHONY: run test bench lint format install install-test db clean assets chromium cairo outbox worker test-tools
+.PHONY: run test bench lint format install install-test db clean assets chromium cairo outbox worker test-tools parsing-tools
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -41,17 +41,26 @@ chromium:
 cairo:
 	ldconfig -p | grep -q 'libcairo\.so\.2' || (apt-get update && apt-get install -y libcairo2)
 
-install: $(STAMP) $(ASSETS) cairo
+# Reading returned documents (issue 16): Tesseract reads scans and photos; LibreOffice converts .doc,
+# .odt and .rtf to .docx for the parsers. Both run at run time, inside the parsing worker.
+parsing-tools:
+	command -v tesseract >/dev/null && command -v soffice >/dev/null || (apt-get update && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
+		tesseract-ocr tesseract-ocr-eng libreoffice-writer-nogui)
+
+install: $(STAMP) $(ASSETS) cairo parsing-tools
 
 # What the tests use as real peers: pdftk and LibreOffice re-save returned forms as a reader or Word
 # would, dovecot is the IMAP server the mailbox poller is tested against, nginx runs deploy/nginx.conf
 # and redis-server count rate limits in the production test (tests/production/) and hold the intake
 # queue in the worker tests (each starts one of its own), and age and gpg encrypt backups as the guide says.
-TEST_TOOLS := pdftk soffice doveadm nginx age gpg redis-server
+# Tesseract reads the scans tests/parsers/scans.py makes (also installed by parsing-tools).
+TEST_TOOLS := pdftk soffice doveadm nginx age gpg redis-server tesseract
 test-tools:
 	for tool in $(TEST_TOOLS); do command -v $$tool >/dev/null || missing=1; done; \
 	test -z "$$missing" || (apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y \
-		--no-install-recommends pdftk-java libreoffice-writer-nogui dovecot-imapd nginx age gpg redis-server)
+		--no-install-recommends pdftk-java libreoffice-writer-nogui dovecot-imapd nginx age gpg redis-server \
+		tesseract-ocr tesseract-ocr-eng)
 
 install-test: install chromium test-tools
 

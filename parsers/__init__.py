@@ -1,41 +1,21 @@
 """Returned documents and e-mails to one ParseResult: `parse(content, filename)`.
 
-The kind is sniffed from the bytes (a renamed file is still read for what it is); the form is
+The kind is sniffed from the bytes (parsers.kinds: a renamed file is still read for what it is);
+.doc, .odt and .rtf are made DOCX by LibreOffice (parsers.convert); scans and photos are read by OCR
+(parsers.scan, parsers.ocr, parsers.ocr_layout) and marked for a person to confirm; the form is
 recognised by its labels. `parsers.sandbox.parse_safely` runs the same in a child process with
 memory and time limits, which is what the ingestion pipeline uses.
 """
 
 from __future__ import annotations
 
+from parsers.kinds import CONVERTED, refusal, sniff
 from parsers.result import Answer, ParseError, ParseResult
 
 MAX_DOCUMENT_BYTES = 20 * 1024 * 1024
 MAX_EMAIL_BYTES = 60 * 1024 * 1024
 
 __all__ = ["Answer", "ParseError", "ParseResult", "parse", "sniff"]
-
-
-def sniff(content: bytes, filename: str | None = None) -> str:
-    """docx, pdf, msg, email or text, from the bytes first and the name second."""
-    name = (filename or "").lower()
-    if content.startswith(b"%PDF") or b"%PDF-" in content[:1024]:
-        return "pdf"
-    if content.startswith(b"PK"):
-        return "docx"
-    if content.startswith(b"\xd0\xcf\x11\xe0"):
-        return "doc" if name.endswith((".doc", ".dot")) else "msg"
-    head = content[:4096]
-    if name.endswith(".eml") or _looks_like_email(head):
-        return "email"
-    if name.endswith((".txt", ".text")):
-        return "text"
-    return "unknown"
-
-
-def _looks_like_email(head: bytes) -> bool:
-    lines = head.split(b"\n", 30)[:30]
-    headers = {line.split(b":", 1)[0].strip().lower() for line in lines if b":" in line[:40]}
-    return len(headers & {b"from", b"to", b"subject", b"date", b"message-id", b"mime-version", b"received"}) >= 2
 
 
 def parse(
@@ -67,7 +47,7 @@ def parse(
 
 
 def parse_document(content: bytes, kind: str, *, specs, prefixes, form_id=None) -> ParseResult:
-    from parsers.blocks import Para, text_blocks
+    from parsers.blocks import text_blocks
     from parsers.layout import find_reference, read_blocks
 
     if len(content) > MAX_DOCUMENT_BYTES:
@@ -75,13 +55,7 @@ def parse_document(content: bytes, kind: str, *, specs, prefixes, form_id=None) 
             f"refused: the document is {len(content) / 1048576:.1f} MB (at most {MAX_DOCUMENT_BYTES // 1048576} MB)"
         )
     if kind == "docx":
-        from parsers.docx import docx_blocks
-
-        blocks, extra = docx_blocks(content)
-        result = read_blocks(blocks, "docx", specs, form_id=form_id)
-        texts = [extra] + [b.text if isinstance(b, Para) else " ".join(" ".join(r) for r in b.rows) for b in blocks]
-        result.reference = find_reference("\n".join(texts), prefixes)
-        return result
+        return read_docx(content, specs=specs, prefixes=prefixes, form_id=form_id)
     if kind == "pdf":
         from parsers.pdf import parse_pdf
 
@@ -94,6 +68,26 @@ def parse_document(content: bytes, kind: str, *, specs, prefixes, form_id=None) 
         result = read_blocks(text_blocks(text), "text", specs, continuation=True, form_id=form_id)
         result.reference = find_reference(text, prefixes)
         return result
-    if kind == "doc":
-        raise ParseError("not readable: an old Word 97-2003 .doc file; save it as .docx and send it again")
-    raise ParseError("not a document: the file is not a Word document (.docx), a PDF or an e-mail")
+    if kind in CONVERTED:
+        from parsers.convert import read_converted
+
+        return read_converted(content, kind, specs=specs, prefixes=prefixes, form_id=form_id)
+    if kind == "image":
+        from parsers.scan import parse_image
+
+        return parse_image(content, specs=specs, prefixes=prefixes, form_id=form_id)
+    raise ParseError(
+        refusal(kind) or "not a document: the file is not a Word or OpenDocument document, a PDF, an image or an e-mail"
+    )
+
+
+def read_docx(content: bytes, *, specs, prefixes, form_id=None, kind: str = "docx") -> ParseResult:
+    from parsers.blocks import Para
+    from parsers.docx import docx_blocks
+    from parsers.layout import find_reference, read_blocks
+
+    blocks, extra = docx_blocks(content)
+    result = read_blocks(blocks, kind, specs, form_id=form_id)
+    texts = [extra] + [b.text if isinstance(b, Para) else " ".join(" ".join(r) for r in b.rows) for b in blocks]
+    result.reference = find_reference("\n".join(texts), prefixes)
+    return result

@@ -21,6 +21,10 @@ W = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
 W14 = "http://schemas.microsoft.com/office/word/2010/wordml"
 MC = "http://schemas.openxmlformats.org/markup-compatibility/2006"
 DOCUMENT = "word/document.xml"
+# Strict Open XML (ISO/IEC 29500 Strict, "Strict Open XML Document" in Word's Save As) names the same
+# elements in other namespaces; read as Transitional once its namespace is mapped.
+STRICT_W = b"http://purl.oclc.org/ooxml/wordprocessingml/main"
+_MAIN = b"/officeDocument"
 
 MAX_MEMBERS = 2000
 MAX_MEMBER_BYTES = 25 * 1024 * 1024  # any one part, uncompressed
@@ -82,21 +86,43 @@ def docx_blocks(content: bytes) -> tuple[list, str]:
     """(blocks of the body, text of headers and footers, where a case reference may be)."""
     archive = open_zip(content)
     names = set(archive.namelist())
-    if DOCUMENT not in names:
+    main = _main_part(archive, names)
+    if main not in names:
         if "content.xml" in names:
             raise ParseError("not a Word document: this is an OpenDocument file (.odt); save it as .docx")
-        raise ParseError("not a Word document: the zip has no word/document.xml")
-    root = parse_xml(read_member(archive, DOCUMENT), DOCUMENT)
+        raise ParseError("not a Word document: the zip has no document part (word/document.xml)")
+    data = read_member(archive, main)
+    strict = STRICT_W in data[:4096]
+    root = parse_xml(data.replace(STRICT_W, W.encode()) if strict else data, main)
     body = root.find(f"{{{W}}}body")
     if body is None:
-        raise ParseError("not a readable Word document: it has no body")
+        if root.tag.startswith("{http://purl.oclc.org/"):
+            raise ParseError(
+                "not readable: a Strict Open XML document of a kind not read here; save it as Word (.docx)"
+            )
+        raise ParseError("not a readable Word document: its document part has no body (no w:body)")
     blocks: list = []
     _collect(body, blocks)
     extra = []
     for name in sorted(names):
         if name.startswith(("word/header", "word/footer")) and name.endswith(".xml"):
-            extra.append(_text(parse_xml(read_member(archive, name), name)))
+            part = read_member(archive, name)
+            extra.append(_text(parse_xml(part.replace(STRICT_W, W.encode()) if strict else part, name)))
     return blocks, "\n".join(extra)
+
+
+def _main_part(archive: zipfile.ZipFile, names: set[str]) -> str:
+    """The document part the package's relationships name (word/document.xml in all but a few writers)."""
+    if DOCUMENT in names or "_rels/.rels" not in names:
+        return DOCUMENT
+    try:
+        rels = parse_xml(read_member(archive, "_rels/.rels"), "_rels/.rels")
+    except ParseError:
+        return DOCUMENT
+    for rel in rels:
+        if (rel.get("Type") or "").encode().endswith(_MAIN):
+            return (rel.get("Target") or DOCUMENT).lstrip("/")
+    return DOCUMENT
 
 
 def _collect(parent, blocks: list) -> None:

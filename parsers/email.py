@@ -11,16 +11,31 @@ from __future__ import annotations
 import email
 import re
 from dataclasses import dataclass, field
-from email import policy
+from email.policy import EmailPolicy
 from email.utils import getaddresses
 
 from parsers.blocks import text_blocks
 from parsers.layout import find_reference, read_blocks
-from parsers.result import ParseError, ParseResult
+from parsers.result import ParseError, ParseResult, plain
 
 MAX_PARTS = 200
 MAX_ATTACHMENT_BYTES = 20 * 1024 * 1024  # as parsers.MAX_DOCUMENT_BYTES
 MAX_DEPTH = 3
+MAX_HEADER_CHARS = 16 * 1024  # one header's value, as read; References of 200 message ids fit
+
+
+class _BoundedPolicy(EmailPolicy):
+    """policy.default, reading at most MAX_HEADER_CHARS of any header: its parser builds a token tree
+    thousands of times a header's size (a Subject of 3,300 folded encoded words took 370 MB)."""
+
+    def header_fetch_parse(self, name, value):
+        if isinstance(value, str) and len(value) > MAX_HEADER_CHARS:
+            cut = value[:MAX_HEADER_CHARS]
+            value = cut[: max(cut.rfind(" "), cut.rfind("\t"), MAX_HEADER_CHARS // 2)]  # at a word's end
+        return super().header_fetch_parse(name, value)
+
+
+BOUNDED = _BoundedPolicy()
 
 _AUTO_SUBJECT = re.compile(
     r"^\s*(automatic reply|auto(?:matic)?[- ]?(?:reply|response)|out of (?:the )?office|on leave|away from the office|"
@@ -121,7 +136,7 @@ def read_eml(content: bytes, depth: int = 0) -> Mail:
     cut: list[str] = []
     if len(content) > MAX_ATTACHMENT_BYTES // 2:
         content, cut = _cut_large_parts(content)
-    mail = _read_message(email.message_from_bytes(content, policy=policy.default), depth)
+    mail = _read_message(email.message_from_bytes(content, policy=BOUNDED), depth)
     mail.too_large.extend(cut)
     return mail
 
@@ -222,7 +237,7 @@ def read_msg(content: bytes) -> Mail:
     try:
         msg = extract_msg.openMsg(content)
     except Exception as exc:  # extract-msg raises many kinds for a damaged file
-        raise ParseError(f"not a readable Outlook message (.msg): {type(exc).__name__}: {exc}") from None
+        raise ParseError(f"not a readable Outlook message (.msg): {plain(exc)}") from None
     try:
         headers = msg.header or {}
         mail = Mail(
@@ -266,6 +281,7 @@ def _strip_quoted(body: str) -> str:
 
 def parse_email(content: bytes, kind: str, *, specs, prefixes, form_id=None) -> ParseResult:
     from parsers import MAX_DOCUMENT_BYTES, parse_document, sniff
+    from parsers.kinds import DOCUMENTS
 
     mail = read_msg(content) if kind == "msg" else read_eml(content)
     summary = mail.summary()
@@ -276,9 +292,12 @@ def parse_email(content: bytes, kind: str, *, specs, prefixes, form_id=None) -> 
     found: list[ParseResult] = []
     limit = f"(at most {MAX_DOCUMENT_BYTES // 1048576} MB); not read"
     problems: list[str] = [f"{what} {limit}" for what in mail.too_large]
-    for name, data in mail.attachments:
-        attachment_kind = sniff(data, name)
-        if attachment_kind not in ("docx", "pdf", "doc"):
+    # Documents first; a scan or photo attached is read by OCR only when no document holds the form.
+    attached = sorted(
+        ((name, data, sniff(data, name)) for name, data in mail.attachments), key=lambda a: a[2] == "image"
+    )
+    for name, data, attachment_kind in attached:
+        if attachment_kind not in DOCUMENTS or (attachment_kind == "image" and found):
             continue
         if len(data) > MAX_DOCUMENT_BYTES:
             problems.append(f"attachment {name} is {len(data) / 1048576:.1f} MB {limit}")

@@ -16,7 +16,7 @@ from parsers.labels import labels_of
 from parsers.layout import find_reference, read_blocks, recognise
 from parsers.pdf_fields import form_fields, from_fields
 from parsers.pdf_page import blocks_of_page
-from parsers.result import ParseError, ParseResult
+from parsers.result import ParseError, ParseResult, plain
 
 MAX_PAGES = 50  # a returned form is a few pages; anything longer is not one
 
@@ -33,7 +33,7 @@ def _reader(content: bytes):
             "the PDF is protected by a password; send it again without a password (or the form as Word)"
         ) from None
     except (pikepdf.PdfError, ValueError, KeyError, TypeError, RecursionError, OSError, RuntimeError) as exc:
-        raise ParseError(f"not a readable PDF: {type(exc).__name__}: {exc}") from None
+        raise ParseError(f"not a readable PDF: {plain(exc)}") from None
     if pages == 0:
         raise ParseError("not a readable PDF: it has no pages")
     if pages > MAX_PAGES:
@@ -46,10 +46,10 @@ def parse_pdf(content: bytes, *, specs, prefixes, form_id=None) -> ParseResult:
     try:
         fields = form_fields(pdf)
     except (RecursionError, ValueError, KeyError, TypeError, AttributeError, RuntimeError) as exc:
-        raise ParseError(f"not a readable PDF: its form fields are damaged ({type(exc).__name__})") from None
+        raise ParseError(f"not a readable PDF: its form fields are damaged ({plain(exc)})") from None
     result = from_fields(fields, specs, form_id) if fields else None
     if result is None:
-        result = _from_text(content, specs, form_id)
+        result = _from_text(content, specs, prefixes, form_id)
     if result.form_id and not result.reference:
         result.reference = _reference(pdf, fields, prefixes)
     return result
@@ -62,12 +62,13 @@ def _reference(pdf, fields: dict, prefixes) -> str | None:
     return find_reference("\n".join(texts), prefixes)
 
 
-def _from_text(content: bytes, specs, form_id) -> ParseResult:
+def _from_text(content: bytes, specs, prefixes, form_id) -> ParseResult:
     blocks = pdf_blocks(content)
     if not any((b.text.strip() if isinstance(b, Para) else b.rows) for b in blocks):
-        raise ParseError("not a readable form: the PDF has no text (a scan or image); send the Word form instead")
-    result = read_blocks(blocks, "pdf", specs, continuation=True, form_id=form_id)
-    return result
+        from parsers.scan import parse_scanned_pdf  # no text: pages of images, read by OCR
+
+        return parse_scanned_pdf(content, specs=specs, prefixes=prefixes, form_id=form_id)
+    return read_blocks(blocks, "pdf", specs, continuation=True, form_id=form_id)
 
 
 def pdf_blocks(content: bytes) -> list:
@@ -106,7 +107,7 @@ def pdf_blocks(content: bytes) -> list:
             raise ParseError(
                 "refused: the PDF's content unpacks beyond the memory limit (a decompression bomb?)"
             ) from None
-        raise ParseError(f"not a readable PDF: {type(exc).__name__}: {exc}") from None
+        raise ParseError(f"not a readable PDF: {plain(exc)}") from None
     return blocks
 
 

@@ -74,8 +74,10 @@ def blocks_of_page(page) -> list:
             last.text += " " + line["text"]  # an option's label wrapped onto the next line
             continue
         placed.append((line["top"], Para(line["text"], soft=soft)))
+    cells = [cell for table in tables for row in table.rows for cell in row.cells if cell]
+    chars = _chars_by_cell(page.chars, cells)
     for table in tables:
-        rows = [[_cell_text(page, cell) if cell else "" for cell in row.cells] for row in table.rows]
+        rows = [[_cell_text(page, cell, chars[cell]) if cell else "" for cell in row.cells] for row in table.rows]
         placed.append((table.bbox[1], Table(rows)))
     placed.sort(key=lambda p: p[0])
     return [block for _, block in placed]
@@ -110,19 +112,39 @@ def _wrapped(prev: dict, line: dict, right: float) -> bool:
     return 0 < line["top"] - prev["top"] < 3 * per_char + 12 and prev["x1"] + per_char * (len(first) + 1) >= right - 0.5
 
 
-def _cell_text(page, bbox) -> str:
+BUCKET = 24.0  # points: the side of the squares cells are indexed by
+
+
+def _chars_by_cell(chars: list[dict], cells: list[tuple]) -> dict[tuple, list[dict]]:
+    """Each cell's characters, in the page's order, in one pass over the characters: a character
+    belongs to every cell its middle lies in (as pdfplumber assigns them), and only the cells
+    indexed under its square are tried, so the cost grows with characters plus cells, not their product."""
+    index: dict[tuple[int, int], list[tuple]] = {}
+    for cell in dict.fromkeys(cells):
+        x0, top, x1, bottom = cell
+        for i in range(int(x0 // BUCKET), int(x1 // BUCKET) + 1):
+            for j in range(int(top // BUCKET), int(bottom // BUCKET) + 1):
+                index.setdefault((i, j), []).append(cell)
+    out: dict[tuple, list[dict]] = {cell: [] for cell in cells}
+    for char in chars:
+        x, y = (char["x0"] + char["x1"]) / 2, (char["top"] + char["bottom"]) / 2
+        for cell in index.get((int(x // BUCKET), int(y // BUCKET)), ()):
+            if cell[0] <= x < cell[2] and cell[1] <= y < cell[3]:
+                out[cell].append(char)
+    return out
+
+
+def _cell_text(page, bbox, chars: list[dict]) -> str:
     """A cell's text with the writer's line wrapping undone: a line that ends because the next word
     did not fit continues (with a space, or none inside a word that was split); a line that ends
     short of the cell's edge is a real line break."""
-    x0, top, x1, bottom = bbox
+    from pdfplumber.utils import chars_to_textmap
 
-    def inside(obj) -> bool:  # by the middle of each character, as pdfplumber assigns them to cells
-        if obj.get("object_type") != "char":
-            return False
-        x, y = (obj["x0"] + obj["x1"]) / 2, (obj["top"] + obj["bottom"]) / 2
-        return x0 <= x < x1 and top <= y < bottom
-
-    lines = page.filter(inside).extract_text_lines(return_chars=True, strip=True)
+    x0, _, x1, _ = bbox
+    if not chars:
+        return ""
+    textmap = chars_to_textmap(chars, layout_bbox=page.bbox, layout_width=page.width, layout_height=page.height)
+    lines = textmap.extract_text_lines(return_chars=True, strip=True)
     if not lines:
         return ""
     margin = max(min(line["x0"] for line in lines) - x0, 1.0)

@@ -51,7 +51,7 @@ class Reader:
             value = [v for v in value if v]
         if f.key in self.answers and self.answers[f.key].value not in ("", [], None) and value in ("", []):
             return
-        self.answers[f.key] = Answer(value, label.strip())
+        self.answers[f.key] = Answer(value, " ".join(label.split()))  # a label wrapped over lines, as one
         self.last = f
         self.pending = None
 
@@ -178,6 +178,8 @@ class Reader:
             header = self.header(cells)
             if header:
                 rows_field, columns = header
+                if not isinstance(self.answers.get(rows_field.key, Answer([], "")).value, list):
+                    del self.answers[rows_field.key]  # a line under its label was taken for its answer
                 self.answers.setdefault(rows_field.key, Answer([], rows_field.label))
                 continue
             if rows_field is not None and not self.is_label_row(cells):
@@ -236,6 +238,9 @@ class Reader:
             return
         option = self.option_for(first)
         f = self.field_for(first)
+        lines = first.strip().split("\n")
+        for n in range(len(lines) - 1, 0, -1):  # a label with its hint printed beneath it
+            f = f or self.field_for("\n".join(lines[:n]))
         if f is None and option is not None and len(rest) == 1 and tick_state(rest[0]) is not None:
             self.tick(option[0], option[1], bool(tick_state(rest[0])), first)
             return

@@ -23,10 +23,24 @@ class ParseError(ValueError):
     """The input cannot be read as a form; the message says why, in words a person can act on."""
 
 
+_REPR = re.compile(r"(?:stream |file )?<[^<>]* at 0x[0-9a-fA-F]+>:?\s*")
+
+
+def plain(exc: BaseException, fallback: str = "the file is damaged") -> str:
+    """What a library's exception says, without object reprs ("<_io.BytesIO object at 0x...>") or
+    the library's class names, cut to a readable length; `fallback` when it says nothing."""
+    text = _REPR.sub("", str(exc)).strip(" :")
+    text = " ".join(text.split())
+    if not text or text.isdigit():
+        return fallback
+    return text if len(text) <= 160 else text[:157] + "..."
+
+
 @dataclass
 class Answer:
     value: object  # str, list of choice labels/values (ticks), or list of row dicts (rows)
     label: str  # the label, as written in the document, it was read from
+    confidence: float | None = None  # 0-100, for an answer read by OCR: its least certain word
 
 
 @dataclass
@@ -42,6 +56,8 @@ class ParseResult:
     score: float = 0.0
     reason: str | None = None  # why no form could be read (set when form_id is None)
     email: dict | None = None  # sender, subject, message id, threading, for e-mails
+    # Why a person must confirm the answers before they are applied (a scan read by OCR), or None.
+    confirm: str | None = None
 
     @property
     def recognised(self) -> bool:
@@ -65,12 +81,14 @@ class ParseResult:
             "claimed_stage": self.claimed_stage,
             "reference": self.reference,
             "score": round(self.score, 3),
-            "fields": {k: {"value": a.value, "label": a.label} for k, a in self.answers.items()},
+            "fields": {k: _answer_json(a) for k, a in self.answers.items()},
             "warnings": list(self.warnings),
             "reason": self.reason,
         }
         if self.email is not None:
             out["email"] = self.email
+        if self.confirm is not None:
+            out["confirm"] = self.confirm
         if spec is not None:
             data, errors = self.canonical(spec)
             out["data"], out["errors"] = data, errors
@@ -78,9 +96,17 @@ class ParseResult:
 
     @classmethod
     def from_json(cls, obj: dict) -> ParseResult:
-        answers = {k: Answer(v["value"], v["label"]) for k, v in obj.get("fields", {}).items()}
+        answers = {k: Answer(v["value"], v["label"], v.get("confidence")) for k, v in obj.get("fields", {}).items()}
         keep = ("kind", "form_id", "partnership", "title", "claimed_stage", "reference", "score", "reason", "email")
+        keep += ("confirm",)
         return cls(answers=answers, warnings=list(obj.get("warnings", [])), **{k: obj.get(k) for k in keep})
+
+
+def _answer_json(answer: Answer) -> dict:
+    out = {"value": answer.value, "label": answer.label}
+    if answer.confidence is not None:
+        out["confidence"] = round(answer.confidence)
+    return out
 
 
 # --- words and marks -------------------------------------------------------------------------
@@ -169,6 +195,10 @@ def match_choice(spec_field: Field, text: str) -> str | None:
         head = norm(choice.label.split(":", 1)[0])
         if ":" in choice.label and wanted == head:
             return choice.value
+    squashed = wanted.replace(" ", "")  # "Stage5", as OCR or a hurried typist writes it
+    for choice in spec_field.choices:
+        if squashed in (squash(choice.label), squash(choice.label.split(":", 1)[0]) if ":" in choice.label else None):
+            return choice.value
     starts = [c.value for c in spec_field.choices if norm(c.label).startswith(wanted) and len(wanted) >= 4]
     return starts[0] if len(starts) == 1 else None
 
@@ -205,7 +235,10 @@ def convert_value(spec_field: Field, value, errors: dict, key: str):
     kind = spec_field.type
     if kind == "rows":
         rows = []
-        for n, row in enumerate(value or [], 1):
+        for n, row in enumerate(value if isinstance(value, list) else [], 1):
+            if not isinstance(row, dict):
+                errors[f"{key}.{n}"] = [f"'{spec_field.label}': row {n} could not be read as the table's columns"]
+                continue
             out = {}
             for column in spec_field.columns:
                 out[column.key] = convert_value(column, row.get(column.key, ""), errors, f"{key}.{n}.{column.key}")

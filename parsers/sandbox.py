@@ -25,6 +25,9 @@ from parsers.result import ParseError, ParseResult
 
 MEMORY_LIMIT = 300 * 1024 * 1024
 TIME_LIMIT = 10
+# Helper programs the worker runs (LibreOffice converting a .doc, Tesseract reading a scan) have
+# their own limits; their time counts against this, not the worker's own processor time.
+HELPERS_SECONDS = 60
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -52,7 +55,7 @@ def read_frame(stream) -> tuple[dict, bytes]:
 class Worker:
     def __init__(self, memory: int = MEMORY_LIMIT, seconds: int = TIME_LIMIT):
         self.memory, self.seconds = memory, seconds
-        self.wall = 3 * seconds
+        self.wall = 3 * seconds + HELPERS_SECONDS
         self.cpu_seconds = 0.0  # processor time the workers spent reading, over all of them
         self.process: subprocess.Popen | None = None
         self.lock = threading.Lock()

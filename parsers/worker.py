@@ -13,10 +13,12 @@ import resource
 import sys
 
 if __name__ == "__main__" and len(sys.argv) > 2:
-    resource.setrlimit(resource.RLIMIT_AS, (int(sys.argv[2]), int(sys.argv[2])))
+    # The hard limit leaves room for the helper programs the worker runs (LibreOffice, Tesseract),
+    # which set their own, larger limits (parsers.convert), up to 1.5 GB.
+    resource.setrlimit(resource.RLIMIT_AS, (int(sys.argv[2]), max(int(sys.argv[2]), 1536 * 1024 * 1024)))
 
 from parsers import parse
-from parsers.result import ParseError
+from parsers.result import ParseError, plain
 from parsers.sandbox import read_frame, send_frame
 
 RESTART_AFTER = 500  # inputs, so fragmentation never builds up
@@ -35,7 +37,7 @@ def _answer(content: bytes, header: dict) -> dict:
     except RecursionError:
         return {"status": "error", "reason": "refused: the file nests or refers to itself too deeply (a loop?)"}
     except Exception as exc:  # whatever a damaged or hostile file makes a library raise
-        return {"status": "error", "reason": f"not readable: {type(exc).__name__}: {str(exc)[:200]}", "restart": True}
+        return {"status": "error", "reason": f"not readable: {plain(exc)}", "restart": True}
 
 
 def main() -> int:

@@ -1,10 +1,9 @@
-"""Commands that read returned documents: `parse`, `ingest`, `smtpd`, `imap-poll`, `worker`."""
+"""Commands that read returned documents: `parse` (service.intake.parse_cli), `ingest`, `smtpd`, `imap-poll`, `worker`."""
 
 from __future__ import annotations
 
 import json
 import os
-import sys
 import time
 from pathlib import Path
 
@@ -12,29 +11,9 @@ import click
 from flask import Flask, current_app
 from flask.cli import with_appcontext
 
-from parsers import ParseError
 from service import db
 from service.intake import models as _models  # noqa: F401 - registers the table with the models
-
-
-@click.command("parse")
-@with_appcontext
-@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--form", "form_id", help="Read it as this form instead of recognising it.")
-def parse_command(path: Path, form_id: str | None):
-    """Print what PATH (a .docx, .pdf, .eml or .msg) holds as JSON; nothing is stored."""
-    from parsers.sandbox import parse_safely
-
-    registry = current_app.extensions["registry"]
-    try:
-        result = parse_safely(path.read_bytes(), path.name, form_id=form_id)
-    except ParseError as exc:
-        click.echo(json.dumps({"file": str(path), "form_id": None, "reason": str(exc)}, ensure_ascii=False))
-        sys.exit(1)
-    spec = registry.forms.get(result.form_id) if result.form_id else None
-    click.echo(json.dumps({"file": str(path), **result.to_json(spec)}, ensure_ascii=False, indent=1))
-    if not result.recognised:
-        sys.exit(1)
+from service.intake.parse_cli import parse_command
 
 
 @click.command("ingest")

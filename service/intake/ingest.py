@@ -11,7 +11,8 @@ itself ends in a state with its reason, never retried. Nothing is dropped:
 - the same bytes again are recognised by their hash and counted, not stored or applied twice;
   the same e-mail again (same Message-ID, other bytes) is kept and marked a duplicate;
 - what cannot be read, or does not fit its form, is quarantined with the reason, for a person to
-  correct the answers or choose the form and run it again (`reprocess`);
+  correct the answers or choose the form and run it again (`reprocess`); a scan or photo read by
+  OCR is quarantined the same way, its answers prefilled, for a person to confirm;
 - a reply threaded to a case (reference tag in the subject or document, or In-Reply-To/References
   naming one of our messages) is applied only when its sender's exact address is a party to the
   case and the message passed the sender check (service.intake.parties, sender_auth); otherwise it
@@ -274,9 +275,11 @@ def _read_and_apply(
         return _settled(session, item, "quarantined", result.reason or "not a recognised form", now)
     if data is None:
         data, errors = result.canonical(spec)
+        problems = "the answers do not fit the form: " + matching.describe(spec, errors) if errors else None
+        if result.confirm:  # read by OCR: never applied unseen; a person confirms the prefilled answers
+            return _settled(session, item, "quarantined", "; ".join(filter(None, [result.confirm, problems])), now)
         if errors:
-            reason = "the answers do not fit the form: " + matching.describe(spec, errors)
-            return _settled(session, item, "quarantined", reason, now)
+            return _settled(session, item, "quarantined", problems, now)
     reference = case or matching.thread(session, result)
     if reference is not None:
         found = session.scalar(select(Case).where(Case.reference == reference))

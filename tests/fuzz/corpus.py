@@ -48,7 +48,7 @@ INTERESTING = (
 
 @functools.cache
 def seeds() -> dict[str, list[tuple[str, bytes]]]:
-    """{"docx": [(filename, bytes)...], "pdf": [...], "email": [...]}."""
+    """{"docx": [(filename, bytes)...], "pdf": [...], "email": [...], "office": [...], "image": [...]}."""
     reg = registry()
     out: dict[str, list[tuple[str, bytes]]] = {"docx": [], "pdf": [], "email": []}
     for form_id in FORMS:
@@ -59,6 +59,10 @@ def seeds() -> dict[str, list[tuple[str, bytes]]]:
     if LEGACY.is_dir():
         out["docx"].extend((p.name, p.read_bytes()) for p in sorted(LEGACY.glob("*.docx")))
     out["email"] = _emails(reg)
+    from tests.fuzz.public_kinds import public_seeds  # the public test suites' kinds (issue 16)
+
+    for kind, made in public_seeds().items():
+        out.setdefault(kind, []).extend(made)
     return out
 
 
@@ -170,7 +174,13 @@ def mutate_email(data: bytes, rng: random.Random, rounds: int) -> bytes:
     return b"\n".join(lines)
 
 
-MUTATORS = {"docx": mutate_docx, "pdf": mutate_bytes, "email": mutate_email}
+MUTATORS = {
+    "docx": mutate_docx,
+    "pdf": mutate_bytes,
+    "email": mutate_email,
+    "office": mutate_bytes,
+    "image": mutate_bytes,
+}
 
 
 def mutated(kind: str, rng: random.Random) -> tuple[str, bytes]:

@@ -139,7 +139,7 @@ def test_pdf_of_unrelated_text_is_not_a_recognised_form():
     assert "not a recognised form" in result.reason
 
 
-def test_a_scanned_pdf_without_text_says_so():
+def test_a_pdf_without_text_is_read_by_ocr_and_a_blank_one_says_so():
     from reportlab.pdfgen import canvas
 
     out = io.BytesIO()
@@ -147,5 +147,5 @@ def test_a_scanned_pdf_without_text_says_so():
     pdf.rect(50, 50, 200, 200)
     pdf.showPage()
     pdf.save()
-    with pytest.raises(ParseError, match="no text"):
+    with pytest.raises(ParseError, match="OCR found no words on the scan"):
         parse(out.getvalue(), "scan.pdf")

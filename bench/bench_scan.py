@@ -1,0 +1,235 @@
+"""Returned documents as they really come back (issue 16).
+
+- OCR: seconds per page (A4 at 300 dpi, processor time of this process and Tesseract together,
+  and wall time), and per form the share of typed values read exactly and within one character,
+  for scans made by tests/parsers/scans.py: clean at 300 dpi, a copier's (200 dpi, skewed, blurred,
+  speckled, JPEG) and a phone photo's (150 dpi, first page only).
+- .doc to data: seconds per document, LibreOffice's conversion and the reading together.
+- A text PDF page of 2,000 ruled table cells: processor seconds, and the ratio to a page of 200
+  (10 when the cost grows with the cells, 100 when it grows with their square).
+- `flask parse` start-up: processor time and peak memory until the command runs, against a command
+  that builds the whole app (`flask routes`).
+"""
+
+from __future__ import annotations
+
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from bench.common import Figure
+
+ISSUE = 16
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _cpu() -> float:
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
+def _ocr_figures() -> list[Figure]:
+    if shutil.which("tesseract") is None:
+        return [Figure(ISSUE, "OCR: Tesseract not installed (make test-tools)", 0, "s", "< 10", False)]
+    from forms import registry
+    from forms.schema import validate_data
+    from parsers import parse
+    from service.documents.records import render
+    from tests.conftest import ALL_FORMS, sample
+    from tests.parsers.scans import CLEAN, COPIER, PHONE, read_back, scanned
+
+    figures = []
+    conditions = [
+        ("clean scan 300 dpi", CLEAN, "pdf"),
+        ("copier 200 dpi", COPIER, "tiff"),
+        ("phone 150 dpi", PHONE, "jpeg"),
+    ]
+    pages, cpu, wall = 0, 0.0, 0.0
+    for label, how, fmt in conditions:
+        totals = [0, 0, 0]
+        for form_id in ALL_FORMS:
+            spec = registry().form(form_id)
+            want = validate_data(spec, sample(form_id))
+            content = scanned(render(spec, want, "pdf"), how, fmt)
+            cpu_start, wall_start = _cpu(), time.perf_counter()
+            result = parse(content, f"scan.{fmt}")
+            if how is CLEAN:
+                cpu += _cpu() - cpu_start
+                wall += time.perf_counter() - wall_start
+                pages += (
+                    int(result.warnings[0].split()[4]) if result.warnings[:1] and "OCR" in result.warnings[0] else 1
+                )
+            got = result.canonical(spec)[0] if result.form_id == form_id else {}
+            exact, near, total = read_back(want, got)
+            totals = [totals[0] + exact, totals[1] + near, totals[2] + total]
+            figures.append(
+                Figure(
+                    ISSUE,
+                    f"  {label}: {form_id}, typed values exact / within 1 char",
+                    100 * exact / total,
+                    "%",
+                    f"(near {100 * near / total:.0f}%)",
+                    True,
+                )
+            )
+        exact_share, near_share = 100 * totals[0] / totals[2], 100 * totals[1] / totals[2]
+        target = ">= 90" if how is CLEAN else ">= 70" if how is COPIER else "(info)"
+        ok = exact_share >= 90 if how is CLEAN else near_share >= 70 if how is COPIER else True
+        figures.append(
+            Figure(ISSUE, f"OCR {label}: typed values read exactly, all forms", exact_share, "%", target, ok)
+        )
+        figures.append(
+            Figure(ISSUE, f"OCR {label}: typed values within one character", near_share, "%", "(info)", True)
+        )
+    figures.insert(
+        0,
+        Figure(
+            ISSUE,
+            "OCR: processor seconds per page (A4 300 dpi, incl. Tesseract)",
+            cpu / pages,
+            "s",
+            "< 10",
+            cpu / pages < 10,
+        ),
+    )
+    figures.insert(1, Figure(ISSUE, "OCR: wall seconds per page (shared machine)", wall / pages, "s", "(info)", True))
+    return figures
+
+
+def _doc_figures() -> list[Figure]:
+    soffice = shutil.which("soffice")
+    if soffice is None:
+        return [Figure(ISSUE, ".doc to data: LibreOffice not installed", 0, "s", "< 10", False)]
+    from forms import registry
+    from parsers import parse
+    from service.documents.records import render
+    from tests.conftest import ALL_FORMS, sample
+
+    with tempfile.TemporaryDirectory() as tmp:
+        sources = []
+        for form_id in ALL_FORMS:
+            path = Path(tmp) / f"{form_id}.docx"
+            path.write_bytes(render(registry().form(form_id), sample(form_id), "docx"))
+            sources.append(path)
+        profile = (Path(tmp) / "profile").as_uri()
+        subprocess.run(
+            [soffice, "--headless", f"-env:UserInstallation={profile}", "--convert-to", "doc", "--outdir", tmp]
+            + [str(s) for s in sources],
+            check=True,
+            capture_output=True,
+            timeout=300,
+        )
+        docs = [(p.stem, p.read_bytes()) for p in sorted(Path(tmp).glob("*.doc"))]
+    start, read = time.perf_counter(), 0
+    for form_id, content in docs:
+        read += parse(content, f"{form_id}.doc").form_id == form_id
+    seconds = (time.perf_counter() - start) / len(docs)
+    return [
+        Figure(
+            ISSUE,
+            ".doc to data: seconds per document (LibreOffice conversion + reading)",
+            seconds,
+            "s",
+            "< 10",
+            seconds < 10,
+        ),
+        Figure(
+            ISSUE,
+            f"  .doc documents recognised as their form (of {len(docs)})",
+            read,
+            "docs",
+            f"= {len(docs)}",
+            read == len(docs),
+        ),
+    ]
+
+
+def _cells_figures() -> list[Figure]:
+    from parsers import parse
+    from tests.parsers.test_kinds import cells_pdf
+
+    def seconds(content: bytes) -> float:
+        parse(content, "cells.pdf")
+        start = time.process_time()
+        parse(content, "cells.pdf")
+        return time.process_time() - start
+
+    many, few = seconds(cells_pdf(2000)), seconds(cells_pdf(200))
+    return [
+        Figure(ISSUE, "text PDF page of 2,000 table cells: processor seconds", many, "s", "< 1", many < 1),
+        Figure(
+            ISSUE,
+            "  ratio to a page of 200 cells (10: linear; 100: quadratic)",
+            many / few,
+            "x",
+            "< 20",
+            many / few < 20,
+        ),
+    ]
+
+
+_MEASURE = (
+    "import resource, subprocess, sys\n"
+    "subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)\n"
+    "r = resource.getrusage(resource.RUSAGE_CHILDREN)\n"
+    "print(r.ru_utime + r.ru_stime, r.ru_maxrss)\n"
+)
+
+
+def _startup(*args: str) -> tuple[float, float]:
+    """(processor seconds, peak MB) of `flask --app app ARGS`, the best of three runs."""
+    flask = str(Path(sys.executable).parent / "flask")
+    runs = []
+    for _ in range(3):
+        out = subprocess.run(
+            [sys.executable, "-c", _MEASURE, flask, "--app", "app", *args],
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
+            check=True,
+        )
+        cpu, rss = out.stdout.split()
+        runs.append((float(cpu), int(rss) / 1024))
+    return min(runs)
+
+
+def _startup_figures() -> list[Figure]:
+    parse_cpu, parse_mb = _startup("parse", "--help")
+    ingest_cpu, ingest_mb = _startup("ingest", "--help")
+    app_cpu, app_mb = _startup("routes")
+    return [
+        # `flask ingest` still builds the whole app: the cases it opens queue e-mails whose links are
+        # built from the app's routes (url_for), and the conference log's hooks are set by its init_app.
+        Figure(
+            ISSUE,
+            "`flask ingest` start-up to the command: processor seconds",
+            ingest_cpu,
+            "s",
+            "< 0.5",
+            ingest_cpu < 0.5,
+        ),
+        Figure(ISSUE, "`flask ingest` start-up to the command: peak memory", ingest_mb, "MB", "< 80", ingest_mb < 80),
+        Figure(
+            ISSUE, "`flask parse` start-up to the command: processor seconds", parse_cpu, "s", "< 0.5", parse_cpu < 0.5
+        ),
+        Figure(ISSUE, "`flask parse` start-up to the command: peak memory", parse_mb, "MB", "< 80", parse_mb < 80),
+        Figure(
+            ISSUE,
+            "  baseline: a command that builds the whole app (`flask routes`)",
+            app_cpu,
+            "s",
+            f"({app_mb:.0f} MB)",
+            True,
+        ),
+        Figure(
+            ISSUE, "  ratio of the whole app's start-up to `flask parse`'s", app_cpu / parse_cpu, "x", "(info)", True
+        ),
+    ]
+
+
+def run() -> list[Figure]:
+    return _startup_figures() + _cells_figures() + _doc_figures() + _ocr_figures()

@@ -1,0 +1,271 @@
+"""Words read by OCR, with their positions, as the blocks every reader produces (parsers.blocks).
+
+Words are put into lines by where they sit on the page (a label and the answer in a box beside it
+are one line, though Tesseract reads them as two blocks); a wide gap divides a line into cells (a
+label and its value, or a table's columns), and lines with cells in a run make one table. A box or
+circle drawn just left of a line's first word is an option's mark: ☒ when something is drawn
+inside it (a tick, a cross, a dot), ☐ when it is empty, found from the page image's pixels.
+"""
+
+from __future__ import annotations
+
+import re
+import statistics
+from dataclasses import dataclass
+
+from parsers.blocks import Para, Table
+from parsers.ocr import Word
+from parsers.result import squash
+
+GAP = 2.0  # line heights: a gap wider than this between words divides cells
+MARK_JUNK = re.compile(r"^[()\[\]{}_|Oo0©®@eCcQ°*•■□☐☒☑xX]{1,3}[.,]?$")  # what OCR makes of a drawn box or circle
+FILLED = 0.12  # share of dark pixels inside a mark's middle for it to count as ticked
+GLUED = re.compile(r"^[©®@OQ0o]{1,2}(?=[A-Z][a-z])|^[©®@](?=[A-Za-z])")  # a mark read into its option's word
+RULE = re.compile(r"^[_|\[\]{}]+$")  # a ruling line or box side read as a character
+
+
+def lines_of(words: list[Word]) -> list[list[Word]]:
+    """Words in lines, top to bottom, each left to right: a word joins the line whose middle it shares."""
+    lines: list[list[Word]] = []
+    for word in sorted(words, key=lambda w: (w.page, w.top + w.height / 2)):
+        middle = word.top + word.height / 2
+        if lines:
+            last = lines[-1]
+            top = statistics.median(w.top for w in last)
+            bottom = statistics.median(w.bottom for w in last)
+            if word.page == last[0].page and top <= middle <= bottom:
+                last.append(word)
+                continue
+        lines.append([word])
+    return [sorted(line, key=lambda w: w.left) for line in lines]
+
+
+def _height(line: list[Word]) -> float:
+    return max(statistics.median(w.height for w in line), 1.0)
+
+
+def cells_of(line: list[Word]) -> list[list[Word]]:
+    """The line divided where a gap is wider than GAP line heights, or at a ruling read as a character."""
+    height = _height(line)
+    cells: list[list[Word]] = [[]]
+    prev = None
+    for word in line:
+        if RULE.match(word.text):
+            if cells[-1]:
+                cells.append([])
+            prev = word
+            continue
+        wide = prev is not None and word.left - prev.right > GAP * height
+        if cells[-1] and (wide or GLUED.match(word.text) or word.text in ("©", "®", "@")):
+            cells.append([])  # a wide gap, or the mark of the next option beside this one
+        cells[-1].append(word)
+        prev = word
+    return [c for c in cells if c]
+
+
+def mark(image, words: list[Word], height: float) -> tuple[str | None, list[Word]]:
+    """(☒ or ☐ for a box or circle drawn just left of a cell's text, or None; the cell's words
+    without any character OCR made of the mark, as "©", "@" or an "O" glued to the word: "ONo")."""
+    first = words[0]
+    rest = words
+    body = words[1:] or words
+    top = statistics.median(w.top for w in body) - 0.4 * height
+    bottom = statistics.median(w.bottom for w in body) + 0.4 * height
+    limit = words[1].left - 1 if len(words) > 1 else first.right + 0.5 * height
+    if len(words) > 1 and MARK_JUNK.match(first.text) and first.width < 2 * height:
+        region = (first.left - 0.5 * height, top, limit, bottom)
+        rest = words[1:]
+    elif GLUED.match(first.text):
+        # The mark is the word's first character: a square as high as the word (a mark is taller than letters).
+        side = first.height
+        if _ink(image, (first.left, first.top, first.left + side, first.bottom)) < 0.08:
+            return None, words  # nothing drawn there: a word that starts with O
+        inner = (
+            first.left + side * 0.28,
+            first.top + side * 0.28,
+            first.left + side * 0.72,
+            first.bottom - side * 0.28,
+        )
+        text = first.text[GLUED.match(first.text).end() :]
+        shifted = Word(text, first.conf, first.left + side, first.top, first.width - side, first.height, first.page)
+        return ("☒" if _ink(image, inner) >= FILLED else "☐"), [shifted, *words[1:]]
+    else:
+        region = (
+            first.left - 2.2 * height,
+            first.top - 0.4 * height,
+            first.left - 0.1 * height,
+            first.bottom + 0.4 * height,
+        )
+    box = _ink_box(image, region)
+    if box is None or _touches(box, region):  # a table's ruling passes through, a mark stands alone
+        return None, words
+    x0, y0, x1, y1 = box
+    side_x, side_y = x1 - x0, y1 - y0
+    if not (0.5 * height <= side_x <= 1.8 * height and 0.5 * height <= side_y <= 1.8 * height):
+        return None, words
+    if abs(side_x - side_y) > 0.35 * max(side_x, side_y):
+        return None, words
+    inner = (x0 + side_x * 0.28, y0 + side_y * 0.28, x1 - side_x * 0.28, y1 - side_y * 0.28)
+    if rest and rest is not words and GLUED.match(rest[0].text) and rest[0].left < x1:  # "@" then "QNo"
+        rest = [
+            Word(
+                rest[0].text[GLUED.match(rest[0].text).end() :],
+                rest[0].conf,
+                x1,
+                rest[0].top,
+                rest[0].right - x1,
+                rest[0].height,
+            ),
+            *rest[1:],
+        ]
+    return ("☒" if _ink(image, inner) >= FILLED else "☐"), rest
+
+
+def _touches(box, region) -> bool:
+    return box[0] <= region[0] + 1 or box[1] <= region[1] + 1 or box[2] >= region[2] - 1 or box[3] >= region[3] - 1
+
+
+def _crop(image, region):
+    x0, y0, x1, y1 = (round(v) for v in region)
+    x0, y0 = max(x0, 0), max(y0, 0)
+    x1, y1 = min(x1, image.width), min(y1, image.height)
+    if x1 - x0 < 2 or y1 - y0 < 2:
+        return None
+    return image.crop((x0, y0, x1, y1)), (x0, y0)
+
+
+def _ink_box(image, region):
+    """The bounding box (page pixels) of the dark pixels in `region`, or None."""
+    cropped = _crop(image, region)
+    if cropped is None:
+        return None
+    part, (x0, y0) = cropped
+    box = part.point(lambda v: 255 if v < 128 else 0).getbbox()
+    if box is None:
+        return None
+    return box[0] + x0, box[1] + y0, box[2] + x0, box[3] + y0
+
+
+def _ink(image, region) -> float:
+    cropped = _crop(image, region)
+    if cropped is None:
+        return 0.0
+    part = cropped[0].point(lambda v: 255 if v < 128 else 0)
+    return part.histogram()[255] / max(part.width * part.height, 1)
+
+
+def text_of(words: list[Word]) -> str:
+    """The cell's words; a box's side OCR read into the first or last word ("|Riverside") is dropped."""
+    text = " ".join(w.text for w in words)
+    return text.lstrip("|[{ ").rstrip("|]} ")
+
+
+@dataclass
+class _Row:
+    cells: list[list]  # [text, left, right of its last line, width of its first word] per cell
+    bottom: float
+    height: float
+    page: int
+    block: Table
+
+
+def blocks_of(pages: list[tuple[object, list[Word]]]) -> list:
+    """Each page's (image, words) as paragraphs and tables, in reading order."""
+    blocks: list = []
+    row: _Row | None = None  # the last row of cells, which the next line may continue
+    for image, words in pages:
+        prev: list[Word] | None = None  # the last line of one cell, which the next may continue
+        right = max((w.right for w in words), default=0)
+        for line in lines_of([w for w in words if w.text.strip() and not _speck(w)]):
+            height = _height(line)
+            cells = []
+            for cell in cells_of(line):
+                glyph, cell = mark(image, cell, height)
+                text = text_of(cell)
+                if text:
+                    cells.append([f"{glyph} {text}" if glyph else text, cell[0].left, cell[-1].right, cell[0].width])
+            if not cells:
+                continue
+            top = min(w.top for w in line)
+            if row is not None and _continues(row, cells, top, line[0].page, right):
+                row.bottom = max(w.bottom for w in line)
+                continue
+            if len(cells) > 1 and all(c[0][:1] in "☒☐" for c in cells):
+                blocks.append(Para("  ".join(c[0] for c in cells)))  # options side by side, as a PDF's line
+                row = None
+            elif len(cells) > 1:
+                if blocks and isinstance(blocks[-1], Table) and row is not None and row.block is blocks[-1]:
+                    blocks[-1].rows.append([c[0] for c in cells])
+                else:
+                    blocks.append(Table([[c[0] for c in cells]]))
+                row = _Row(cells, max(w.bottom for w in line), height, line[0].page, blocks[-1])
+            else:
+                soft = prev is not None and _wrapped(prev, line, right)
+                if soft and blocks and isinstance(blocks[-1], Para) and blocks[-1].text[:1] in "☒☐":
+                    blocks[-1].text += " " + cells[0][0]  # an option's label wrapped onto the next line
+                else:
+                    blocks.append(Para(cells[0][0], soft=soft))
+                row = None
+            prev = line if len(cells) == 1 else None
+    return blocks
+
+
+def _speck(word: Word) -> bool:
+    """A speck of dirt or noise OCR read as punctuation."""
+    return word.conf < 60 and not any(c.isalnum() for c in word.text) and not RULE.match(word.text)
+
+
+def _wrapped(prev: list[Word], line: list[Word], right: float) -> bool:
+    """Whether `line` continues `prev` because the writer wrapped it: it is just beneath, and its
+    first word would not have fitted at the end of `prev` (as parsers.pdf_page decides for a PDF)."""
+    height = _height(prev)
+    if line[0].page != prev[0].page or min(w.top for w in line) - max(w.bottom for w in prev) > 0.8 * height:
+        return False
+    return prev[-1].right + 0.5 * height + line[0].width >= right - height
+
+
+def _continues(row: _Row, cells: list[list], top: float, page: int, right: float) -> bool:
+    """Whether a line is the next line of the row above: just beneath it (less than a line's height
+    between), and each of its cells starting where one of the row's cells starts (a wrapped label, or
+    a value's next line, or a hint printed under a label). Its text joins those cells on a new line
+    (the reader takes a label cell's first line alone when the whole is no label); a value's line
+    the writer wrapped (its next word would not have fitted before the next cell) with a space."""
+    if page != row.page or top - row.bottom > 0.8 * row.height or any(c[0][:1] in "☒☐" for c in cells):
+        return False
+    columns = []
+    for cell in cells:
+        found = [i for i, c in enumerate(row.cells) if abs(c[1] - cell[1]) < 1.5 * row.height]
+        if not found:
+            return False
+        columns.append(found[0])
+    for cell, i in zip(cells, columns, strict=True):
+        edge = row.cells[i + 1][1] if i + 1 < len(row.cells) else right
+        wrapped = i > 0 and row.cells[i][2] + 0.5 * row.height + cell[3] >= edge - row.height
+        row.cells[i][0] += (" " if wrapped else "\n") + cell[0]
+        row.cells[i][2] = cell[2]
+        row.block.rows[-1][i] = row.cells[i][0]
+    return True
+
+
+def confidences(answers: dict, words: list[Word]) -> dict[str, float]:
+    """Each answer's confidence (0-100): that of its least certain word, where a word's is the best
+    Tesseract gave any word it read as those letters."""
+    by_word: dict[str, float] = {}
+    for w in words:
+        key = squash(w.text)
+        by_word[key] = max(by_word.get(key, 0.0), w.conf)
+    out = {}
+    for key, answer in answers.items():
+        tokens = [squash(t) for t in re.split(r"\s+", _flat(answer.value)) if t.strip()]
+        found = [by_word[t] for t in tokens if t in by_word]
+        if found:
+            out[key] = min(found)
+    return out
+
+
+def _flat(value) -> str:
+    if isinstance(value, list):
+        return " ".join(_flat(v) for v in value)
+    if isinstance(value, dict):
+        return " ".join(_flat(v) for v in value.values())
+    return str(value or "")

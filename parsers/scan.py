@@ -1,0 +1,83 @@
+"""A returned form that is a picture: a scan or photo (JPEG, PNG, TIFF...) or a PDF of page images.
+
+Each page is cleaned and read by OCR (parsers.ocr), its words become blocks (parsers.ocr_layout)
+and the form is recognised and read as any other. What OCR reads is never applied unseen: the
+result says a person must confirm it (`confirm`), every answer carries its confidence, and an
+answer OCR was unsure of (handwriting, a smudge) is named in the warnings, to be checked against
+the page image kept with the original.
+"""
+
+from __future__ import annotations
+
+import time
+
+from parsers.layout import find_reference, read_blocks
+from parsers.result import ParseError, ParseResult, plain
+
+LOW_CONFIDENCE = 80  # an answer whose least certain word is below this is named for checking
+RENDER_DPI = 300
+CONFIRM = "read from a scan or photo by OCR: check each answer against the page image, then confirm"
+
+
+def parse_image(content: bytes, *, specs, prefixes, form_id=None) -> ParseResult:
+    from parsers.ocr import open_image
+
+    return _read_pages(open_image(content), "image", specs, prefixes, form_id)
+
+
+def parse_scanned_pdf(content: bytes, *, specs, prefixes, form_id=None) -> ParseResult:
+    """A PDF whose pages have no text (a copier's scan), each page rendered at 300 dpi and read by OCR."""
+    import pypdfium2 as pdfium
+
+    from parsers.ocr import MAX_PAGES
+
+    try:
+        document = pdfium.PdfDocument(content)
+    except pdfium.PdfiumError:
+        raise ParseError("not a readable PDF: its pages cannot be drawn (damaged)") from None
+    try:
+        if len(document) > MAX_PAGES:
+            raise ParseError(f"refused: a scanned PDF of {len(document)} pages (OCR reads at most {MAX_PAGES})")
+        images = []
+        for page in document:
+            images.append(page.render(scale=RENDER_DPI / 72, grayscale=True).to_pil())
+            page.close()
+    finally:
+        document.close()
+    return _read_pages(images, "pdf", specs, prefixes, form_id)
+
+
+def _read_pages(images: list, kind: str, specs, prefixes, form_id) -> ParseResult:
+    from parsers.ocr import DOCUMENT_SECONDS, prepare, read_words
+    from parsers.ocr_layout import blocks_of, confidences
+
+    deadline = time.monotonic() + DOCUMENT_SECONDS
+    pages = []
+    for n, image in enumerate(images):
+        try:
+            page = prepare(image)
+        except (OSError, ValueError, TypeError, KeyError, IndexError, SyntaxError, ZeroDivisionError) as exc:
+            raise ParseError(f"not readable: page {n + 1} of the image is damaged ({plain(exc)})") from None
+        pages.append((page, read_words(page, n, deadline)))
+    words = [w for _, ws in pages for w in ws]
+    if not words:
+        raise ParseError("not readable: OCR found no words on the scan (blank, too faint, or not a page)")
+    blocks = blocks_of(pages)
+    result = read_blocks(blocks, kind, specs, continuation=True, form_id=form_id)
+    text = " ".join(w.text for w in words)
+    result.reference = find_reference(text, prefixes)
+    if not result.recognised:
+        result.reason = f"{result.reason} (read from a scan or photo by OCR)"
+        return result
+    sure = confidences(result.answers, words)
+    for key, answer in result.answers.items():
+        answer.confidence = sure.get(key)
+        if answer.confidence is None and answer.value not in ("", [], None):
+            answer.confidence = confidences({key: type(answer)(answer.label, answer.label)}, words).get(key)
+        if answer.confidence is not None and answer.confidence < LOW_CONFIDENCE:
+            result.warnings.append(
+                f"'{answer.label}': OCR was unsure ({answer.confidence:.0f}%); check it against the page image"
+            )
+    result.confirm = CONFIRM
+    result.warnings.insert(0, f"read by OCR from {len(images)} page image{'s' if len(images) > 1 else ''}")
+    return result
