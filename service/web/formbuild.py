@@ -255,3 +255,18 @@ def _display(spec_field: SpecField, value) -> Markup:
     if not value:
         return Markup("Not answered")
     return Markup("<br>").join(escape(line) for line in str(value).split("\n"))
+
+
+def answers_list(spec: FormSpec, data: dict) -> list[dict]:
+    """A submission's canonical answers as summary-list rows per section, with the form's own labels
+    and choice wording (the case page and the tracking page; nothing to change, so no actions)."""
+    answers = web_answers_from_canonical(spec, data or {})
+    return [
+        {
+            "title": section.title,
+            "rows": [
+                {"key": {"text": f.label}, "value": {"html": _display(f, answers.get(f.key))}} for f in section.fields
+            ],
+        }
+        for section in spec.sections
+    ]
