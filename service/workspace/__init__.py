@@ -47,15 +47,6 @@ def _datetime(value: dt.datetime | None) -> str:
     return value.astimezone(dt.UTC).strftime("%d %b %Y %H:%M UTC") if value else "–"
 
 
-def _long_date(value) -> str:
-    """An ISO date or a date as people write it: 9 March 2026."""
-    if not value:
-        return ""
-    if isinstance(value, str):
-        value = dt.date.fromisoformat(value[:10])
-    return value.strftime("%-d %B %Y")
-
-
 def init_app(app: Flask) -> None:
     from service.workspace import (  # noqa: F401 - importing the views registers their routes
         auth,
@@ -73,5 +64,4 @@ def init_app(app: Flask) -> None:
     app.jinja_env.globals["workspace_nav"] = workspace_nav
     app.jinja_env.globals["audit_actions"] = audit.ACTIONS
     app.jinja_env.filters["workspace_datetime"] = _datetime
-    app.jinja_env.filters["long_date"] = _long_date
     cli.register(app)
