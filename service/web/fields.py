@@ -48,6 +48,15 @@ def _sentence(label: str) -> str:
     return text[:1].upper() + text[1:]
 
 
+def sentence_case(text: str) -> str:
+    """A heading written in capitals on the appendix ("OUTCOME OF ESCALATION") as a page heading:
+    "Outcome of escalation". Headings already in mixed case are kept as written."""
+    if not text or not text.isupper() or len(text) < 4:
+        return text
+    words = text.lower().split(" ")
+    return " ".join([words[0][:1].upper() + words[0][1:], *words[1:]])
+
+
 def required_message(spec_field: SpecField) -> str:
     verb = "Select" if spec_field.type in ("choice", "ticks") else "Enter"
     return f"{verb} {phrase(spec_field.label)}"

@@ -44,6 +44,7 @@ from service.web.fields import (
     iso_date,
     phrase,
     required_message,
+    sentence_case,
 )
 from service.web.fields import govuk as govuk
 from service.web.fields import render_shape as render_shape
@@ -214,7 +215,7 @@ def summary(spec: FormSpec, answers: dict, change_url) -> list[dict]:
                     },
                 }
             )
-        out.append({"title": section.title, "rows": rows})
+        out.append({"title": sentence_case(section.title), "rows": rows})
     return out
 
 
@@ -263,7 +264,7 @@ def answers_list(spec: FormSpec, data: dict) -> list[dict]:
     answers = web_answers_from_canonical(spec, data or {})
     return [
         {
-            "title": section.title,
+            "title": sentence_case(section.title),
             "rows": [
                 {"key": {"text": f.label}, "value": {"html": _display(f, answers.get(f.key))}} for f in section.fields
             ],

@@ -15,6 +15,7 @@ from service.casework.models import Case
 from service.documents import records as documents
 from service.web import child_details, drafts, formbuild
 from service.web.answers import canonical, section_answers
+from service.web.fields import sentence_case
 from service.web.pages import bp, download_response, registry, render_page
 
 
@@ -112,7 +113,7 @@ def _question_page(token, draft, spec, pack, section, form, changing, warnings=N
     answers = draft.answers
     return render_page(
         "question.html",
-        title=section.title,
+        title=sentence_case(section.title),
         pack=pack,
         spec=spec,
         section=section,

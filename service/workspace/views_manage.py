@@ -155,14 +155,30 @@ def _describe(filters: dict) -> str:
 @bp.route("/annual-report")
 @requires("report")
 def annual_report_page():
+    """Choose the partnership, the year and the format; the choice redirects to the download."""
     allowed = allowed_partnerships("report")
+    years = [str(y) for y, _ in _year_options()]
+    chosen = {k: request.args.get(k, "") for k in ("partnership", "year", "fmt")}
+    errors = []
+    if any(chosen.values()):
+        if chosen["partnership"] not in allowed and len(allowed) > 1:
+            errors.append({"text": "Choose a partnership", "href": "#partnership"})
+        if chosen["year"] not in years:
+            errors.append({"text": "Choose a year", "href": "#year"})
+        if chosen["fmt"] not in ("docx", "pdf"):
+            errors.append({"text": "Choose Word or PDF", "href": "#fmt"})
+        if not errors:
+            partnership = chosen["partnership"] if chosen["partnership"] in allowed else allowed[0]
+            year = int(chosen["year"])
+            return redirect(url_for("workspace.annual_report", partnership=partnership, year=year, fmt=chosen["fmt"]))
     return render_template(
         "workspace/annual_report.html",
         title="Annual report",
         partnership_options=[(p, registry().pack(p).short_name) for p in allowed],
         year_options=_year_options(),
-        errors=[],
-    )
+        chosen=chosen,
+        errors=errors,
+    ), (400 if errors else 200)
 
 
 @bp.route("/annual-report/<partnership>/<int:year>.<fmt>")
