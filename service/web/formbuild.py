@@ -96,6 +96,16 @@ def section_form_class(spec: FormSpec, section_key: str) -> type[SectionForm]:
     return type(f"Form_{spec.id}_{section_key}".replace("-", "_"), (SectionForm,), attrs)
 
 
+@cache
+def whole_form_class(spec: FormSpec) -> type[SectionForm]:
+    """Every question of the form on one page (the workspace's correction of a received input). No
+    CSRF of its own: the page's form around it carries the token."""
+    attrs = {f.key: _wt_field(f) for f in spec.fields}
+    whole = Section(key="whole", title=spec.title, fields=spec.fields)
+    attrs.update(spec=spec, section=whole, Meta=type("Meta", (), {"csrf": False}))
+    return type(f"Whole_{spec.id}".replace("-", "_"), (SectionForm,), attrs)
+
+
 def make_section_form(spec: FormSpec, section: Section, answers: dict, formdata=None) -> SectionForm:
     """The section's form, filled from posted data when given, else from the stored answers."""
     cls = section_form_class(spec, section.key)
