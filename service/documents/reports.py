@@ -17,9 +17,6 @@ from xml.sax.saxutils import escape
 import cairosvg
 from docx import Document
 from docx.shared import Cm, Pt
-from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
-from openpyxl.styles import Font
 from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
@@ -29,6 +26,7 @@ from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.platypus import Image, KeepTogether, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
 from forms.model import Pack
+from service.documents import sheets
 from service.documents.charts import Chart
 
 MIMETYPES = {
@@ -46,36 +44,11 @@ def chart_png(chart: Chart) -> bytes:
 # --- XLSX export ------------------------------------------------------------------------------
 
 
-def submissions_xlsx(rows: Iterable, columns) -> bytes:
-    """The inbox rows as a workbook, written row by row (openpyxl write-only mode).
+def submissions_xlsx(rows: Iterable, columns, widths) -> bytes:
+    """The inbox rows as a workbook (service.documents.sheets: frozen header, filters, typed dates).
 
-    `columns` are (name, meaning) pairs in the rows' order (service.casework.inbox.COLUMNS)."""
-
-    book = Workbook(write_only=True)
-    sheet = book.create_sheet("Submissions")
-    bold = Font(bold=True)
-    header = []
-    for name, _ in columns:
-        cell = WriteOnlyCell(sheet, value=name)
-        cell.font = bold
-        header.append(cell)
-    sheet.append(header)
-    for row in rows:
-        sheet.append([_text_cell(sheet, value) for value in row.export()])
-    about = book.create_sheet("Columns")
-    about.append(["column", "meaning"])
-    for name, meaning in columns:
-        about.append([name, meaning])
-    out = io.BytesIO()
-    book.save(out)
-    return out.getvalue()
-
-
-def _text_cell(sheet, value: str) -> WriteOnlyCell:
-    """A cell that is always text: openpyxl would take "=..." typed by a sender as a formula."""
-    cell = WriteOnlyCell(sheet, value=value)
-    cell.data_type = "s"
-    return cell
+    `columns` are (header, meaning) pairs in the rows' order (service.casework.inbox.COLUMNS)."""
+    return sheets.workbook("Submissions", columns, widths, (row.values() for row in rows))
 
 
 # --- annual report --------------------------------------------------------------------------

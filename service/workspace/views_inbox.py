@@ -13,7 +13,7 @@ from service.workspace import bp
 from service.workspace.auth import allowed_partnerships, requires
 from service.workspace.common import registry, today
 
-CHANNEL_NAMES = {"web": "Web form", "email": "E-mail", "upload": "Upload", "api": "API", "import": "Import"}
+CHANNEL_NAMES = inbox_rows.CHANNEL_NAMES
 
 
 def filters_from(args) -> tuple[dict, list[dict]]:

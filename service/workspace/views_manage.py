@@ -137,7 +137,9 @@ def export_xlsx():
     partnerships, filters = _export_scope()
     audit_here("export.xlsx", partnership=filters.get("partnership"), detail=_describe(filters))
     db.session().commit()
-    content = reports.submissions_xlsx(inbox.iter_rows(db.session(), partnerships, filters, today()), inbox.COLUMNS)
+    content = reports.submissions_xlsx(
+        inbox.iter_rows(db.session(), partnerships, filters, today()), inbox.COLUMNS, inbox.WIDTHS
+    )
     return Response(
         content,
         mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
