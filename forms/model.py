@@ -125,6 +125,7 @@ class Field:
     maps_to: str | None = None
     child_detail: bool = False
     source: str | None = None
+    past: bool = False  # a date of something that has happened: a date after today is refused
 
     @property
     def labels(self) -> tuple[str, ...]:

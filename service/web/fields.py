@@ -234,6 +234,15 @@ class GovDateField(Field):
         if iso_date(parts) is None:
             self.wrong_parts = DATE_PARTS
             raise ValidationError(f"{name} must be a real date")
+        if self.spec_field.past and dt.date.fromisoformat(iso_date(parts)) > _today():
+            self.wrong_parts = DATE_PARTS
+            raise ValidationError(f"{name} must be today or in the past")
+
+
+def _today() -> dt.date:
+    from service.casework import workdays
+
+    return workdays.today()
 
 
 def date_parts(value) -> dict:

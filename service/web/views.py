@@ -17,9 +17,10 @@ from govuk_frontend_wtf.wtforms_widgets import GovSubmitInput
 from wtforms import SubmitField
 
 from service.documents import records as documents
-from service.web import (  # noqa: F401 - questions, tracking: their views register on bp
+from service.web import (  # noqa: F401 - public, questions, tracking: their views register on bp
     formbuild,
     journey,
+    public,
     questions,
     tracking,
 )
