@@ -121,8 +121,18 @@ def violations(page) -> list[str]:
 
 
 def overflow(page) -> int:
-    """How many pixels the page is wider than the window (0: nothing scrolls sideways)."""
-    return page.evaluate("() => document.documentElement.scrollWidth - document.documentElement.clientWidth")
+    """How many pixels the page, or a table inside a box that hides what does not fit, is wider than
+    the window or its box (0: nothing scrolls sideways, nothing is cut off)."""
+    return page.evaluate(
+        """() => {
+             const page = document.documentElement.scrollWidth - document.documentElement.clientWidth;
+             const tables = [...document.querySelectorAll('table')].map(t => {
+               const box = t.parentElement.getBoundingClientRect();
+               return Math.max(t.getBoundingClientRect().right - box.right, t.scrollWidth - t.clientWidth);
+             });
+             return Math.max(page, ...tables.map(Math.ceil), 0);
+           }"""
+    )
 
 
 def _sign_in(page, base: str, email: str) -> None:
