@@ -166,6 +166,9 @@ def render_question(wt_field, spec_field: SpecField) -> Markup:
         params["fieldset"] = {"legend": {"text": spec_field.label, "classes": "govuk-fieldset__legend--s"}}
     if kind == "text":
         params["spellcheck"] = False
+    if kind == "text" and spec_field.maps_to == "receiving_agency":
+        # Offered from the directory where the page has the list (questions.py: agency_options).
+        params["attributes"] = {"list": "directory-agencies", "autocomplete": "off"}
     if kind == "date":
         params["hint"] = {"text": spec_field.hint or "For example, 27 3 2026"}
     elif spec_field.hint:

@@ -74,8 +74,8 @@ def _hint(spec: FormSpec) -> str:
     if spec.process == "cp-conference":  # the chair's log (service.conference) is where chairs record them
         hint += (
             " Chairs with a workspace account record conferences in the conference log instead: it sends each"
-            " agency's safeguarding lead its letter and chases a late reply. Sent from here, the table goes to"
-            " the agencies' leads and the Child Protection Review Unit as an escalation."
+            " agency's safeguarding lead its letter and chases a late reply. Sent from here, each row goes on its"
+            " own to that agency's lead, copied to the Child Protection Review Unit, into the same log."
         )
     return hint
 

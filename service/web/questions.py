@@ -13,7 +13,7 @@ from service import db
 from service.casework import cases, routing
 from service.casework.models import Case
 from service.documents import records as documents
-from service.web import child_details, drafts, formbuild
+from service.web import agencies, child_details, drafts, formbuild
 from service.web.answers import canonical, section_answers
 from service.web.fields import sentence_case
 from service.web.pages import bp, download_response, registry, render_page
@@ -85,7 +85,8 @@ def question(token: str, section_key: str):
         drafts.save(db.session(), draft, answers=answers, done=draft.done, for_later=True)
         return redirect(url_for("web.saved", token=token))
 
-    if not form.validate():
+    valid = form.validate()
+    if not (agencies.check(form, pack, spec) and valid):
         return _question_page(token, draft, spec, pack, section, form, changing)
 
     warnings = {k: v for k, v in child_details.warnings(spec, answers).items() if k in {f.key for f in section.fields}}
@@ -126,6 +127,7 @@ def _question_page(token, draft, spec, pack, section, form, changing, warnings=N
         action=url_for("web.question", token=token, section_key=section.key, change="1" if changing else None),
         back_url=back,
         no_child_details=not spec.carries_child_details,
+        agency_options=agencies.directory_agencies(pack, spec),
     )
 
 
@@ -182,6 +184,8 @@ def submit(token: str):
         return redirect(url_for("web.check", token=token))
     session = db.session()
     data = canonical(spec, draft.answers)
+    if spec.process == "cp-conference":
+        return _send_to_the_log(token, draft, spec, pack, data)
     try:
         validate_data(spec, data)
         case = session.get(Case, draft.case_id) if draft.case_id else None
@@ -214,6 +218,46 @@ def submit(token: str):
         tracking_link=None,
         record_links=None,
     )
+
+
+def _send_to_the_log(token, draft, spec, pack, data):
+    """An Appendix 3 table sent by an agency without a workspace account: each row becomes its own
+    row of the chair's log and its own case, with its response deadline, and each agency is sent
+    only its own row (service.conference)."""
+    from service.conference import log, tables
+
+    session = db.session()
+    try:
+        found = tables.record_all(
+            session,
+            tables.conferences_from(spec, validate_data(spec, data)),
+            pack.id,
+            recorded_by="web form",
+            channel="web",
+            raw=None,
+            filename=None,
+            content_type=None,
+        )
+    except (log.LogError, tables.TableError, ValidationError) as exc:
+        session.rollback()
+        messages = exc.messages.values() if isinstance(exc, log.LogError) else [[str(exc)]]
+        problems = "; ".join(" ".join(m) for m in messages)
+        return render_page(
+            "problem.html",
+            title="Your form could not be sent",
+            pack=pack,
+            message=f"Nothing was sent: {problems}.",
+            change_url=url_for("web.question", token=token, section_key=spec.sections[0].key, change="1"),
+            back_url=url_for("web.check", token=token),
+        ), 422
+    drafts.discard(session, draft)
+    rows = [
+        {"reference": i.case.reference, "agency": i.agency, "due": i.due}
+        for conference in found
+        for i in conference.issues
+        if i.case is not None
+    ]
+    return render_page("conference_sent.html", title="Conference escalations sent", pack=pack, rows=rows)
 
 
 @bp.route("/d/<token>/delete", methods=["POST"])
