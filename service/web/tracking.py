@@ -5,10 +5,12 @@ from __future__ import annotations
 
 from flask import abort, request, url_for
 from flask_wtf import FlaskForm
+from sqlalchemy import select
 
 from forms.model import FormSpec, Pack
 from service import db
 from service.casework import cases
+from service.casework.models import OutboxMessage
 from service.documents import records as documents
 from service.web import journey
 from service.web.answers import web_answers_from_canonical
@@ -83,6 +85,7 @@ def _sent(case, tracking: str) -> list[dict]:
     """What the raiser sent through the web form, newest first: the answers under the form's labels
     and the completed record of each. What others sent (a reply e-mail, an upload) is not theirs to see."""
     forms = registry().forms
+    messages = list(db.session().scalars(select(OutboxMessage).where(OutboxMessage.case_id == case.id)))
     out = []
     for s in reversed(case.submissions):
         spec = forms.get(s.form_id)
@@ -90,6 +93,7 @@ def _sent(case, tracking: str) -> list[dict]:
             continue
         out.append(
             {
+                "routes": [_sent_to(r, messages) for r in case.routings if r.submission_id == s.id],
                 "title": spec.short_title,
                 "received": s.received_at.strftime("%-d %B %Y at %H:%M UTC"),
                 "answers": answers_list(spec, s.data),
@@ -100,6 +104,25 @@ def _sent(case, tracking: str) -> list[dict]:
             }
         )
     return out
+
+
+def _sent_to(route, messages) -> dict:
+    """Who a submission went to, as the sender may see it (name and role, not their address), and
+    whether the e-mail has gone."""
+    message = next(
+        (m for m in messages if m.submission_id == route.submission_id and route.email and m.to_email == route.email),
+        None,
+    )
+    if message is None:
+        delivery = "Not e-mailed: the partnership tells them by phone or by hand"
+    elif message.status == "sent":
+        delivery = f"E-mailed on {message.sent_at:%-d %B %Y}"
+    elif message.status == "pending":
+        delivery = "E-mail waiting to be sent"
+    else:
+        delivery = "The e-mail could not be delivered: the partnership's business unit has been told"
+    who = route.name + (f", {route.agency}" if route.agency else "")
+    return {"who": who, "why": route.reason, "delivery": delivery}
 
 
 @bp.route("/t/<tracking>/sent/<int:submission_id>.<fmt>")

@@ -69,3 +69,10 @@ def test_stage_cells_carry_their_labels_for_small_screens(web):
     cells = page.select("#stages tbody td")
     assert cells and all(c.get("data-label") for c in cells)
     assert "app-table--responsive" in page.select_one("#stages")["class"]
+
+
+def test_tracking_page_says_who_it_went_to_and_whether_the_email_went(web):
+    page = soup(web.get(_sent(web, "kirklees-appendix-5")))
+    sent_to = [li.get_text(" ", strip=True) for li in page.select(".app-sent-to li")]
+    assert sent_to and all(item.endswith("E-mail waiting to be sent") for item in sent_to)
+    assert "KSCP Business Unit Manager" in sent_to[0] and "@" not in " ".join(sent_to)  # no addresses
