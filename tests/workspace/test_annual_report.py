@@ -73,3 +73,20 @@ def test_outcomes_and_learning_by_theme_and_conferences_apart(ws_app, ws_session
     pdf_text = "\n".join(page.extract_text() for page in pypdf.PdfReader(io.BytesIO(pdf.data)).pages)
     assert "Outcomes and learning by theme" in pdf_text and "Diarise review dates" in pdf_text
     assert "Child protection conference escalations" in pdf_text
+
+
+def test_the_dashboard_shows_learning_by_theme_and_conferences_apart(ws_app, ws_session):
+    from bs4 import BeautifulSoup
+
+    drift = submit_sample(ws_app, "kirklees-appendix-5", now=MON)
+    _record_learning(ws_app, drift.reference, learning="Diarise review dates when a plan is made.")
+    _conference(ws_app, ws_session)
+    page = BeautifulSoup(signed_in(ws_app).get("/workspace/themes?year=2026").get_data(as_text=True), "html.parser")
+    learning = page.select_one("#learning ~ table")
+    assert learning.select_one("caption").get_text(strip=True) == "Plan effectiveness or drift"
+    assert "Diarise review dates" in learning.get_text()
+    headings = [h.get_text(strip=True) for h in page.select("h2")]
+    assert headings.index("Child protection conference escalations") > headings.index("Outcomes and learning by theme")
+    assert headings.index("Conference escalations per quarter") > headings.index(
+        "Child protection conference escalations"
+    )
