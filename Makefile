@@ -7,7 +7,7 @@ PIP := $(VENV)/bin/pip
 FLASK := $(VENV)/bin/flask --app app
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
 
-.PHONY: run test bench lint format install install-test db clean assets chromium cairo outbox test-tools
+.PHONY: run test bench lint format install install-test db clean assets chromium cairo outbox worker test-tools
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -47,12 +47,14 @@ cairo:
 install: $(STAMP) $(ASSETS) cairo
 
 # What the tests use as real peers: pdftk and LibreOffice re-save returned forms as a reader or Word
-# would, and dovecot is the IMAP server the mailbox poller is tested against.
-TEST_TOOLS := pdftk soffice doveadm
+# would, dovecot is the IMAP server the mailbox poller is tested against, nginx runs deploy/nginx.conf
+# and redis-server count rate limits in the production test (tests/production/) and hold the intake
+# queue in the worker tests (each starts one of its own), and age and gpg encrypt backups as the guide says.
+TEST_TOOLS := pdftk soffice doveadm nginx age gpg redis-server
 test-tools:
 	for tool in $(TEST_TOOLS); do command -v $$tool >/dev/null || missing=1; done; \
 	test -z "$$missing" || (apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y \
-		--no-install-recommends pdftk-java libreoffice-writer-nogui dovecot-imapd)
+		--no-install-recommends pdftk-java libreoffice-writer-nogui dovecot-imapd nginx age gpg redis-server)
 
 install-test: install chromium test-tools
 
@@ -61,9 +63,16 @@ db: install
 
 # `workspace demo` makes the DEMO-ONLY staff accounts and sample cases and prints how to sign in.
 # COOKIE_SECURE=0: cookies without the Secure flag, only because this local server speaks plain http.
+# A worker reads returned files (uploads, mail) from the intake queue, SQLite in instance/ by default;
+# it stops with the server.
 run: db
 	$(FLASK) workspace demo
-	COOKIE_SECURE=0 $(FLASK) run --host 127.0.0.1 --port 5000
+	$(FLASK) worker --processes 1 & worker=$$!; trap 'kill $$worker 2>/dev/null; wait $$worker' EXIT; \
+		COOKIE_SECURE=0 $(FLASK) run --host 127.0.0.1 --port 5000
+
+# The intake worker on its own (e.g. a second terminal, or more processes): reads returned files.
+worker: db
+	$(FLASK) worker --processes 2
 
 # The notification worker: sends the outbox over SMTP (MAIL_SERVER, MAIL_PORT), retrying with backoff.
 outbox: db

@@ -34,6 +34,10 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.config.setdefault("MAIL_SERVER", os.environ.get("MAIL_SERVER", "localhost"))
     app.config.setdefault("MAIL_PORT", int(os.environ.get("MAIL_PORT", 25)))
     app.config.setdefault("MAIL_SENDER", os.environ.get("MAIL_SENDER", "Escalate <escalations@escalate.example>"))
+    # The relay's login and STARTTLS, as env.example sets them (issue 19: they were read from config only).
+    for name in ("MAIL_USERNAME", "MAIL_PASSWORD", "MAIL_USE_STARTTLS"):
+        if os.environ.get(name):
+            app.config.setdefault(name, os.environ[name])
     db.init_app(app)
     app.register_blueprint(api.bp)
     cli.register_cases(app)

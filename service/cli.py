@@ -84,13 +84,26 @@ def register(app: Flask) -> None:
 @click.command("db-prepare")
 @with_appcontext
 def db_prepare_command():
-    """Migrate the database to the latest schema and seed the sample directory (safe to repeat)."""
+    """Migrate the database to the latest schema; outside production, seed the sample directory of the
+    partnerships served (safe to repeat). Production never seeds the fictional sample contacts."""
+    from forms.model import Registry
     from service import db
     from service.casework import directory
+    from service.ops import settings
 
     db.upgrade(db.engine())
-    added = directory.seed(db.session())
     click.echo(f"database at {db.engine().url.render_as_string(hide_password=True)} is up to date")
+    served = settings.partnerships(current_app)
+    packs = Registry(packs=tuple(p for p in _registry().packs if p.id in served))
+    if settings.production(current_app):
+        for pack in packs.packs:
+            if missing := directory.missing_roles(db.session(), pack):
+                click.echo(
+                    f"directory: {pack.id} has no contact for {', '.join(missing)}; load its contacts with "
+                    f"`flask --app app directory import FILE --partnership {pack.id}` (/readyz answers 503 until then)"
+                )
+        return
+    added = directory.seed(db.session(), packs)
     click.echo(f"directory: {added} sample contacts added" if added else "directory: already seeded")
 
 
@@ -179,7 +192,10 @@ def outbox_deliver(loop: bool, interval: float):
     from service import db
     from service.casework import outbox
 
-    settings = outbox.MailSettings.from_config(current_app.config)
+    try:
+        settings = outbox.MailSettings.from_config(current_app.config)
+    except ValueError as exc:  # an OAuth or DKIM setting missing or unsafe: named, never half-started
+        raise click.ClickException(str(exc)) from None
     reports = (
         outbox.run_loop(db.sessions(), settings, interval=interval)
         if loop

@@ -118,7 +118,10 @@ def db_app(db_engine):
     from service.casework import directory
     from service.db import sessions
 
-    app = create_app({"TESTING": True, "SECRET_KEY": "test", "DATABASE_ENGINE": db_engine})
+    # Returned files are read by jobs on the intake queue: here each job runs as it is queued.
+    app = create_app(
+        {"TESTING": True, "SECRET_KEY": "test", "DATABASE_ENGINE": db_engine, "INTAKE_QUEUE_IMMEDIATE": True}
+    )
     with sessions(app)() as session:
         directory.seed(session)
     yield app

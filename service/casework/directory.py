@@ -199,6 +199,14 @@ def seed(session: Session, packs: Registry | None = None) -> int:
     return added
 
 
+def missing_roles(session: Session, pack) -> list[str]:
+    """The roles the pack's routing sends to that nobody in its directory holds (routing would record
+    the gap on each case, with no address to send to)."""
+    needed = list(dict.fromkeys(rule["to"]["role"] for rule in pack.routing))
+    held = set(session.scalars(select(Contact.role).where(Contact.partnership == pack.id).distinct()))
+    return [role for role in needed if role not in held]
+
+
 def contacts(session: Session, partnership: str, role: str) -> list[Contact]:
     return list(
         session.scalars(

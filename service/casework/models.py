@@ -217,6 +217,9 @@ class OutboxMessage(Base):
     submission_id: Mapped[int | None] = mapped_column(ForeignKey("submissions.id", ondelete="CASCADE"))
     routing_id: Mapped[int | None] = mapped_column(ForeignKey("routing_decisions.id", ondelete="CASCADE"))
     message_id: Mapped[str] = mapped_column(String(200), unique=True)
+    # notification (to whom the case was routed) | receipt (to the sender of a form) | link (a new
+    # tracking link). A receipt's or link's body holds a private link until sent, then it is removed.
+    kind: Mapped[str] = mapped_column(String(12), default="notification", server_default="notification")
     to_name: Mapped[str] = mapped_column(Text)
     to_email: Mapped[str] = mapped_column(String(254))
     subject: Mapped[str] = mapped_column(Text)

@@ -24,20 +24,23 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import re
 import secrets
 import smtplib
 import socket
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from email import policy
 from email.message import EmailMessage
-from email.utils import formataddr
+from email.utils import formataddr, parseaddr
 
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from forms import registry
 from forms.model import FormSpec, Pack
+from service.casework import mailheaders
 from service.casework.models import Case, OutboxMessage, RoutingDecision, Submission
 from service.documents import records as documents
 
@@ -46,8 +49,11 @@ BACKOFF_FIRST = dt.timedelta(minutes=1)
 BACKOFF_MAX = dt.timedelta(hours=1)
 
 
-def message_id_domain() -> str:
-    return os.environ.get("MAIL_MESSAGE_ID_DOMAIN", "escalate.example")
+message_id_domain = mailheaders.message_id_domain
+is_ours = mailheaders.is_ours
+# A private link in a receipt's body, removed once the message is sent (only its hash is kept).
+PRIVATE_LINK = re.compile(r"\S+/t/[A-Za-z0-9_-]{20,}")
+PRIVATE_KINDS = ("receipt", "link")
 
 
 def new_message_id(reference: str) -> str:
@@ -132,17 +138,24 @@ class MailSettings:
     starttls: bool = False
     timeout: float = 10.0
     attachment_format: str = "pdf"
+    dkim: mailheaders.DkimKey | None = None
+    oauth: object | None = None  # a service.casework.oauth.TokenSource: XOAUTH2 instead of a password
 
     @classmethod
     def from_config(cls, config) -> MailSettings:
+        from service.casework import oauth
+
         return cls(
             host=config.get("MAIL_SERVER", "localhost"),
             port=int(config.get("MAIL_PORT", 25)),
             sender=config.get("MAIL_SENDER", cls.sender),
             username=config.get("MAIL_USERNAME"),
             password=config.get("MAIL_PASSWORD"),
-            starttls=bool(config.get("MAIL_USE_STARTTLS", False)),
+            # "0" from an env file means off (bool("0") would be True).
+            starttls=str(config.get("MAIL_USE_STARTTLS") or "").lower() in ("1", "true", "yes", "on"),
             attachment_format=config.get("MAIL_ATTACHMENT_FORMAT", "pdf"),
+            dkim=mailheaders.DkimKey.from_settings(),
+            oauth=oauth.TokenSource.from_config(config, "MAIL"),
         )
 
 
@@ -218,6 +231,8 @@ def build_message(session: Session, row: OutboxMessage, settings: MailSettings) 
     message["To"] = formataddr((row.to_name, row.to_email))
     message["Subject"] = row.subject
     message["Date"] = row.created_at.strftime("%a, %d %b %Y %H:%M:%S +0000")
+    reference = session.scalar(select(Case.reference).where(Case.id == row.case_id))
+    mailheaders.add_headers(message, reference)
     message.set_content(row.body)
     for content, name, kind in _attachments(session, row, settings):
         maintype, subtype = documents.FORMATS[kind].split("/", 1)
@@ -229,9 +244,20 @@ def _connect(settings: MailSettings) -> smtplib.SMTP:
     smtp = smtplib.SMTP(settings.host, settings.port, timeout=settings.timeout)
     if settings.starttls:
         smtp.starttls()
-    if settings.username:
+    if settings.oauth is not None:  # Microsoft 365 and other OAuth mail services: no password
+        smtp.ehlo()
+        auth = settings.oauth.xoauth2(settings.username or parseaddr(settings.sender)[1])
+        smtp.auth("XOAUTH2", lambda challenge=None: auth if challenge is None else "")
+    elif settings.username:
         smtp.login(settings.username, settings.password or "")
     return smtp
+
+
+def _send(smtp: smtplib.SMTP, message: EmailMessage, settings: MailSettings) -> None:
+    data = message.as_bytes(policy=policy.SMTP)
+    if settings.dkim is not None:
+        data = settings.dkim.sign(data)
+    smtp.sendmail(parseaddr(settings.sender)[1], [parseaddr(message["To"])[1]], data)
 
 
 def _mark(sessions: sessionmaker, row_id: int, worker: str, **values) -> None:
@@ -270,7 +296,7 @@ def deliver(
                     message = build_message(session, row, settings)
                     if smtp is None:
                         smtp = _connect(settings)
-                    smtp.send_message(message)
+                    _send(smtp, message, settings)
                 except Exception as exc:  # SMTP down, refused, or the record would not render: retry later
                     if isinstance(exc, (OSError, smtplib.SMTPException)):
                         smtp = _close(smtp)
@@ -289,7 +315,10 @@ def deliver(
                     continue
                 if after_send is not None:
                     after_send(row)
-                _mark(sessions, row_id, worker, status="sent", attempts=row.attempts + 1, sent_at=now, last_error=None)
+                sent = {"status": "sent", "attempts": row.attempts + 1, "sent_at": now, "last_error": None}
+                if row.kind in PRIVATE_KINDS:
+                    sent["body"] = PRIVATE_LINK.sub("(private link: sent, not kept)", row.body)
+                _mark(sessions, row_id, worker, **sent)
                 report.sent += 1
     finally:
         _close(smtp)

@@ -1,21 +1,26 @@
 """Retention: cases closed more than `RETENTION_YEARS` ago are purged, each purge audited.
 
 A case counts as closed on the day it was resolved (its `updated_at` when resolved; a resolved case
-is not changed afterwards). The purge deletes the case with its stages, submissions and original
-files, routing, outbox rows and notes (database cascades); its audit entries stay, naming the
-reference, so the log still shows who saw it and that it was purged.
+is not changed afterwards). The purge deletes everything of the case, in one transaction per batch:
+the case with its stages, submissions and original files, routing, outbox rows, notes and drafts
+(database cascades); every received item (raw file and parsed answers) threaded to it or to one of
+its submissions; its child protection conference row with the agency's responses, and the
+conference itself (family, chair, the returned Appendix 3) once none of its rows is left. Files live
+only in the database, so nothing is left on disk. Its audit entries stay, naming the reference, with
+one more recording the purge and what it removed (tests/casework/test_retention.py lists every table).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from service.casework import audit
-from service.casework.models import Case
+from service.casework.models import Case, Submission
 
 DEFAULT_YEARS = 6
 
@@ -56,18 +61,40 @@ def purge(session: Session, years: int, now: dt.datetime, actor: str = "system: 
         if not batch:
             return purged
         for item in batch:
+            removed = _remove(session, item.reference)
             audit.record(
                 session,
                 actor,
                 "retention.purge",
                 partnership=item.partnership,
                 case_reference=item.reference,
-                detail=f"closed {item.closed_at.date().isoformat()}, older than {years} years",
+                detail=f"closed {item.closed_at.date().isoformat()}, older than {years} years; removed {removed}",
             )
-        session.execute(
-            delete(Case)
-            .where(Case.reference.in_([item.reference for item in batch]))
-            .execution_options(synchronize_session=False)
-        )
         session.commit()
         purged += batch
+
+
+# What other packages keep of a case (received items, conference rows), each removed by a function
+# they register here (the domain's lower layers never import the upper ones): (session, case id,
+# reference, submission ids) -> counts, run before the case itself is deleted.
+Remover = Callable[[Session, int, str, list[int]], str]
+REMOVERS: list[Remover] = []
+
+
+def also_remove(remover: Remover) -> Remover:
+    REMOVERS.append(remover)
+    return remover
+
+
+def _remove(session: Session, reference: str) -> str:
+    """Delete one case and everything tied to it (not committed); says what went, in counts."""
+    case_id = session.scalar(select(Case.id).where(Case.reference == reference))
+    submissions = list(session.scalars(select(Submission.id).where(Submission.case_id == case_id)))
+    removed = [count(len(submissions), "submission")]
+    removed += [remover(session, case_id, reference, submissions) for remover in REMOVERS]
+    session.execute(delete(Case).where(Case.id == case_id).execution_options(synchronize_session=False))
+    return ", ".join(removed)
+
+
+def count(n: int, thing: str) -> str:
+    return f"{n} {thing}{'' if n == 1 else 's'}"

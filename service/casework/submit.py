@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from forms.model import FormSpec, Pack
 from forms.schema import validate_data
-from service.casework import outbox, routing, workdays
+from service.casework import outbox, receipts, routing, workdays
 from service.casework.errors import CaseError, InvalidData, UnknownAgency
 from service.casework.lookup import form_of, hash_token, load_case, now_utc, pack_of
 from service.casework.models import Case, Contact, ReferenceCounter, RoutingDecision, Submission
@@ -248,6 +248,8 @@ def _submit(session, form_id, data, channel, raw, filename, content_type, case, 
     session.add_all(decisions)
     step = next_step(pack, case)
     (queue or outbox.queue_for_submission)(session, pack, spec, case, submission, decisions, step, now=now)
+    if spec.process == "escalation":  # a conference row's "raiser" is the chair, who has the log
+        receipts.queue_receipt(session, pack, spec, case, submission, decisions, step, token=token, now=now)
     session.flush()
     return SubmissionOutcome(
         reference=case.reference,

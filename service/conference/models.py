@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import Boolean, Date, ForeignKey, Index, Integer, LargeBinary, String, Text, text
+from sqlalchemy import Boolean, Date, ForeignKey, Index, Integer, LargeBinary, String, Text, delete, select, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from service.casework import retention
 from service.casework.models import Base, Case, UTCDateTime
 
 # The reasons the chair chooses from (Appendix 3: "Agency non-attendance at Child Protection
@@ -114,6 +115,27 @@ class ConferenceResponse(Base):
     # A reply from an address that is not the lead's nor the CP Review Unit's is kept but held for review.
     accepted: Mapped[bool] = mapped_column(Boolean, default=True)
     message_id: Mapped[str | None] = mapped_column(String(998), unique=True)
+    # A reply e-mail's sender check (service.intake.sender_auth), in words: "DMARC passed at ...".
+    sender_check: Mapped[str | None] = mapped_column(Text)
     raw: Mapped[bytes | None] = mapped_column(LargeBinary)
 
     issue: Mapped[ConferenceIssue] = relationship(back_populates="responses")
+
+
+@retention.also_remove
+def _purge_conference_rows(session, case_id: int, reference: str, submission_ids: list[int]) -> str:
+    """Retention: the purged case's conference row (its responses cascade), and the conference itself
+    (family, chair, the returned Appendix 3) once none of its rows is left."""
+    conferences = set(session.scalars(select(ConferenceIssue.conference_id).where(ConferenceIssue.case_id == case_id)))
+    rows = session.execute(
+        delete(ConferenceIssue).where(ConferenceIssue.case_id == case_id).execution_options(synchronize_session=False)
+    ).rowcount
+    left = set(
+        session.scalars(select(ConferenceIssue.conference_id).where(ConferenceIssue.conference_id.in_(conferences)))
+    )
+    emptied = conferences - left
+    if emptied:
+        session.execute(
+            delete(Conference).where(Conference.id.in_(emptied)).execution_options(synchronize_session=False)
+        )
+    return f"{retention.count(rows, 'conference row')}, {retention.count(len(emptied), 'conference')}"

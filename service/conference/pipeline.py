@@ -22,6 +22,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from service.conference import log, responses, tables
+from service.intake import sender_auth
 
 
 def handle(session: Session, item, result, spec, *, trusted: bool, now: dt.datetime | None = None, data=None):
@@ -44,7 +45,10 @@ def _outcome(session: Session, item, status: str, reference: str | None, reason:
 
 def _reply(session: Session, item, *, trusted: bool, now):
     try:
-        reply = responses.thread_reply(session, item.raw, now=now, trusted=trusted)
+        verdict = None
+        if item.sender_auth:  # the pipeline checked the sender already
+            verdict = sender_auth.Verdict(item.sender_auth == sender_auth.PASSED, item.sender_auth_detail or "")
+        reply = responses.thread_reply(session, item.raw, now=now, trusted=trusted, verdict=verdict)
     except responses.ResponseError:
         return None  # not an e-mail the log can read: the pipeline says why
     if reply is None:

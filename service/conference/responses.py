@@ -2,9 +2,11 @@
 
 A reply is threaded to its row by In-Reply-To/References (the Message-IDs the outbox gave the row's
 notification and chasers) or else by the case reference tag in the subject ("[KL-2026-0004]"). It is
-accepted when the sender is someone the row was sent to (the agency's lead, the CP Review Unit) or
-a directory contact of the partnership; otherwise it is kept, held for the business unit to review,
-and the row still awaits a response. The raw e-mail is kept as it came; a second copy of the same
+accepted only from that row's agency: its single From: address, compared whole, is one the row was
+sent to for that agency or the agency's contact in the directory (never another agency's, nor the CP
+Review Unit's copy), and the message passed the sender check (service.intake.sender_auth: DMARC at
+the organisation's receiving server, or DKIM verified here). Otherwise it is kept, held for the
+business unit to review with the reason, and the row still awaits a response. The raw e-mail is kept as it came; a second copy of the same
 Message-ID is recognised and not recorded twice.
 
 `thread_reply(session, raw)` reads the e-mail with the project's parsers (parsers.email), so the
@@ -26,6 +28,7 @@ from parsers.layout import find_reference
 from service.casework.models import Case, Contact, OutboxMessage, RoutingDecision
 from service.conference.letters import token_hash
 from service.conference.models import Conference, ConferenceIssue, ConferenceResponse
+from service.intake import sender_auth
 
 MAX_RESPONSE = 20_000
 
@@ -119,32 +122,40 @@ def _issue_for(session: Session, mail) -> ConferenceIssue | None:
     return session.scalar(select(ConferenceIssue).join(Case).where(Case.reference == reference))
 
 
-def _party(session: Session, issue: ConferenceIssue, sender: str) -> bool:
-    sender = sender.strip().lower()
-    if not sender:
-        return False
-    routed = session.scalar(
-        select(func.count())
-        .select_from(RoutingDecision)
-        .where(RoutingDecision.case_id == issue.case_id, func.lower(RoutingDecision.email) == sender)
+def agency_contacts(session: Session, issue: ConferenceIssue) -> set[str]:
+    """The addresses that may answer for the row's agency: those it was sent to for that agency, and
+    the agency's contacts in the partnership's directory."""
+    agency = issue.agency.strip().lower()
+    routed = select(RoutingDecision.email).where(
+        RoutingDecision.case_id == issue.case_id, func.lower(func.trim(RoutingDecision.agency)) == agency
     )
-    if routed:
-        return True
-    return bool(
-        session.scalar(
-            select(func.count())
-            .select_from(Contact)
-            .where(Contact.partnership == issue.conference.partnership, func.lower(Contact.email) == sender)
-        )
+    listed = select(Contact.email).where(
+        Contact.partnership == issue.conference.partnership, func.lower(func.trim(Contact.agency)) == agency
     )
+    return {e.lower() for q in (routed, listed) for e in session.scalars(q) if e}
+
+
+def _hold_reason(session: Session, issue: ConferenceIssue, raw: bytes, sender: str, verdict) -> str | None:
+    from service.intake import parties
+
+    reference = issue.case.reference if issue.case else "the row"
+    address = parties.exact(sender)
+    if address is None or len(sender_auth.from_addresses(raw)) > 1:
+        return f"held for review: a reply to {reference} without a single sender address ({parties.NO_SENDER})"
+    if address not in agency_contacts(session, issue):
+        return f"held for review: {address} is {parties.NOT_A_PARTY} to {reference} (not {issue.agency}'s contact)"
+    if not verdict.passed:
+        return f"held for review: a reply to {reference} from {address}, {parties.NOT_AUTHENTICATED}: {verdict.detail}"
+    return None
 
 
 def thread_reply(
-    session: Session, raw: bytes, *, now: dt.datetime | None = None, trusted: bool = False
+    session: Session, raw: bytes, *, now: dt.datetime | None = None, trusted: bool = False, verdict=None
 ) -> Reply | None:
     """Record a reply e-mail on its row; None when it answers no conference notification. Commits.
 
-    `trusted` (a person released it) accepts it whoever sent it, also when it was held before."""
+    `trusted` (a person released it) accepts it whoever sent it, also when it was held before.
+    `verdict`: the sender check already made on the raw bytes (service.intake.sender_auth)."""
     mail = _mail(raw)
     issue = _issue_for(session, mail)
     if issue is None:
@@ -159,7 +170,9 @@ def thread_reply(
             return Reply(reference, existing.issue_id, existing.accepted, True, "already recorded (same Message-ID)")
     if mail.automatic:
         return Reply(reference, issue.id, False, False, f"not recorded: an automatic message ({mail.automatic})")
-    accepted = trusted or _party(session, issue, mail.sender)
+    verdict = verdict or sender_auth.check(raw)
+    hold = None if trusted else _hold_reason(session, issue, raw, mail.sender, verdict)
+    accepted = hold is None
     response = ConferenceResponse(
         channel="email",
         received_at=now or dt.datetime.now(dt.UTC),
@@ -168,10 +181,11 @@ def thread_reply(
         accepted=accepted,
         message_id=mail.message_id or None,
         raw=raw,
+        sender_check=verdict.detail,
     )
     _respond(issue, response)
     session.commit()
-    reason = "recorded" if accepted else f"held for review: {mail.sender or 'the sender'} is not a party to {reference}"
+    reason = "recorded" if accepted else hold
     return Reply(reference, issue.id, accepted, False, reason)
 
 

@@ -1,4 +1,4 @@
-"""Commands that read returned documents: `parse`, `ingest`, `smtpd`, `imap-poll`."""
+"""Commands that read returned documents: `parse`, `ingest`, `smtpd`, `imap-poll`, `worker`."""
 
 from __future__ import annotations
 
@@ -42,17 +42,97 @@ def parse_command(path: Path, form_id: str | None):
 @click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--partnership", help="Recognise only this partnership's forms.")
 @click.option("--form", "form_id", help="Read every file as this form.")
-def ingest_command(paths: tuple[Path, ...], partnership: str | None, form_id: str | None):
-    """Store, read and apply each file; print one JSON line per file."""
-    from service.intake.ingest import ingest_many
+@click.option("--now", "read_now", is_flag=True, help="Read each file in this process instead of by the workers.")
+@click.option(
+    "--trusted",
+    is_flag=True,
+    help="Apply replies whoever sent them: you vouch for these files (each one is audited in your name; read here).",
+)
+@click.option("--by", "vouched_by", help="Who vouches (your e-mail address); required with --trusted.")
+def ingest_command(
+    paths: tuple[Path, ...],
+    partnership: str | None,
+    form_id: str | None,
+    read_now: bool,
+    trusted: bool,
+    vouched_by: str | None,
+):
+    """Store each file and queue it to be read; print one JSON line per file ("received as item N").
+    With --now, read and apply each here and print the outcome. A reply to a case applies only from an
+    authenticated party, as by SMTP or IMAP; the rest are held for review. --trusted reads here too, so
+    the person vouching sees each outcome."""
+    from service.casework import audit
+    from service.intake import ingest, jobs
 
+    if trusted and not (vouched_by or "").strip():
+        raise click.UsageError("--trusted needs --by: the address of the person who vouches for these files")
+    app = current_app._get_current_object()
     inputs = ((path.name, path.read_bytes()) for path in paths)
+    queued = True
     with db.sessions()() as session:
-        outcomes = ingest_many(session, inputs, channel="cli", partnership=partnership, form_id=form_id)
+        if read_now or trusted:
+            outcomes = ingest.ingest_many(
+                session, inputs, channel="cli", partnership=partnership, form_id=form_id, trusted=trusted or None
+            )
+        else:
+            stored = [ingest.store(session, c, channel="cli", filename=n, partnership=partnership) for n, c in inputs]
+            queued = jobs.enqueue(app, [o.item_id for o in stored if o.status == "received"], form_id)
+            outcomes = stored
         for path, outcome in zip(paths, outcomes, strict=True):
-            line = {"file": str(path), "status": outcome.status, "reference": outcome.reference}
-            line |= {"routed": outcome.routed, "reason": outcome.reason, "form_id": outcome.form_id}
+            line = {"file": str(path), "item": outcome.item_id, "status": outcome.status}
+            if outcome.status == "received":
+                line["reason"] = f"received as item {outcome.item_id}; " + (
+                    "queued to be read" if queued else "the queue is unreachable: it is read once the queue is back"
+                )
+            else:
+                line |= {"reference": outcome.reference, "routed": outcome.routed, "reason": outcome.reason}
+                line["form_id"] = outcome.form_id
             click.echo(json.dumps(line, ensure_ascii=False))
+            if trusted:
+                detail = f"{path.name}: {outcome.status} (received item {outcome.item_id})"
+                audit.record(
+                    session, vouched_by.strip(), "ingest.trusted", case_reference=outcome.reference, detail=detail
+                )
+                session.commit()
+
+
+@click.command("intake-status")
+@with_appcontext
+def intake_status_command():
+    """Print what waits to be read, as JSON: items waiting and being read, the oldest one's age in
+    seconds, readings whose worker stopped (read again after their lease), jobs on the queue."""
+    from service.intake import claims, jobs
+
+    app = current_app._get_current_object()
+    with db.sessions()() as session:
+        found = claims.backlog(session)
+    try:
+        found["jobs_queued"] = jobs.queue(app).pending_count()
+    except Exception as exc:  # Redis down: say so rather than fail
+        found["jobs_queued"] = None
+        found["queue"] = f"unreachable ({type(exc).__name__})"
+    click.echo(json.dumps(found))
+
+
+@click.command("worker")
+@with_appcontext
+@click.option("--processes", default=1, show_default=True, type=click.IntRange(1, 64), help="Worker processes.")
+@click.option(
+    "--sweep-every", default=60, show_default=True, type=click.IntRange(1, 3600), help="Seconds between sweeps."
+)
+@click.option("--threads", is_flag=True, help="Threads instead of processes (a machine without fork).")
+def worker_command(processes: int, sweep_every: int, threads: bool):
+    """Read stored items from the intake queue (INTAKE_QUEUE_URL: SQLite by default, or Redis) until stopped."""
+    from service.intake import jobs
+    from service.intake.worker import consumer
+
+    app = current_app._get_current_object()
+    try:
+        runner = consumer(app, processes, sweep_every, threads)
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"reading from {jobs.queue_url(app).split('@')[-1]} with {processes} worker(s); Ctrl-C stops")
+    runner.run()
 
 
 @click.command("smtpd")
@@ -96,5 +176,12 @@ def imap_poll_command(every: int):
 
 
 def register(app: Flask) -> None:
-    for command in (parse_command, ingest_command, smtpd_command, imap_poll_command):
+    for command in (
+        parse_command,
+        ingest_command,
+        smtpd_command,
+        imap_poll_command,
+        worker_command,
+        intake_status_command,
+    ):
         app.cli.add_command(command)

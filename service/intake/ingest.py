@@ -1,17 +1,23 @@
 """The one ingestion pipeline every channel feeds: upload page, `flask ingest`, SMTP and IMAP.
 
-For each input: store the raw bytes first (keyed by their SHA-256), then parse them in the limited
-worker (parsers.sandbox), validate, create or update the case through service.casework.cases (which routes
-it and writes the outbox), and record the outcome on the stored item. Nothing is dropped:
+Two steps. `store` keeps the raw bytes (keyed by their SHA-256) and answers at once: "received as
+item N". `read` (a job on the intake queue, service.intake.jobs, or `ingest` doing both in this
+process) claims the item (service.intake.claims: one reader applies it, enforced by the database),
+parses it in the limited worker (parsers.sandbox), validates it, creates or updates the case through
+service.casework.cases (which routes it and writes the outbox), and records the outcome on the item.
+A database fault while reading is raised for the job to be retried; whatever is wrong with the input
+itself ends in a state with its reason, never retried. Nothing is dropped:
 
 - the same bytes again are recognised by their hash and counted, not stored or applied twice;
   the same e-mail again (same Message-ID, other bytes) is kept and marked a duplicate;
 - what cannot be read, or does not fit its form, is quarantined with the reason, for a person to
   correct the answers or choose the form and run it again (`reprocess`);
 - a reply threaded to a case (reference tag in the subject or document, or In-Reply-To/References
-  naming one of our messages) is applied only when the sender is a party to the case or a
-  directory contact; otherwise it is held for review (`release` applies it);
-- auto-replies, out-of-office messages and bounces are kept and marked ignored.
+  naming one of our messages) is applied only when its sender's exact address is a party to the
+  case and the message passed the sender check (service.intake.parties, sender_auth); otherwise it
+  is held for review with the reason (`release` applies it);
+- auto-replies, out-of-office messages, bounces and our own messages come back are kept and marked
+  ignored: nothing is ever sent in answer to them, so no loop can start.
 """
 
 from __future__ import annotations
@@ -20,13 +26,16 @@ import datetime as dt
 import hashlib
 from dataclasses import asdict, dataclass, field
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.orm import Session
 
 from forms import registry
 from parsers import ParseError, ParseResult
 from service.casework import cases, outbox
-from service.casework.models import Case, Contact, OutboxMessage, RoutingDecision
+from service.casework.models import Case
+from service.intake import claims, matching, parties, sender_auth
+from service.intake.claims import ClaimLost
 from service.intake.models import ReceivedItem
 
 CHANNELS = {"upload": "upload", "cli": "import", "smtp": "email", "imap": "email"}  # ours -> cases'
@@ -35,11 +44,15 @@ CHANNELS = {"upload": "upload", "cli": "import", "smtp": "email", "imap": "email
 # returns an IngestOutcome when it took the input, else None. Called after reading, before cases.
 HANDLERS: list = []
 MAX_INPUT_BYTES = cases.MAX_RAW_BYTES
+# The database or its connection failed, or the machine could not start the reader (OSError): the
+# job is retried. Anything else raised while reading is the input's own doing (or a fault no retry
+# mends) and quarantines it with the reason.
+INFRASTRUCTURE = (OperationalError, InterfaceError, OSError)
 
 
 @dataclass
 class IngestOutcome:
-    status: str  # accepted | duplicate | quarantined | held | ignored
+    status: str  # received | reading | accepted | duplicate | quarantined | held | ignored
     item_id: int | None
     reference: str | None = None
     routed: list[dict] = field(default_factory=list)
@@ -74,67 +87,45 @@ def ingest(
     trusted: bool | None = None,
     now: dt.datetime | None = None,
 ) -> IngestOutcome:
-    """Store, read and apply one input. `partnership` limits recognition to that pack's forms (a
-    business unit's upload); `trusted` (default: not for e-mail channels) skips the sender check."""
-    stored = _store(session, content, channel, filename, content_type, partnership, now)
-    if isinstance(stored, IngestOutcome):
+    """Store, read and apply one input in this process. `partnership` limits recognition to that
+    pack's forms (a business unit's upload); `trusted` (default: only a signed-in person's upload) skips the
+    sender check."""
+    stored = store(
+        session,
+        content,
+        channel=channel,
+        filename=filename,
+        content_type=content_type,
+        partnership=partnership,
+        now=now,
+    )
+    if stored.status != "received":
         return stored
-    trusted = channel in ("upload", "cli") if trusted is None else trusted
-    return _read_and_apply(session, stored, form_id=form_id, trusted=trusted, now=now)
+    read_now = read(session, stored.item_id, claim=claims.new_token(), form_id=form_id, trusted=trusted, now=now)
+    return read_now or _outcome(session.get(ReceivedItem, stored.item_id, populate_existing=True))
 
 
-def ingest_many(
+def store(
     session: Session,
-    inputs,
+    content: bytes,
     *,
     channel: str,
+    filename: str | None = None,
+    content_type: str | None = None,
     partnership: str | None = None,
-    form_id: str | None = None,
-    trusted: bool | None = None,
-):
-    """Outcomes for (filename, bytes) inputs, in order. While one input's case is written, the next
-    is already being read by the worker process: the same steps as ingest(), on two cores."""
-    from concurrent.futures import ThreadPoolExecutor
-
-    trusted = channel in ("upload", "cli") if trusted is None else trusted
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="parse") as reader:
-        waiting = None
-        for filename, content in inputs:
-            stored = _store(session, content, channel, filename, None, partnership, None)
-            ahead = None
-            if not isinstance(stored, IngestOutcome):
-                ahead = reader.submit(_parse_or_error, stored.raw, filename, form_id, stored.partnership)
-            if waiting is not None:
-                yield _read_and_apply(session, waiting[0], form_id=form_id, trusted=trusted, parsed=waiting[1].result())
-            waiting = None if ahead is None else (stored, ahead)
-            if ahead is None:
-                yield stored
-        if waiting is not None:
-            yield _read_and_apply(session, waiting[0], form_id=form_id, trusted=trusted, parsed=waiting[1].result())
-
-
-def _parse_or_error(content, filename, form_id, partnership) -> ParseResult | ParseError:
-    try:
-        return _parse(content, filename, form_id, partnership)
-    except ParseError as exc:
-        return exc
-
-
-def _store(session, content, channel, filename, content_type, partnership, now) -> ReceivedItem | IngestOutcome:
-    """The raw bytes, committed before anything reads them; or the outcome for bytes seen before."""
+    now: dt.datetime | None = None,
+) -> IngestOutcome:
+    """The raw bytes, committed before anything reads them: "received" with the item to read (bytes
+    already waiting give the same item), "duplicate" for bytes read before, "quarantined" when too big."""
     if channel not in CHANNELS:
         raise ValueError(f"unknown channel {channel!r} (one of {', '.join(CHANNELS)})")
     digest = hashlib.sha256(content).hexdigest()
     seen = session.scalar(select(ReceivedItem).where(ReceivedItem.sha256 == digest))
-    if seen is not None and seen.status == "received":
-        # Stored, but its reading was cut short (a database restart between storing and applying; the
-        # accepted mark commits with the case, so none was made). Sent again: put it in front of a
-        # person rather than answer "duplicate" and leave it unseen (tests/faults/test_postgres.py).
-        seen.times_seen += 1
-        return _quarantine(session, seen, INTERRUPTED)
     if seen is not None:
         seen.times_seen += 1
         session.commit()
+        if seen.status == "received":
+            return IngestOutcome("received", seen.id, reason=f"the same file is waiting to be read (item {seen.id})")
         reason = f"the same file was received before (item {seen.id}, {seen.status})"
         return IngestOutcome("duplicate", seen.id, seen.case_reference, reason=reason, form_id=seen.form_id)
     item = ReceivedItem(
@@ -147,12 +138,98 @@ def _store(session, content, channel, filename, content_type, partnership, now) 
         raw=content,
         status="received",
         partnership=partnership,
+        times_seen=1,
+        read_starts=0,
     )
     session.add(item)
-    session.commit()  # the raw bytes are safe before anything tries to read them
+    try:
+        session.commit()  # the raw bytes are safe before anything tries to read them
+    except IntegrityError:  # the same bytes stored at this moment by another channel: the unique hash won
+        session.rollback()
+        return store(session, content, channel=channel, filename=filename, partnership=partnership, now=now)
     if len(content) > MAX_INPUT_BYTES:
-        return _quarantine(session, item, f"refused: {len(content):,} bytes (at most {MAX_INPUT_BYTES:,})")
-    return item
+        item.status, item.read_at = "quarantined", _now(now)
+        item.reason = f"refused: {len(content):,} bytes (at most {MAX_INPUT_BYTES:,})"
+        session.commit()
+        return _outcome(item)
+    return IngestOutcome("received", item.id)
+
+
+def read(
+    session: Session,
+    item_id: int,
+    *,
+    claim: str,
+    form_id: str | None = None,
+    trusted: bool | None = None,
+    now: dt.datetime | None = None,
+) -> IngestOutcome | None:
+    """Claim, read and apply a stored item; None when another reader holds it or it was read already.
+    A database fault is raised (retry the job with the same `claim`)."""
+    item = claims.claim(session, item_id, claim, now)
+    if item is None:
+        return None
+    if item.read_starts > claims.MAX_STARTS:
+        return _settled(session, item, "quarantined", claims.STOPPED.format(n=item.read_starts - 1), now)
+    if item.rerun:  # a person ran it again (service.intake.review): their choices, and their trust
+        options = {k: item.rerun.get(k) for k in ("form_id", "data", "case")}
+        return _guarded(session, item, now, trusted=True, **options)
+    trusted = item.channel == "upload" if trusted is None else trusted
+    return _guarded(session, item, now, form_id=form_id, trusted=trusted)
+
+
+def _guarded(session, item: ReceivedItem, now, **options) -> IngestOutcome | None:
+    item_id = item.id
+    try:
+        return _read_and_apply(session, item, now=now, **options)
+    except ClaimLost:
+        return None
+    except INFRASTRUCTURE:
+        session.rollback()
+        raise
+    except Exception as exc:  # the input made a library or a rule fail: a person looks at it
+        session.rollback()
+        item = session.get(ReceivedItem, item_id, populate_existing=True)
+        reason = f"could not be applied ({type(exc).__name__}: {str(exc)[:200]})"
+        return _settled(session, item, "quarantined", reason, now)
+
+
+def ingest_many(
+    session: Session,
+    inputs,
+    *,
+    channel: str,
+    partnership: str | None = None,
+    form_id: str | None = None,
+    trusted: bool | None = None,
+):
+    """Outcomes for (filename, bytes) inputs, in order, read in this process. While one input's case
+    is written, the next is already being read by the worker process: the same steps as ingest()."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    trusted = channel == "upload" if trusted is None else trusted
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="parse") as reader:
+        waiting = None
+        for filename, content in inputs:
+            stored = store(session, content, channel=channel, filename=filename, partnership=partnership)
+            item = claims.claim(session, stored.item_id, claims.new_token()) if stored.status == "received" else None
+            ahead = (
+                None if item is None else reader.submit(_parse_or_error, item.raw, filename, form_id, item.partnership)
+            )
+            if waiting is not None:
+                yield _guarded(session, waiting[0], None, form_id=form_id, trusted=trusted, parsed=waiting[1].result())
+            waiting = None if ahead is None else (item, ahead)
+            if ahead is None:
+                yield stored
+        if waiting is not None:
+            yield _guarded(session, waiting[0], None, form_id=form_id, trusted=trusted, parsed=waiting[1].result())
+
+
+def _parse_or_error(content, filename, form_id, partnership) -> ParseResult | ParseError:
+    try:
+        return _parse(content, filename, form_id, partnership)
+    except ParseError as exc:
+        return exc
 
 
 def _read_and_apply(
@@ -164,7 +241,7 @@ def _read_and_apply(
         result = parsed if parsed is not None else _parse(item.raw, item.filename, form_id, item.partnership)
     except ParseError as exc:
         if data is None:
-            return _quarantine(session, item, str(exc))
+            return _settled(session, item, "quarantined", str(exc), now)
         result = ParseResult(kind="corrected", form_id=form_id)  # a person typed the answers in
     if data is not None and form_id is not None:
         result.form_id = form_id
@@ -177,44 +254,45 @@ def _read_and_apply(
     if result.email:
         item.message_id = result.email.get("message_id") or None
         item.sender = result.email.get("from") or None
-        twin = _same_message(session, item)
+        twin = matching.same_message(session, item)
         if twin is not None:
-            item.status, item.reason = "duplicate", f"the same e-mail (Message-ID) was received before (item {twin.id})"
-            item.case_reference = twin.case_reference
-            session.commit()
-            return _outcome(item)
-        if result.email.get("automatic"):
-            item.status, item.reason = "ignored", result.reason
-            session.commit()
-            return _outcome(item)
+            reason = f"the same e-mail (Message-ID) was received before (item {twin.id})"
+            return _settled(session, item, "duplicate", reason, now, case_reference=twin.case_reference)
+        if result.email.get("automatic") or outbox.is_ours(result.email):
+            reason = result.reason if result.email.get("automatic") else OWN_MESSAGE
+            return _settled(session, item, "ignored", reason, now)
+        verdict = sender_auth.check(item.raw)
+        item.sender_auth, item.sender_auth_detail = verdict.status, verdict.detail
     for handler in HANDLERS:
         taken = handler(session, item, result, spec, trusted=trusted, now=now)
         if taken is not None:
+            if item.read_at is None or item.rerun is not None:
+                item.read_at, item.lease_until, item.rerun = _now(now), None, None
+                session.commit()
             return taken
     if spec is None:
-        return _quarantine(session, item, result.reason or "not a recognised form")
+        return _settled(session, item, "quarantined", result.reason or "not a recognised form", now)
     if data is None:
         data, errors = result.canonical(spec)
         if errors:
-            return _quarantine(session, item, "the answers do not fit the form: " + _describe(spec, errors), result)
-    reference = case or _thread(session, result)
+            reason = "the answers do not fit the form: " + matching.describe(spec, errors)
+            return _settled(session, item, "quarantined", reason, now)
+    reference = case or matching.thread(session, result)
     if reference is not None:
         found = session.scalar(select(Case).where(Case.reference == reference))
         if found is None:
             reference = None  # a reference we never issued: treated as a new escalation, and said so
             result.warnings.append("the reference in it is not a case here; a new case was opened")
-        elif not trusted and not _is_party(session, found, item.sender):
-            item.case_reference = reference
-            return _hold(
-                session,
-                item,
-                f"a reply to {reference} from {item.sender or 'an unknown sender'}, "
-                "who is not a party to the case or a directory contact",
-            )
+        elif not trusted and (reason := parties.hold_reason(session, found, item)):
+            return _settled(session, item, "held", reason + "; held for review", now, case_reference=reference)
 
     def queue(session_, pack, spec_, case_, submission, decisions, step, *, now):
-        # Inside the case's transaction: the item is accepted exactly when the case change commits.
-        item.status, item.reason, item.case_reference, item.submission = "accepted", None, case_.reference, submission
+        # Inside the case's transaction: the item is accepted exactly when the case change commits,
+        # and only while this reader's claim holds (else ClaimLost rolls the case change back).
+        session_.flush()
+        claims.settle(
+            session_, item, "accepted", now, reason=None, case_reference=case_.reference, submission_id=submission.id
+        )
         return outbox.queue_for_submission(session_, pack, spec_, case_, submission, decisions, step, now=now)
 
     item_id = item.id
@@ -232,52 +310,22 @@ def _read_and_apply(
             queue=queue,
         )
     except cases.CaseError as exc:
-        item = session.get(ReceivedItem, item_id)  # the rollback undid the accepted mark with the case
-        return _quarantine(session, item, str(exc), result)
+        item = session.get(ReceivedItem, item_id, populate_existing=True)  # the rollback undid the case
+        item.parsed, item.form_id = result.to_json(spec), result.form_id
+        item.message_id, item.sender = (result.email or {}).get("message_id"), (result.email or {}).get("from")
+        return _settled(session, item, "quarantined", str(exc), now)
     routed = [{"name": r.name, "email": r.email, "role": r.role, "agency": r.agency} for r in outcome.routes]
     return IngestOutcome(
         "accepted", item_id, outcome.reference, routed, None, spec.id, list(result.warnings), outcome.created
     )
 
 
-def _describe(spec, errors: dict) -> str:
-    parts = []
-    for key, messages in errors.items():
-        text = messages if isinstance(messages, str) else "; ".join(_flatten(messages))
-        parts.append(text if "'" in text else f"{key}: {text}")
-    return "; ".join(parts)
+OWN_MESSAGE = "one of this service's own messages came back"
 
 
-def _flatten(messages) -> list[str]:
-    if isinstance(messages, str):
-        return [messages]
-    if isinstance(messages, dict):
-        return [m for value in messages.values() for m in _flatten(value)]
-    return [m for value in messages for m in _flatten(value)]
-
-
-INTERRUPTED_AFTER = dt.timedelta(minutes=15)  # far beyond a reading's 30 s wall-clock backstop
-INTERRUPTED = "its reading was interrupted (e.g. a database restart); run it again"
-
-
-def quarantine_interrupted(session: Session, now: dt.datetime | None = None) -> int:
-    """Put in front of a person every input stored but still unread well after its reading should
-    have ended (the process stopped between storing and applying it); returns how many."""
-    cutoff = _now(now) - INTERRUPTED_AFTER
-    stuck = (ReceivedItem.status == "received") & (ReceivedItem.received_at < cutoff)
-    found = session.execute(update(ReceivedItem).where(stuck).values(status="quarantined", reason=INTERRUPTED))
-    session.commit()
-    return found.rowcount
-
-
-def _quarantine(session, item: ReceivedItem, reason: str, result: ParseResult | None = None) -> IngestOutcome:
-    item.status, item.reason = "quarantined", reason
-    session.commit()
-    return _outcome(item)
-
-
-def _hold(session, item: ReceivedItem, reason: str) -> IngestOutcome:
-    item.status, item.reason = "held", reason + "; held for review"
+def _settled(session, item: ReceivedItem, status: str, reason: str | None, now, **values) -> IngestOutcome:
+    """The reading's outcome, written while this reader's claim holds (ClaimLost otherwise)."""
+    claims.settle(session, item, status, now, reason=reason, **values)
     session.commit()
     return _outcome(item)
 
@@ -285,101 +333,6 @@ def _hold(session, item: ReceivedItem, reason: str) -> IngestOutcome:
 def _outcome(item: ReceivedItem) -> IngestOutcome:
     warnings = list((item.parsed or {}).get("warnings", []))
     return IngestOutcome(item.status, item.id, item.case_reference, [], item.reason, item.form_id, warnings)
-
-
-def _same_message(session, item: ReceivedItem) -> ReceivedItem | None:
-    if not item.message_id:
-        return None
-    return session.scalar(
-        select(ReceivedItem)
-        .where(ReceivedItem.message_id == item.message_id, ReceivedItem.id != item.id)
-        .where(ReceivedItem.status != "duplicate")
-        .order_by(ReceivedItem.id)
-        .limit(1)
-    )
-
-
-def _thread(session, result: ParseResult) -> str | None:
-    """The case a reply belongs to: its reference tag, else a Message-ID of ours it answers."""
-    if result.reference:
-        return result.reference
-    email = result.email or {}
-    ids = [i for i in [email.get("in_reply_to"), *email.get("references", [])] if i]
-    if not ids:
-        return None
-    ours = session.scalar(select(OutboxMessage.case_id).where(OutboxMessage.message_id.in_(ids)).limit(1))
-    if ours is None:
-        return None
-    return session.scalar(select(Case.reference).where(Case.id == ours))
-
-
-def _is_party(session, case: Case, sender: str | None) -> bool:
-    """A party: anyone the case was routed to, anyone who sent it a form before, anyone whose address
-    its answers give (the raiser's contact details), or a contact in the partnership's directory."""
-    if not sender:
-        return False
-    sender = sender.lower()
-    if case.raiser_contact and sender in case.raiser_contact.lower():
-        return True
-    routed = select(RoutingDecision.id).where(
-        RoutingDecision.case_id == case.id, func.lower(RoutingDecision.email) == sender
-    )
-    directory = select(Contact.id).where(Contact.partnership == case.partnership, func.lower(Contact.email) == sender)
-    earlier = select(ReceivedItem.id).where(
-        ReceivedItem.case_reference == case.reference,
-        ReceivedItem.status == "accepted",
-        func.lower(ReceivedItem.sender) == sender,
-    )
-    return any(session.scalar(q.limit(1)) is not None for q in (routed, directory, earlier))
-
-
-# --- what a person sees and does ----------------------------------------------------------------
-
-
-def for_review(
-    session: Session, partnerships: list[str] | None = None, unattributed: bool = True, limit: int = 200
-) -> list[ReceivedItem]:
-    """Quarantined and held items, oldest first: all of them, or those of `partnerships` and, when
-    `unattributed`, the items no partnership could be read from (they may name any partnership's child)."""
-    query = select(ReceivedItem).where(ReceivedItem.status.in_(("quarantined", "held")))
-    if partnerships is not None:
-        mine = ReceivedItem.partnership.in_(partnerships)
-        query = query.where(or_(mine, ReceivedItem.partnership.is_(None)) if unattributed else mine)
-    return list(session.scalars(query.order_by(ReceivedItem.received_at, ReceivedItem.id).limit(limit)))
-
-
-def reprocess(
-    session: Session,
-    item_id: int,
-    *,
-    actor: str,
-    form_id: str | None = None,
-    data: dict | None = None,
-    case: str | None = None,
-    now: dt.datetime | None = None,
-) -> IngestOutcome:
-    """Run a quarantined or held item again: read as `form_id` (a person chose the form), or with
-    `data` (a person corrected the answers), optionally onto `case`. A person's action is trusted."""
-    item = session.get(ReceivedItem, item_id)
-    if item is None:
-        raise LookupError(f"no received item {item_id}")
-    if item.status not in ("quarantined", "held"):
-        raise ValueError(f"item {item_id} is {item.status}; only quarantined or held items are run again")
-    item.reviewed_by, item.reviewed_at = actor, _now(now)
-    session.commit()
-    if data is not None and form_id is None:
-        form_id = item.form_id
-        if form_id is None:
-            raise ValueError("choose the form the corrected answers are for")
-    return _read_and_apply(session, item, form_id=form_id, trusted=True, data=data, case=case, now=_now(now))
-
-
-def release(session: Session, item_id: int, *, actor: str, now: dt.datetime | None = None) -> IngestOutcome:
-    """Apply a held reply to its case after a person has checked the sender."""
-    item = session.get(ReceivedItem, item_id)
-    if item is None or item.status != "held":
-        raise ValueError(f"item {item_id} is not held for review")
-    return reprocess(session, item_id, actor=actor, form_id=item.form_id, case=item.case_reference, now=now)
 
 
 def ingest_files(

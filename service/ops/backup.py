@@ -7,13 +7,17 @@
   the outbox worker write to the file; restore copies a backup back the same way.
 
 Raw returned files, submissions, the outbox and the audit log all live in the database, so one
-backup holds everything; the packs and templates are in the repository. Restore with the app,
-the outbox worker and the mail ingestion stopped, then run `flask --app app db-prepare`
-(migrates an older backup to the current schema). docs/operations.md has the schedule and drill.
+backup holds everything; the packs and templates are in the repository. A backup file is written
+with mode 0600, encrypted with age or GnuPG when BACKUP_ENCRYPT_TO names a recipient
+(service/ops/encryption.py). Restore with the app, the outbox worker and the mail ingestion stopped:
+`restore` migrates an older backup to the current schema and moves every case reference counter past
+any reference issued since the backup (service/casework/references.py), saying so and recording it
+in the audit log. docs/operations.md has the schedule and drill.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import shutil
 import sqlite3
@@ -21,9 +25,11 @@ import subprocess
 from pathlib import Path
 
 import click
-from flask import Flask
+from flask import Flask, current_app
 from flask.cli import with_appcontext
 from sqlalchemy.engine import make_url
+
+from service.ops import encryption
 
 
 class BackupError(RuntimeError):
@@ -56,9 +62,19 @@ def _sqlite_path(url: str) -> Path:
     return Path(database)
 
 
-def backup(url: str, dest: Path) -> Path:
-    """Write a backup of the database at `url` to `dest`."""
+def backup(url: str, dest: Path, encrypt_to: str | None = None) -> Path:
+    """Write a backup of the database at `url` to `dest` (mode 0600), encrypted for `encrypt_to` if given."""
     dest = Path(dest)
+    if not encrypt_to:
+        return _dump(url, dest)
+    with encryption.scratch(dest) as folder:
+        plain = _dump(url, folder / "plain")
+        encryption.encrypt(plain, dest, encrypt_to)
+    return dest
+
+
+def _dump(url: str, dest: Path) -> Path:
+    encryption.private_file(dest)  # pg_dump and SQLite write into it and keep its mode
     if url.startswith("postgresql"):
         uri, env = _libpq(url)
         run = subprocess.run(
@@ -83,11 +99,20 @@ def backup(url: str, dest: Path) -> Path:
     raise BackupError(f"no backup method for {make_url(url).drivername}")
 
 
-def restore(url: str, source: Path) -> None:
-    """Replace the database at `url` with the backup in `source`."""
+def restore(url: str, source: Path, identity: Path | None = None) -> None:
+    """Replace the database at `url` with the backup in `source` (decrypted first when encrypted)."""
     source = Path(source)
     if not source.is_file():
         raise BackupError(f"{source} is not a file")
+    if encryption.encrypted_with(source) is None:
+        return _restore(url, source)
+    with encryption.scratch(source) as folder:
+        plain = folder / "plain"
+        encryption.decrypt(source, plain, identity)
+        return _restore(url, plain)
+
+
+def _restore(url: str, source: Path) -> None:
     if url.startswith("postgresql"):
         uri, env = _libpq(url)
         run = subprocess.run(
@@ -129,35 +154,82 @@ def restore(url: str, source: Path) -> None:
 
 @click.command("backup")
 @click.argument("dest", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--encrypt-to", help="age public key (age1...) or GnuPG key to encrypt for (default: BACKUP_ENCRYPT_TO).")
 @with_appcontext
-def backup_command(dest: Path):
-    """Back the database up to DEST (pg_dump custom format, or a SQLite file)."""
+def backup_command(dest: Path, encrypt_to: str | None):
+    """Back the database up to DEST (pg_dump custom format, or a SQLite file), mode 0600."""
     from service import db
 
+    recipient = encrypt_to or os.environ.get("BACKUP_ENCRYPT_TO") or current_app.config.get("BACKUP_ENCRYPT_TO")
     try:
-        backup(db.engine().url.render_as_string(hide_password=False), dest)
-    except BackupError as exc:
+        backup(db.engine().url.render_as_string(hide_password=False), dest, recipient or None)
+    except (BackupError, encryption.EncryptionError) as exc:
         raise click.ClickException(str(exc)) from None
-    click.echo(f"backup written to {dest} ({dest.stat().st_size:,} bytes)")
+    how = f", encrypted with {encryption.tool(recipient)}" if recipient else ""
+    click.echo(f"backup written to {dest} ({dest.stat().st_size:,} bytes{how})")
 
 
 @click.command("restore")
 @click.argument("source", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--yes", is_flag=True, help="Do not ask: the database's current contents are replaced.")
+@click.option("--identity", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="age key file.")
+@click.option(
+    "--reference-margin",
+    type=click.IntRange(min=0),
+    default=100,
+    show_default=True,
+    help="Numbers to skip past each restored reference counter: references issued since the backup.",
+)
 @with_appcontext
-def restore_command(source: Path, yes: bool):
-    """Replace the database with the backup SOURCE (stop the app and workers first)."""
+def restore_command(source: Path, yes: bool, identity: Path | None, reference_margin: int):
+    """Replace the database with the backup SOURCE (stop the app and workers first), migrate it, and
+    move every case reference past any the service may have issued since the backup."""
     from service import db
 
     if not yes:
         click.confirm("This replaces everything in the database. Are the app and workers stopped?", abort=True)
     url = db.engine().url.render_as_string(hide_password=False)
+    floor = _counters_before()
     db.engine().dispose()
     try:
-        restore(url, source)
-    except BackupError as exc:
+        restore(url, source, identity)
+    except (BackupError, encryption.EncryptionError) as exc:
         raise click.ClickException(str(exc)) from None
-    click.echo(f"restored from {source}; now run `flask --app app db-prepare`")
+    db.engine().dispose()
+    db.upgrade(db.engine())
+    click.echo(f"restored from {source} and migrated to the current schema")
+    for line in _advance_references(source, reference_margin, floor):
+        click.echo(line)
+
+
+def _counters_before() -> dict | None:
+    """The reference counters of the database about to be replaced, when it can still be read."""
+    from service import db
+    from service.casework import references
+
+    try:
+        with db.sessions()() as session:
+            return references.counters(session)
+    except Exception:  # a lost or broken database is why one restores: the margin must do
+        return None
+
+
+def _advance_references(source: Path, margin: int, floor: dict | None) -> list[str]:
+    from service import db
+    from service.casework import audit, references
+
+    year = dt.datetime.now(dt.UTC).year
+    with db.sessions()() as session:
+        moved = references.advance(session, current_app.extensions["registry"], year, margin, floor)
+        basis = f"margin {margin}" + (", and the replaced database's counters" if floor else "")
+        detail = f"restored from {source.name}; references advanced ({basis}): " + (
+            "; ".join(str(m) for m in moved) or "none needed"
+        )
+        audit.record(session, "system: restore", "database.restore", detail=detail[:2000])
+        session.commit()
+    lines = [f"case references advanced so that none issued since the backup is used again ({basis}):"]
+    lines += [f"  {m}" for m in moved] or ["  none needed"]
+    return lines
 
 
 def register(app: Flask) -> None:

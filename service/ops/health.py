@@ -2,8 +2,10 @@
 
     GET /healthz  200 while the process answers at all (it touches nothing else, so a database
                   outage never gets healthy app processes restarted).
-    GET /readyz   200 when the database answers and its schema is at the newest migration;
-                  503 with the reason otherwise, so no traffic is sent to a process that would fail.
+    GET /readyz   200 when the database answers, its schema is at the newest migration and every
+                  partnership served (PARTNERSHIPS) has a contact for each role its routing sends
+                  to; 503 with the reason otherwise, so no traffic is sent to a process that would
+                  fail or route escalations to nobody.
 
 Neither needs a session or a CSRF token, neither is rate limited, and the answers name no
 host, user or password (only the kind of error).
@@ -45,7 +47,25 @@ def readiness(app) -> tuple[bool, dict]:
             "database": "ok",
             "migrations": f"not at head: database at {sorted(current) or 'no revision'}, code expects {behind}",
         }
-    return True, {"database": "ok", "migrations": "head"}
+    missing = directory_gaps(app)
+    if missing:
+        return False, {"database": "ok", "migrations": "head", "directory": missing}
+    return True, {"database": "ok", "migrations": "head", "directory": "ok"}
+
+
+def directory_gaps(app) -> dict[str, str]:
+    """Each served partnership missing a contact for a role its routing needs: {pack id: what is missing}."""
+    from service.casework import directory
+    from service.ops import settings
+
+    registry = app.extensions["registry"]
+    with db.sessions(app)() as session:
+        gaps = {pid: directory.missing_roles(session, registry.pack(pid)) for pid in settings.partnerships(app)}
+    return {
+        pid: f"no contact for {', '.join(roles)}: `flask --app app directory import`"
+        for pid, roles in gaps.items()
+        if roles
+    }
 
 
 @bp.get("/healthz")

@@ -59,6 +59,7 @@ SAFE_FIELDS = frozenset(
         "limit",
         "kind",
         "ready",
+        "reason",
     }
 )
 # View arguments that identify things without naming anyone; tokens (draft, tracking) are left out.

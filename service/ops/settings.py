@@ -10,6 +10,8 @@ With ESCALATE_ENV=production the app refuses to start, naming the setting, when:
 - DATABASE_URL is not PostgreSQL (a SQLite file is local state: a second app server would not see it);
 - COOKIE_SECURE is turned off (session cookies must only travel over HTTPS);
 - PUBLIC_BASE_URL is not an https address (links in letters to agencies would point nowhere);
+- PARTNERSHIPS is unset (a production install serves the partnerships it names, never all the
+  packs with their fictional sample directories); an unknown pack id there is refused in any setting;
 - rate limits are counted in memory while GUNICORN_WORKERS/WEB_CONCURRENCY says there is more than
   one process (each would count alone), unless RATELIMIT_STORAGE_URI names a shared store.
 """
@@ -37,6 +39,7 @@ SETTINGS = (
     Setting("ESCALATE_ENV", "development", "production turns on the start-up checks below"),
     Setting("SECRET_KEY", DEV_SECRET_KEY, "signs session cookies and CSRF tokens; same on every app server", True),
     Setting("DATABASE_URL", "SQLite file in instance/", "postgresql+psycopg://user:password@host:5432/escalate", True),
+    Setting("PARTNERSHIPS", "all", "pack ids this deployment serves, comma-separated; required in production"),
     Setting("MAIL_SERVER", "localhost", "SMTP relay for outgoing notifications"),
     Setting("MAIL_PORT", "25", "SMTP port"),
     Setting("MAIL_SENDER", "Escalate <escalations@escalate.example>", "From: of notifications"),
@@ -44,12 +47,45 @@ SETTINGS = (
     Setting("MAIL_PASSWORD", "", "SMTP password", True),
     Setting("MAIL_USE_STARTTLS", "", "1 to STARTTLS before sending"),
     Setting("MAIL_MESSAGE_ID_DOMAIN", "escalate.example", "domain part of every notification's Message-ID"),
+    Setting("MAIL_DKIM_DOMAIN", "", "sign outgoing mail with DKIM for this domain (when the service sends directly)"),
+    Setting("MAIL_DKIM_SELECTOR", "", "the DKIM selector whose public key is published in DNS"),
+    Setting("MAIL_DKIM_PRIVATE_KEY", "", "the DKIM private key (PEM), or MAIL_DKIM_KEY_FILE", True),
+    Setting("MAIL_DKIM_KEY_FILE", "", "a file holding the DKIM private key (PEM), readable by the worker only"),
+    Setting("MAIL_OAUTH_TENANT_ID", "", "Microsoft 365: the Entra tenant, for SMTP submission with XOAUTH2"),
+    Setting("MAIL_OAUTH_CLIENT_ID", "", "OAuth client (application) id for sending; no password then"),
+    Setting("MAIL_OAUTH_CLIENT_SECRET", "", "OAuth client secret for sending", True),
+    Setting("MAIL_OAUTH_TOKEN_URL", "", "another provider's OAuth2 token endpoint (client credentials)"),
+    Setting("MAIL_OAUTH_AUTHORITY", "https://login.microsoftonline.com", "Entra sign-in host (a national cloud's)"),
+    Setting("MAIL_OAUTH_SCOPE", "https://outlook.office365.com/.default with a tenant", "scope asked for"),
     Setting("IMAP_HOST", "", "shared mailbox server read by `flask --app app imap-poll`"),
     Setting("IMAP_PORT", "993 (143 without SSL)", "IMAP port"),
     Setting("IMAP_USER", "", "the mailbox login"),
     Setting("IMAP_PASSWORD", "", "the mailbox password (or app password)", True),
     Setting("IMAP_FOLDER", "INBOX", "folder to read"),
+    Setting("IMAP_OAUTH_TENANT_ID", "", "Microsoft 365: the Entra tenant, for reading the mailbox with XOAUTH2"),
+    Setting("IMAP_OAUTH_CLIENT_ID", "", "OAuth client (application) id for the mailbox; no password then"),
+    Setting("IMAP_OAUTH_CLIENT_SECRET", "", "OAuth client secret for the mailbox", True),
+    Setting("IMAP_OAUTH_TOKEN_URL", "", "another provider's OAuth2 token endpoint (client credentials)"),
+    Setting("IMAP_OAUTH_AUTHORITY", "https://login.microsoftonline.com", "Entra sign-in host (a national cloud's)"),
+    Setting("IMAP_OAUTH_SCOPE", "https://outlook.office365.com/.default with a tenant", "scope asked for"),
+    Setting(
+        "TRUSTED_AUTHSERV_ID",
+        "",
+        "your receiving server's name in Authentication-Results; replies are believed on its verdict",
+    ),
+    Setting(
+        "DKIM_DNS_SERVERS", "the system's resolvers", "resolvers for DKIM key lookups when no receiving server vouches"
+    ),
     Setting("IMAP_SSL", "1", "0 for plain IMAP (only on a trusted internal network)"),
+    Setting(
+        "INTAKE_QUEUE_URL",
+        "SQLite file in instance/",
+        "the intake queue the workers read returned files from; redis://host:6379/1 when machines share it",
+        True,
+    ),
+    Setting("INTAKE_QUEUE_NAME", "escalate-intake", "the queue's name (several services may share one Redis)"),
+    Setting("INTAKE_LEASE_SECONDS", "300", "how long a worker holds an item before another may read it"),
+    Setting("INTAKE_REQUEUE_SECONDS", "600", "how long a queued item may wait before the sweep queues it again"),
     Setting("PUBLIC_BASE_URL", "http://localhost:5000", "the service's https address, for links in e-mailed letters"),
     Setting("MAX_CONTENT_LENGTH", "41943040", "largest request body in bytes (uploads)"),
     Setting("COOKIE_SECURE", "on except in tests", "0 only for local development over plain http"),
@@ -60,14 +96,24 @@ SETTINGS = (
     Setting("RATELIMIT_STORAGE_URI", "memory://", "shared counter store for several processes, e.g. redis://"),
     Setting("SIGN_IN_RATE_LIMIT", "10 per minute;100 per day", "per client address, staff sign-in POSTs"),
     Setting("PUBLIC_POST_RATE_LIMIT", "120 per minute;3000 per day", "per client address, public form POSTs"),
+    Setting("LOST_LINK_RATE_LIMIT", "5 per hour;20 per day", "per client address, lost-link page POSTs"),
     Setting("PROXY_FIX_X_FOR", "0", "number of reverse proxies in front that set X-Forwarded-For/-Proto/-Host"),
     Setting("HSTS_SECONDS", "31536000", "Strict-Transport-Security max-age; 0 leaves the header out"),
+    Setting("BACKUP_ENCRYPT_TO", "", "age public key (age1...) or GnuPG key: `flask backup` encrypts for it"),
     Setting("GUNICORN_WORKERS", "2 x cores + 1", "app processes per server (deploy/gunicorn.conf.py)"),
 )
 
 
-class UnsafeSettings(RuntimeError):
-    """Production start refused; the message names each setting to fix."""
+class UnsafeSettings(SystemExit):
+    """Production start refused; the message names each setting to fix, one line each.
+
+    A SystemExit, so gunicorn, `flask --app app ...` and systemd's journal show those lines and exit
+    with status 1, without a traceback around them.
+    """
+
+    def __init__(self, problems: list[str]):
+        self.problems = problems
+        super().__init__("\n".join(["escalate: refusing to start in production; fix these settings:", *problems]))
 
 
 def production(app: Flask) -> bool:
@@ -88,6 +134,8 @@ def problems(app: Flask) -> list[str]:
         found.append("COOKIE_SECURE must not be turned off: session cookies must only travel over HTTPS")
     if not (public_base_url(app) or "").startswith("https://"):
         found.append("PUBLIC_BASE_URL must be the service's https address: e-mailed letters link to it")
+    if not _get(app, "PARTNERSHIPS", "").strip():
+        found.append("PARTNERSHIPS must list the pack ids this deployment serves, e.g. PARTNERSHIPS=north-tyneside")
     if not app.config.get("RATELIMIT_ENABLED", True):
         found.append("RATELIMIT_ENABLED must not be false")
     workers = int(os.environ.get("GUNICORN_WORKERS") or os.environ.get("WEB_CONCURRENCY") or 1)
@@ -101,8 +149,32 @@ def problems(app: Flask) -> list[str]:
 
 def check(app: Flask) -> None:
     """Refuse a production start with unsafe settings (called once the app is fully built)."""
-    if production(app) and (found := problems(app)):
-        raise UnsafeSettings("refusing to start in production: " + "; ".join(found))
+    found = unknown_partnerships(app)
+    if production(app):
+        found += problems(app)
+    if found:
+        raise UnsafeSettings(found)
+
+
+def _named_partnerships(app: Flask) -> list[str]:
+    value = _get(app, "PARTNERSHIPS", "").strip()
+    if value.lower() in ("", "all"):
+        return []
+    return [part.strip() for part in value.split(",") if part.strip()]
+
+
+def unknown_partnerships(app: Flask) -> list[str]:
+    known = [pack.id for pack in app.extensions["registry"].packs]
+    unknown = [name for name in _named_partnerships(app) if name not in known]
+    if unknown:
+        return [f"PARTNERSHIPS names no pack called {', '.join(unknown)} (packs: {', '.join(known)})"]
+    return []
+
+
+def partnerships(app: Flask) -> tuple[str, ...]:
+    """The pack ids this deployment serves, in the registry's order: PARTNERSHIPS, or every pack when unset."""
+    named = _named_partnerships(app)
+    return tuple(pack.id for pack in app.extensions["registry"].packs if not named or pack.id in named)
 
 
 def _hsts(seconds: int):

@@ -9,6 +9,9 @@ A surface: imports the domain (casework, documents), never imported by it.
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import hashlib
+from pathlib import Path
 
 import click
 from flask import Flask
@@ -41,11 +44,14 @@ def init_app(app: Flask) -> None:
     WTFormsHelpers(app)
     # Every POST of the web journey checks its CSRF token (views.py); the JSON API has its own auth.
     app.config.setdefault("WTF_CSRF_CHECK_DEFAULT", False)
+    # Its Referer-only HTTPS check is replaced by security.check_origin (Origin, else Referer), for every blueprint.
+    app.config.setdefault("WTF_CSRF_SSL_STRICT", False)
     csrf.init_app(app)
     security.init_app(app)
     views.register(app)
     app.jinja_env.globals["govuk"] = formbuild.govuk
     app.jinja_env.filters["long_date"] = long_date
+    app.url_defaults(_asset_version)
     app.cli.add_command(purge_drafts_command)
 
 
@@ -56,6 +62,21 @@ def long_date(value) -> str:
     if isinstance(value, str):
         value = dt.date.fromisoformat(value[:10])
     return value.strftime("%-d %B %Y")
+
+
+@functools.cache
+def _content_hash(path: Path) -> str | None:
+    return hashlib.sha256(path.read_bytes()).hexdigest()[:12] if path.is_file() else None
+
+
+def _asset_version(endpoint: str, values: dict) -> None:
+    """Link each asset file as /assets/<file>?v=<hash of its content>: the proxy lets browsers keep it
+    for a year (deploy/nginx.conf), and a release that changes it changes its address."""
+    if endpoint == "web.static" and "filename" in values and "v" not in values:
+        from service.web.pages import STATIC
+
+        if version := _content_hash(STATIC / values["filename"]):
+            values["v"] = version
 
 
 @click.command("purge-drafts")

@@ -10,6 +10,7 @@ from flask import Blueprint, Response, abort, current_app, redirect, render_temp
 from forms.model import Pack
 from service import db
 from service.documents import records as documents
+from service.ops import settings
 from service.web import drafts
 
 # The web journey's own assets (GOV.UK Frontend built by `make assets`, our stylesheet and script).
@@ -29,11 +30,16 @@ def registry():
     return current_app.extensions["registry"]
 
 
+def served() -> list[Pack]:
+    """The partnerships this deployment serves (PARTNERSHIPS); the others' pages do not exist here."""
+    ids = settings.partnerships(current_app)
+    return [pack for pack in registry().packs if pack.id in ids]
+
+
 def pack_or_404(pack_id: str) -> Pack:
-    try:
-        return registry().pack(pack_id)
-    except KeyError:
+    if pack_id not in settings.partnerships(current_app):
         abort(404)
+    return registry().pack(pack_id)
 
 
 def render_page(template: str, *, title: str, pack: Pack | None = None, **context) -> str:

@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from forms.model import FormSpec, Pack
 from service import db
-from service.casework import cases
+from service.casework import cases, receipts
 from service.casework.models import OutboxMessage
 from service.documents import records as documents
 from service.web import journey
@@ -40,6 +40,7 @@ def confirmation(tracking: str):
         routes=routes,
         tracking_link=url_for("web.tracking", tracking=tracking, _external=True),
         record_links=[(fmt.upper(), url_for("web.record", tracking=tracking, fmt=fmt)) for fmt in documents.FORMATS],
+        receipt_to=next(iter(receipts.addresses_in(case.raiser_contact)), None),
     )
 
 

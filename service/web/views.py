@@ -13,19 +13,22 @@ from __future__ import annotations
 
 from flask import abort, redirect, request, url_for
 from flask_wtf import FlaskForm
+from flask_wtf.csrf import CSRFError
 from govuk_frontend_wtf.wtforms_widgets import GovSubmitInput
 from wtforms import SubmitField
 
 from service.documents import records as documents
-from service.web import (  # noqa: F401 - public, questions, tracking: their views register on bp
+from service.web import (  # noqa: F401 - public, questions, recover, tracking: their views register on bp
     formbuild,
     journey,
     public,
     questions,
+    recover,
+    security,
     tracking,
 )
 from service.web.fields import Radios, RadiosWidget, Required, choices_of
-from service.web.pages import bp, download_response, pack_or_404, registry, render_page, start_draft
+from service.web.pages import bp, download_response, pack_or_404, render_page, served, start_draft
 
 
 class _ChoiceForm(FlaskForm):
@@ -51,7 +54,9 @@ def _choice_form(label: str, items: list[tuple[str, str]], message: str) -> Flas
 
 @bp.route("/", methods=["GET", "POST"])
 def start():
-    packs = registry().packs
+    packs = served()
+    if len(packs) == 1:  # one partnership: nothing to choose
+        return redirect(url_for("web.guidance", pack_id=packs[0].id))
     form = _choice_form(
         "Which safeguarding children partnership are you working with?",
         [(p.id, p.name) for p in packs],
@@ -150,6 +155,17 @@ def too_large(exc):
     return render_page(
         "problem.html", title="What you sent is too large", message="Shorten your answers and try again."
     ), 413
+
+
+@bp.app_errorhandler(CSRFError)
+def csrf_refused(exc):
+    security.log_refusal(exc)
+    if not _ours():
+        return render_page("problem.html", title="Sorry, there is a problem", message=REFUSED), 400
+    return bad_request(exc)
+
+
+REFUSED = "This form could not be accepted from where it was sent. Go back, reload the page and try again."
 
 
 @bp.app_errorhandler(400)

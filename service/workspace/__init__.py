@@ -26,6 +26,7 @@ bp = Blueprint("workspace", __name__, url_prefix="/workspace")
 # (endpoint, text, permission) of the navigation, in order.
 NAVIGATION = (
     ("workspace.inbox", "Inbox", "cases.read"),
+    ("workspace.upload", "Upload", "cases.write"),
     ("workspace.quarantine", "Quarantine", "quarantine"),
     ("workspace.dashboard", "Themes", "dashboard"),
     ("workspace.annual_report_page", "Annual report", "report"),
@@ -56,6 +57,7 @@ def init_app(app: Flask) -> None:
         views_inbox,
         views_manage,
         views_quarantine,
+        views_upload,
     )
 
     auth.init_app(app)

@@ -24,6 +24,7 @@ from service import db
 from service.casework import audit, cases
 from service.casework.models import CaseNote
 from service.documents import records as documents
+from service.intake.models import ReceivedItem
 from service.workspace import bp, case_record
 from service.workspace.auth import requires
 from service.workspace.common import (
@@ -95,7 +96,11 @@ def _page(case, *, note_form=None, outcome_form=None, close_form=None, errors=No
     notes = list(
         session.scalars(select(CaseNote).where(CaseNote.case_id == case.id).order_by(CaseNote.at, CaseNote.id))
     )
-    submissions = case_record.submissions(case)
+    # Each e-mail beside its sender check (issue 14); replies held for review show with their reason.
+    received = list(session.scalars(select(ReceivedItem).where(ReceivedItem.case_reference == case.reference)))
+    emails = {i.submission_id: i for i in received if i.submission_id and i.sender}
+    submissions = [{**s, "email": emails.get(s["id"])} for s in case_record.submissions(case)]
+    held = [i for i in received if i.status == "held"]
     if holds_child_details(case):
         audit_here("case.view", case, detail="case page")
     session.commit()
@@ -108,6 +113,7 @@ def _page(case, *, note_form=None, outcome_form=None, close_form=None, errors=No
         category=CATEGORIES.get(case.category or "", case.category),
         submissions=submissions,
         conference_rows=case_record.conference_rows(case),
+        held=held,
         notes=notes,
         history=audit.for_case(session, case.reference, limit=50),
         note_form=note_form or NoteForm(formdata=None),

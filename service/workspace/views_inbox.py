@@ -9,8 +9,9 @@ from forms.taxonomy import CATEGORIES
 from service import db
 from service.casework import inbox as inbox_rows
 from service.casework.cases import CHANNELS
+from service.intake import uploads
 from service.workspace import bp
-from service.workspace.auth import allowed_partnerships, requires
+from service.workspace.auth import all_partnerships, allowed_partnerships, requires
 from service.workspace.common import registry, today
 
 CHANNEL_NAMES = inbox_rows.CHANNEL_NAMES
@@ -45,6 +46,10 @@ def inbox():
     packs = [registry().pack(p) for p in partnerships]
     stages = sorted({s.id for pack in packs for s in pack.stages}, key=lambda s: (not s.isdigit(), s.zfill(3)))
     args = {k: v for k, v in request.args.items() if k != "page" and v}
+    # Returned files still waiting or being read (an unattributed one only for who sees every partnership).
+    reading, reading_total = uploads.being_read(
+        db.session(), partnerships, unattributed=set(partnerships) >= set(all_partnerships())
+    )
     return render_template(
         "workspace/inbox.html",
         title="Inbox",
@@ -63,4 +68,6 @@ def inbox():
         prev_url=url_for("workspace.inbox", **args, page=found.page - 1) if found.page > 1 else None,
         next_url=url_for("workspace.inbox", **args, page=found.page + 1) if found.page < found.pages else None,
         export_args=args,
+        reading=reading,
+        reading_total=reading_total,
     ), (400 if errors else 200)

@@ -8,7 +8,7 @@ with what was read, each marked read, changed or missing) beside a preview of th
 
 from __future__ import annotations
 
-from flask import Response, abort, flash, redirect, render_template, request, url_for
+from flask import Response, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy import select
@@ -16,7 +16,7 @@ from wtforms import SelectField, StringField
 from wtforms.validators import Length, Optional
 
 from service import db
-from service.intake import ingest
+from service.intake import jobs, review
 from service.intake.models import ReceivedItem
 from service.web import formbuild
 from service.workspace import bp, correction, preview
@@ -69,8 +69,7 @@ def _chosen_spec(item: ReceivedItem, form_id: str | None):
 @bp.route("/quarantine")
 @requires("quarantine")
 def quarantine():
-    ingest.quarantine_interrupted(db.session())  # so an input whose reading was cut short is listed too
-    items = ingest.for_review(db.session(), allowed_partnerships("quarantine"), unattributed=_sees_unattributed())
+    items = review.for_review(db.session(), allowed_partnerships("quarantine"), unattributed=_sees_unattributed())
     return render_template("workspace/quarantine.html", title="Quarantine", items=items, errors=[])
 
 
@@ -92,6 +91,7 @@ def _detail(
     db.session().commit()
     return render_template(
         "workspace/quarantine_item.html",
+        refresh=3 if item.status in ("received", "reading") else None,
         title=f"Received item {item.id}",
         item=item,
         parsed=item.parsed or {},
@@ -183,7 +183,7 @@ def quarantine_rerun(item_id: int):
         errors = formbuild.error_list(answers)
         return _detail(item, form, errors, 400, spec=spec, posted=request.form)
     try:
-        outcome = ingest.reprocess(
+        review.request_rerun(
             db.session(),
             item.id,
             actor=current_user.email,
@@ -194,13 +194,24 @@ def quarantine_rerun(item_id: int):
     except (ValueError, LookupError) as exc:
         db.session().rollback()
         return _detail(_item(item_id), form, [{"text": str(exc), "href": "#rerun-form_id"}], 400, spec=spec)
-    audit_here("quarantine.fix", partnership=item.partnership, detail=f"received item {item.id}: {outcome.status}")
+    audit_here("quarantine.fix", partnership=item.partnership, detail=f"received item {item.id}: run again")
     db.session().commit()
-    if outcome.status == "accepted":
-        flash(f"Corrected and applied to {outcome.reference}.", "success")
-        return redirect(url_for("workspace.case_page", reference=outcome.reference))
-    flash(f"Run again: {outcome.status}. {outcome.reason or ''}".strip(), "info")
-    return redirect(url_for("workspace.quarantine_item", item_id=item.id))
+    return _after_run(item.id, "Corrected")
+
+
+def _after_run(item_id: int, done: str):
+    """Queue the item's reading; then its case when it was read at once, else its page (refreshing)."""
+    jobs.enqueue(current_app._get_current_object(), [item_id])  # the queue down: the sweep queues it
+    db.session().expire_all()
+    item = db.session().get(ReceivedItem, item_id)
+    if item.status == "accepted":
+        flash(f"{done}: applied to {item.case_reference}.", "success")
+        return redirect(url_for("workspace.case_page", reference=item.case_reference))
+    if item.status in ("received", "reading"):
+        flash(f"{done}: it is being read; this page shows the outcome when it is done.", "info")
+    else:
+        flash(f"{done}: {item.status}. {item.reason or ''}".strip(), "info")
+    return redirect(url_for("workspace.quarantine_item", item_id=item_id))
 
 
 @bp.route("/quarantine/<int:item_id>/release", methods=["POST"])
@@ -210,14 +221,13 @@ def quarantine_release(item_id: int):
     if not ReleaseForm().validate_on_submit():
         return _detail(item, errors=[{"text": "The form expired: try again", "href": "#release"}], status=400)
     try:
-        outcome = ingest.release(db.session(), item.id, actor=current_user.email)
+        review.request_release(db.session(), item.id, actor=current_user.email)
     except ValueError as exc:
         db.session().rollback()
         return _detail(_item(item_id), errors=[{"text": str(exc), "href": "#release"}], status=400)
-    audit_here("quarantine.fix", partnership=item.partnership, detail=f"released item {item.id}: {outcome.status}")
+    audit_here("quarantine.fix", partnership=item.partnership, detail=f"released item {item.id}")
     db.session().commit()
-    flash(f"Released: {outcome.status}.", "success")
-    return redirect(url_for("workspace.quarantine"))
+    return _after_run(item.id, "Released")
 
 
 def _case_partnership(reference: str) -> str | None:

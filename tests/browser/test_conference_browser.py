@@ -22,7 +22,9 @@ from pypdf import PdfReader
 from service.casework import outbox
 from service.db import sessions
 from service.intake.channels import smtp_controller
+from service.intake.models import ReceivedItem
 from tests.browser.conftest import serious_violations
+from tests.intake.mailauth import MX
 from tests.workspace.support import PASSWORD, WS_CONFIG, make_user
 
 CHAIR = "chair@kirklees.example"
@@ -81,7 +83,16 @@ def conference_server(tmp_path):
     engine = make_engine(f"sqlite:///{tmp_path / 'conference.sqlite3'}")
     Base.metadata.create_all(engine)
     config = {key: value for key, value in WS_CONFIG.items() if key != "TESTING"}
-    app = create_app({**config, "SECRET_KEY": "browser-conference", "DATABASE_ENGINE": engine, "COOKIE_SECURE": False})
+    app = create_app(
+        {
+            **config,
+            "SECRET_KEY": "browser-conference",
+            "DATABASE_ENGINE": engine,
+            "COOKIE_SECURE": False,
+            "TRUSTED_AUTHSERV_ID": MX,  # the partnership's mail gateway in front of the receiver
+            "INTAKE_QUEUE_IMMEDIATE": True,  # a returned e-mail's reading job runs as it is queued
+        }
+    )
     with sessions(app)() as session:
         directory.seed(session)
     make_user(app, CHAIR, "conference-chair", "kirklees")
@@ -157,6 +168,8 @@ def test_a_chair_logs_a_conference_and_each_lead_is_notified_and_answers(page, c
     # The school's lead replies to the e-mail: the reply is threaded to its row.
     school = inbox.to(LEADS["Greenfield High School"])[0]
     answer = EmailMessage()
+    # The partnership's gateway checked DMARC on the way in (issue 14: only authenticated replies count).
+    answer["Authentication-Results"] = f"{MX}; dmarc=pass header.from=greenfield-high.example"
     answer["From"] = LEADS["Greenfield High School"]
     answer["To"] = "escalations@escalate.example"
     answer["Subject"] = "Re: " + school["Subject"]
@@ -171,8 +184,10 @@ def test_a_chair_logs_a_conference_and_each_lead_is_notified_and_answers(page, c
             client.send_message(answer)
     finally:
         receiver.stop()
-    (threaded,) = handler.outcomes
-    assert threaded.status == "accepted" and threaded.reference in school["Subject"]
+    (stored,) = handler.outcomes
+    with sessions(app)() as session:  # stored, answered, then read by its job
+        threaded = session.get(ReceivedItem, stored.item_id)
+        assert threaded.status == "accepted" and threaded.case_reference in school["Subject"]
 
     # The health service's lead answers through the private link in their e-mail.
     health = inbox.to(LEADS["Adult Mental Health Service"])[0].get_body(("plain",)).get_content()

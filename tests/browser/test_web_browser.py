@@ -199,3 +199,21 @@ def test_stage_update_from_the_tracking_link(page, live_server):
     accessible(page)
     page.goto(tracking)
     assert page.locator("#stages tbody tr").count() == 2
+
+
+def test_lost_link_page_with_axe(page, live_server):
+    """The "lost your link?" page from the start page: errors named and linked, then the one answer."""
+    page.goto(live_server + "/")
+    page.get_by_role("link", name="Lost your link?").click()
+    page.wait_for_load_state()
+    accessible(page)
+    press(page, "Send me a new link")
+    summary = page.locator(".govuk-error-summary")
+    expect(summary).to_contain_text("Enter the case reference")
+    expect(summary).to_contain_text("Enter the e-mail address you gave on the form")
+    accessible(page)
+    page.fill("[name=reference]", "NT-2026-9999")
+    page.fill("[name=email]", "someone@elsewhere.example")
+    press(page, "Send me a new link")
+    expect(page.locator("#answer")).to_contain_text("If the reference and the e-mail address match")
+    accessible(page)

@@ -18,6 +18,10 @@ from service.documents import records as documents
 from tests.conftest import sample
 
 NOW = dt.datetime(2026, 11, 23, 10, tzinfo=dt.UTC)
+# The sample with a phone number only: no receipt to its sender (tests/web/test_receipts.py), so each
+# case change here writes exactly its notifications.
+NT = {**sample("nt-appendix-a"), "contact_details": "0191 000 0001"}
+SSCP = {**sample("sscp-outcome-resolution-notice"), "contact": "0161 000 0005"}
 
 
 class Inbox:
@@ -68,7 +72,7 @@ def rows(session) -> list[OutboxMessage]:
 
 
 def test_outbox_row_is_written_with_the_case_change(db_session):
-    outcome = cases.submit(db_session, "nt-appendix-a", sample("nt-appendix-a"), channel="web", now=NOW)
+    outcome = cases.submit(db_session, "nt-appendix-a", NT, channel="web", now=NOW)
     [row] = rows(db_session)
     assert row.status == "pending" and row.to_email == "business.manager@ntscp.example"
     assert row.subject.startswith(f"[{outcome.reference}] ")
@@ -78,7 +82,7 @@ def test_outbox_row_is_written_with_the_case_change(db_session):
 
 
 def test_smtp_down_then_up_loses_nothing_and_sends_once(db_app, db_session, smtp):
-    outcome = cases.submit(db_session, "nt-appendix-a", sample("nt-appendix-a"), channel="web", now=NOW)
+    outcome = cases.submit(db_session, "nt-appendix-a", NT, channel="web", now=NOW)
     factory = sessions(db_app)
 
     down = outbox.deliver(factory, settings(smtp), now=NOW)  # nobody listening on the port
@@ -137,7 +141,7 @@ def test_a_crash_between_sending_and_marking_sent_keeps_the_message_identity(db_
 
 def test_two_workers_never_claim_the_same_row(db_app, db_session):
     for _ in range(3):
-        cases.submit(db_session, "nt-appendix-a", sample("nt-appendix-a"), channel="web", now=NOW)
+        cases.submit(db_session, "nt-appendix-a", NT, channel="web", now=NOW)
     factory = sessions(db_app)
     first = outbox._claim(factory, "worker-a", NOW, limit=2)
     second = outbox._claim(factory, "worker-b", NOW, limit=10)
@@ -147,7 +151,7 @@ def test_two_workers_never_claim_the_same_row(db_app, db_session):
 
 def test_server_goes_down_mid_batch_and_the_rest_wait(db_app, db_session, smtp):
     for _ in range(3):
-        cases.submit(db_session, "nt-appendix-a", sample("nt-appendix-a"), channel="web", now=NOW)
+        cases.submit(db_session, "nt-appendix-a", NT, channel="web", now=NOW)
     factory = sessions(db_app)
     smtp.start()
 
@@ -165,7 +169,7 @@ def test_server_goes_down_mid_batch_and_the_rest_wait(db_app, db_session, smtp):
 
 
 def test_cli_deliver_uses_the_configured_server(db_app, db_session, smtp):
-    cases.submit(db_session, "sscp-outcome-resolution-notice", sample("sscp-outcome-resolution-notice"), channel="web")
+    cases.submit(db_session, "sscp-outcome-resolution-notice", SSCP, channel="web")
     db_app.config.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=smtp.port)
     runner = db_app.test_cli_runner()
     down = runner.invoke(args=["outbox", "deliver"])
@@ -186,10 +190,8 @@ def test_backoff_doubles_and_is_capped():
 
 
 def test_a_record_that_will_not_render_waits_without_stopping_the_others(db_app, db_session, smtp):
-    broken = cases.submit(db_session, "nt-appendix-a", sample("nt-appendix-a"), channel="web", now=NOW)
-    cases.submit(
-        db_session, "sscp-outcome-resolution-notice", sample("sscp-outcome-resolution-notice"), channel="web", now=NOW
-    )
+    broken = cases.submit(db_session, "nt-appendix-a", NT, channel="web", now=NOW)
+    cases.submit(db_session, "sscp-outcome-resolution-notice", SSCP, channel="web", now=NOW)
     submission = cases.get(db_session, broken.reference).submissions[0]
     submission.data = {"not": "a field of the form"}  # as if the stored data had been damaged
     db_session.commit()

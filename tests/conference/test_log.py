@@ -20,6 +20,7 @@ from service.conference import log, patterns, responses, tables
 from service.conference.models import Conference, ConferenceResponse
 from service.db import sessions
 from service.documents import records as documents
+from tests.intake.mailauth import MX, vouched
 from tests.workspace.support import WS_CONFIG
 
 NOW = dt.datetime(2026, 11, 9, 10, 0, tzinfo=dt.UTC)  # Monday 9 November 2026
@@ -50,7 +51,7 @@ CPRU = "cpru@kscp.example"
 @pytest.fixture(name="ws_app")
 def conference_app(db_engine):
     """The app on db_engine (SQLite, and PostgreSQL with TEST_DATABASE_URL), CSRF on, directory seeded."""
-    app = create_app({**WS_CONFIG, "DATABASE_ENGINE": db_engine})
+    app = create_app({**WS_CONFIG, "DATABASE_ENGINE": db_engine, "TRUSTED_AUTHSERV_ID": MX})
     with sessions(app)() as session:
         directory.seed(session)
     return app
@@ -159,7 +160,16 @@ def _lead_message(session, agency: str) -> OutboxMessage:
     return next(m for m in messages(session) if m.to_email == LEADS[agency])
 
 
-def reply(to: OutboxMessage, sender: str, text: str, *, thread: str = "in-reply-to", message_id: str | None = None):
+def reply(
+    to: OutboxMessage,
+    sender: str,
+    text: str,
+    *,
+    thread: str = "in-reply-to",
+    message_id: str | None = None,
+    dmarc: str = "pass",
+):
+    """A reply as the partnership's receiving server hands it on, with its DMARC verdict."""
     message = EmailMessage()
     message["From"] = sender
     message["To"] = "escalations@escalate.example"
@@ -169,7 +179,7 @@ def reply(to: OutboxMessage, sender: str, text: str, *, thread: str = "in-reply-
     if thread == "in-reply-to":
         message["In-Reply-To"] = to.message_id
     message.set_content(f"{text}\n\nOn Mon, 9 Nov 2026 Escalate wrote:\n> Dear lead,\n> quoted notification\n")
-    return message.as_bytes()
+    return vouched(message.as_bytes(), dmarc)
 
 
 def test_a_failure_part_way_records_nothing_and_sends_nothing(ws_app, ws_session):

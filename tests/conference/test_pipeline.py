@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from service.casework.models import Case, OutboxMessage
 from service.conference.models import Conference
 from service.documents import records as documents
-from service.intake import ingest
+from service.intake import ingest, review
 from tests.conference.test_log import (  # noqa: F401
     LEADS,
     NOW,
@@ -69,7 +69,7 @@ def test_a_strangers_reply_is_held_until_a_person_releases_it(ws_app, ws_session
         issue = conference.issues[0]
         ws_session.refresh(issue)
         assert issue.status == "awaiting"
-        released = ingest.release(ws_session, held.item_id, actor="bu@kirklees.example", now=NOW)
+        released = review.release(ws_session, held.item_id, actor="bu@kirklees.example", now=NOW)
     assert released.status == "accepted"
     ws_session.refresh(issue)
     assert issue.status == "responded" and issue.responses[0].accepted

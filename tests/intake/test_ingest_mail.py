@@ -9,6 +9,7 @@ import socket
 import subprocess
 import tempfile
 import time
+from email import policy
 from email.message import EmailMessage
 from pathlib import Path
 
@@ -40,19 +41,22 @@ def returned_form(subject: str = "Escalation notification", message_id: str = "<
     return m
 
 
-def test_smtp_receiver_stores_and_ingests_each_message(db_app):
+def test_smtp_receiver_stores_queues_and_answers_with_the_item(db_app):
     port = free_port()
     controller, handler = smtp_controller(db_app, "127.0.0.1", port)
     controller.start()
     try:
         with smtplib.SMTP("127.0.0.1", port, timeout=30) as smtp:
-            refused = smtp.send_message(returned_form())
-            code, _ = smtp.noop()
-        assert refused == {} and code == 250
+            smtp.ehlo()
+            smtp.mail("zoe.nowak@riverside.example")
+            smtp.rcpt("escalations@escalate.example")
+            code, answer = smtp.data(returned_form().as_bytes(policy=policy.SMTP))
+        assert code == 250, answer
     finally:
         controller.stop()
-    assert [o.status for o in handler.outcomes] == ["accepted"]
-    with sessions(db_app)() as session:
+    assert [o.status for o in handler.outcomes] == ["received"]  # the answer does not wait for the reading
+    assert answer.decode() == f"2.0.0 Received as item {handler.outcomes[0].item_id}"
+    with sessions(db_app)() as session:  # the job (run as it is queued here) read and applied it
         item = session.scalar(select(ReceivedItem))
         assert item.channel == "smtp" and item.status == "accepted"
         assert item.sender == "zoe.nowak@riverside.example" and item.case_reference.startswith("NT-")
@@ -141,12 +145,15 @@ def test_imap_polling_ingests_unseen_messages_once(db_app, dovecot):
     settings = ImapSettings(host="127.0.0.1", port=port, user="bu", password="secret", ssl=False)
 
     outcomes = imap_poll(db_app, settings)
-    assert sorted(o.status for o in outcomes) == ["accepted", "ignored"]
+    assert [o.status for o in outcomes] == ["received", "received"]  # stored and queued
     assert imap_poll(db_app, settings) == []  # marked seen: not fetched again
+    with sessions(db_app)() as session:  # the jobs (run as queued here) read them
+        assert sorted(i.status for i in session.scalars(select(ReceivedItem))) == ["accepted", "ignored"]
 
-    deliver(maildir, "3.eml", returned_form())  # the same message again (same bytes)
-    assert [o.status for o in imap_poll(db_app, settings)] == ["duplicate"]
+    deliver(maildir, "3.eml", returned_form())  # the same message again (same Message-ID)
+    (again,) = imap_poll(db_app, settings)
     with sessions(db_app)() as session:
+        assert session.get(ReceivedItem, again.item_id).status == "duplicate"
         assert {i.channel for i in session.scalars(select(ReceivedItem))} == {"imap"}
 
 

@@ -42,10 +42,14 @@ def test_healthz_answers_without_touching_the_database():
 
 
 def test_ready_when_migrated_to_head(migrated_engine):
+    from service.casework import directory
+
     app = _app(DATABASE_ENGINE=migrated_engine)
+    with db.sessions(app)() as session:
+        directory.seed(session)  # as `db-prepare` does outside production
     response = app.test_client().get("/readyz")
     assert response.status_code == 200, response.get_json()
-    assert response.get_json() == {"status": "ready", "database": "ok", "migrations": "head"}
+    assert response.get_json() == {"status": "ready", "database": "ok", "migrations": "head", "directory": "ok"}
 
 
 def test_not_ready_when_a_migration_is_missing(tmp_path):

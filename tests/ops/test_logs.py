@@ -199,11 +199,11 @@ def test_the_outbox_worker_prints_and_logs_no_address(db_app, captured):
     finally:
         controller.stop()
     output = result.output + (result.stderr if hasattr(result, "stderr") else "")
-    assert "failed 1" in output and "SMTPRecipientsRefused" in output
+    assert "failed 2" in output and "SMTPRecipientsRefused" in output  # the notification and the receipt
     assert recipients and not any(r in output for r in recipients)
     assert "[e-mail]" in output
     [line] = [json.loads(x) for x in captured.lines if '"outbox.round"' in x]
-    assert (line["claimed"], line["sent"], line["failed"]) == (1, 0, 1)
+    assert (line["claimed"], line["sent"], line["failed"]) == (2, 0, 2)
 
 
 def test_a_streamed_body_is_logged_without_being_read(app, captured):

@@ -19,7 +19,7 @@ PG = "postgresql+psycopg://escalate@127.0.0.1:5432/escalate"
 def production(monkeypatch):
     monkeypatch.setenv("ESCALATE_ENV", "production")
     names = ("SECRET_KEY", "DATABASE_URL", "GUNICORN_WORKERS", "WEB_CONCURRENCY", "RATELIMIT_STORAGE_URI")
-    for name in (*names, "PUBLIC_BASE_URL"):
+    for name in (*names, "PUBLIC_BASE_URL", "PARTNERSHIPS"):
         monkeypatch.delenv(name, raising=False)
     return monkeypatch
 
@@ -66,6 +66,7 @@ def test_production_starts_with_safe_settings_from_the_environment(production):
     production.setenv("SECRET_KEY", GOOD_KEY)
     production.setenv("DATABASE_URL", PG)
     production.setenv("PUBLIC_BASE_URL", "https://escalate.example")
+    production.setenv("PARTNERSHIPS", "north-tyneside")
     app = create_app()  # the engine connects lazily: no server is needed to build the app
     assert app.config["SECRET_KEY"] == GOOD_KEY
     assert app.config["SESSION_COOKIE_SECURE"] is True

@@ -373,6 +373,10 @@ def test_routed_contacts_are_shown_on_confirmation(web):
     page = soup(web.get(web.post(check_url.replace("/check", "/submit"), data={"csrf_token": csrf(page)}).location))
     assert page.select("#routed li"), "Appendix A goes to the NTSCP Business Manager"
     assert "Business Manager" in page.select_one("#routed").get_text()
+    # The link also went by e-mail with a receipt (tests/web/test_receipts.py), to the address on the form.
+    receipt = page.select_one("#receipt")
+    assert "e-mailed it, with a receipt, to zoe.nowak@riverside.example" in receipt.get_text(" ", strip=True)
+    assert receipt.select_one("a")["href"] == "/lost-link"
 
 
 def test_stage_update_from_the_tracking_page_moves_the_case(web, web_app):
@@ -507,7 +511,7 @@ def test_security_headers(web):
     csp = response.headers["Content-Security-Policy"]
     assert "frame-ancestors 'none'" in csp and "default-src 'self'" in csp and "'unsafe-inline'" not in csp
     assert response.headers["X-Content-Type-Options"] == "nosniff"
-    assert response.headers["Referrer-Policy"] == "no-referrer"
+    assert response.headers["Referrer-Policy"] == "same-origin"
     assert response.headers["Cache-Control"] == "no-store"
     nonce = csp.split("'nonce-")[1].split("'")[0]
     page = soup(response)

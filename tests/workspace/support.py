@@ -28,7 +28,15 @@ WS_CONFIG = {
 @pytest.fixture(name="ws_app")
 def ws_app_fixture(db_engine):
     """The app on db_engine (SQLite, and PostgreSQL with TEST_DATABASE_URL), CSRF on, directory seeded."""
-    app = create_app({"TESTING": True, "SECRET_KEY": "test", "DATABASE_ENGINE": db_engine, "WTF_CSRF_ENABLED": True})
+    app = create_app(
+        {
+            "TESTING": True,
+            "SECRET_KEY": "test",
+            "DATABASE_ENGINE": db_engine,
+            "WTF_CSRF_ENABLED": True,
+            "INTAKE_QUEUE_IMMEDIATE": True,  # returned files are read as they are queued
+        }
+    )
     with sessions(app)() as session:
         directory.seed(session)
     return app

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from forms import registry
 from service.casework.models import AuditEntry
 from service.db import sessions
-from service.intake import ingest
+from service.intake import claims, ingest, jobs
 from service.intake.models import ReceivedItem
 from tests.parsers.test_docx import LEGACY
 from tests.workspace.support import csrf_from, signed_in, ws_app_fixture, ws_session_fixture  # noqa: F401
@@ -150,9 +150,10 @@ def test_an_unattributed_item_is_for_a_service_admin_only(ws_app):
     assert admin.get(f"/workspace/quarantine/{outcome.item_id}").status_code == 200
 
 
-def test_an_input_whose_reading_was_cut_short_is_listed(ws_app, ws_session):
-    """Stored, then the process stopped before reading it: once well past any reading's time it is
-    quarantined with the reason, so it is never left unseen; one still being read is left alone."""
+def test_an_input_whose_reading_was_cut_short_too_often_is_listed(ws_app, ws_session):
+    """Its readers stopped part-way (workers killed) until no more tries are left: the sweep queues it
+    again and its job quarantines it with the reason, so it is never left unseen; one still being
+    read is left alone."""
     now = dt.datetime.now(dt.UTC)
 
     def stored(name: str, at: dt.datetime) -> ReceivedItem:
@@ -170,12 +171,19 @@ def test_an_input_whose_reading_was_cut_short_is_listed(ws_app, ws_session):
         ws_session.add(item)
         return item
 
-    cut_short = stored("cut-short.docx", now - ingest.INTERRUPTED_AFTER - dt.timedelta(minutes=1))
-    being_read = stored("being-read.docx", now - dt.timedelta(seconds=5))
+    def reading(item: ReceivedItem, starts: int, lease_until: dt.datetime) -> ReceivedItem:
+        item.status, item.claim, item.read_starts, item.lease_until = "reading", "a-worker", starts, lease_until
+        return item
+
+    # A reader stopped part-way on it (a worker killed) as many times as allowed, its lease now run out;
+    # another is reading the second one right now.
+    cut_short = reading(stored("cut-short.docx", now - dt.timedelta(minutes=20)), claims.MAX_STARTS, now)
+    being_read = reading(stored("being-read.docx", now), 1, now + dt.timedelta(minutes=5))
     ws_session.commit()
+    assert jobs.sweep(ws_app) == 1  # the stalled one is queued again; its job puts it before a person
     client = signed_in(ws_app, "bu@nt.example", "business-unit", "north-tyneside")
     listing = client.get("/workspace/quarantine").get_data(as_text=True)
-    assert "cut-short.docx" in listing and "interrupted" in listing and "being-read.docx" not in listing
+    assert "cut-short.docx" in listing and "stopped part-way 3 times" in listing and "being-read.docx" not in listing
     ws_session.expire_all()
     assert ws_session.get(ReceivedItem, cut_short.id).status == "quarantined"
-    assert ws_session.get(ReceivedItem, being_read.id).status == "received"
+    assert ws_session.get(ReceivedItem, being_read.id).status == "reading"

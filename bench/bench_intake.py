@@ -1,0 +1,228 @@
+"""Returned files read as background jobs (issue 18): real `flask --app app worker` processes on the
+intake queue (a Redis of the bench's own; the SQLite queue when redis-server is missing) and the
+database (PostgreSQL in a schema of its own when BENCH_DATABASE_URL or TEST_DATABASE_URL names a
+server, else a SQLite file).
+
+- Items read per second with 1, 2 and 3 worker processes: the same 240 mixed documents (DOCX, PDF,
+  e-mails with either attached, typed answers) queued at once into a warmed-up worker, each run on a
+  fresh database. The ratios show how reading scales on this machine's cores; a machine more gives
+  about its cores × the one-process rate, since workers share only Redis and the database.
+- Queue wait p95 (stored → a worker starts reading it) in those bursts, and for an upload of 40.
+- An upload of 40 documents (stored and queued as the upload page does): how long until the page
+  answers, and until the last one is read, with 2 worker processes.
+Scans (OCR) are not among the kinds read yet; LibreOffice-converted Word forms are not either.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+from bench.bench_parse import _mixed_inputs
+from bench.common import Figure
+
+ISSUE = 18
+ROOT = Path(__file__).resolve().parent.parent
+BURST = 240
+UPLOAD = 40
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextlib.contextmanager
+def _redis(workdir: Path):
+    """A redis-server of our own on a free port (never the shared one), or None without the binary."""
+    binary = shutil.which("redis-server")
+    if binary is None:
+        yield None
+        return
+    port = _free_port()
+    process = subprocess.Popen(
+        [binary, "--port", str(port), "--bind", "127.0.0.1", "--dir", str(workdir), "--save", ""],
+        stdout=subprocess.DEVNULL,
+    )
+    try:
+        for _ in range(200):
+            with socket.socket() as s:
+                if s.connect_ex(("127.0.0.1", port)) == 0:
+                    break
+            time.sleep(0.05)
+        yield f"redis://127.0.0.1:{port}/0"
+    finally:
+        process.terminate()
+        process.wait(10)
+
+
+@contextlib.contextmanager
+def _database(workdir: Path, n: int):
+    """An empty database with every table and the sample directory, and its URL for the workers."""
+    from sqlalchemy import create_engine, text
+
+    from app import create_app
+    from service import db
+    from service.casework import directory
+    from service.casework.models import Base
+
+    server = os.environ.get("BENCH_DATABASE_URL") or os.environ.get("TEST_DATABASE_URL")
+    schema, admin = f"bench_intake_{uuid.uuid4().hex[:10]}", None
+    if server:
+        admin = create_engine(server)
+        with admin.begin() as connection:
+            connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+        url = f"{server}{'&' if '?' in server else '?'}options=-csearch_path%3D{schema}"
+    else:
+        url = f"sqlite:///{workdir / f'intake-{n}.sqlite3'}"
+    engine = db.make_engine(url)
+    try:
+        app = create_app({"TESTING": True, "SECRET_KEY": "bench", "DATABASE_ENGINE": engine})  # every model
+        Base.metadata.create_all(engine)
+        with db.sessions(app)() as session:
+            directory.seed(session)
+        yield engine, url
+    finally:
+        engine.dispose()
+        if admin is not None:
+            with admin.begin() as connection:
+                connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+            admin.dispose()
+
+
+class _Worker:
+    def __init__(self, url: str, queue_url: str, name: str, processes: int, log: Path):
+        env = {**os.environ, "DATABASE_URL": url, "INTAKE_QUEUE_URL": queue_url, "INTAKE_QUEUE_NAME": name}
+        env["LOG_LEVEL"] = "WARNING"
+        self.log = log.open("ab")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "flask", "--app", "app", "worker", "--processes", str(processes)],
+            cwd=ROOT, env=env, stdout=self.log, stderr=self.log, start_new_session=True,
+        )  # fmt: skip
+
+    def stop(self) -> None:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.process.pid, signal.SIGTERM)
+        try:
+            self.process.wait(60)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait(10)
+        self.log.close()
+
+
+def _store(app, files, queue: bool = True) -> list[int]:
+    from service import db
+    from service.intake import ingest, jobs
+
+    with app.app_context(), db.sessions(app)() as session:
+        ids = [ingest.store(session, c, channel="cli", filename=n).item_id for n, c in files]
+    if queue:
+        jobs.enqueue(app, ids)
+    return ids
+
+
+def _wait(engine, ids: list[int], timeout: float = 600) -> list:
+    """(received_at, read_started_at, read_at) of `ids` once every one of them is read."""
+    from sqlalchemy import select
+
+    from service.intake.models import ReceivedItem
+
+    deadline = time.monotonic() + timeout
+    item = ReceivedItem
+    query = select(item.received_at, item.read_started_at, item.read_at).where(item.id.in_(ids))
+    while time.monotonic() < deadline:
+        with engine.connect() as connection:
+            rows = connection.execute(query.where(item.read_at.is_not(None))).all()
+        if len(rows) == len(ids):
+            return rows
+        time.sleep(0.1)
+    raise TimeoutError(f"only {len(rows)} of {len(ids)} read in {timeout} s")
+
+
+def _p95(values: list[float]) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))] if ordered else 0.0
+
+
+def _run(workdir: Path, queue_url: str | None, processes: int, burst, upload=None) -> dict:
+    from app import create_app
+
+    with _database(workdir, processes) as (engine, url):
+        queue = queue_url or f"sqlite:///{workdir / f'queue-{processes}.sqlite3'}"
+        name = f"bench{uuid.uuid4().hex[:10]}"
+        app = create_app(
+            {"TESTING": True, "DATABASE_ENGINE": engine, "INTAKE_QUEUE_URL": queue, "INTAKE_QUEUE_NAME": name}
+        )
+        worker = _Worker(url, queue, name, processes, workdir / f"worker-{processes}.log")
+        try:
+            _wait(engine, _store(app, burst[: processes * 3]), timeout=120)  # every process and its parser up
+            from service.intake import jobs
+
+            ids = _store(app, burst[processes * 3 :], queue=False)  # stored first, then all queued at once
+            queued_at, start = dt.datetime.now(dt.UTC), time.perf_counter()
+            jobs.enqueue(app, ids)
+            rows = _wait(engine, ids)
+            elapsed = time.perf_counter() - start
+            result = {
+                "load": os.getloadavg()[0],
+                "rate": len(ids) / elapsed,
+                "wait_p95": _p95([(r.read_started_at - queued_at).total_seconds() for r in rows]),
+            }
+            if upload is not None:
+                from service import db
+                from service.intake import jobs, uploads
+
+                start = time.perf_counter()
+                with app.app_context(), db.sessions(app)() as session:
+                    _, outcomes = uploads.store_upload(
+                        session, [(n, c, None) for n, c in upload], uploaded_by="bench@bu.example", partnership=None
+                    )
+                jobs.enqueue(app, [o.item_id for o in outcomes])
+                answered = time.perf_counter() - start
+                rows = _wait(engine, [o.item_id for o in outcomes])
+                result["upload_answered"] = answered
+                result["upload_last_read"] = time.perf_counter() - start
+                result["upload_wait_p95"] = _p95([(r.read_started_at - r.received_at).total_seconds() for r in rows])
+            return result
+        finally:
+            worker.stop()
+
+
+def run() -> list[Figure]:
+    workdir = Path(tempfile.mkdtemp(prefix="bench-intake-"))
+    inputs = _mixed_inputs(BURST + 9 + UPLOAD)
+    burst, upload = inputs[: BURST + 9], inputs[BURST + 9 :]
+    database = "PostgreSQL" if os.environ.get("BENCH_DATABASE_URL") or os.environ.get("TEST_DATABASE_URL") else "SQLite"
+    try:
+        with _redis(workdir) as redis_url:
+            where = f"{'Redis' if redis_url else 'SQLite'} queue, {database}"
+            runs = {n: _run(workdir, redis_url, n, burst, upload if n == 2 else None) for n in (1, 2, 3)}
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+    one, two, three = runs[1], runs[2], runs[3]
+    cores = os.cpu_count() or 1
+    return [
+        Figure(ISSUE, f"items read per second, 1 worker process ({where})", one["rate"], "items/s", ">= 10", one["rate"] >= 10),
+        Figure(ISSUE, "items read per second, 2 worker processes", two["rate"], "items/s", "(context)", True),
+        Figure(ISSUE, "items read per second, 3 worker processes", three["rate"], "items/s", "(context)", True),
+        Figure(ISSUE, f"  2 processes / 1 ({cores} cores here)", two["rate"] / one["rate"], "x", "> 1.3", two["rate"] / one["rate"] > 1.3),
+        Figure(ISSUE, "  3 processes / 1 (more processes than cores: no further gain expected)", three["rate"] / one["rate"], "x", "(context)", True),
+        Figure(ISSUE, f"  on paper: N machines of {cores} cores, per machine", one["rate"] * cores, "items/s", "(context)", True),
+        Figure(ISSUE, f"  machine load average during the runs (1, 2, 3 processes; {cores} cores, shared)", max(r["load"] for r in runs.values()), "", "(context)", True),
+        Figure(ISSUE, f"queue wait p95, burst of {BURST} queued at once, 2 processes", two["wait_p95"], "s", "(context)", True),
+        Figure(ISSUE, f"upload of {UPLOAD} documents: page answers (stored and queued)", two["upload_answered"], "s", "< 2", two["upload_answered"] < 2),
+        Figure(ISSUE, f"upload of {UPLOAD} documents: until the last one is read (2 processes)", two["upload_last_read"], "s", "< 20", two["upload_last_read"] < 20),
+        Figure(ISSUE, f"  queue wait p95 of the {UPLOAD}", two["upload_wait_p95"], "s", "< 15", two["upload_wait_p95"] < 15),
+    ]  # fmt: skip

@@ -1,0 +1,134 @@
+"""Who is reading a received item, enforced by the database: exactly one reader applies it.
+
+A reader (a job on the intake queue, or a person running a quarantined item again) first claims the
+item with one atomic UPDATE: `received` (or `reading` whose lease has run out: its reader stopped
+part-way) becomes `reading` with the reader's claim token and a lease. Every outcome is written by
+another UPDATE that only matches while the claim is still the reader's, inside the transaction that
+makes the case change; so an item read twice (a job delivered twice, a slow reader overtaken after
+its lease) is applied once, and the loser's transaction is rolled back.
+
+The queue may lose a job (a worker killed after taking it, Redis restarted without its data, Redis
+down when the item was stored): `stalled` finds what needs a job again, from the database alone.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import uuid
+
+from sqlalchemy import case, func, or_, select, update
+from sqlalchemy.orm import Session
+
+from service.intake.models import ReceivedItem
+
+MAX_STARTS = 3  # a reader stopped part-way this many times: a person looks at it instead
+STOPPED = "its reading stopped part-way {n} times (the reading process ended, e.g. a restart); run it again"
+
+
+class ClaimLost(Exception):
+    """Another reader holds the item now (this one's lease ran out): this reader's work is dropped."""
+
+
+def lease() -> dt.timedelta:
+    """How long a reader holds an item: far beyond a reading's 30 s wall-clock backstop."""
+    return dt.timedelta(seconds=float(os.environ.get("INTAKE_LEASE_SECONDS", 300)))
+
+
+def requeue_after() -> dt.timedelta:
+    """How long a waiting item's job may sit in the queue before the sweep queues it again."""
+    return dt.timedelta(seconds=float(os.environ.get("INTAKE_REQUEUE_SECONDS", 600)))
+
+
+def new_token() -> str:
+    return uuid.uuid4().hex
+
+
+def _now(now: dt.datetime | None) -> dt.datetime:
+    return now or dt.datetime.now(dt.UTC)
+
+
+def claim(session: Session, item_id: int, token: str, now: dt.datetime | None = None) -> ReceivedItem | None:
+    """Take the item for this reader (the same token takes it again: a retried job); None when another
+    reader holds it or it was read already."""
+    now = _now(now)
+    Item = ReceivedItem
+    held = (Item.status == "reading") & ((Item.claim == token) | (Item.lease_until < now))
+    started = case((Item.claim == token, 0), else_=1)
+    found = session.execute(
+        update(Item)
+        .where(Item.id == item_id, (Item.status == "received") | held)
+        .values(
+            status="reading",
+            claim=token,
+            lease_until=now + lease(),
+            read_started_at=now,
+            read_starts=Item.read_starts + started,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    session.commit()
+    if found.rowcount != 1:
+        return None
+    return session.get(Item, item_id, populate_existing=True)
+
+
+def settle(session: Session, item: ReceivedItem, status: str, now: dt.datetime | None = None, **values) -> None:
+    """Write the reading's outcome while the claim is still this reader's (not committed here);
+    raises ClaimLost otherwise. The item object is updated to match."""
+    values = {"status": status, "read_at": _now(now), "lease_until": None, "rerun": None, **values}
+    mine = (ReceivedItem.id == item.id) & (ReceivedItem.claim == item.claim) & (ReceivedItem.status == "reading")
+    done = session.execute(
+        update(ReceivedItem).where(mine).values(**values).execution_options(synchronize_session=False)
+    )
+    if done.rowcount != 1:
+        session.rollback()
+        raise ClaimLost(f"item {item.id} is being read by another reader")
+    for key, value in values.items():
+        setattr(item, key, value)
+
+
+def stalled(session: Session, now: dt.datetime | None = None, limit: int = 1000) -> list[int]:
+    """Items that need a job again: waiting with no job queued (or one queued long ago), or being
+    read by a reader whose lease ran out. Marked queued now, so concurrent sweeps rarely repeat them."""
+    now = _now(now)
+    Item = ReceivedItem
+    grace = now - dt.timedelta(seconds=10)  # a channel queues its item just after storing it
+    waiting = (Item.status == "received") & (Item.received_at < grace)
+    waiting &= or_(Item.queued_at.is_(None), Item.queued_at < now - requeue_after())
+    overdue = (Item.status == "reading") & (Item.lease_until < now)
+    overdue &= or_(Item.queued_at.is_(None), Item.queued_at < Item.lease_until, Item.queued_at < now - requeue_after())
+    ids = list(session.scalars(select(Item.id).where(waiting | overdue).order_by(Item.id).limit(limit)))
+    if ids:
+        session.execute(
+            update(Item).where(Item.id.in_(ids)).values(queued_at=now).execution_options(synchronize_session=False)
+        )
+    session.commit()
+    return ids
+
+
+def mark_queued(session: Session, item_ids: list[int], now: dt.datetime | None = None) -> None:
+    if item_ids:
+        session.execute(
+            update(ReceivedItem)
+            .where(ReceivedItem.id.in_(item_ids))
+            .values(queued_at=_now(now))
+            .execution_options(synchronize_session=False)
+        )
+        session.commit()
+
+
+def backlog(session: Session, now: dt.datetime | None = None) -> dict:
+    """What is waiting or being read: counts, the oldest waiting item's age, readings past their lease."""
+    now = _now(now)
+    Item = ReceivedItem
+    pending = Item.status.in_(("received", "reading"))
+    counts = dict(session.execute(select(Item.status, func.count()).where(pending).group_by(Item.status)).all())
+    oldest = session.scalar(select(func.min(Item.received_at)).where(pending))
+    overdue = session.scalar(select(func.count()).where((Item.status == "reading") & (Item.lease_until < now)))
+    return {
+        "waiting": counts.get("received", 0),
+        "reading": counts.get("reading", 0),
+        "oldest_seconds": round((now - oldest).total_seconds()) if oldest else 0,
+        "readers_stopped": overdue,
+    }

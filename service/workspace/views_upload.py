@@ -1,0 +1,95 @@
+"""The upload page: a business unit uploads returned forms (DOCX, PDF, e-mails), each stored and
+queued at once ("received as item N"), then follows the batch as the workers read them: each file's
+state and the batch's progress, the page refreshing itself (no JavaScript) while any is unread."""
+
+from __future__ import annotations
+
+from flask import abort, current_app, redirect, render_template, request, url_for
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from wtforms import SelectField
+
+from service import db
+from service.intake import jobs, uploads
+from service.intake.ingest import MAX_INPUT_BYTES
+from service.intake.models import UploadBatch
+from service.workspace import bp
+from service.workspace.auth import allowed_partnerships, requires
+from service.workspace.common import audit_here, registry
+
+REFRESH_SECONDS = 3
+ACCEPT = ".docx,.pdf,.eml,.msg"
+
+
+class UploadForm(FlaskForm):
+    partnership = SelectField("Partnership the forms are from", validate_choice=False)
+
+
+def _choices() -> list[tuple[str, str]]:
+    packs = [registry().pack(p) for p in allowed_partnerships("cases.write")]
+    return (
+        [(p.id, p.short_name) for p in packs]
+        if len(packs) == 1
+        else [("", "Any partnership")] + [(p.id, p.short_name) for p in packs]
+    )
+
+
+def _page(form: UploadForm, errors=None, status: int = 200):
+    form.partnership.choices = _choices()
+    return render_template(
+        "workspace/upload.html", title="Upload returned forms", form=form, errors=errors or [], accept=ACCEPT,
+        max_files=uploads.MAX_FILES, max_mb=current_app.config["MAX_CONTENT_LENGTH"] // (1024 * 1024),
+    ), status  # fmt: skip
+
+
+@bp.route("/upload")
+@requires("cases.write")
+def upload():
+    return _page(UploadForm(formdata=None))
+
+
+@bp.route("/upload", methods=["POST"])
+@requires("cases.write")
+def upload_files():
+    form = UploadForm()
+    form.partnership.choices = _choices()
+    if not form.validate_on_submit():
+        return _page(form, [{"text": "The form expired: try again", "href": "#files"}], 400)
+    partnership = form.partnership.data or None
+    if partnership is not None and partnership not in allowed_partnerships("cases.write"):
+        return _page(form, [{"text": "Choose one of your partnerships", "href": "#partnership"}], 400)
+    if partnership is None and len(allowed_partnerships("cases.write")) == 1:
+        partnership = allowed_partnerships("cases.write")[0]
+    chosen = [f for f in request.files.getlist("files") if f and f.filename]
+    if not chosen:
+        return _page(form, [{"text": "Choose the returned forms to upload", "href": "#files"}], 400)
+    if len(chosen) > uploads.MAX_FILES:
+        error = f"Upload at most {uploads.MAX_FILES} files at a time (you chose {len(chosen)})"
+        return _page(form, [{"text": error, "href": "#files"}], 400)
+    files = [(f.filename[:200], f.read(MAX_INPUT_BYTES + 1), f.mimetype or None) for f in chosen]
+    batch, outcomes = uploads.store_upload(db.session(), files, uploaded_by=current_user.email, partnership=partnership)
+    audit_here("intake.upload", partnership=partnership, detail=f"{len(files)} files, items " + ", ".join(
+        str(o.item_id) for o in outcomes
+    ))  # fmt: skip
+    db.session().commit()
+    jobs.enqueue(current_app._get_current_object(), [o.item_id for o in outcomes if o.status == "received"])
+    return redirect(url_for("workspace.upload_batch", batch_id=batch.id))
+
+
+@bp.route("/upload/<batch_id>")
+@requires("cases.write")
+def upload_batch(batch_id: str):
+    batch = db.session().get(UploadBatch, batch_id[:32])
+    if batch is None or batch.uploaded_by != current_user.email:
+        abort(404)
+    states = uploads.batch_states(db.session(), batch)
+    progress = uploads.progress(states)
+    return render_template(
+        "workspace/upload_batch.html",
+        title="Returned forms uploaded",
+        batch=batch,
+        states=states,
+        progress=progress,
+        refresh=REFRESH_SECONDS if progress["pending"] else None,
+        errors=[],
+    )

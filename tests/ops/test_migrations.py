@@ -1,0 +1,95 @@
+"""Downgrades never drop data silently: `alembic downgrade` refuses while received_items holds rows
+(issue 19), and goes through when forced or when the tables are empty; upgrading again restores the schema."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+from alembic import command
+from alembic.script import ScriptDirectory
+from alembic.util import CommandError
+from sqlalchemy import inspect, text
+
+from service import db
+
+ROOT = Path(__file__).resolve().parents[2]
+ALEMBIC = [str(ROOT / ".venv/bin/alembic"), "-c", "migrations/alembic.ini"]
+HEAD = ScriptDirectory(str(ROOT / "migrations")).get_current_head()
+ROW = (
+    "INSERT INTO received_items (received_at, channel, sha256, size, raw, times_seen, status) "
+    "VALUES (CURRENT_TIMESTAMP, 'upload', :sha, 3, :raw, 1, 'accepted')"
+)
+
+
+def _alembic(url: str, *args: str) -> subprocess.CompletedProcess:
+    env = {"PATH": os.environ["PATH"], "DATABASE_URL": url}
+    return subprocess.run([*ALEMBIC, *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+
+
+def _tables(engine) -> set[str]:
+    with engine.connect() as connection:
+        return set(inspect(connection).get_table_names())
+
+
+def test_the_operators_downgrade_refuses_to_drop_rows_unless_forced(tmp_path):
+    url = f"sqlite:///{tmp_path / 'live.sqlite3'}"
+    engine = db.make_engine(url)
+    db.upgrade(engine)
+    with engine.begin() as connection:
+        connection.execute(text(ROW), {"sha": "a" * 64, "raw": b"raw"})
+
+    # To the revision before received_items was made (the later ones drop only empty columns here).
+    refused = _alembic(url, "downgrade", "0701_conference")
+    assert refused.returncode != 0
+    assert "refusing to downgrade 0501_ingest: it would drop the table received_items, which holds 1 row(s)" in (
+        refused.stderr + refused.stdout
+    )
+    assert "Traceback" not in refused.stderr
+    assert "received_items" in _tables(engine)
+
+    forced = _alembic(url, "-x", "force-data-loss=yes", "downgrade", "0701_conference")
+    assert forced.returncode == 0, forced.stderr
+    assert "received_items" not in _tables(engine)
+    assert _alembic(url, "upgrade", "head").returncode == 0
+    assert "received_items" in _tables(engine)
+    engine.dispose()
+
+
+def test_an_empty_database_downgrades_all_the_way_without_force(tmp_path):
+    engine = db.make_engine(f"sqlite:///{tmp_path / 'empty.sqlite3'}")
+    db.upgrade(engine)
+    command.downgrade(db.alembic_config(engine), "base")
+    assert _tables(engine) <= {"alembic_version"}
+    engine.dispose()
+
+
+@pytest.mark.postgres
+def test_postgresql_refuses_and_leaves_everything_as_it_was():
+    url = os.environ.get("TEST_DATABASE_URL")
+    if not url:
+        pytest.skip("PostgreSQL tests need TEST_DATABASE_URL")
+    from tests.conftest import pg_schema
+
+    with pg_schema(url) as engine:
+        db.upgrade(engine)
+        with engine.begin() as connection:
+            connection.execute(text("INSERT INTO bank_holidays (day, name) VALUES ('2027-06-04', 'One-off')"))
+            connection.execute(text(ROW), {"sha": "b" * 64, "raw": b"raw"})
+        with pytest.raises(CommandError, match="0501_ingest: it would drop the table received_items, which holds 1"):
+            command.downgrade(db.alembic_config(engine), "base")
+        assert "received_items" in _tables(engine)
+        with engine.connect() as connection:
+            assert connection.execute(text("SELECT version_num FROM alembic_version")).scalar() == HEAD
+        with engine.begin() as connection:
+            connection.execute(text("DELETE FROM received_items"))
+        with pytest.raises(CommandError, match="downgrade 0001: it would drop the table bank_holidays, which holds 1"):
+            command.downgrade(db.alembic_config(engine), "base")
+        with engine.connect() as connection:  # one transaction: the steps before the refusal are undone too
+            assert connection.execute(text("SELECT version_num FROM alembic_version")).scalar() == HEAD
+        forced = db.alembic_config(engine)
+        forced.attributes["force_data_loss"] = "yes"
+        command.downgrade(forced, "base")
+        assert _tables(engine) <= {"alembic_version"}
