@@ -16,7 +16,8 @@ $(STAMP): pyproject.toml
 	touch $@
 
 # Web assets (issue 4): npm ci from the committed lock file, then GOV.UK Frontend's JS, images and
-# the stylesheet compiled with a system font stack into service/static/govuk/ (gitignored).
+# the stylesheet compiled with a system font stack into service/static/govuk/ (gitignored); MoJ
+# Frontend's script and images for the workspace's caseworking patterns (issue 15) beside them.
 ASSETS := service/static/govuk/.built
 
 node_modules/.package-lock.json: package-lock.json
@@ -28,6 +29,8 @@ $(ASSETS): node_modules/.package-lock.json service/static/src/escalate.scss
 	mkdir -p service/static/govuk
 	cp node_modules/govuk-frontend/dist/govuk/govuk-frontend.min.js service/static/govuk/
 	cp -r node_modules/govuk-frontend/dist/govuk/assets service/static/govuk/
+	cp node_modules/@ministryofjustice/frontend/moj/all.bundle.mjs service/static/govuk/moj-frontend.min.js
+	cp -r node_modules/@ministryofjustice/frontend/moj/assets/images/. service/static/govuk/assets/images/
 	npm run --silent build
 	touch $@
 

@@ -63,6 +63,7 @@ def _build_field(raw: dict, pack_raw: dict, path: Path, where: str) -> model.Fie
         blank_rows=raw.get("blank_rows", 3),
         maps_to=raw.get("maps_to"),
         child_detail=raw.get("child_detail", False),
+        past=raw.get("past", False),
         source=raw.get("source"),
     )
 

@@ -158,6 +158,7 @@ class Field:
     maps_to: str | None = None
     child_detail: bool = False
     source: str | None = None
+    past: bool = False  # a date of something that has happened: a date after today is refused
 
     @property
     def labels(self) -> tuple[str, ...]:
@@ -211,6 +212,14 @@ class FormSpec:
     def field_for(self, maps_to: str) -> Field | None:
         """The field whose answer feeds a case attribute, if the form has one."""
         return next((f for f in self.fields if f.maps_to == maps_to), None)
+
+    @property
+    def provenance(self) -> str | None:
+        """Where a derived form comes from, in words for the person filling it in (the spec's
+        description explains the derivation to whoever maintains the pack, and stays there)."""
+        if not self.derived:
+            return None
+        return f"The partnership publishes no template for this; it follows the policy at {self.source}."
 
     def __hash__(self) -> int:
         return hash(self.id)

@@ -248,6 +248,7 @@ class FieldSchema(_Strict):
     maps_to = fields.String(validate=validate.OneOf(model.MAPS_TO))
     child_detail = fields.Boolean()
     source = fields.String()
+    past = fields.Boolean()  # a date of something that has happened (date fields only)
 
     @validates_schema
     def _shape(self, data, **kwargs):
@@ -255,6 +256,8 @@ class FieldSchema(_Strict):
         has_choices = "choices" in data or "choices_from" in data
         if kind in ("choice", "ticks") and not has_choices:
             raise ValidationError(f"a {kind} field needs choices or choices_from", "choices")
+        if data.get("past") and kind != "date":
+            raise ValidationError("only a date can be in the past", "past")
         if kind not in ("choice", "ticks") and has_choices:
             raise ValidationError(f"a {kind} field takes no choices", "choices")
         if "choices" in data and "choices_from" in data:

@@ -64,7 +64,14 @@ def labels_of(spec: FormSpec) -> Labels:
     scored = [tuple(squash(x) for x in f.labels) for f in spec.fields]
     scored += [tuple(squash(x) for x in c.labels) for f in spec.fields for c in f.columns]
     hints = frozenset({squash(f.hint) for f in spec.fields if f.hint} | {DATE_HINT})
-    texts = (spec.title, spec.short_title, spec.description or "", *spec.instructions, *spec.closing)
+    texts = (
+        spec.title,
+        spec.short_title,
+        spec.description or "",
+        spec.provenance or "",
+        *spec.instructions,
+        *spec.closing,
+    )
     boilerplate = tuple(squash(t) for t in texts if t)
     return Labels(spec, fields, sections, options, columns, inline, norm(spec.title), scored, hints, boilerplate)
 

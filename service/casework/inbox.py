@@ -15,6 +15,7 @@ from marshmallow import EXCLUDE, Schema, fields, pre_load, validate
 from sqlalchemy import Select, and_, case, func, or_, select
 from sqlalchemy.orm import Session
 
+from forms import registry
 from forms.taxonomy import CATEGORIES
 from service.casework import access
 from service.casework.cases import CHANNELS
@@ -26,22 +27,25 @@ COUNT_CAP = 10_000
 
 # The fixed column set of the CSV and XLSX exports, in order: (column heading, what it holds).
 COLUMNS: tuple[tuple[str, str], ...] = (
-    ("reference", "Case reference, e.g. KL-2026-0007"),
-    ("partnership", "Partnership id (pack id), e.g. kirklees"),
-    ("submission_id", "Number of the submission within the service"),
-    ("form_id", "Form the submission was made on"),
-    ("channel", "How it came: web, email, upload or api"),
-    ("received_at", "When it was received, ISO 8601 in UTC"),
-    ("stage", "Stage the submission was made at"),
-    ("raising_agency", "Agency that raised the escalation"),
-    ("receiving_agency", "Agency whose decision is disputed"),
-    ("category", "Shared taxonomy category (forms/taxonomy.py)"),
-    ("current_stage", "Stage the case is at now"),
-    ("due", "Due date of the current stage, YYYY-MM-DD, empty when the policy sets none"),
-    ("overdue", "yes when the case is open and past its due date, else no"),
-    ("routed_to", "Who the submission was routed to, '; ' between recipients"),
-    ("status", "open or resolved"),
+    ("Reference", "Case reference, e.g. KL-2026-0007"),
+    ("Partnership", "The partnership, by its short name"),
+    ("Submission number", "Number of the submission within the service"),
+    ("Form", "The form the submission was made on"),
+    ("How it came in", "Web form, e-mail, upload, API or import"),
+    ("Received", "When it was received (UTC); in the CSV as YYYY-MM-DDThh:mm:ss+00:00"),
+    ("Stage", "Stage the submission was made at"),
+    ("Raising agency", "Agency that raised the escalation"),
+    ("Receiving agency", "Agency whose decision is disputed"),
+    ("Category", "The theme: the shared category every partnership's areas of disagreement map to"),
+    ("Current stage", "Stage the case is at now"),
+    ("Due", "Due date of the current stage, empty when the policy sets none; in the CSV as YYYY-MM-DD"),
+    ("Overdue", "Yes when the case is open and past its due date, else No"),
+    ("Routed to", "Who the submission was routed to, '; ' between recipients"),
+    ("Status", "Open or Resolved"),
 )
+# Spreadsheet column widths (characters), in COLUMNS' order.
+WIDTHS = (14, 14, 12, 34, 14, 18, 8, 30, 30, 30, 10, 13, 9, 45, 10)
+CHANNEL_NAMES = {"web": "Web form", "email": "E-mail", "upload": "Upload", "api": "API", "import": "Import"}
 
 
 class InboxFilterSchema(Schema):
@@ -83,25 +87,39 @@ class Row:
     routed_to: tuple[str, ...]
     status: str
 
-    def export(self) -> list[str]:
-        """The row as COLUMNS, all text."""
+    def values(self) -> list:
+        """The row as COLUMNS, in words, with dates as dates and numbers as numbers (the XLSX)."""
+        packs = registry()
+        partnership = next((p.short_name for p in packs.packs if p.id == self.partnership), self.partnership)
+        form = packs.forms.get(self.form_id)
         return [
             self.reference,
-            self.partnership,
-            str(self.submission_id),
-            self.form_id,
-            self.channel,
-            self.received_at.astimezone(dt.UTC).isoformat(timespec="seconds"),
+            partnership,
+            self.submission_id,
+            form.short_title if form else self.form_id,
+            CHANNEL_NAMES.get(self.channel, self.channel),
+            self.received_at,
             self.stage or "",
             self.raising_agency or "",
             self.receiving_agency or "",
-            self.category or "",
+            CATEGORIES.get(self.category or "", self.category or ""),
             self.current_stage or "",
-            self.due.isoformat() if self.due else "",
-            "yes" if self.overdue else "no",
+            self.due,
+            "Yes" if self.overdue else "No",
             "; ".join(self.routed_to),
-            self.status,
+            self.status.capitalize(),
         ]
+
+    def export(self) -> list[str]:
+        """The row as COLUMNS, all text (the CSV): dates in ISO 8601, which every spreadsheet reads."""
+        out = []
+        for value in self.values():
+            if isinstance(value, dt.datetime):
+                value = value.astimezone(dt.UTC).isoformat(timespec="seconds")
+            elif isinstance(value, dt.date):
+                value = value.isoformat()
+            out.append("" if value is None else str(value))
+        return out
 
 
 ROUTED_SEPARATOR = "; "

@@ -112,13 +112,15 @@ def queue_for_submission(
 
 def _body(pack: Pack, spec: FormSpec, case: Case, group: list[RoutingDecision], step) -> str:
     """The e-mail text: why it came to them and where the case stands. Child details stay in the attachment."""
+    # The reason is the pack's words for the role ("Designated safeguarding lead for Health"); the
+    # rule's id is for the business unit's audit trail, never for the person reading the e-mail.
     reasons = "\n".join(f"- {d.reason}" for d in group)
     lines = [
         f"Dear {group[0].name},",
         "",
-        f"A {spec.short_title} has been recorded on {pack.name} case {case.reference}.",
+        f"{pack.name} has received the {spec.short_title} for case {case.reference}.",
         "",
-        "You receive it as:",
+        "It comes to you as:",
         reasons,
         "",
         f"Raising agency: {case.raising_agency or 'not given'}",

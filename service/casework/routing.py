@@ -60,6 +60,16 @@ class Route:
         return self.contact.phone if self.contact else None
 
 
+# An agency the sender could not find in the directory, named as "Not listed: <its name>": its rule
+# routes to nobody (said so on the case), and the pack's other rules (Kirklees Appendix 3: the Child
+# Protection Review Unit) receive it and find the agency's lead.
+NOT_LISTED = "Not listed: "
+
+
+def not_listed(agency: str | None) -> bool:
+    return bool(agency) and agency.strip().lower().startswith(NOT_LISTED.strip().lower())
+
+
 def receiving_agencies(spec: FormSpec, data: dict) -> list[str]:
     """Every receiving agency a submission names: the mapped field, or that column in each row."""
     field = spec.field_for("receiving_agency")
@@ -159,6 +169,11 @@ def route(
         if match == "receiving_agency":
             agencies = receiving_agencies(spec, data) if spec else [a for a in [receiving_agency] if a]
             for agency in agencies:
+                if not_listed(agency):
+                    routes.append(
+                        Route(rule["id"], role, None, agency, f"{role_name} for {agency}: not in the directory")
+                    )
+                    continue
                 found = [c for c in holders if normalise_agency(c.agency) == normalise_agency(agency)]
                 if not found:
                     raise UnknownAgency(

@@ -1,7 +1,8 @@
 """Who may use the chair's log, per partnership, from the workspace roles (issue 6).
 
 A child protection conference chair records conferences and reads their partnership's log; the
-business unit and admins read it; exporting it needs the workspace's "export" permission. Only
+business unit and admins read it; exporting it needs the workspace's "export" permission, or to be a
+chair who records it (the chair's own export). Only
 partnerships whose policy has a conference escalation form have a log. Every view is also wrapped
 in the workspace's `requires`, so the route walk of tests/workspace/test_security_routes.py sees its check.
 """
@@ -23,13 +24,10 @@ ROLES = log.ROLES
 def partnerships(action: str) -> list[str]:
     """The partnerships whose log the signed-in user may use for `action` (record, read or export)."""
     with_log = log.conference_partnerships()
-    if action == "export":
-        allowed = set(auth.allowed_partnerships("export"))
-    else:
-        allowed = set()
-        for partnership, role in current_user.roles:
-            if role in ROLES[action]:
-                allowed.update(with_log if partnership is None else [partnership])
+    allowed = set(auth.allowed_partnerships("export")) if action == "export" else set()
+    for partnership, role in current_user.roles:
+        if role in ROLES["record" if action == "export" else action]:
+            allowed.update(with_log if partnership is None else [partnership])
     return [p for p in with_log if p in allowed]
 
 
@@ -45,6 +43,6 @@ def requires_log(action: str) -> Callable:
                 abort(403)
             return view(*args, **kwargs)
 
-        return auth.requires("export" if action == "export" else "cases.read")(checked)
+        return auth.requires("cases.read")(checked)
 
     return decorate

@@ -91,7 +91,13 @@ def letter(
             f"{day_words(issue.notified_on)}. Please respond by {day_words(issue.due)}.",
             "",
         ]
-    if to not in leads:
+    if not leads:
+        lines += [
+            f"{issue.agency}: this agency is not in the partnership's directory, so the row comes to you, the "
+            f"{to.reason}, to find the agency's safeguarding lead and pass it on with the response link below.",
+            "",
+        ]
+    elif to not in leads:
         names = ", ".join(f"{d.name} <{d.email}>" for d in leads)
         lines += [f"Copy for the {to.reason}. Sent to {names} for {issue.agency}.", ""]
     lines += list(spec.instructions)
@@ -150,7 +156,14 @@ def write_messages(
             continue
         seen.add(to.email.lower())
         body = letter(
-            pack, spec, issue, to=to, leads=leads, copies=copies, link=link if to in leads else None, chaser=chaser
+            pack,
+            spec,
+            issue,
+            to=to,
+            leads=leads,
+            copies=copies,
+            link=link if to in leads or not leads else None,
+            chaser=chaser,
         )
         messages.append(
             OutboxMessage(

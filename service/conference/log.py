@@ -205,7 +205,12 @@ def check(session: Session, partnership: str, answers: dict, *, today: dt.date) 
         except routing.RoutingError as exc:
             errors.setdefault(f"rows.{number}.agency", []).append(str(exc))
             continue
-        if not any(r.email for r in routes if r.agency):
+        if routing.not_listed(row["agency"]):
+            if not any(r.email for r in routes):
+                errors.setdefault(f"rows.{number}.agency", []).append(
+                    "the agency is not listed, and nobody in the directory can be sent the row to find its lead"
+                )
+        elif not any(r.email for r in routes if r.agency):
             errors.setdefault(f"rows.{number}.agency", []).append(
                 f"the directory has no e-mail address for the lead of '{row['agency']}'"
             )

@@ -20,7 +20,7 @@ from sqlalchemy import extract, func, select
 from sqlalchemy.orm import Session, selectinload
 
 from service.conference.models import REASONS, Conference, ConferenceIssue
-from service.documents import cells, charts
+from service.documents import cells, charts, sheets
 
 PATTERN_MIN = 2
 # What a pattern says for each reason: "<agency> <verb> <n> <noun> this quarter".
@@ -198,44 +198,61 @@ def dashboard_charts(session: Session, partnerships: list[str], year: int | None
 # --- exports -----------------------------------------------------------------------------------
 
 COLUMNS = (
-    ("reference", "The row's case reference (replies quote it)"),
-    ("partnership", "Partnership id"),
-    ("meeting_date", "Date of the conference (YYYY-MM-DD)"),
-    ("family", "Family name or identifying factors"),
-    ("cp_chair", "The conference chair"),
-    ("agency", "The agency escalated"),
-    ("agency_rep", "Name of the agency's representative"),
-    ("reason", "Reason: non-attendance, report-not-provided, report-late or other"),
-    ("reason_text", "The reason as written in the notification"),
-    ("notified_on", "Date the agency's lead was notified (YYYY-MM-DD)"),
-    ("due", "Response due (YYYY-MM-DD, working days)"),
-    ("status", "awaiting or responded"),
-    ("overdue", "yes when awaiting past the due date"),
-    ("responded_at", "When the first accepted response came (UTC, ISO 8601)"),
-    ("chasers", "Chasers sent"),
+    ("Reference", "The row's case reference (replies quote it)"),
+    ("Partnership", "The partnership, by its short name"),
+    ("Conference date", "Date of the conference; in the CSV as YYYY-MM-DD"),
+    ("Family", "Family name or identifying factors"),
+    ("Conference chair", "The conference chair"),
+    ("Agency", "The agency escalated"),
+    ("Agency representative", "Name of the agency's representative"),
+    ("Reason", "Non-attendance at conference, report not provided, report provided late, or other"),
+    ("Details", "The reason as written in the notification"),
+    ("Notified", "Date the agency's lead was notified; in the CSV as YYYY-MM-DD"),
+    ("Response due", "Response due (5 working days, Kirklees §2); in the CSV as YYYY-MM-DD"),
+    ("Status", "Awaiting response or Responded"),
+    ("Overdue", "Yes when awaiting past the due date, else No"),
+    ("Responded", "When the first accepted response came (UTC)"),
+    ("Chasers sent", "How many chasers were sent"),
 )
+WIDTHS = (14, 12, 13, 24, 22, 30, 24, 24, 40, 12, 13, 18, 9, 18, 8)
 
 
-def export_row(issue: ConferenceIssue, today: dt.date) -> list[str]:
+def export_values(issue: ConferenceIssue, today: dt.date) -> list:
+    """The row as COLUMNS in words, dates as dates and numbers as numbers (the XLSX)."""
+    from forms import registry
+
     conference = issue.conference
     overdue = issue.status == "awaiting" and issue.due < today
+    pack = next((p for p in registry().packs if p.id == conference.partnership), None)
     return [
         issue.case.reference if issue.case else "",
-        conference.partnership,
-        conference.meeting_date.isoformat(),
+        pack.short_name if pack else conference.partnership,
+        conference.meeting_date,
         conference.family,
         conference.chair_name,
         issue.agency,
         issue.agency_rep or "",
-        issue.reason,
-        issue.reason_text,
-        issue.notified_on.isoformat(),
-        issue.due.isoformat(),
-        issue.status,
-        "yes" if overdue else "no",
-        issue.responded_at.isoformat() if issue.responded_at else "",
-        str(issue.chasers),
+        REASONS.get(issue.reason, issue.reason),
+        issue.reason_detail or "",
+        issue.notified_on,
+        issue.due,
+        "Responded" if issue.status == "responded" else "Awaiting response",
+        "Yes" if overdue else "No",
+        issue.responded_at,
+        issue.chasers,
     ]
+
+
+def export_row(issue: ConferenceIssue, today: dt.date) -> list[str]:
+    """The row as COLUMNS, all text (the CSV): dates in ISO 8601."""
+    out = []
+    for value in export_values(issue, today):
+        if isinstance(value, dt.datetime):
+            value = value.astimezone(dt.UTC).isoformat(timespec="seconds")
+        elif isinstance(value, dt.date):
+            value = value.isoformat()
+        out.append("" if value is None else str(value))
+    return out
 
 
 def _safe(value: str) -> str:
@@ -256,32 +273,8 @@ def csv_lines(rows: Iterable[ConferenceIssue], today: dt.date) -> Iterator[str]:
 
 
 def xlsx(rows: Iterable[ConferenceIssue], today: dt.date) -> bytes:
-    from openpyxl import Workbook
-    from openpyxl.cell import WriteOnlyCell
-    from openpyxl.styles import Font
-
-    book = Workbook(write_only=True)
-    sheet = book.create_sheet("Conference log")
-    header = []
-    for name, _ in COLUMNS:
-        cell = WriteOnlyCell(sheet, value=name)
-        cell.font = Font(bold=True)
-        header.append(cell)
-    sheet.append(header)
-    for issue in rows:
-        row_cells = []
-        for value in export_row(issue, today):
-            cell = WriteOnlyCell(sheet, value=cells.xlsx_text(value))
-            cell.data_type = "s"  # always text: never a formula
-            row_cells.append(cell)
-        sheet.append(row_cells)
-    about = book.create_sheet("Columns")
-    about.append(["column", "meaning"])
-    for name, meaning in COLUMNS:
-        about.append([name, meaning])
-    out = io.BytesIO()
-    book.save(out)
-    return out.getvalue()
+    """The log as a workbook: frozen header in words, filters, dates as dates (documents.sheets)."""
+    return sheets.workbook("Conference log", COLUMNS, WIDTHS, (export_values(issue, today) for issue in rows))
 
 
 def row_view(issue: ConferenceIssue, today: dt.date) -> dict:

@@ -16,7 +16,7 @@ from sqlalchemy import select
 
 from service import db
 from service.casework import workdays
-from service.conference import access, log, patterns, responses, tables
+from service.conference import access, form_errors, log, patterns, responses, tables
 from service.conference.models import REASONS, Conference, ConferenceResponse
 from service.workspace.auth import public, remote_addr
 
@@ -162,7 +162,9 @@ def _answers_from_form(form) -> dict:
     }
 
 
-def _new_page(partnership: str | None, answers: dict, errors: list[dict], status: int = 200):
+def _new_page(
+    partnership: str | None, answers: dict, errors: list[dict], status: int = 200, inline: dict | None = None
+):
     allowed = access.partnerships("record")
     session = db.session()
     agencies = log.agencies(session, partnership) if partnership else []
@@ -184,6 +186,7 @@ def _new_page(partnership: str | None, answers: dict, errors: list[dict], status
         form=CsrfForm(),
         follow_up_days=log.FOLLOW_UP_DAYS,
         errors=errors,
+        inline=inline or {},
     ), status
 
 
@@ -207,7 +210,8 @@ def new():
             link_for=log.response_link,
         )
     except log.LogError as exc:
-        return _new_page(partnership, answers, _errors(exc.messages), 400)
+        summary, inline = form_errors.errors(exc.messages, answers)
+        return _new_page(partnership, answers, summary, 400, inline)
     references = ", ".join(i.case.reference for i in conference.issues if i.case)
     _audit("conference.record", partnership, f"conference {conference.id}: {references}")
     db.session().commit()

@@ -7,6 +7,8 @@ a chart alone is not accessible, the table is the text alternative.
 
 from __future__ import annotations
 
+import re
+import textwrap
 from dataclasses import dataclass
 from itertools import pairwise
 
@@ -23,7 +25,7 @@ WIDTH = 640
 LABEL_WIDTH = 250
 BAR_HEIGHT = 22
 GAP = 8
-MAX_LABEL = 38
+MAX_LABEL = 34  # characters per line of a bar label (13 px Arial in 242 px)
 
 
 @dataclass(frozen=True)
@@ -37,35 +39,56 @@ class Chart:
     rows: tuple[tuple[str, ...], ...]
 
 
-def _short(label: str) -> str:
-    return label if len(label) <= MAX_LABEL else label[: MAX_LABEL - 1] + "…"
+LINE_HEIGHT = 15
+
+
+def _lines(label: str) -> list[str]:
+    """A label wrapped into lines that fit beside the bars: every word shown, none cut off."""
+    return textwrap.wrap(label, MAX_LABEL, break_long_words=True) or [""]
+
+
+def _label_header(title: str) -> str:
+    """The table's first column from the chart's title: "Escalations by category" -> "Category"."""
+    found = re.search(r"\bby ([^()]+)", title)
+    return found.group(1).strip().capitalize() if found else "Item"
 
 
 def _number(value: float) -> str:
     return f"{value:g}" if isinstance(value, float) else str(value)
 
 
-def bar_chart(key: str, title: str, items: list[tuple[str, float]], value_header: str = "Count") -> Chart:
-    """Horizontal bars, one per (label, value); empty data draws a "no data" note, not an empty box."""
-    headers = (title.split(" by ")[-1].capitalize() if " by " in title else "Item", value_header)
+def bar_chart(
+    key: str, title: str, items: list[tuple[str, float]], value_header: str = "Count", label_header: str | None = None
+) -> Chart:
+    """Horizontal bars, one per (label, value); a long label wraps onto more lines and its row grows.
+    Empty data draws a "no data" note, not an empty box."""
+    headers = (label_header or _label_header(title), value_header)
     rows = tuple((label, _number(value)) for label, value in items)
     if not items:
         return Chart(key, title, _empty(key, title), headers, rows)
     top = max(value for _, value in items) or 1
     plot = WIDTH - LABEL_WIDTH - 60
-    height = len(items) * (BAR_HEIGHT + GAP) + GAP
+    wrapped = [_lines(label) for label, _ in items]
+    heights = [max(BAR_HEIGHT, len(lines) * LINE_HEIGHT + 4) for lines in wrapped]
+    height = sum(heights) + GAP * (len(items) + 1)
     parts = [_open(key, title, height)]
-    for i, (label, value) in enumerate(items):
-        y = GAP + i * (BAR_HEIGHT + GAP)
+    y = GAP
+    for (_label, value), lines, row_height in zip(items, wrapped, heights, strict=True):
         width = max(1, round(plot * value / top)) if value else 0
-        mid = y + BAR_HEIGHT / 2 + 5
+        bar_y = y + (row_height - BAR_HEIGHT) / 2
+        mid = bar_y + BAR_HEIGHT / 2 + 5
+        first = y + (row_height - len(lines) * LINE_HEIGHT) / 2 + LINE_HEIGHT - 3
+        spans = "".join(
+            f'<tspan x="{LABEL_WIDTH - 8}" y="{first + n * LINE_HEIGHT}">{escape(line)}</tspan>'
+            for n, line in enumerate(lines)
+        )
         parts.append(
-            f'<text x="{LABEL_WIDTH - 8}" y="{mid}" text-anchor="end" font-size="13" fill="{TEXT}" {FONT}>'
-            f"{escape(_short(label))}</text>"
-            f'<rect x="{LABEL_WIDTH}" y="{y}" width="{width}" height="{BAR_HEIGHT}" fill="{BAR}"/>'
+            f'<text text-anchor="end" font-size="13" fill="{TEXT}" {FONT}>{spans}</text>'
+            f'<rect x="{LABEL_WIDTH}" y="{bar_y}" width="{width}" height="{BAR_HEIGHT}" fill="{BAR}"/>'
             f'<text x="{LABEL_WIDTH + width + 6}" y="{mid}" font-size="13" fill="{TEXT}" {FONT}>'
             f"{escape(_number(value))}</text>"
         )
+        y += row_height + GAP
     parts.append(f'<line x1="{LABEL_WIDTH}" y1="0" x2="{LABEL_WIDTH}" y2="{height}" stroke="{AXIS}"/></svg>')
     return Chart(key, title, Markup("".join(parts)), headers, rows)  # noqa: S704 - every text part escaped above
 

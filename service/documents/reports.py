@@ -17,9 +17,6 @@ from xml.sax.saxutils import escape
 import cairosvg
 from docx import Document
 from docx.shared import Cm, Pt
-from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
-from openpyxl.styles import Font
 from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
@@ -29,7 +26,7 @@ from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.platypus import Image, KeepTogether, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
 from forms.model import Pack
-from service.documents import cells
+from service.documents import sheets
 from service.documents.charts import Chart
 
 MIMETYPES = {
@@ -47,37 +44,11 @@ def chart_png(chart: Chart) -> bytes:
 # --- XLSX export ------------------------------------------------------------------------------
 
 
-def submissions_xlsx(rows: Iterable, columns) -> bytes:
-    """The inbox rows as a workbook, written row by row (openpyxl write-only mode).
+def submissions_xlsx(rows: Iterable, columns, widths) -> bytes:
+    """The inbox rows as a workbook (service.documents.sheets: frozen header, filters, typed dates).
 
-    `columns` are (name, meaning) pairs in the rows' order (service.casework.inbox.COLUMNS)."""
-
-    book = Workbook(write_only=True)
-    sheet = book.create_sheet("Submissions")
-    bold = Font(bold=True)
-    header = []
-    for name, _ in columns:
-        cell = WriteOnlyCell(sheet, value=name)
-        cell.font = bold
-        header.append(cell)
-    sheet.append(header)
-    for row in rows:
-        sheet.append([_text_cell(sheet, value) for value in row.export()])
-    about = book.create_sheet("Columns")
-    about.append(["column", "meaning"])
-    for name, meaning in columns:
-        about.append([name, meaning])
-    out = io.BytesIO()
-    book.save(out)
-    return out.getvalue()
-
-
-def _text_cell(sheet, value: str) -> WriteOnlyCell:
-    """A cell that is always text: openpyxl would take "=..." typed by a sender as a formula, and
-    refuses the control characters a stored value may hold (service.documents.cells)."""
-    cell = WriteOnlyCell(sheet, value=cells.xlsx_text(value) if isinstance(value, str) else value)
-    cell.data_type = "s"
-    return cell
+    `columns` are (header, meaning) pairs in the rows' order (service.casework.inbox.COLUMNS)."""
+    return sheets.workbook("Submissions", columns, widths, (row.values() for row in rows))
 
 
 # --- annual report --------------------------------------------------------------------------
@@ -105,6 +76,34 @@ def annual_report(pack: Pack, year: int, themes, fmt: str) -> bytes:
     raise ValueError(f"unknown format '{fmt}' (docx or pdf)")
 
 
+LEARNING_HEADERS = ("Case", "Outcome and resolution", "Learning")
+
+
+def _learning_row(case) -> tuple[str, str, str]:
+    return (f"{case.reference} ({case.status.lower()})", case.outcome, case.learning)
+
+
+def _sections(pack: Pack, year: int, themes) -> list[tuple[str, list, list, str | None]]:
+    """(heading, charts, learning themes, words when empty) of each part of the report: the
+    escalations' themes, their outcomes and learning by theme, and conference escalations apart."""
+    conference = list(getattr(themes, "conference", []))
+    escalations = [c for c in themes.charts if c not in conference]
+    learning = list(getattr(themes, "learning", []))
+    parts = [
+        ("Themes of escalations", escalations, [], None),
+        (
+            "Outcomes and learning by theme",
+            [],
+            learning,
+            None if learning else f"No outcome or learning was recorded on the {year} escalations.",
+        ),
+    ]
+    if any(f.process == "cp-conference" for f in pack.forms):
+        empty = None if conference else f"No conference escalations were recorded in {year}."
+        parts.append(("Child protection conference escalations", conference, [], empty))
+    return parts
+
+
 def _title(pack: Pack, year: int) -> str:
     return f"{pack.short_name} escalations and professional disagreements: annual report {year}"
 
@@ -116,25 +115,36 @@ def _docx(pack: Pack, year: int, themes) -> bytes:
     document.add_heading(_title(pack, year), level=0)
     for line in _intro(pack, year, themes.total):
         document.add_paragraph(line)
-    for chart in themes.charts:
-        document.add_heading(chart.title, level=1)
-        document.add_picture(io.BytesIO(chart_png(chart)), width=Cm(16))
-        if not chart.rows:
-            document.add_paragraph("No data for this year.")
-            continue
-        table = document.add_table(rows=1, cols=len(chart.headers))
-        table.style = "Table Grid"
-        for cell, text in zip(table.rows[0].cells, chart.headers, strict=True):
-            cell.text = text
-            cell.paragraphs[0].runs[0].font.bold = True
-        for row in chart.rows:
-            for cell, text in zip(table.add_row().cells, row, strict=True):
-                cell.text = text
+    for heading, charts, learning, empty in _sections(pack, year, themes):
+        document.add_heading(heading, level=1)
+        if empty:
+            document.add_paragraph(empty)
+        for chart in charts:
+            document.add_heading(chart.title, level=2)
+            document.add_picture(io.BytesIO(chart_png(chart)), width=Cm(16))
+            if not chart.rows:
+                document.add_paragraph("No data for this year.")
+                continue
+            _docx_table(document, chart.headers, chart.rows)
+        for theme in learning:
+            document.add_heading(theme.name, level=2)
+            _docx_table(document, LEARNING_HEADERS, [_learning_row(c) for c in theme.cases])
     footer = document.add_paragraph(f"Produced by Escalate on {dt.date.today().isoformat()}.")
     footer.runs[0].font.size = Pt(8)
     out = io.BytesIO()
     document.save(out)
     return out.getvalue()
+
+
+def _docx_table(document, headers, rows) -> None:
+    table = document.add_table(rows=1, cols=len(headers))
+    table.style = "Table Grid"
+    for cell, text in zip(table.rows[0].cells, headers, strict=True):
+        cell.text = text
+        cell.paragraphs[0].runs[0].font.bold = True
+    for row in rows:
+        for cell, text in zip(table.add_row().cells, row, strict=True):
+            cell.text = text
 
 
 def _register_fonts() -> tuple[str, str]:
@@ -153,29 +163,16 @@ def _pdf(pack: Pack, year: int, themes) -> bytes:
     story = [Paragraph(escape(_title(pack, year)), title)]
     story += [Paragraph(escape(line), body) for line in _intro(pack, year, themes.total)]
     width = A4[0] - 4 * cm
-    for chart in themes.charts:
-        png = chart_png(chart)
-        image = Image(io.BytesIO(png))
-        image.drawHeight = width * image.imageHeight / image.imageWidth
-        image.drawWidth = width
-        parts = [Paragraph(escape(chart.title), heading), image, Spacer(1, 6)]
-        if chart.rows:
-            data = [[Paragraph(escape(h), cell) for h in chart.headers]]
-            data += [[Paragraph(escape(v), cell) for v in row] for row in chart.rows]
-            table = Table(data, colWidths=[width * 0.75, width * 0.25], repeatRows=1)
-            table.setStyle(
-                TableStyle(
-                    [
-                        ("GRID", (0, 0), (-1, -1), 0.5, colors.grey),
-                        ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#f3f2f1")),
-                        ("VALIGN", (0, 0), (-1, -1), "TOP"),
-                    ]
-                )
-            )
-            parts.append(table)
-        else:
-            parts.append(Paragraph("No data for this year.", body))
-        story.append(KeepTogether(parts))
+    section = ParagraphStyle("section", fontName=bold, fontSize=15, leading=19, spaceBefore=16, spaceAfter=6)
+    for heading_text, charts, learning, empty in _sections(pack, year, themes):
+        story.append(Paragraph(escape(heading_text), section))
+        if empty:
+            story.append(Paragraph(escape(empty), body))
+        story += _pdf_charts(charts, width, heading, body, cell)
+        for theme in learning:
+            rows = [LEARNING_HEADERS, *(_learning_row(c) for c in theme.cases)]
+            story.append(Paragraph(escape(theme.name), heading))
+            story.append(_pdf_table(rows, [width * 0.2, width * 0.4, width * 0.4], cell))
     out = io.BytesIO()
     doc = SimpleDocTemplate(
         out,
@@ -189,3 +186,34 @@ def _pdf(pack: Pack, year: int, themes) -> bytes:
     )
     doc.build(story)
     return out.getvalue()
+
+
+def _pdf_table(rows, widths, cell) -> Table:
+    data = [[Paragraph(escape(v), cell) for v in row] for row in rows]
+    table = Table(data, colWidths=widths, repeatRows=1)
+    table.setStyle(
+        TableStyle(
+            [
+                ("GRID", (0, 0), (-1, -1), 0.5, colors.grey),
+                ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#f3f2f1")),
+                ("VALIGN", (0, 0), (-1, -1), "TOP"),
+            ]
+        )
+    )
+    return table
+
+
+def _pdf_charts(charts, width, heading, body, cell) -> list:
+    story = []
+    for chart in charts:
+        png = chart_png(chart)
+        image = Image(io.BytesIO(png))
+        image.drawHeight = width * image.imageHeight / image.imageWidth
+        image.drawWidth = width
+        parts = [Paragraph(escape(chart.title), heading), image, Spacer(1, 6)]
+        if chart.rows:
+            parts.append(_pdf_table([chart.headers, *chart.rows], [width * 0.75, width * 0.25], cell))
+        else:
+            parts.append(Paragraph("No data for this year.", body))
+        story.append(KeepTogether(parts))
+    return story

@@ -8,6 +8,7 @@ A surface: imports the domain (casework, documents), never imported by it.
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import hashlib
 from pathlib import Path
@@ -49,8 +50,18 @@ def init_app(app: Flask) -> None:
     security.init_app(app)
     views.register(app)
     app.jinja_env.globals["govuk"] = formbuild.govuk
+    app.jinja_env.filters["long_date"] = long_date
     app.url_defaults(_asset_version)
     app.cli.add_command(purge_drafts_command)
+
+
+def long_date(value) -> str:
+    """An ISO date (or a date) as people write it: 9 March 2026; nothing for no date."""
+    if not value:
+        return ""
+    if isinstance(value, str):
+        value = dt.date.fromisoformat(value[:10])
+    return value.strftime("%-d %B %Y")
 
 
 @functools.cache

@@ -49,6 +49,15 @@ def _sentence(label: str) -> str:
     return text[:1].upper() + text[1:]
 
 
+def sentence_case(text: str) -> str:
+    """A heading written in capitals on the appendix ("OUTCOME OF ESCALATION") as a page heading:
+    "Outcome of escalation". Headings already in mixed case are kept as written."""
+    if not text or not text.isupper() or len(text) < 4:
+        return text
+    words = text.lower().split(" ")
+    return " ".join([words[0][:1].upper() + words[0][1:], *words[1:]])
+
+
 def required_message(spec_field: SpecField) -> str:
     verb = "Select" if spec_field.type in ("choice", "ticks") else "Enter"
     return f"{verb} {phrase(spec_field.label)}"
@@ -232,6 +241,15 @@ class GovDateField(Field):
         if iso_date(parts) is None:
             self.wrong_parts = DATE_PARTS
             raise ValidationError(f"{name} must be a real date")
+        if self.spec_field.past and dt.date.fromisoformat(iso_date(parts)) > _today():
+            self.wrong_parts = DATE_PARTS
+            raise ValidationError(f"{name} must be today or in the past")
+
+
+def _today() -> dt.date:
+    from service.casework import workdays
+
+    return workdays.today()
 
 
 def date_parts(value) -> dict:

@@ -44,6 +44,7 @@ from service.web.fields import (
     iso_date,
     phrase,
     required_message,
+    sentence_case,
 )
 from service.web.fields import govuk as govuk
 from service.web.fields import render_shape as render_shape
@@ -94,6 +95,16 @@ def section_form_class(spec: FormSpec, section_key: str) -> type[SectionForm]:
     attrs = {f.key: _wt_field(f) for f in section.fields}
     attrs.update(spec=spec, section=section)
     return type(f"Form_{spec.id}_{section_key}".replace("-", "_"), (SectionForm,), attrs)
+
+
+@cache
+def whole_form_class(spec: FormSpec) -> type[SectionForm]:
+    """Every question of the form on one page (the workspace's correction of a received input). No
+    CSRF of its own: the page's form around it carries the token."""
+    attrs = {f.key: _wt_field(f) for f in spec.fields}
+    whole = Section(key="whole", title=spec.title, fields=spec.fields)
+    attrs.update(spec=spec, section=whole, Meta=type("Meta", (), {"csrf": False}))
+    return type(f"Whole_{spec.id}".replace("-", "_"), (SectionForm,), attrs)
 
 
 def make_section_form(spec: FormSpec, section: Section, answers: dict, formdata=None) -> SectionForm:
@@ -156,6 +167,9 @@ def render_question(wt_field, spec_field: SpecField) -> Markup:
         params["fieldset"] = {"legend": {"text": spec_field.label, "classes": "govuk-fieldset__legend--s"}}
     if kind == "text":
         params["spellcheck"] = False
+    if kind == "text" and spec_field.maps_to == "receiving_agency":
+        # Offered from the directory where the page has the list (questions.py: agency_options).
+        params["attributes"] = {"list": "directory-agencies", "autocomplete": "off"}
     if kind == "date":
         params["hint"] = {"text": spec_field.hint or "For example, 27 3 2026"}
     elif spec_field.hint:
@@ -215,7 +229,7 @@ def summary(spec: FormSpec, answers: dict, change_url) -> list[dict]:
                     },
                 }
             )
-        out.append({"title": section.title, "rows": rows})
+        out.append({"title": sentence_case(section.title), "rows": rows})
     return out
 
 
@@ -256,3 +270,18 @@ def _display(spec_field: SpecField, value) -> Markup:
     if not value:
         return Markup("Not answered")
     return Markup("<br>").join(escape(line) for line in str(value).split("\n"))
+
+
+def answers_list(spec: FormSpec, data: dict) -> list[dict]:
+    """A submission's canonical answers as summary-list rows per section, with the form's own labels
+    and choice wording (the case page and the tracking page; nothing to change, so no actions)."""
+    answers = web_answers_from_canonical(spec, data or {})
+    return [
+        {
+            "title": sentence_case(section.title),
+            "rows": [
+                {"key": {"text": f.label}, "value": {"html": _display(f, answers.get(f.key))}} for f in section.fields
+            ],
+        }
+        for section in spec.sections
+    ]

@@ -75,8 +75,8 @@ def _hint(spec: FormSpec) -> str:
         hint += (
             " Chairs with a workspace account record conferences in the conference log instead: it sends each"
             " agency's safeguarding lead its letter and chases a late reply. It can be sent from here only by"
-            " the chair or the business unit, signed in to the workspace: the table then goes to the agencies'"
-            " leads and the Child Protection Review Unit as an escalation."
+            " the chair or the business unit, signed in to the workspace: each row then goes on its own to that"
+            " agency's lead, copied to the Child Protection Review Unit, into the same log."
         )
     return hint
 

@@ -4,6 +4,7 @@ send, and delete. A draft is reached only through its private link (service.web.
 from __future__ import annotations
 
 from flask import abort, current_app, redirect, request, url_for
+from flask_login import current_user
 from flask_wtf import FlaskForm
 from marshmallow import ValidationError
 
@@ -13,8 +14,9 @@ from service import db
 from service.casework import cases, once, routing
 from service.casework.models import Case
 from service.documents import records as documents
-from service.web import child_details, drafts, formbuild
+from service.web import agencies, child_details, drafts, formbuild
 from service.web.answers import canonical, section_answers
+from service.web.fields import sentence_case
 from service.web.pages import bp, download_response, refused_sender, registry, render_page
 
 
@@ -84,7 +86,8 @@ def question(token: str, section_key: str):
         drafts.save(db.session(), draft, answers=answers, done=draft.done, for_later=True)
         return redirect(url_for("web.saved", token=token))
 
-    if not form.validate():
+    valid = form.validate()
+    if not (agencies.check(form, pack, spec) and valid):
         return _question_page(token, draft, spec, pack, section, form, changing)
 
     found = {k: v for k, v in child_details.errors(spec, answers).items() if k in {f.key for f in section.fields}}
@@ -113,7 +116,7 @@ def _question_page(token, draft, spec, pack, section, form, changing, warnings=N
     answers = draft.answers
     return render_page(
         "question.html",
-        title=section.title,
+        title=sentence_case(section.title),
         pack=pack,
         spec=spec,
         section=section,
@@ -126,6 +129,7 @@ def _question_page(token, draft, spec, pack, section, form, changing, warnings=N
         action=url_for("web.question", token=token, section_key=section.key, change="1" if changing else None),
         back_url=back,
         no_child_details=not spec.carries_child_details,
+        agency_options=agencies.directory_agencies(pack, spec),
     )
 
 
@@ -188,6 +192,8 @@ def submit(token: str):
     if _first_unfinished(spec, draft.answers) is not None:
         return redirect(url_for("web.check", token=token))
     data = canonical(spec, draft.answers)
+    if spec.process == "cp-conference":
+        return _send_to_the_log(token, draft, spec, pack, data)
     tracking = once.tracking_token(current_app.config["SECRET_KEY"], key)
     try:
         validate_data(spec, data)
@@ -232,6 +238,46 @@ def _sent(token: str, key: once.Once, sent: once.Send):
         tracking_link=None,
         record_links=None,
     )
+
+
+def _send_to_the_log(token, draft, spec, pack, data):
+    """An Appendix 3 table sent from the public journey by a signed-in chair or business unit
+    (refused_sender holds that): each row becomes its own row of the chair's log and its own case, with
+    its response deadline, and each agency is sent only its own row (service.conference)."""
+    from service.conference import log, tables
+
+    session = db.session()
+    try:
+        found = tables.record_all(
+            session,
+            tables.conferences_from(spec, validate_data(spec, data)),
+            pack.id,
+            recorded_by=current_user.email,
+            channel="web",
+            raw=None,
+            filename=None,
+            content_type=None,
+        )
+    except (log.LogError, tables.TableError, ValidationError) as exc:
+        session.rollback()
+        messages = exc.messages.values() if isinstance(exc, log.LogError) else [[str(exc)]]
+        problems = "; ".join(" ".join(m) for m in messages)
+        return render_page(
+            "problem.html",
+            title="Your form could not be sent",
+            pack=pack,
+            message=f"Nothing was sent: {problems}.",
+            change_url=url_for("web.question", token=token, section_key=spec.sections[0].key, change="1"),
+            back_url=url_for("web.check", token=token),
+        ), 422
+    drafts.discard(session, draft)
+    rows = [
+        {"reference": i.case.reference, "agency": i.agency, "due": i.due}
+        for conference in found
+        for i in conference.issues
+        if i.case is not None
+    ]
+    return render_page("conference_sent.html", title="Conference escalations sent", pack=pack, rows=rows)
 
 
 @bp.route("/d/<token>/delete", methods=["POST"])

@@ -5,13 +5,16 @@ from __future__ import annotations
 
 from flask import abort, redirect, request, url_for
 from flask_wtf import FlaskForm
+from sqlalchemy import select
 
 from forms.model import FormSpec, Pack
 from service import db
 from service.casework import cases, receipts
+from service.casework.models import OutboxMessage
 from service.documents import records as documents
 from service.web import journey
 from service.web.answers import web_answers_from_canonical
+from service.web.formbuild import answers_list
 from service.web.pages import bp, download_response, registry, render_page, start_draft
 
 
@@ -53,6 +56,7 @@ def tracking(tracking: str):
         view=view,
         tracking=tracking,
         update_forms=_update_forms(pack, case),
+        sent=_sent(case, tracking),
         record_links=[(fmt.upper(), url_for("web.record", tracking=tracking, fmt=fmt)) for fmt in documents.FORMATS],
         form=FlaskForm(),
     )
@@ -76,6 +80,61 @@ def _update_forms(pack: Pack, case) -> list[FormSpec]:
             except KeyError:
                 continue
     return out
+
+
+def _sent(case, tracking: str) -> list[dict]:
+    """What the raiser sent through the web form, newest first: the answers under the form's labels
+    and the completed record of each. What others sent (a reply e-mail, an upload) is not theirs to see."""
+    forms = registry().forms
+    messages = list(db.session().scalars(select(OutboxMessage).where(OutboxMessage.case_id == case.id)))
+    out = []
+    for s in reversed(case.submissions):
+        spec = forms.get(s.form_id)
+        if s.channel != "web" or spec is None:
+            continue
+        out.append(
+            {
+                "routes": [_sent_to(r, messages) for r in case.routings if r.submission_id == s.id],
+                "title": spec.short_title,
+                "received": s.received_at.strftime("%-d %B %Y at %H:%M UTC"),
+                "answers": answers_list(spec, s.data),
+                "records": [
+                    (fmt.upper(), url_for("web.sent_record", tracking=tracking, submission_id=s.id, fmt=fmt))
+                    for fmt in documents.FORMATS
+                ],
+            }
+        )
+    return out
+
+
+def _sent_to(route, messages) -> dict:
+    """Who a submission went to, as the sender may see it (name and role, not their address), and
+    whether the e-mail has gone."""
+    message = next(
+        (m for m in messages if m.submission_id == route.submission_id and route.email and m.to_email == route.email),
+        None,
+    )
+    if message is None:
+        delivery = "Not e-mailed: the partnership tells them by phone or by hand"
+    elif message.status == "sent":
+        delivery = f"E-mailed on {message.sent_at:%-d %B %Y}"
+    elif message.status == "pending":
+        delivery = "E-mail waiting to be sent"
+    else:
+        delivery = "The e-mail could not be delivered: the partnership's business unit has been told"
+    who = route.name + (f", {route.agency}" if route.agency else "")
+    return {"who": who, "why": route.reason, "delivery": delivery}
+
+
+@bp.route("/t/<tracking>/sent/<int:submission_id>.<fmt>")
+def sent_record(tracking: str, submission_id: int, fmt: str):
+    case = _case_or_404(tracking)
+    found = next((s for s in case.submissions if s.id == submission_id and s.channel == "web"), None)
+    if fmt not in documents.FORMATS or found is None or found.form_id not in registry().forms:
+        abort(404)
+    spec = registry().form(found.form_id)
+    content = documents.render(spec, found.data, fmt)
+    return download_response(content, fmt, documents.filename(spec, fmt, completed=True, reference=case.reference))
 
 
 @bp.route("/t/<tracking>/record.<fmt>")

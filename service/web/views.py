@@ -19,9 +19,10 @@ from wtforms import SubmitField
 
 from forms import quotes
 from service.documents import records as documents
-from service.web import (  # noqa: F401 - questions, recover, tracking: their views register on bp
+from service.web import (  # noqa: F401 - public, questions, recover, tracking: their views register on bp
     formbuild,
     journey,
+    public,
     questions,
     recover,
     security,

@@ -40,6 +40,7 @@ from forms.taxonomy import CATEGORIES
 from service.casework.models import Case, CaseStage
 from service.casework.workdays import Calendar
 from service.documents import charts
+from service.workspace import outcomes
 
 TOP_PAIRS = 12
 
@@ -49,6 +50,8 @@ class Themes:
     title: str
     total: int
     charts: list[charts.Chart]
+    learning: list[outcomes.Theme] = field(default_factory=list)
+    conference: list[charts.Chart] = field(default_factory=list)
     at: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
 
 
@@ -74,7 +77,8 @@ def cached(app, key: tuple, compute) -> Themes:
 
 
 def _scope(stmt, partnerships: list[str], year: int | None):
-    stmt = stmt.where(Case.partnership.in_(partnerships))
+    # Conference escalations are not escalations between agencies: they have their own charts and section.
+    stmt = stmt.where(Case.partnership.in_(partnerships), Case.process != outcomes.CONFERENCE)
     if year is not None:
         start, end = _year_bounds(year)
         stmt = stmt.where(Case.created_at >= start, Case.created_at < end)
@@ -320,9 +324,10 @@ def themes(
     # Conference escalations (issue 7): patterns and counts from the chairs' log, where the policy has one.
     from service.conference import patterns as conference_patterns
 
-    built += conference_patterns.dashboard_charts(session, partnerships, year, today)
+    conference = conference_patterns.dashboard_charts(session, partnerships, year, today)
+    learning = outcomes.by_theme(session, partnerships, year, _year_bounds)
     names = [registry.pack(p).short_name for p in partnerships]
     title = "All partnerships" if len(partnerships) > 1 else names[0] if names else "No partnership"
     if year is not None:
         title += f", {year}"
-    return Themes(title, groups.total, built)
+    return Themes(title, groups.total, built + conference, learning, conference)

@@ -11,7 +11,6 @@ from __future__ import annotations
 import datetime as dt
 import io
 import re
-from collections import defaultdict
 
 from flask import abort, flash, redirect, render_template, send_file, url_for
 from flask_login import current_user
@@ -23,9 +22,10 @@ from wtforms.validators import DataRequired, Length
 from forms.taxonomy import CATEGORIES
 from service import db
 from service.casework import audit, cases, closing
-from service.casework.models import CaseNote, OutboxMessage
+from service.casework.models import CaseNote
+from service.documents import records as documents
 from service.intake.models import ReceivedItem
-from service.workspace import bp
+from service.workspace import bp, case_record
 from service.workspace.auth import remote_addr, requires
 from service.workspace.common import (
     audit_here,
@@ -94,31 +94,13 @@ def _page(case, *, note_form=None, outcome_form=None, close_form=None, move_form
     session = db.session()
     view = cases.case_view(session, case)
     pack = registry().pack(case.partnership)
-    delivery = {
-        m.routing_id: m
-        for m in session.scalars(
-            select(OutboxMessage).where(OutboxMessage.case_id == case.id).order_by(OutboxMessage.id)
-        )
-    }
     notes = list(
         session.scalars(select(CaseNote).where(CaseNote.case_id == case.id).order_by(CaseNote.at, CaseNote.id))
     )
-    routes = defaultdict(list)
-    for row in case.routings:
-        routes[row.submission_id].append({"route": row, "delivery": delivery.get(row.id)})
-    forms = registry().forms
     # Each e-mail beside its sender check (issue 14); replies held for review show with their reason.
     received = list(session.scalars(select(ReceivedItem).where(ReceivedItem.case_reference == case.reference)))
     emails = {i.submission_id: i for i in received if i.submission_id and i.sender}
-    submissions = [
-        {
-            **s,
-            "form_title": forms[s["form_id"]].short_title if s["form_id"] in forms else s["form_id"],
-            "routes": routes.get(s["id"], []),
-            "email": emails.get(s["id"]),
-        }
-        for s in view["submissions"]
-    ]
+    submissions = [{**s, "email": emails.get(s["id"])} for s in case_record.submissions(case)]
     held = [i for i in received if i.status == "held"]
     if holds_child_details(case):
         audit_here("case.view", case, detail="case page")
@@ -131,6 +113,7 @@ def _page(case, *, note_form=None, outcome_form=None, close_form=None, move_form
         partnership=pack,
         category=CATEGORIES.get(case.category or "", case.category),
         submissions=submissions,
+        conference_rows=case_record.conference_rows(case),
         held=held,
         notes=notes,
         history=audit.for_case(session, case.reference, limit=50),
@@ -139,7 +122,7 @@ def _page(case, *, note_form=None, outcome_form=None, close_form=None, move_form
         close_form=close_form or CloseForm(formdata=None, prefix="close"),
         move_form=move_form or MoveForm(formdata=None, prefix="move"),
         next_stage=next_stage(pack, case),
-        moves=routes.get(None, []),
+        moves=case_record.moves(case),
         errors=errors or [],
     ), status
 
@@ -174,6 +157,21 @@ def original(reference: str, submission_id: int):
     audit_here("submission.download", case, detail=f"submission {submission.id}: {name}")
     db.session().commit()
     return download(submission.raw, name, content_type)
+
+
+@bp.route("/cases/<reference>/submissions/<int:submission_id>/record.<fmt>")
+@requires("cases.read")
+def record(reference: str, submission_id: int, fmt: str):
+    """The completed record made from the submission's answers, as the raiser would download it."""
+    case, submission = scoped_submission(reference, submission_id)
+    spec = registry().forms.get(submission.form_id)
+    if fmt not in documents.FORMATS or spec is None:
+        abort(404)
+    content = documents.render(spec, submission.data, fmt)
+    name = documents.filename(spec, fmt, completed=True, reference=case.reference)
+    audit_here("submission.download", case, detail=f"submission {submission.id}: completed {fmt.upper()}")
+    db.session().commit()
+    return download(content, name, documents.FORMATS[fmt])
 
 
 def download(content: bytes, name: str, content_type: str):

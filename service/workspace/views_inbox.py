@@ -14,6 +14,8 @@ from service.workspace import bp
 from service.workspace.auth import all_partnerships, allowed_partnerships, case_reach, requires
 from service.workspace.common import registry, today
 
+CHANNEL_NAMES = inbox_rows.CHANNEL_NAMES
+
 
 def filters_from(args) -> tuple[dict, list[dict]]:
     """The inbox filters from a query string, and an error per bad value (the bad value is dropped)."""
@@ -56,11 +58,12 @@ def inbox():
         errors=errors,
         categories=CATEGORIES,
         short_names={p.id: p.short_name for p in packs},
+        channel_names=CHANNEL_NAMES,
         options={
             "partnership": [(p.id, p.short_name) for p in packs],
             "stage": [(s, s) for s in stages],
             "category": list(CATEGORIES.items()),
-            "channel": [(c, c) for c in CHANNELS],
+            "channel": [(c, CHANNEL_NAMES.get(c, c)) for c in CHANNELS],
         },
         prev_url=url_for("workspace.inbox", **args, page=found.page - 1) if found.page > 1 else None,
         next_url=url_for("workspace.inbox", **args, page=found.page + 1) if found.page < found.pages else None,

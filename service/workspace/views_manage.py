@@ -11,7 +11,7 @@ from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from marshmallow import ValidationError
 from sqlalchemy import select
-from wtforms import StringField
+from wtforms import SelectField, StringField
 
 from service import db
 from service.casework import directory, inbox, workdays
@@ -137,7 +137,9 @@ def export_xlsx():
     partnerships, filters = _export_scope()
     audit_here("export.xlsx", partnership=filters.get("partnership"), detail=_describe(filters))
     db.session().commit()
-    content = reports.submissions_xlsx(inbox.iter_rows(db.session(), partnerships, filters, today()), inbox.COLUMNS)
+    content = reports.submissions_xlsx(
+        inbox.iter_rows(db.session(), partnerships, filters, today()), inbox.COLUMNS, inbox.WIDTHS
+    )
     return Response(
         content,
         mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
@@ -155,14 +157,30 @@ def _describe(filters: dict) -> str:
 @bp.route("/annual-report")
 @requires("report")
 def annual_report_page():
+    """Choose the partnership, the year and the format; the choice redirects to the download."""
     allowed = allowed_partnerships("report")
+    years = [str(y) for y, _ in _year_options()]
+    chosen = {k: request.args.get(k, "") for k in ("partnership", "year", "fmt")}
+    errors = []
+    if any(chosen.values()):
+        if chosen["partnership"] not in allowed and len(allowed) > 1:
+            errors.append({"text": "Choose a partnership", "href": "#partnership"})
+        if chosen["year"] not in years:
+            errors.append({"text": "Choose a year", "href": "#year"})
+        if chosen["fmt"] not in ("docx", "pdf"):
+            errors.append({"text": "Choose Word or PDF", "href": "#fmt"})
+        if not errors:
+            partnership = chosen["partnership"] if chosen["partnership"] in allowed else allowed[0]
+            year = int(chosen["year"])
+            return redirect(url_for("workspace.annual_report", partnership=partnership, year=year, fmt=chosen["fmt"]))
     return render_template(
         "workspace/annual_report.html",
         title="Annual report",
         partnership_options=[(p, registry().pack(p).short_name) for p in allowed],
         year_options=_year_options(),
-        errors=[],
-    )
+        chosen=chosen,
+        errors=errors,
+    ), (400 if errors else 200)
 
 
 @bp.route("/annual-report/<partnership>/<int:year>.<fmt>")
@@ -186,10 +204,12 @@ def annual_report(partnership: str, year: int, fmt: str):
 
 
 class ContactForm(FlaskForm):
-    role = StringField("Role")
+    """A directory entry; role, sector and stage are chosen from the partnership's pack by name."""
+
+    role = SelectField("Role", validate_choice=False)
     agency = StringField("Agency")
-    sector = StringField("Sector")
-    stage = StringField("Stage")
+    sector = SelectField("Sector", validate_choice=False)
+    stage = SelectField("Stage", validate_choice=False)
     name = StringField("Name")
     title = StringField("Job title")
     email = StringField("E-mail address")
@@ -216,6 +236,13 @@ def directory_index():
     return redirect(url_for("workspace.directory_page", partnership=allowed_partnerships("directory")[0]))
 
 
+def _with_choices(form: ContactForm, pack) -> ContactForm:
+    form.role.choices = [("", "Choose a role")] + [(r.id, r.name) for r in pack.roles]
+    form.sector.choices = [("", "None: the agency's own contact")] + [(s.id, s.name) for s in pack.sectors]
+    form.stage.choices = [("", "Any stage")] + [(s.id, f"{s.label}: {s.name}") for s in pack.stages]
+    return form
+
+
 def _directory_render(partnership: str, form=None, editing: int | None = None, errors=None, status=200):
     pack = registry().pack(partnership)
     contacts = list(
@@ -229,7 +256,10 @@ def _directory_render(partnership: str, form=None, editing: int | None = None, e
         partnership=pack,
         partnership_options=[(p, registry().pack(p).short_name) for p in allowed_partnerships("directory")],
         contacts=contacts,
-        form=form or ContactForm(formdata=None),
+        role_names={r.id: r.name for r in pack.roles},
+        sector_names={x.id: x.name for x in pack.sectors},
+        stage_names={x.id: x.label for x in pack.stages},
+        form=_with_choices(form or ContactForm(formdata=None), pack),
         editing=editing,
         import_form=ImportForm(formdata=None),
         errors=errors or [],
@@ -272,10 +302,15 @@ def save_contact(partnership: str, contact_id: int | None = None):
     try:
         clean = directory.ContactSchema().load(data)
     except ValidationError as exc:
-        errors = [
-            {"text": f"{form[k].label.text if k in form else k}: {' '.join(m)}", "href": f"#{k}"}
-            for k, m in exc.messages.items()
-        ]
+        errors = []
+        for key, messages in exc.messages.items():
+            label = form[key].label.text if key in form else "The contact"
+            missing = any("null" in m or "Missing" in m for m in messages)
+            verb = "Choose" if key in ("role", "sector", "stage") else "Enter"
+            text = f"{verb} the {label.lower()}" if missing else f"{label}: {' '.join(messages)}"
+            if key in form:
+                form[key].errors = [text]
+            errors.append({"text": text, "href": f"#{key if key in form else 'role'}"})
         return _directory_render(partnership, form, contact_id, errors, 400)
     if contact is None:
         contact = Contact(**clean)

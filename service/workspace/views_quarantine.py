@@ -1,33 +1,33 @@
 """The quarantine queue: inputs the ingestion pipeline (service.intake.ingest, issue 5) could not apply,
-with the reason, for a person to fix (choose the form, or correct the answers) and run again, or to
-release a reply held because its sender is not a party to the case."""
+with the reason, for a person to fix and run again, or to release a reply held because its sender is
+not a party to the case.
+
+An input opens as the form itself (correction.py: the same questions as the public pages, filled
+with what was read, each marked read, changed or missing) beside a preview of the original
+(preview.py); choosing another form reads the original again as that form."""
 
 from __future__ import annotations
 
-import json
-
-from flask import abort, current_app, flash, redirect, render_template, url_for
+from flask import Response, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy import select
-from wtforms import SelectField, StringField, TextAreaField
+from wtforms import SelectField, StringField
 from wtforms.validators import Length, Optional
 
 from service import db
 from service.intake import jobs, review
 from service.intake.models import ReceivedItem
-from service.workspace import bp
+from service.web import formbuild
+from service.workspace import bp, correction, preview
 from service.workspace.auth import all_partnerships, allowed_partnerships, requires
 from service.workspace.common import audit_here, registry
 from service.workspace.views_cases import safe_download_name
-
-MAX_ANSWERS = 200_000
 
 
 class RerunForm(FlaskForm):
     form_id = SelectField("Read it as", validate_choice=False)
     case = StringField("Add it to case (reference, optional)", validators=[Optional(), Length(max=20)])
-    answers = TextAreaField("Corrected answers (JSON, optional)", validators=[Optional(), Length(max=MAX_ANSWERS)])
 
 
 class ReleaseForm(FlaskForm):
@@ -51,7 +51,19 @@ def _item(item_id: int) -> ReceivedItem:
 
 def _form_choices(partnerships: list[str]) -> list[tuple[str, str]]:
     forms = [f for f in registry().forms.values() if f.partnership in partnerships]
-    return [("", "The form it was recognised as")] + [(f.id, f"{f.partnership}: {f.short_title}") for f in forms]
+    return [("", "Choose the form")] + [
+        (f.id, f"{registry().pack(f.partnership).short_name}: {f.short_title}") for f in forms
+    ]
+
+
+def _chosen_spec(item: ReceivedItem, form_id: str | None):
+    """The form to correct it as: the one chosen (if it is one of the user's), else the one recognised."""
+    allowed = allowed_partnerships("quarantine")
+    for candidate in (form_id, item.form_id):
+        spec = registry().forms.get(candidate or "")
+        if spec is not None and spec.partnership in allowed:
+            return spec
+    return None
 
 
 @bp.route("/quarantine")
@@ -61,13 +73,20 @@ def quarantine():
     return render_template("workspace/quarantine.html", title="Quarantine", items=items, errors=[])
 
 
-def _detail(item: ReceivedItem, form: RerunForm | None = None, errors=None, status: int = 200):
+def _detail(
+    item: ReceivedItem, form: RerunForm | None = None, errors=None, status: int = 200, *, spec=None, posted=None
+):
     form = form or RerunForm(formdata=None, prefix="rerun")
     form.form_id.choices = _form_choices(allowed_partnerships("quarantine"))
-    parsed = item.parsed or {}
-    answers = _answers(item)
-    if form.answers.data is None and answers:
-        form.answers.data = json.dumps(answers, indent=2, ensure_ascii=False)
+    spec = spec or _chosen_spec(item, request.args.get("as"))
+    reading = correction.read_as(item, spec) if spec is not None and item.raw is not None else None
+    fields = questions = None
+    if reading is not None:
+        form.form_id.data = spec.id
+        fields = correction.form_for(reading, posted)
+        if posted is not None:
+            fields.validate()
+        questions = correction.questions(reading, fields, correction.marks(reading, fields))
     audit_here("quarantine.view", partnership=item.partnership, detail=f"received item {item.id}")
     db.session().commit()
     return render_template(
@@ -75,11 +94,47 @@ def _detail(item: ReceivedItem, form: RerunForm | None = None, errors=None, stat
         refresh=3 if item.status in ("received", "reading") else None,
         title=f"Received item {item.id}",
         item=item,
-        parsed=parsed,
+        parsed=item.parsed or {},
         form=form,
+        spec=spec,
+        recognised=registry().forms[item.form_id].short_title if item.form_id in registry().forms else None,
+        reading=reading,
+        questions=questions,
+        preview=_preview(item),
         release_form=ReleaseForm(formdata=None),
         errors=errors or [],
     ), status
+
+
+def _preview(item: ReceivedItem) -> dict:
+    """What the page shows of the original: page images of a PDF, the text of anything else readable."""
+    from parsers import sniff
+
+    if item.raw is None:
+        return {"kind": "none"}
+    kind = sniff(item.raw, item.filename)
+    if kind == "pdf":
+        pages = preview.page_count(item.raw)
+        return {"kind": "pdf", "pages": range(1, pages + 1)} if pages else {"kind": "none"}
+    if kind in ("docx", "email", "msg"):
+        text = preview.text_of(item.raw, "docx" if kind == "docx" else "email")
+        return {"kind": "text", "text": text} if text else {"kind": "none"}
+    if kind == "text":
+        return {"kind": "text", "text": item.raw[: preview.MAX_TEXT].decode("utf-8", "replace")}
+    return {"kind": "none"}
+
+
+@bp.route("/quarantine/<int:item_id>/page-<int:number>.png")
+@requires("quarantine")
+def quarantine_page_image(item_id: int, number: int):
+    item = _item(item_id)
+    png = preview.page_png(item.raw, number) if item.raw is not None else None
+    if png is None:
+        abort(404)
+    response = Response(png, mimetype="image/png")
+    response.headers["Cache-Control"] = "private, no-store"
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response
 
 
 @bp.route("/quarantine/<int:item_id>")
@@ -114,28 +169,34 @@ def quarantine_rerun(item_id: int):
         or registry().form(form_id).partnership not in allowed_partnerships("quarantine")
     ):
         return _detail(item, form, [{"text": "Choose one of your partnerships' forms", "href": "#rerun-form_id"}], 400)
-    data = None
-    if form.answers.data and form.answers.data.strip():
-        try:
-            data = json.loads(form.answers.data)
-        except json.JSONDecodeError as exc:
-            error = f"The corrected answers are not JSON: {exc.msg} at line {exc.lineno}"
-            return _detail(item, form, [{"text": error, "href": "#rerun-answers"}], 400)
-        if not isinstance(data, dict):
-            return _detail(
-                item, form, [{"text": "The corrected answers must be a JSON object", "href": "#rerun-answers"}], 400
-            )
+    spec = _chosen_spec(item, form_id)
+    if spec is None:
+        return _detail(item, form, [{"text": "Choose the form it is", "href": "#rerun-form_id"}], 400)
     case = (form.case.data or "").strip().upper() or None
     if case is not None and _case_partnership(case) not in allowed_partnerships("quarantine"):
-        return _detail(item, form, [{"text": f"No case {case} in your partnerships", "href": "#rerun-case"}], 400)
+        return _detail(
+            item, form, [{"text": f"No case {case} in your partnerships", "href": "#rerun-case"}], 400, spec=spec
+        )
+    reading = correction.read_as(item, spec)
+    answers = correction.form_for(reading, request.form)
+    if not answers.validate():
+        errors = formbuild.error_list(answers)
+        return _detail(item, form, errors, 400, spec=spec, posted=request.form)
     try:
-        review.request_rerun(db.session(), item.id, actor=current_user.email, form_id=form_id, data=data, case=case)
+        review.request_rerun(
+            db.session(),
+            item.id,
+            actor=current_user.email,
+            form_id=spec.id,
+            data=correction.corrected_data(reading, answers),
+            case=case,
+        )
     except (ValueError, LookupError) as exc:
         db.session().rollback()
-        return _detail(_item(item_id), form, [{"text": str(exc), "href": "#rerun-form_id"}], 400)
+        return _detail(_item(item_id), form, [{"text": str(exc), "href": "#rerun-form_id"}], 400, spec=spec)
     audit_here("quarantine.fix", partnership=item.partnership, detail=f"received item {item.id}: run again")
     db.session().commit()
-    return _after_run(item.id, "Run again")
+    return _after_run(item.id, "Corrected")
 
 
 def _after_run(item_id: int, done: str):
@@ -167,12 +228,6 @@ def quarantine_release(item_id: int):
     audit_here("quarantine.fix", partnership=item.partnership, detail=f"released item {item.id}")
     db.session().commit()
     return _after_run(item.id, "Released")
-
-
-def _answers(item: ReceivedItem) -> dict:
-    """The answers as read: canonical data when the form was recognised, else the raw field values."""
-    parsed = item.parsed or {}
-    return parsed.get("data") or {k: v.get("value") for k, v in parsed.get("fields", {}).items()}
 
 
 def _case_partnership(reference: str) -> str | None:

@@ -70,7 +70,7 @@ def test_sign_in_and_the_inbox(page, workspace_server):
     assert page.get_by_text(merton.reference).count() == 0
     assert serious_violations(page) == []
     page.select_option("#channel", "email")
-    page.get_by_role("button", name="Filter").click()
+    page.get_by_role("button", name="Apply filters").click()
     page.wait_for_url("**channel=email**")
     expect(rows).to_have_count(1)
     expect(page.get_by_role("link", name=mailed.reference)).to_be_visible()
@@ -80,10 +80,10 @@ def test_case_page_note_download_and_close(page, workspace_server):
     base, _web, mailed, _merton = workspace_server
     _sign_in(page, base)
     page.get_by_role("link", name=mailed.reference).click()
-    page.get_by_role("heading", name="Timeline of stages").wait_for()
+    page.get_by_role("heading", name="Stages and deadlines").wait_for()
     assert serious_violations(page) == []
     with page.expect_download() as download:
-        page.get_by_role("link", name="Download the original file (a3.pdf)").click()
+        page.get_by_role("link", name="Download the original as received (a3.pdf)").click()
     assert download.value.suggested_filename == "a3.pdf"
     page.fill("#text", "Spoke to the school's safeguarding lead.")
     page.get_by_role("button", name="Add note").click()

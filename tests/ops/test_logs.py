@@ -110,6 +110,9 @@ def test_no_personal_data_in_logs_of_a_submission(tmp_path, captured):
             check = fill(client, form_id, formbuild.web_answers_from_canonical(spec, sample(form_id)))
             page = soup(client.get(check))
             response = client.post(check.replace("/check", "/submit"), data={"csrf_token": csrf(page)})
+            if spec.process == "cp-conference":  # each row its own case in the conference log: no tracking link
+                assert response.status_code == 200
+                continue
             assert response.status_code == 302
             tracking = response.location
             assert client.get(tracking).status_code == 200

@@ -113,3 +113,24 @@ def test_retention_purge_dry_run_then_purge_audited(ws_app, ws_session):
 def test_retention_cutoff_on_29_february():
     leap = dt.datetime(2028, 2, 29, tzinfo=dt.UTC)
     assert retention.cutoff(leap, 6) == dt.datetime(2022, 2, 28, tzinfo=dt.UTC)
+
+
+def test_roles_sectors_and_stages_are_chosen_by_name(ws_app):
+    from bs4 import BeautifulSoup
+
+    client = signed_in(ws_app)
+    page = BeautifulSoup(client.get("/workspace/directory/kirklees").get_data(as_text=True), "html.parser")
+    roles = {o["value"]: o.get_text() for o in page.select("select#role option")}
+    assert roles["safeguarding-lead"] == "Agency safeguarding lead" and roles["cp-review-unit"].startswith("Child")
+    assert page.select_one("input#role") is None  # no role ids typed by hand
+    stages = [o.get_text() for o in page.select("select#stage option")]
+    assert stages[0] == "Any stage" and any(s.startswith("Stage 5: ") for s in stages)
+    cells = [td.get_text(strip=True) for td in page.select("tbody td[data-label=Role]")]
+    assert cells and "safeguarding-lead" not in cells
+    token = page.select_one("input[name=csrf_token]")["value"]
+    bad = client.post(
+        "/workspace/directory/kirklees/contacts",
+        data={"role": "", "name": "Someone", "email": "someone@kirklees.example", "csrf_token": token},
+    )
+    inline = BeautifulSoup(bad.get_data(as_text=True), "html.parser").select_one("#role-error")
+    assert bad.status_code == 400 and inline.get_text(" ", strip=True) == "Error: Choose the role"

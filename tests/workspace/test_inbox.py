@@ -77,7 +77,7 @@ def test_inbox_page_filters_and_pages(ws_app):
     first = client.get("/workspace/inbox").get_data(as_text=True)
     assert f"{inbox.PAGE_SIZE + 2} found" in first and "Page 1 of 2" in first
     assert "KL-2026-0027" in first and "KL-2026-0002" not in first
-    assert '<td class="govuk-table__cell">KSCP</td>' in first  # the partnership as people name it
+    assert '<span class="app-partnership">KSCP</span>' in first  # the partnership as people name it
     second = client.get("/workspace/inbox?page=2").get_data(as_text=True)
     assert "KL-2026-0002" in second and "KL-2026-0001" in second
     bad = client.get("/workspace/inbox?category=nonsense&channel=fax")

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import json
 
+from bs4 import BeautifulSoup
 from sqlalchemy import select
 
+from forms import registry
 from service.casework.models import AuditEntry
 from service.db import sessions
 from service.intake import claims, ingest, jobs
@@ -25,33 +26,94 @@ def _quarantined(app, partnership: str | None = "north-tyneside") -> int:
     return outcome.item_id
 
 
-def test_fix_the_answers_and_run_again(ws_app, ws_session):
+def test_fix_the_answers_by_the_form_and_run_again(ws_app, ws_session):
     item_id = _quarantined(ws_app)
     client = signed_in(ws_app, "bu@nt.example", "business-unit", "north-tyneside")
     listing = client.get("/workspace/quarantine").get_data(as_text=True)
     assert "appendix-a.docx" in listing and "is required" in listing
-    page = client.get(f"/workspace/quarantine/{item_id}").get_data(as_text=True)
-    assert "Fix and run again" in page and "Stage of the policy reached" in page
+    response = client.get(f"/workspace/quarantine/{item_id}")
+    page = BeautifulSoup(response.get_data(as_text=True), "html.parser")
+    assert "JSON" not in page.get_text() and page.select_one("textarea.app-code") is None
+    # The form's own questions, filled with what was read, each marked.
+    assert page.select_one("h3").get_text(strip=True).startswith("Escalation Notification to the North Tyneside")
+    marks = {tag.get_text(strip=True) for tag in page.select(".app-mark .govuk-tag")}
+    assert marks == {"Read", "Missing"}  # nothing changed yet
+    stage = page.select_one("input[name=stage]")
+    assert stage is not None and "Stage of the policy reached" in page.get_text()
+    assert page.select_one(".app-original-text") is not None  # the DOCX's text beside the form
     original = client.get(f"/workspace/quarantine/{item_id}/original")
     assert original.headers["Content-Disposition"].startswith("attachment;")
-    token = csrf_from(page)
+    token = csrf_from(response.get_data(as_text=True))
     item = ws_session.get(ReceivedItem, item_id)
+    posted = _posted(item.parsed["data"], {"stage": "", "receiving_agency": "Children's Social Care"})
     bad = client.post(
-        f"/workspace/quarantine/{item_id}/rerun", data={"rerun-answers": "{not json", "rerun-csrf_token": token}
+        f"/workspace/quarantine/{item_id}/rerun",
+        data={**posted, "rerun-form_id": "nt-appendix-a", "rerun-csrf_token": token},
     )
-    assert bad.status_code == 400 and "not JSON" in bad.get_data(as_text=True)
-    corrected = {**item.parsed["data"], "stage": "3", "receiving_agency": "Children's Social Care"}
+    bad_page = BeautifulSoup(bad.get_data(as_text=True), "html.parser")
+    assert bad.status_code == 400 and bad_page.select_one(".govuk-error-summary a[href='#stage']") is not None
+    assert bad_page.select_one("#stage-error") is not None  # the error at the question, too
+    marked = {t.get_text(strip=True) for t in bad_page.select(".app-mark .govuk-tag")}
+    assert "Changed" in marked
+    posted["stage"] = "3"
     done = client.post(
         f"/workspace/quarantine/{item_id}/rerun",
-        data={"rerun-answers": json.dumps(corrected), "rerun-form_id": "", "rerun-csrf_token": token},
+        data={**posted, "rerun-form_id": "nt-appendix-a", "rerun-csrf_token": token},
     )
     assert done.status_code == 302 and "/workspace/cases/NT-" in done.headers["Location"]
     ws_session.expire_all()
     item = ws_session.get(ReceivedItem, item_id)
     assert item.status == "accepted" and item.reviewed_by == "bu@nt.example"
+    case = client.get(done.headers["Location"]).get_data(as_text=True)
+    assert "Children&#39;s Social Care" in case
     actions = ws_session.scalars(select(AuditEntry.action).order_by(AuditEntry.id)).all()
     assert "quarantine.view" in actions and "quarantine.fix" in actions
     assert "appendix-a.docx" not in client.get("/workspace/quarantine").get_data(as_text=True)
+
+
+def _posted(data: dict, changes: dict) -> dict:
+    """What a browser posts for the form filled with `data`, with `changes`."""
+    from service.web import formbuild
+    from service.web.answers import formdata_from_answers
+
+    spec = registry().form("nt-appendix-a")
+    answers = formbuild.web_answers_from_canonical(spec, {**data, **changes})
+    whole = formbuild.whole_form_class(spec).section
+    return dict(formdata_from_answers(whole, answers).items(multi=False))
+
+
+def test_choosing_another_form_reads_the_original_again(ws_app):
+    item_id = _quarantined(ws_app)
+    client = signed_in(ws_app, "bu@nt.example", "business-unit", "north-tyneside")
+    page = BeautifulSoup(client.get(f"/workspace/quarantine/{item_id}").get_data(as_text=True), "html.parser")
+    choices = [o["value"] for o in page.select("select#as option")]
+    assert "nt-appendix-a" in choices and all(not c.startswith("kirklees") for c in choices)
+    assert page.select_one("select#as option[selected]")["value"] == "nt-appendix-a"
+
+
+def test_a_pdf_original_is_shown_as_page_images(ws_app):
+    """A PDF no form of the partnership recognises (another partnership's form) waits with its pages
+    shown as images rendered on the server, and no form until one is chosen."""
+    from service.documents import records
+    from tests.conftest import sample
+
+    spec = registry().form("kirklees-appendix-5")
+    content = records.render(spec, sample(spec.id), "pdf")
+    with sessions(ws_app)() as session:
+        stored = ingest.ingest(session, content, channel="upload", filename="a5.pdf", partnership="north-tyneside")
+    assert stored.status == "quarantined"
+    client = signed_in(ws_app, "bu@nt.example", "business-unit", "north-tyneside")
+    page = BeautifulSoup(client.get(f"/workspace/quarantine/{stored.item_id}").get_data(as_text=True), "html.parser")
+    images = page.select("img.app-page-image")
+    assert len(images) == 2 and images[0]["alt"] == "Page 1 of a5.pdf"
+    assert page.select(".app-mark") == [] and "Choose the form it is" in page.get_text()
+    png = client.get(images[0]["src"])
+    assert png.status_code == 200 and png.mimetype == "image/png" and png.data.startswith(b"\x89PNG")
+    assert client.get(images[0]["src"].replace("page-1", "page-11")).status_code == 404
+    as_a = BeautifulSoup(
+        client.get(f"/workspace/quarantine/{stored.item_id}?as=nt-appendix-a").get_data(as_text=True), "html.parser"
+    )
+    assert as_a.select(".app-mark .govuk-tag")  # read again as Appendix A: its questions, marked
 
 
 def test_another_partnerships_item_is_not_found(ws_app):

@@ -23,7 +23,9 @@ def test_each_email_on_the_case_page_shows_its_sender_check(ws_app, monkeypatch)
         assert ingest.ingest(session, forged, channel="smtp").status == "held"
     client = signed_in(ws_app, "bu@nt.example", "business-unit", "north-tyneside")
     page = BeautifulSoup(client.get(f"/workspace/cases/{reference}").get_data(as_text=True), "html.parser")
-    checked = [p.get_text(" ", strip=True) for p in page.select(".app-submission p") if "E-mail from" in p.get_text()]
+    checked = [
+        p.get_text(" ", strip=True) for p in page.select(".moj-timeline__item p") if "E-mail from" in p.get_text()
+    ]
     assert checked == [f"E-mail from zoe.nowak@riverside.example: Sender checked DMARC passed at {MX}"]
     held = page.select_one("#held + ul").get_text(" ", strip=True)
     assert "Sender not proven" in held and f"DMARC fail at {MX}" in held and "Review it" in held

@@ -60,16 +60,14 @@ def test_theme_counts_medians_and_overdue_rate(ws_app, ws_session):
     assert any(label.startswith("KSCP ") for label, _ in stage_rows)
 
 
-def test_a_case_on_no_stage_is_counted_in_words(ws_app, ws_session):
-    """A conference escalation is on no stage of the policy: the chart says so, not an internal key."""
+def test_a_conference_escalation_is_not_counted_among_the_escalations(ws_app, ws_session):
+    """A conference escalation is on no stage and has no category: it is reported in its own section
+    (the conference charts), never as an escalation "on no stage" or "not recorded"."""
     submit_sample(ws_app, "kirklees-appendix-3", now=MON)
     packs = registry()
-    assert themes.by_highest_stage(ws_session, packs, ["kirklees"], None) == [
-        ("On no stage (e.g. conference escalations)", 1)
-    ]
-    assert themes.by_highest_stage(ws_session, packs, ["kirklees", "merton"], None) == [
-        ("KSCP On no stage (e.g. conference escalations)", 1)
-    ]
+    assert themes.by_highest_stage(ws_session, packs, ["kirklees"], None) == []
+    assert themes.by_category(ws_session, ["kirklees"], None) == []
+    assert themes.themes(ws_session, packs, Calendar(), ["kirklees"], None, TODAY).total == 0
 
 
 def test_median_counts_working_days_not_calendar_days():

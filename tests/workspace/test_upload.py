@@ -122,10 +122,12 @@ def test_running_a_quarantined_file_again_is_a_job_too(queued_app):
         item = session.scalars(select(ReceivedItem)).one()
     assert item.status == "quarantined"
     page = client.get(f"/workspace/quarantine/{item.id}").get_data(as_text=True)
-    corrected = {**item.parsed["data"], "stage": "3", "receiving_agency": "Children's Social Care"}
+    from tests.workspace.test_quarantine import _posted  # the correction form as a browser posts it
+
+    corrected = _posted(item.parsed["data"], {"stage": "3", "receiving_agency": "Children's Social Care"})
     done = client.post(
         f"/workspace/quarantine/{item.id}/rerun",
-        data={"rerun-answers": json.dumps(corrected), "rerun-form_id": "", "rerun-csrf_token": csrf_from(page)},
+        data={**corrected, "rerun-form_id": "", "rerun-csrf_token": csrf_from(page)},
     )
     assert done.headers["Location"].endswith(f"/workspace/quarantine/{item.id}")  # not read yet: its page
     waiting = client.get(done.headers["Location"])

@@ -211,8 +211,8 @@ def build_template(spec: FormSpec, partnership_name: str) -> bytes:
     document.add_paragraph(props.title, style="Title")
     for i, text in enumerate(spec.instructions):
         document.add_paragraph(_literal(text, f"{spec.id}: instructions.{i}"))
-    if spec.derived and spec.description:
-        document.add_paragraph(_literal(spec.description, f"{spec.id}: description"), style="Quote")
+    if spec.provenance:
+        document.add_paragraph(_literal(spec.provenance, f"{spec.id}: source"), style="Quote")
     for section in spec.sections:
         _add_section(document, spec, section)
     for i, text in enumerate(spec.closing):

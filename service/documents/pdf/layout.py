@@ -34,8 +34,8 @@ def lay_out(spec: FormSpec, data: dict | None) -> list[list[Op | Line]]:
     cursor.paragraph(title(spec), bold, 15, 18.5, INK, after=8)
     for text in spec.instructions:
         cursor.paragraph(text, regular, BODY_SIZE, BODY_LEADING)
-    if spec.derived and spec.description:
-        cursor.paragraph(spec.description, regular, 8.5, 11, GREY)
+    if spec.provenance:
+        cursor.paragraph(spec.provenance, regular, 8.5, 11, GREY)
     for section in spec.sections:
         if section.printed:
             _section_title(cursor, section.title)

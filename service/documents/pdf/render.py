@@ -2,7 +2,7 @@
 
 `render_pdf(spec, data)` takes canonical data (forms.schema) or None for a blank form. The layout
 follows the spec: the partnership's name and the form's title (with its appendix), the
-instructions, a derived form's description of where it comes from, then each section with each
+instructions, a derived form's provenance (the policy paragraphs it follows), then each section with each
 field's label exactly as the spec words it and its box, then the closing paragraphs; A4, new
 pages as needed, "Page n of m" on every page. The page is drawn with reportlab's canvas, never with
 paragraph markup, so user text is only ever text: `{{ 7*7 }}`, `<w:p>`, `&`, brackets and

@@ -1,0 +1,52 @@
+"""The chair's conference form's errors in GOV.UK wording, each linked to its input and shown at it.
+
+log.check names what is wrong by answer (`meeting_date`, `rows.0.agency`) in its validators' words;
+a chair sees "Enter the date of the meeting", both in the error summary and above the input."""
+
+from __future__ import annotations
+
+MISSING = ("Missing data", "Shorter than minimum", "Field may not be null", "Not a valid", "not a date", "Length must")
+
+WORDS = {
+    "meeting_date": ("Enter the date of the meeting", "Date of meeting must be a real date"),
+    "family": ("Enter the family name, or identifying factors", "Family name or identifying factors: {}"),
+    "chair_name": ("Enter the CP chair's name", "CP chair: {}"),
+    "agency": ("Row {n}: choose the agency", "Row {n}, agency: {}"),
+    "agency_rep": ("Row {n}: enter the agency rep's name", "Row {n}, name of agency rep: {}"),
+    "reason": ("Row {n}: choose the reason for escalation", "Row {n}: choose the reason for escalation"),
+    "reason_detail": ("Row {n}: say what the other issue is", "Row {n}, details: {}"),
+}
+
+
+def _text(key: str, message: str, row: int | None) -> str:
+    missing, other = WORDS.get(key, ("{}", "{}"))
+    if key == "meeting_date" and "future" in message:
+        return "Date of meeting must be today or in the past"
+    if key == "meeting_date" and message.startswith(("Missing", "Field may not")):
+        return missing
+    empty = any(message.startswith(m) for m in MISSING) and key != "meeting_date"
+    template = missing if empty else other
+    return template.format(message, n=(row or 0) + 1)
+
+
+def errors(messages: dict[str, list[str]], given: dict) -> tuple[list[dict], dict[str, str]]:
+    """(error summary entries, the message shown at each input by its id)."""
+    summary, inline = [], {}
+    for key, texts in messages.items():
+        parts = key.split(".")
+        if parts[0] == "rows" and len(parts) == 3 and parts[1].isdigit():
+            row, name = int(parts[1]), parts[2]
+            target = f"rows-{row}-{name}"
+        elif key == "rows":
+            row, name, target = 0, "agency", "rows-0-agency"
+            texts = ["Add at least one agency row: choose the agency and the reason"]
+        else:
+            row, name = None, key.split(":")[0]
+            target = f"{name}-day" if name == "meeting_date" else name.replace(".", "-")
+        if name == "meeting_date" and not given.get("meeting_date"):
+            texts = ["Missing data for required field."]
+        for message in texts:
+            text = message if key == "rows" else _text(name, message, row)
+            summary.append({"text": text, "href": f"#{target}"})
+            inline.setdefault(target, text)
+    return summary, inline

@@ -1,0 +1,60 @@
+"""An agency without a workspace account sends the Appendix 3 table from the public pages: agencies
+chosen from the directory, "Not listed" routed to the CP Review Unit, each row its own case in the
+chair's log with its response deadline, and no agency sent another's row."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from forms import registry
+from service import db
+from service.casework.models import Case, OutboxMessage
+from service.conference.models import ConferenceIssue
+from service.web import formbuild
+from tests.conftest import sample
+from tests.web.test_tracking_sent import web_client  # noqa: F401 - the `web` fixture
+from tests.web.test_web_views import csrf, fill, soup
+
+SPEC = registry().form("kirklees-appendix-3")
+
+
+def _send(web, rows: list[dict]):
+    check_url = fill(web, SPEC.id, formbuild.web_answers_from_canonical(SPEC, {"rows": rows}))
+    page = soup(web.get(check_url))
+    return web.post(check_url.replace("/check", "/submit"), data={"csrf_token": csrf(page)})
+
+
+def test_each_row_is_its_own_case_in_the_log_with_its_deadline(web):
+    rows = sample(SPEC.id)["rows"]
+    response = _send(web, rows)
+    page = soup(response)
+    assert response.status_code == 200
+    sent = [[c.get_text(strip=True) for c in tr.select("th, td")] for tr in page.select("#rows tbody tr")]
+    assert [row[1] for row in sent] == [r["agency"] for r in rows]
+    assert all(row[0].startswith("KL-") for row in sent) and len({row[0] for row in sent}) == 3
+    app = web.application
+    with app.app_context():
+        session = db.session()
+        issues = list(session.scalars(select(ConferenceIssue).order_by(ConferenceIssue.position)))
+        assert [i.agency for i in issues] == [r["agency"] for r in rows] and all(i.case_id for i in issues)
+        assert all(i.conference.recorded_by == "web form" for i in issues)
+        assert issues[0].reason == "non-attendance" and issues[2].reason == "report-late"
+        for issue in issues:
+            assert sent[issue.position - 1][2]  # its response due date is on the page
+            case = session.get(Case, issue.case_id)
+            assert [s.data["rows"][0]["agency"] for s in case.submissions] == [issue.agency]  # its row only
+            for message in session.scalars(select(OutboxMessage).where(OutboxMessage.case_id == case.id)):
+                others = {r["agency"] for r in rows} - {issue.agency}
+                assert not any(other in message.body for other in others), message.to_email
+
+
+def test_an_agency_not_listed_goes_to_the_cp_review_unit(web):
+    rows = [{**sample(SPEC.id)["rows"][0], "agency": "Not listed: Hilltop Nursery"}]
+    response = _send(web, rows)
+    assert response.status_code == 200
+    with web.application.app_context():
+        session = db.session()
+        issue = session.scalar(select(ConferenceIssue))
+        messages = list(session.scalars(select(OutboxMessage).where(OutboxMessage.case_id == issue.case_id)))
+        assert [m.to_email for m in messages] == ["cpru@kscp.example"]
+        assert "not in the partnership's directory" in messages[0].body and "/conference/respond/" in messages[0].body
