@@ -21,7 +21,11 @@ def create_app(test_config: dict | None = None) -> Flask:
         app.config.from_mapping(test_config)
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
 
-    # Fail at start-up, naming the file and key, rather than on the first request.
+    # Fail at start-up, naming the file and key, rather than on the first request; first, in one line,
+    # when the policy texts the packs quote are not where POLICIES_DIR says.
+    from service.ops import settings
+
+    settings.require_policies()
     app.extensions["registry"] = registry()
 
     from service import cli

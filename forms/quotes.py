@@ -19,6 +19,8 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
+from forms.files import read_yaml
+
 ROOT = Path(__file__).resolve().parents[1]
 
 # The rule lists of a pack.yaml whose every item must quote the policy, and the single rules.
@@ -53,6 +55,17 @@ class Rule:
 
 def policies_dir() -> Path:
     return Path(os.environ.get("POLICIES_DIR") or ROOT.parent / "shared" / "policies")
+
+
+def missing_policies(folder: Path | None = None, packs_dir: Path = ROOT / "forms" / "packs") -> list[str]:
+    """The policy files (each pack.yaml's `policy: file:`) not in `folder` (policies_dir()), in pack order."""
+    folder = folder or policies_dir()
+    files = []
+    for path in sorted(packs_dir.glob("*/pack.yaml")):
+        policy = read_yaml(path).get("policy")
+        if isinstance(policy, dict) and isinstance(policy.get("file"), str):
+            files.append(policy["file"])
+    return [name for name in files if not (folder / name).is_file()]
 
 
 def normalise(text: str) -> str:

@@ -12,6 +12,7 @@ With ESCALATE_ENV=production the app refuses to start, naming the setting, when:
 - PUBLIC_BASE_URL is not an https address (links in letters to agencies would point nowhere);
 - PARTNERSHIPS is unset (a production install serves the partnerships it names, never all the
   packs with their fictional sample directories); an unknown pack id there is refused in any setting;
+- (in any setting) POLICIES_DIR lacks a pack's policy text: MissingPolicies, before the packs load;
 - rate limits are counted in memory while gunicorn starts more than one process (each would count
   alone; GUNICORN_WORKERS, or 2 x cores + 1 as deploy/gunicorn.conf.py), unless
   RATELIMIT_STORAGE_URI names a shared store (redis://127.0.0.1:6379/0).
@@ -41,6 +42,11 @@ SETTINGS = (
     Setting("ESCALATE_ENV", "development", "production turns on the start-up checks below"),
     Setting("SECRET_KEY", DEV_SECRET_KEY, "signs session cookies and CSRF tokens; same on every app server", True),
     Setting("DATABASE_URL", "SQLite file in instance/", "postgresql+psycopg://user:password@host:5432/escalate", True),
+    Setting(
+        "POLICIES_DIR",
+        "../shared/policies beside the project",
+        "folder of the partnerships' policy texts the packs quote (each pack.yaml's policy file); checked at start",
+    ),
     Setting("PARTNERSHIPS", "all", "pack ids this deployment serves, comma-separated; required in production"),
     Setting("MAIL_SERVER", "localhost", "SMTP relay for outgoing notifications"),
     Setting("MAIL_PORT", "25", "SMTP port"),
@@ -116,6 +122,28 @@ class UnsafeSettings(SystemExit):
     def __init__(self, problems: list[str]):
         self.problems = problems
         super().__init__("\n".join(["escalate: refusing to start in production; fix these settings:", *problems]))
+
+
+class MissingPolicies(SystemExit):
+    """No start, in any setting, without every pack's policy text: a pack loads only when its quotes are
+    found in its policy (forms/quotes.py). One line naming the folder and the files, exit status 1."""
+
+    def __init__(self, folder, missing: list[str]):
+        self.missing = missing
+        where = f"{folder}" if folder.is_dir() else f"{folder}, no such folder"
+        super().__init__(
+            f"escalate: refusing to start: POLICIES_DIR ({where}) lacks the policy texts the packs quote: "
+            f"{', '.join(missing)} (docs/operations.md, Install)"
+        )
+
+
+def require_policies() -> None:
+    """Refuse to start when a pack's policy text is not in POLICIES_DIR (before the packs are loaded)."""
+    from forms import quotes
+
+    missing = quotes.missing_policies()
+    if missing:
+        raise MissingPolicies(quotes.policies_dir(), missing)
 
 
 def production(app: Flask) -> bool:

@@ -14,6 +14,7 @@ ROOT = Path(__file__).resolve().parents[2]
 GUIDE = ROOT / "docs" / "operations.md"
 ENV_FILE = "/etc/escalate/escalate.env"
 INSTALL_DIR = "/srv/escalate"
+POLICY_TEXTS = "/root/policies"  # where the install block copies the policy texts from
 BLOCK = re.compile(r"<!-- block: ([a-z-]+) -->\n```sh\n(.*?)\n```", re.S)
 
 

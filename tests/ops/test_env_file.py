@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 
+from forms import quotes
 from tests.ops import guide
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -73,6 +74,7 @@ def filled(tmp_path: Path) -> Path:
     text = text.replace("SECRET_KEY=\n", f"SECRET_KEY={secrets.token_urlsafe(48)}\n")
     text = text.replace("MAIL_PASSWORD=\n", "MAIL_PASSWORD='pa ss;word'\n")
     text = text.replace("IMAP_PASSWORD=\n", 'IMAP_PASSWORD="an app password"\n')
+    text = re.sub(r"^POLICIES_DIR=.*$", f"POLICIES_DIR={quotes.policies_dir()}", text, flags=re.M)  # the texts given
     path = tmp_path / "escalate.env"
     path.write_text(text)
     return path
@@ -167,3 +169,38 @@ def test_an_unsafe_setting_is_one_line_without_a_traceback(tmp_path, command):
         "PARTNERSHIPS",
         "RATELIMIT_STORAGE_URI",  # gunicorn's 2 x cores + 1 workers would each count alone in memory
     ]
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        [".venv/bin/flask", "--app", "app", "forms"],
+        [".venv/bin/gunicorn", "-c", "deploy/gunicorn.conf.py", "-b", "127.0.0.1:0", "app:create_app()"],
+    ],
+    ids=["flask", "gunicorn"],
+)
+@pytest.mark.parametrize("placed", ["none", "one"])
+def test_missing_policy_texts_are_one_line_naming_the_folder_and_files(tmp_path, command, placed):
+    """Without the policy texts the packs quote, nothing starts, in one line (no traceback)."""
+    folder = tmp_path / "policies"
+    if placed == "one":
+        folder.mkdir()
+        shutil.copyfile(
+            quotes.policies_dir() / "north-tyneside-escalation-policy.txt",
+            folder / "north-tyneside-escalation-policy.txt",
+        )
+    run = subprocess.run(
+        [str(ROOT / command[0]), *command[1:]],
+        cwd=ROOT,
+        env={"PATH": "/usr/bin:/bin", "POLICIES_DIR": str(folder), "DATABASE_URL": f"sqlite:///{tmp_path}/x.db"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert run.returncode == 1
+    assert "Traceback" not in run.stderr, run.stderr
+    (line,) = run.stderr.strip().splitlines()
+    where = str(folder) if placed == "one" else f"{folder}, no such folder"
+    assert line.startswith(f"escalate: refusing to start: POLICIES_DIR ({where}) lacks the policy texts"), line
+    assert "kirklees-professional-disagreement-protocol.txt" in line and "merton-escalation-procedure.txt" in line
+    assert ("north-tyneside-escalation-policy.txt" in line) == (placed == "none")

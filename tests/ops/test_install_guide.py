@@ -56,6 +56,24 @@ def test_the_steps_create_every_folder_they_and_the_units_use():
         text = unit.read_text()
         needed |= set(re.findall(r"^ReadWritePaths=(\S+)", text, re.M))
         needed |= set(re.findall(r" backup (/\S+)/[^/\s]+\.dump", text))
+    (policies,) = re.findall(r"^POLICIES_DIR=(\S+)$", (ROOT / "deploy" / "env.example").read_text(), re.M)
+    needed.add(policies)
     assert needed - created == set(), f"used but never created: {sorted(needed - created)}"
     alias = re.search(r"alias\s+/srv/escalate/(\S+?);", (ROOT / "deploy" / "nginx.conf").read_text())
     assert alias and (ROOT / alias.group(1)).is_dir(), "nginx serves static files from a folder the code has"
+
+
+def test_the_service_user_can_read_the_policy_texts():
+    """The units run as `escalate`, which owns neither /etc/escalate nor POLICIES_DIR: every folder on
+    the way must let others through, and the texts copied there must be readable by others."""
+    (policies,) = re.findall(r"^POLICIES_DIR=(\S+)$", (ROOT / "deploy" / "env.example").read_text(), re.M)
+    modes = {}
+    for line in guide.lines("install"):
+        if found := re.match(r"install -d (?:-[og] \S+ )*-m (0[0-7]{3}) (/\S+)$", line):
+            modes[found.group(2)] = int(found.group(1), 8)
+    path = Path(policies)
+    assert modes[str(path)] & 0o005 == 0o005, f"{path} must be listable by the service"
+    for parent in path.parents:
+        assert modes.get(str(parent), 0o755) & 0o001, f"{parent} must let the service through to {path}"
+    (copy,) = [line for line in guide.lines("install") if re.match(rf"install .*-t {re.escape(policies)} ", line)]
+    assert "-m 0644" in copy and "-o " not in copy, copy

@@ -24,6 +24,7 @@ from pathlib import Path
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
+from forms import quotes
 from tests.ops import guide
 from tests.ops.test_env_file import by_systemd
 from tests.production.nginx import ROOT, free_port
@@ -112,17 +113,31 @@ class MailRelay:
 
 
 def env_file(folder: Path, values: dict[str, str]) -> Path:
-    """The settings file as the guide's install block makes it (its two lines that make the folder and
-    copy deploy/env.example, run as written into `folder`), then filled in with `values` (a line is
-    added when the example has none)."""
+    """The settings file as the guide's install block makes it (its lines that make the folder, copy
+    deploy/env.example and place the policy texts, run as written into `folder`; the texts the operator
+    was given: a copy of the development POLICIES_DIR), then filled in with `values` (a line is added
+    when the example has none) and POLICIES_DIR pointed at the folder the block filled."""
     etc = Path(guide.ENV_FILE).parent
     lines = [line for line in guide.lines("install") if line.startswith("install ") and str(etc) in line]
-    assert len(lines) == 2, f"the guide's install block no longer makes {etc} and copies env.example: {lines}"
-    script = "\n".join(line.replace(str(etc), str(folder / "etc-escalate")) for line in lines)
+    assert len(lines) == 4, (
+        f"the guide's install block no longer makes {etc}, copies env.example and the policies: {lines}"
+    )
+    assert quotes.missing_policies() == [], f"{quotes.policies_dir()} lacks a pack's policy text"
+    given = folder / "policies-given"
+    given.mkdir()
+    for policy in quotes.policies_dir().glob("*.txt"):
+        shutil.copyfile(policy, given / policy.name)
+    script = "\n".join(
+        line.replace(str(etc), str(folder / "etc-escalate")).replace(guide.POLICY_TEXTS, str(given)) for line in lines
+    )
     subprocess.run(["bash", "-euo", "pipefail", "-c", script], cwd=ROOT, check=True, timeout=60)
     path = folder / "etc-escalate" / Path(guide.ENV_FILE).name
     assert path.stat().st_mode & 0o777 == 0o600
     text_ = path.read_text()
+    (policies,) = re.findall(r"^POLICIES_DIR=(\S+)$", text_, re.M)
+    placed = Path(policies.replace(str(etc), str(folder / "etc-escalate")))
+    assert quotes.missing_policies(placed) == [], "the guide's step left out a pack's policy text"
+    values = {"POLICIES_DIR": str(placed), **values}
     for name, value in values.items():
         line = f'{name}="{value}"' if re.search(r"[\s;<>&]", value) else f"{name}={value}"
         text_, found = re.subn(rf"^{name}=.*$", lambda _m, line=line: line, text_, flags=re.M)
