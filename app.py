@@ -7,7 +7,7 @@ from pathlib import Path
 
 from flask import Flask
 
-from forms import registry
+from forms import quotes, registry
 from service import conference, web, workspace  # also put their tables on the metadata, for Alembic
 
 
@@ -25,7 +25,8 @@ def create_app(test_config: dict | None = None) -> Flask:
     # when the policy texts the packs quote are not where POLICIES_DIR says.
     from service.ops import settings
 
-    settings.require_policies()
+    if missing := quotes.missing_policies():
+        raise settings.MissingPolicies(quotes.policies_dir(), missing)
     app.extensions["registry"] = registry()
 
     from service import cli

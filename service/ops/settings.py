@@ -126,7 +126,8 @@ class UnsafeSettings(SystemExit):
 
 class MissingPolicies(SystemExit):
     """No start, in any setting, without every pack's policy text: a pack loads only when its quotes are
-    found in its policy (forms/quotes.py). One line naming the folder and the files, exit status 1."""
+    found in its policy (forms/quotes.py; app.py checks before loading them). One line naming the folder
+    and the files, exit status 1."""
 
     def __init__(self, folder, missing: list[str]):
         self.missing = missing
@@ -135,15 +136,6 @@ class MissingPolicies(SystemExit):
             f"escalate: refusing to start: POLICIES_DIR ({where}) lacks the policy texts the packs quote: "
             f"{', '.join(missing)} (docs/operations.md, Install)"
         )
-
-
-def require_policies() -> None:
-    """Refuse to start when a pack's policy text is not in POLICIES_DIR (before the packs are loaded)."""
-    from forms import quotes
-
-    missing = quotes.missing_policies()
-    if missing:
-        raise MissingPolicies(quotes.policies_dir(), missing)
 
 
 def production(app: Flask) -> bool:
