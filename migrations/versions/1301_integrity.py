@@ -78,8 +78,12 @@ def _hash(prev: str, row) -> str:
 
 
 def _chain_audit_log() -> None:
-    op.add_column("audit_log", sa.Column("prev_hash", sa.String(length=64), nullable=True))
-    op.add_column("audit_log", sa.Column("hash", sa.String(length=64), nullable=True))
+    # A downgrade keeps the columns (the append-only table is never rewritten), so an upgrade after
+    # one finds them there; the chain is then computed again over every row.
+    present = {c["name"] for c in sa.inspect(op.get_bind()).get_columns("audit_log")}
+    for name in ("prev_hash", "hash"):
+        if name not in present:
+            op.add_column("audit_log", sa.Column(name, sa.String(length=64), nullable=True))
     op.create_table(
         "audit_chain_head",
         sa.Column("id", sa.Integer(), nullable=False),

@@ -212,8 +212,9 @@ def seed(session: Session, packs: Registry | None = None) -> int:
 
 def missing_roles(session: Session, pack) -> list[str]:
     """The roles the pack's routing sends to that nobody in its directory holds (routing would record
-    the gap on each case, with no address to send to)."""
-    needed = list(dict.fromkeys(rule["to"]["role"] for rule in pack.routing))
+    the gap on each case, with no address to send to). A rule whose address is an answer on the form
+    (Merton's raiser's own line manager, the other party) needs no directory contact."""
+    needed = list(dict.fromkeys(rule["to"]["role"] for rule in pack.routing if rule["to"]["match"] != "answer"))
     held = set(session.scalars(select(Contact.role).where(Contact.partnership == pack.id).distinct()))
     return [role for role in needed if role not in held]
 

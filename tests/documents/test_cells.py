@@ -24,16 +24,17 @@ def test_plain_text_is_left_alone(value):
 
 
 class Row:
-    def __init__(self, values):
-        self.values = values
+    def __init__(self, stored):
+        self.stored = stored
 
-    def export(self):
-        return self.values
+    def values(self):
+        return self.stored
 
 
 def test_any_stored_value_goes_into_the_xlsx_export():
     stored = ["Agency\x07 with a bell", "NUL\x00 and ESC\x1b", '=HYPERLINK("x")', "\ud7ff private \ue000\nline"]
-    content = reports.submissions_xlsx([Row(stored)], [(f"c{i}", "") for i in range(len(stored))])
+    columns = [(f"c{i}", "") for i in range(len(stored))]
+    content = reports.submissions_xlsx([Row(stored)], columns, [20] * len(stored))
     sheet = load_workbook(io.BytesIO(content))["Submissions"]
     written = [c.value for c in sheet[2]]
     assert written == ["Agency with a bell", "NUL and ESC", '=HYPERLINK("x")', "\ud7ff private \ue000\nline"]

@@ -1,6 +1,7 @@
-"""An agency without a workspace account sends the Appendix 3 table from the public pages: agencies
-chosen from the directory, "Not listed" routed to the CP Review Unit, each row its own case in the
-chair's log with its response deadline, and no agency sent another's row."""
+"""A signed-in chair (or business unit) sends the Appendix 3 table from the public pages (nobody else
+may send a conference escalation: service.casework.access): agencies chosen from the directory, "Not
+listed" routed to the CP Review Unit, each row its own case in the chair's log with its response
+deadline, and no agency sent another's row."""
 
 from __future__ import annotations
 
@@ -14,11 +15,17 @@ from service.web import formbuild
 from tests.conftest import sample
 from tests.web.test_tracking_sent import web_client  # noqa: F401 - the `web` fixture
 from tests.web.test_web_views import csrf, fill, soup
+from tests.workspace.support import make_user, sign_in
+
+CHAIR = "chair@kirklees.example"
 
 SPEC = registry().form("kirklees-appendix-3")
 
 
 def _send(web, rows: list[dict]):
+    web.application.config.update(ARGON2_MEMORY_KIB=1024, ARGON2_TIME_COST=1)
+    make_user(web.application, CHAIR, "conference-chair", "kirklees")
+    assert sign_in(web, CHAIR).status_code == 302
     check_url = fill(web, SPEC.id, formbuild.web_answers_from_canonical(SPEC, {"rows": rows}))
     page = soup(web.get(check_url))
     return web.post(check_url.replace("/check", "/submit"), data={"csrf_token": csrf(page)})
@@ -37,7 +44,7 @@ def test_each_row_is_its_own_case_in_the_log_with_its_deadline(web):
         session = db.session()
         issues = list(session.scalars(select(ConferenceIssue).order_by(ConferenceIssue.position)))
         assert [i.agency for i in issues] == [r["agency"] for r in rows] and all(i.case_id for i in issues)
-        assert all(i.conference.recorded_by == "web form" for i in issues)
+        assert all(i.conference.recorded_by == CHAIR for i in issues)
         assert issues[0].reason == "non-attendance" and issues[2].reason == "report-late"
         for issue in issues:
             assert sent[issue.position - 1][2]  # its response due date is on the page
