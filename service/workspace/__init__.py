@@ -36,6 +36,10 @@ NAVIGATION = (
 )
 
 
+# How a returned file reached the service (service.intake.ingest.CHANNELS), in words for the pages.
+RECEIVED_BY = {"upload": "upload by staff", "cli": "import by an administrator", "smtp": "e-mail", "imap": "e-mail"}
+
+
 def workspace_nav() -> list[dict]:
     """The navigation items the signed-in user may use, the current one marked active."""
     items = []
@@ -69,4 +73,5 @@ def init_app(app: Flask) -> None:
     app.jinja_env.globals["workspace_nav"] = workspace_nav
     app.jinja_env.globals["audit_actions"] = audit.ACTIONS
     app.jinja_env.filters["workspace_datetime"] = _datetime
+    app.jinja_env.filters["received_by"] = lambda channel: RECEIVED_BY.get(channel, "another channel")
     cli.register(app)

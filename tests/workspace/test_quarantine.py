@@ -34,6 +34,7 @@ def test_fix_the_answers_by_the_form_and_run_again(ws_app, ws_session):
     response = client.get(f"/workspace/quarantine/{item_id}")
     page = BeautifulSoup(response.get_data(as_text=True), "html.parser")
     assert "JSON" not in page.get_text() and page.select_one("textarea.app-code") is None
+    assert "by upload by staff" in page.get_text(" ", strip=True)  # the channel in words, not its key
     # The form's own questions, filled with what was read, each marked.
     assert page.select_one("h3").get_text(strip=True).startswith("Escalation Notification to the North Tyneside")
     marks = {tag.get_text(strip=True) for tag in page.select(".app-mark .govuk-tag")}
