@@ -133,3 +133,13 @@ def db_session(db_app):
 
     with db_app.app_context(), sessions(db_app)() as session:
         yield session
+
+
+@pytest.fixture(scope="session")
+def playwright():
+    """One Playwright for the whole run: its sync API runs an event loop in this thread, so a second
+    one started while the first is open (the browser tests, then the production test) is refused."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as running:
+        yield running

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.workspace.support import PASSWORD
+
 CHROMIUM = Path("/usr/bin/chromium")
 AXE = Path(__file__).resolve().parents[2] / "node_modules" / "axe-core" / "axe.min.js"
 ASSETS = Path(__file__).resolve().parents[2] / "service" / "static" / "govuk" / "escalate.css"
@@ -29,6 +31,18 @@ def pytest_collection_modifyitems(items):
             item.add_marker(pytest.mark.browser)
 
 
+CHAIR_EMAIL = "chair@kirklees.example"
+
+
+def chair_signed_in(page, base: str) -> None:
+    """Sign the Kirklees conference chair in on this page (works without JavaScript too)."""
+    page.goto(f"{base}/workspace/sign-in")
+    page.fill("#email", CHAIR_EMAIL)
+    page.fill("#password", PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url("**/workspace/**")
+
+
 @pytest.fixture(scope="session")
 def live_server(tmp_path_factory):
     """Base URL of the app, on a fresh SQLite database with the sample directory."""
@@ -38,6 +52,7 @@ def live_server(tmp_path_factory):
     from service.casework import directory
     from service.casework.models import Base
     from service.db import make_engine, sessions
+    from tests.workspace.support import make_user
 
     if not ASSETS.exists():
         pytest.fail("GOV.UK Frontend assets are not built: run `make assets` (make test does)")
@@ -46,10 +61,19 @@ def live_server(tmp_path_factory):
     # One address posts every form of every partnership in a few minutes: a higher public limit than
     # a real office needs (the limit itself is tested in test_ops_limits).
     app = create_app(
-        {"SECRET_KEY": "browser-tests", "DATABASE_ENGINE": engine, "PUBLIC_POST_RATE_LIMIT": "2000 per minute"}
+        {
+            "SECRET_KEY": "browser-tests",
+            "DATABASE_ENGINE": engine,
+            "PUBLIC_POST_RATE_LIMIT": "2000 per minute",
+            "COOKIE_SECURE": False,  # plain http on loopback
+            "ARGON2_MEMORY_KIB": 1024,
+            "ARGON2_TIME_COST": 1,
+        }
     )
     with sessions(app)() as session:
         directory.seed(session)
+    # A conference escalation is sent by a signed-in chair (service.casework.access): chair_signed_in.
+    make_user(app, CHAIR_EMAIL, "conference-chair", "kirklees")
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -60,16 +84,15 @@ def live_server(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
-def browser():
+def browser(playwright):
     if not CHROMIUM.exists():
         pytest.fail("Debian's chromium is missing: `make test` installs it (apt-get install -y chromium)")
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import expect
 
     expect.set_options(timeout=10_000)  # as the pages' default below: a shared machine can be slow
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
+    browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+    yield browser
+    browser.close()
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ from forms import registry
 from forms.schema import validate_data
 from service.web import formbuild
 from service.web.fields import sentence_case
-from tests.browser.conftest import serious_violations
+from tests.browser.conftest import chair_signed_in, serious_violations
 from tests.conftest import ALL_FORMS, sample
 
 REGISTRY = registry()
@@ -71,6 +71,8 @@ def test_every_form_end_to_end_with_axe(page, live_server, form_id):
     data = sample(form_id)
     expected = validate_data(spec, data)
 
+    if spec.process == "cp-conference":  # sent by a signed-in chair or business unit only
+        chair_signed_in(page, live_server)
     page.goto(live_server + "/")
     accessible(page)
     choose(page, pack.name)
@@ -159,6 +161,7 @@ def test_the_journey_works_without_javascript(page_without_js, live_server):
     page = page_without_js
     spec = REGISTRY.form("kirklees-appendix-3")
     data = sample(spec.id)
+    chair_signed_in(page, live_server)  # a conference escalation is sent by a signed-in chair
     page.goto(live_server + "/")
     choose(page, REGISTRY.pack("kirklees").name)
     press(page, "Start now")

@@ -87,9 +87,7 @@ def production(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def browser(production):
-    from playwright.sync_api import sync_playwright
-
+def browser(production, playwright):
     expect.set_options(timeout=20_000)
     trust = stack.spki_hash(production["nginx"].cert)
     args = [
@@ -97,10 +95,9 @@ def browser(production):
         f"--host-resolver-rules=MAP {HOST} 127.0.0.1",
         f"--ignore-certificate-errors-spki-list={trust}",
     ]
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=args)
-        yield chromium
-        chromium.close()
+    chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=args)
+    yield chromium
+    chromium.close()
 
 
 @pytest.fixture
