@@ -112,7 +112,10 @@ def post_emergency_route(reference: str):
         200: {content: {application/json: {schema: CaseOut}}}
     """
     session = db.session()
-    case = cases.record_emergency_route(session, staff_case(session, reference, "cases.write"))
+    case = staff_case(session, reference, "cases.write")
+    # The entry commits with the record (record_emergency_route commits), as a stage move's does.
+    audit_here("case.emergency-route", case, detail="API")
+    case = cases.record_emergency_route(session, case)
     return jsonify(cases.case_view(session, case))
 
 

@@ -33,6 +33,7 @@ ACTIONS = {
     "case.close": "Closed the case with its de-brief and learning",
     "case.outcome": "Recorded the outcome and learning",
     "case.stage": "Moved the case to another stage",
+    "case.emergency-route": "Recorded that the policy's emergency route was used",
     "submission.download": "Downloaded an original submission",
     "quarantine.view": "Viewed a quarantined submission",
     "quarantine.fix": "Fixed and re-ran a quarantined submission",

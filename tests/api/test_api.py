@@ -7,7 +7,7 @@ from sqlalchemy import func, select
 
 from app import create_app
 from service.casework import directory
-from service.casework.models import Case, Submission
+from service.casework.models import AuditEntry, Case, Submission
 from service.db import sessions
 from tests.conftest import sample
 from tests.workspace.support import make_user, sign_in
@@ -87,6 +87,9 @@ def test_stage_and_outcome_endpoints(db_app):
     assert [r["role"] for r in stage4] == ["business-manager"] and "No agreement" in stage4[0]["reason"]
     risk = post(client, f"/api/cases/{ref}/emergency-route", {})
     assert risk.status_code == 200 and risk.json["emergency_route_shown_at"] and risk.json["current_stage"] == "4"
+    with sessions(db_app)() as session:  # recorded in the audit log like every change through the API
+        actions = session.scalars(select(AuditEntry.action).where(AuditEntry.case_reference == ref)).all()
+        assert "case.emergency-route" in actions and "case.stage" in actions
     skipped = post(client, f"/api/cases/{ref}/stage", {"stage": "5", "immediate_risk": True})
     assert skipped.status_code == 200  # 4 -> 5 is the next stage: allowed
     assert post(client, f"/api/cases/{ref}/stage", {"stage": "5"}).status_code == 409
