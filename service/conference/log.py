@@ -45,6 +45,7 @@ from forms.model import FormSpec, Pack
 from forms.schema import validate_data
 from service.casework import cases, routing, workdays
 from service.casework.models import Contact
+from service.casework.once import Once
 from service.conference.chasers import chase as chase
 from service.conference.chasers import overdue_count as overdue_count
 from service.conference.letters import FOLLOW_UP_DAYS as FOLLOW_UP_DAYS
@@ -235,9 +236,14 @@ def record(
     filename: str | None = None,
     content_type: str | None = None,
     now: dt.datetime | None = None,
+    once: Once | None = None,
 ) -> Conference:
     """Record the conference, a case per row, and queue each row's notification, all in one
-    transaction: a failure part-way leaves nothing recorded and nothing sent. Commits."""
+    transaction: a failure part-way leaves nothing recorded and nothing sent. Commits.
+
+    `once` names the send (a draft's Send from the public pages: service.casework.once): it is kept
+    with the first row's case, so a second send of the same thing, even at the same moment, raises
+    once.AlreadySent and records nothing."""
     now = now or dt.datetime.now(dt.UTC)
     if channel not in CHANNELS:
         raise LogError({"channel": [f"unknown channel '{channel}' (one of {', '.join(CHANNELS)})"]})
@@ -264,7 +270,10 @@ def record(
             session.add(issue)
             queue = partial(queue_notification, issue=issue, link=link_for(token))
             data = row_data(loaded, row)
-            cases.submit(session, spec.id, data, channel=CHANNELS[channel], now=now, queue=queue, commit=False)
+            first = once if position == 1 else None
+            cases.submit(
+                session, spec.id, data, channel=CHANNELS[channel], now=now, queue=queue, commit=False, once=first
+            )
     except Exception:
         session.rollback()
         raise

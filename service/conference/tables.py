@@ -138,8 +138,10 @@ def record_all(
     link_for: Callable[[str], str] = log.response_link,
     chair_user_id: int | None = None,
     now: dt.datetime | None = None,
+    once=None,
 ) -> list[Conference]:
-    """Record each conference of a table (log answers); every one is checked before any is stored."""
+    """Record each conference of a table (log answers); every one is checked before any is stored.
+    `once` (log.record) names the send and goes with the first conference."""
     today = log.workdays.today(now or dt.datetime.now(dt.UTC))
     problems: dict[str, list[str]] = {}
     for number, answers in enumerate(found, start=1):
@@ -163,6 +165,7 @@ def record_all(
             filename=filename,
             content_type=content_type,
             now=now,
+            once=once if number == 0 else None,
         )
-        for answers in found
+        for number, answers in enumerate(found)
     ]

@@ -7,6 +7,8 @@ from flask import abort, current_app, redirect, request, url_for
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from marshmallow import ValidationError
+from sqlalchemy import delete as delete_rows
+from sqlalchemy import select
 
 from forms.model import FormSpec, Pack, Section
 from forms.schema import validate_data
@@ -186,6 +188,11 @@ def submit(token: str):
     key = once.Once("draft", drafts.token_hash(token), drafts.token_hash(token))
     if (sent := once.find(session, key.scope, key.key_hash)) is not None:
         return _sent(token, key, sent)
+    if drafts.find(session, token) is None:
+        # Sent by another request between the two look-ups (its commit removed the draft): answer as it.
+        session.rollback()  # a new snapshot, in which that send is visible
+        if (sent := once.find(session, key.scope, key.key_hash)) is not None:
+            return _sent(token, key, sent)
     draft, spec, pack = _draft_or_404(token)
     if (refused := refused_sender(pack, spec)) is not None:
         return refused
@@ -193,7 +200,7 @@ def submit(token: str):
         return redirect(url_for("web.check", token=token))
     data = canonical(spec, draft.answers)
     if spec.process == "cp-conference":
-        return _send_to_the_log(token, draft, spec, pack, data)
+        return _send_to_the_log(token, key, draft, spec, pack, data)
     tracking = once.tracking_token(current_app.config["SECRET_KEY"], key)
     try:
         validate_data(spec, data)
@@ -222,13 +229,15 @@ def submit(token: str):
 
 def _sent(token: str, key: once.Once, sent: once.Send):
     """The confirmation of a draft's send, the same however many times it is asked for."""
+    session = db.session()
+    case = session.get(Case, sent.case_id)
+    if case.process == "cp-conference":
+        return _conference_sent(session, case)
     if sent.created_case:
         tracking = once.tracking_token(current_app.config["SECRET_KEY"], key)
         return redirect(url_for("web.confirmation", tracking=tracking))
     # An update to an existing case: only the token's hash is kept, so the page is shown here and
     # the submitter goes on using the tracking link they already hold.
-    session = db.session()
-    case = session.get(Case, sent.case_id)
     return render_page(
         "confirmation.html",
         title="Stage update sent",
@@ -240,7 +249,7 @@ def _sent(token: str, key: once.Once, sent: once.Send):
     )
 
 
-def _send_to_the_log(token, draft, spec, pack, data):
+def _send_to_the_log(token, key, draft, spec, pack, data):
     """An Appendix 3 table sent from the public journey by a signed-in chair or business unit
     (refused_sender holds that): each row becomes its own row of the chair's log and its own case, with
     its response deadline, and each agency is sent only its own row (service.conference)."""
@@ -248,7 +257,12 @@ def _send_to_the_log(token, draft, spec, pack, data):
 
     session = db.session()
     try:
-        found = tables.record_all(
+        # The draft's deletion and the record of this send commit with the conference, or neither does.
+        # A statement, not session.delete: a send at the same moment finds the row already gone, and
+        # the send's unique key (not the deletion) decides which one records the conference.
+        session.execute(delete_rows(drafts.Draft).where(drafts.Draft.id == draft.id))
+        session.expunge(draft)
+        tables.record_all(
             session,
             tables.conferences_from(spec, validate_data(spec, data)),
             pack.id,
@@ -257,7 +271,10 @@ def _send_to_the_log(token, draft, spec, pack, data):
             raw=None,
             filename=None,
             content_type=None,
+            once=key,
         )
+    except once.AlreadySent as exc:
+        return _sent(token, key, exc.send)
     except (log.LogError, tables.TableError, ValidationError) as exc:
         session.rollback()
         messages = exc.messages.values() if isinstance(exc, log.LogError) else [[str(exc)]]
@@ -270,13 +287,20 @@ def _send_to_the_log(token, draft, spec, pack, data):
             change_url=url_for("web.question", token=token, section_key=spec.sections[0].key, change="1"),
             back_url=url_for("web.check", token=token),
         ), 422
-    drafts.discard(session, draft)
+    return _sent(token, key, once.find(session, key.scope, key.key_hash))
+
+
+def _conference_sent(session, case: Case):
+    """The confirmation of a sent Appendix 3 table: each row's case and response deadline."""
+    from service.conference.models import ConferenceIssue
+
+    first = session.scalar(select(ConferenceIssue).where(ConferenceIssue.case_id == case.id))
     rows = [
         {"reference": i.case.reference, "agency": i.agency, "due": i.due}
-        for conference in found
-        for i in conference.issues
+        for i in first.conference.issues
         if i.case is not None
     ]
+    pack = registry().pack(case.partnership)
     return render_page("conference_sent.html", title="Conference escalations sent", pack=pack, rows=rows)
 
 

@@ -4,6 +4,7 @@ not a check before the insert). On SQLite and PostgreSQL; prints its FIGURE line
 
 from __future__ import annotations
 
+import re
 import threading
 
 import pytest
@@ -103,3 +104,46 @@ def test_a_repeated_send_shows_the_same_confirmation(send_app):
         assert session.scalar(select(func.count()).select_from(Case)) == 1
         # The answers are not kept once sent: the draft is gone, only the record of its send stays.
         assert session.scalar(select(func.count()).select_from(drafts.Draft)) == 0
+
+
+def test_concurrent_sends_of_a_conference_table_record_it_once(send_app, capsys):
+    """The Appendix 3 table a signed-in chair sends from the public pages is the same kind of send:
+    ten at once record one conference, one case and one letter per row, and all see one confirmation."""
+    from service.conference.models import Conference, ConferenceIssue
+    from tests.workspace.support import make_user, sign_in
+
+    send_app.config.update(ARGON2_MEMORY_KIB=1024, ARGON2_TIME_COST=1)
+    make_user(send_app, "chair@kirklees.example", "conference-chair", "kirklees")
+    token = completed_draft(send_app, "kirklees-appendix-3")
+    clients = [send_app.test_client() for _ in range(SENDS)]
+    for client in clients:
+        assert sign_in(client, "chair@kirklees.example").status_code == 302
+    barrier = threading.Barrier(SENDS)
+    answers: list[tuple[int, str]] = []
+
+    def send(client):
+        send_it = post_send(client, token)
+        barrier.wait()
+        response = send_it()
+        references = sorted(set(re.findall(r"KL-\d{4}-\d{4}", response.get_data(as_text=True))))
+        answers.append((response.status_code, " ".join(references)))
+
+    threads = [threading.Thread(target=send, args=(client,)) for client in clients]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(120)
+    with sessions(send_app)() as session:
+        conferences = session.scalar(select(func.count()).select_from(Conference))
+        rows = session.scalar(select(func.count()).select_from(ConferenceIssue))
+        made = session.scalar(select(func.count()).select_from(Case))
+    with capsys.disabled():
+        print(
+            f"\nFIGURE double send of a conference table ({send_app.extensions['db_engine'].dialect.name}): "
+            f"concurrent sends {SENDS}, answered {len(answers)} (5xx {sum(s >= 500 for s, _ in answers)}), "
+            f"conferences recorded {conferences}, cases made {made}, confirmations alike {len(set(answers))}"
+        )
+    expected_rows = len(sample("kirklees-appendix-3")["rows"])
+    assert (conferences, rows, made) == (1, expected_rows, expected_rows)
+    assert [s for s, _ in answers] == [200] * SENDS
+    assert len(set(answers)) == 1 and answers[0][1]  # every send shows the same rows and references
