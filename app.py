@@ -8,6 +8,7 @@ from pathlib import Path
 from flask import Flask
 
 from forms import quotes, registry
+from forms.loader import PackError
 from service import conference, web, workspace  # also put their tables on the metadata, for Alembic
 
 
@@ -21,13 +22,17 @@ def create_app(test_config: dict | None = None) -> Flask:
         app.config.from_mapping(test_config)
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
 
-    # Fail at start-up, naming the file and key, rather than on the first request; first, in one line,
-    # when the policy texts the packs quote are not where POLICIES_DIR says.
+    # Fail at start-up, naming the file and key, rather than on the first request; in one line naming
+    # every missing file when the policy texts the packs quote are not where POLICIES_DIR says. The
+    # packs are loaded once a process; the policy files are looked for only when loading fails.
     from service.ops import settings
 
-    if missing := quotes.missing_policies():
-        raise settings.MissingPolicies(quotes.policies_dir(), missing)
-    app.extensions["registry"] = registry()
+    try:
+        app.extensions["registry"] = registry()
+    except PackError:
+        if missing := quotes.missing_policies():
+            raise settings.MissingPolicies(quotes.policies_dir(), missing) from None
+        raise
 
     from service import cli
 
