@@ -20,6 +20,7 @@ from sqlalchemy import (
     MetaData,
     String,
     Text,
+    UniqueConstraint,
     text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -333,3 +334,23 @@ class AuditEntry(Base):
 # The inbox and the export read submissions newest first; this index makes the first page one short
 # index scan at any size (declared here, on issue 3's table, and created by the workspace migration).
 Index("ix_submissions_received", Submission.received_at, Submission.id)
+
+
+class Send(Base):
+    """One send that made (or added to) a case, and the answer it was given (service.casework.once):
+    its unique (scope, key) is what makes a send happen once."""
+
+    __tablename__ = "sends"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    scope: Mapped[str] = mapped_column(String(10))
+    key_hash: Mapped[str] = mapped_column(String(64))
+    request_hash: Mapped[str] = mapped_column(String(64))
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    submission_id: Mapped[int] = mapped_column(ForeignKey("submissions.id", ondelete="CASCADE"))
+    created_case: Mapped[bool] = mapped_column(default=False)
+    # The first answer (API), without its tracking token, which is derived again (`tracking_token`).
+    response: Mapped[dict | None] = mapped_column(JSON)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+
+    __table_args__ = (UniqueConstraint("scope", "key_hash", name="uq_sends_scope_key"),)

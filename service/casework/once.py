@@ -20,31 +20,12 @@ import hmac
 import json
 from dataclasses import dataclass
 
-from sqlalchemy import JSON, ForeignKey, String, UniqueConstraint, select
-from sqlalchemy.orm import Mapped, Session, mapped_column
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
-from service.casework.models import Base, UTCDateTime
+from service.casework.models import Send
 
 SCOPES = ("draft", "api")
-
-
-class Send(Base):
-    """One send that made (or added to) a case, and the answer it was given."""
-
-    __tablename__ = "sends"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    scope: Mapped[str] = mapped_column(String(10))
-    key_hash: Mapped[str] = mapped_column(String(64))
-    request_hash: Mapped[str] = mapped_column(String(64))
-    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
-    submission_id: Mapped[int] = mapped_column(ForeignKey("submissions.id", ondelete="CASCADE"))
-    created_case: Mapped[bool] = mapped_column(default=False)
-    # The first answer (API), without its tracking token, which is derived again (`tracking_token`).
-    response: Mapped[dict | None] = mapped_column(JSON)
-    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
-
-    __table_args__ = (UniqueConstraint("scope", "key_hash", name="uq_sends_scope_key"),)
 
 
 @dataclass(frozen=True)
