@@ -62,11 +62,18 @@ def tracking(tracking: str):
     )
 
 
+def raisers_own(case) -> list:
+    """The submissions the holder of the tracking link sent through the web form, oldest first. What
+    others sent to the case (a reply e-mail, an upload) is not theirs to see or to start from."""
+    return [s for s in case.submissions if s.channel == "web"]
+
+
 def _update_forms(pack: Pack, case) -> list[FormSpec]:
     """Forms the submitter can use to update this case: the last one used, the next stage's form,
     and the policy's outcome forms."""
     out: list[FormSpec] = []
-    last = case.submissions[-1].form_id if case.submissions else None
+    own = raisers_own(case)
+    last = own[-1].form_id if own else None
     candidates = [last]
     if case.current_stage:
         index = pack.stage_index(case.current_stage)
@@ -88,9 +95,9 @@ def _sent(case, tracking: str) -> list[dict]:
     forms = registry().forms
     messages = list(db.session().scalars(select(OutboxMessage).where(OutboxMessage.case_id == case.id)))
     out = []
-    for s in reversed(case.submissions):
+    for s in reversed(raisers_own(case)):
         spec = forms.get(s.form_id)
-        if s.channel != "web" or spec is None:
+        if spec is None:
             continue
         out.append(
             {
@@ -129,7 +136,7 @@ def _sent_to(route, messages) -> dict:
 @bp.route("/t/<tracking>/sent/<int:submission_id>.<fmt>")
 def sent_record(tracking: str, submission_id: int, fmt: str):
     case = _case_or_404(tracking)
-    found = next((s for s in case.submissions if s.id == submission_id and s.channel == "web"), None)
+    found = next((s for s in raisers_own(case) if s.id == submission_id), None)
     if fmt not in documents.FORMATS or found is None or found.form_id not in registry().forms:
         abort(404)
     spec = registry().form(found.form_id)
@@ -140,9 +147,10 @@ def sent_record(tracking: str, submission_id: int, fmt: str):
 @bp.route("/t/<tracking>/record.<fmt>")
 def record(tracking: str, fmt: str):
     case = _case_or_404(tracking)
-    if fmt not in documents.FORMATS or not case.submissions:
+    own = raisers_own(case)
+    if fmt not in documents.FORMATS or not own or own[-1].form_id not in registry().forms:
         abort(404)
-    last = case.submissions[-1]
+    last = own[-1]
     spec = registry().form(last.form_id)
     content = documents.render(spec, last.data, fmt)
     return download_response(content, fmt, documents.filename(spec, fmt, completed=True, reference=case.reference))
@@ -160,7 +168,7 @@ def update(tracking: str):
     if spec is None:
         abort(400)
     # Start from the answers this case last gave on the same form, so only what changed is typed.
-    previous = next((s for s in reversed(case.submissions) if s.form_id == spec.id), None)
+    previous = next((s for s in reversed(raisers_own(case)) if s.form_id == spec.id), None)
     answers = web_answers_from_canonical(spec, previous.data) if previous else {}
     if case.current_stage and spec.field_for("stage") is not None:
         answers.update(journey.preset_answers(spec, _next_stage(pack, case.current_stage)))

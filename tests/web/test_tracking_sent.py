@@ -76,3 +76,26 @@ def test_tracking_page_says_who_it_went_to_and_whether_the_email_went(web):
     sent_to = [li.get_text(" ", strip=True) for li in page.select(".app-sent-to li")]
     assert sent_to and all(item.endswith("E-mail waiting to be sent") for item in sent_to)
     assert "KSCP Business Unit Manager" in sent_to[0] and "@" not in " ".join(sent_to)  # no addresses
+
+
+def test_what_another_party_sent_to_the_case_is_not_the_raisers_record(web):
+    """An agency's returned form (here by e-mail) lands on the same case; the tracking link's 'latest
+    record' and 'update' stay on what the raiser sent, never the other party's answers."""
+    from sqlalchemy import select
+
+    from service.casework import cases
+    from service.casework.models import Case
+    from service.db import sessions
+
+    tracking_url = _sent(web, "kirklees-appendix-5")
+    theirs = {**sample("kirklees-appendix-5"), "agency_initiating": "Another Agency Entirely"}
+    with sessions(web.application)() as session:
+        reference = session.scalar(select(Case.reference))
+        cases.submit(session, "kirklees-appendix-5", theirs, channel="email", case=reference)
+    latest = web.get(f"{tracking_url}/record.docx")
+    assert latest.status_code == 200
+    document = docx.Document(io.BytesIO(latest.data))
+    text = " ".join(c.text for t in document.tables for r in t.rows for c in r.cells)
+    assert "Kirklees Health Visiting Service" in text and "Another Agency Entirely" not in text
+    page = soup(web.get(tracking_url))
+    assert "Another Agency Entirely" not in page.get_text()
