@@ -176,3 +176,24 @@ def validate_data(spec: FormSpec, data: dict) -> dict:
 def empty_data(spec: FormSpec) -> dict:
     """Canonical data of a blank form: what a blank document holds."""
     return {f.key: [] if f.type in ("ticks", "rows") else "" for f in spec.fields}
+
+
+def describe_errors(spec: FormSpec, messages) -> str:
+    """validate_data's errors in the form's own words: each question's label, then what is wrong."""
+    labels = {f.key: f.label for f in spec.fields}
+    if not isinstance(messages, dict):
+        return "; ".join(_flatten(messages))
+    parts = []
+    for key, found in messages.items():
+        text = "; ".join(_flatten(found))
+        label = labels.get(key)
+        parts.append(f"{label}: {text}" if label else text)
+    return "; ".join(parts)
+
+
+def _flatten(messages) -> list[str]:
+    if isinstance(messages, str):
+        return [messages]
+    if isinstance(messages, dict):  # a row's column errors ({row: {column: [...]}})
+        return [m for value in messages.values() for m in _flatten(value)]
+    return [m for value in messages for m in _flatten(value)]

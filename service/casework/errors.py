@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from forms.model import FormSpec
+from forms.schema import describe_errors
+
 
 class CaseError(ValueError):
     """A submission or change was refused; the message says what is wrong. Nothing was stored."""
@@ -30,12 +33,9 @@ class StageMoveRefused(CaseError):
 class InvalidData(CaseError):
     """The answers do not fit the form; `messages` maps each field key to what is wrong."""
 
-    def __init__(self, form_id: str, messages: dict):
-        self.messages = messages
-        detail = "; ".join(
-            f"{key}: {' '.join(map(str, m)) if isinstance(m, list) else m}" for key, m in messages.items()
-        )
-        super().__init__(f"the answers do not fit form {form_id}: {detail}")
+    def __init__(self, spec: FormSpec, messages: dict):
+        self.form_id, self.messages = spec.id, messages
+        super().__init__(f"the answers do not fit the {spec.short_title}: {describe_errors(spec, messages)}")
 
 
 class ChildDetailsRefused(InvalidData):

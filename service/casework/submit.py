@@ -208,8 +208,8 @@ def _submit(
     except ValidationError as exc:
         found = child_detail_errors(spec, data) if isinstance(data, dict) else {}
         if found:
-            raise ChildDetailsRefused(form_id, found) from None
-        raise InvalidData(form_id, exc.messages) from None
+            raise ChildDetailsRefused(spec, found) from None
+        raise InvalidData(spec, exc.messages) from None
     attrs = _attributes(spec, clean)
     risk = bool(attrs.get("immediate_risk")) if immediate_risk is None else immediate_risk
     target = _target_stage(spec, attrs)

@@ -32,6 +32,7 @@ from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.orm import Session
 
 from forms import registry
+from forms.schema import describe_errors
 from parsers import ParseError, ParseResult
 from service.casework import cases, outbox
 from service.casework.models import Case
@@ -275,7 +276,7 @@ def _read_and_apply(
         return _settled(session, item, "quarantined", result.reason or "not a recognised form", now)
     if data is None:
         data, errors = result.canonical(spec)
-        problems = "the answers do not fit the form: " + matching.describe(spec, errors) if errors else None
+        problems = "the answers do not fit the form: " + describe_errors(spec, errors) if errors else None
         if result.confirm:  # read by OCR: never applied unseen; a person confirms the prefilled answers
             return _settled(session, item, "quarantined", "; ".join(filter(None, [result.confirm, problems])), now)
         if errors:

@@ -1,5 +1,5 @@
 """What reading an input needs to know about what is already here: the e-mail it repeats, the case
-a reply belongs to, whether its sender is a party to that case; and a validation error in words."""
+a reply belongs to, whether its sender is a party to that case; (a validation error in words is forms.schema.describe_errors)."""
 
 from __future__ import annotations
 
@@ -8,22 +8,6 @@ from sqlalchemy import select
 from parsers import ParseResult
 from service.casework.models import Case, OutboxMessage
 from service.intake.models import ReceivedItem
-
-
-def describe(spec, errors: dict) -> str:
-    parts = []
-    for key, messages in errors.items():
-        text = messages if isinstance(messages, str) else "; ".join(_flatten(messages))
-        parts.append(text if "'" in text else f"{key}: {text}")
-    return "; ".join(parts)
-
-
-def _flatten(messages) -> list[str]:
-    if isinstance(messages, str):
-        return [messages]
-    if isinstance(messages, dict):
-        return [m for value in messages.values() for m in _flatten(value)]
-    return [m for value in messages for m in _flatten(value)]
 
 
 def same_message(session, item: ReceivedItem) -> ReceivedItem | None:

@@ -14,8 +14,6 @@ Messages follow the GOV.UK Design System's wording ("Enter ...", "Select ...", "
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-import json
 from functools import cache
 
 from flask import render_template
@@ -200,12 +198,6 @@ def change_rows(form: SectionForm, *, add: str | None, remove: str | None) -> No
                     rows.pop_entry()
                 for data in kept:
                     rows.append_entry(data)
-
-
-def fingerprint(warnings: dict, answers: dict) -> str:
-    """Identifies the answers a child-details warning was shown for, so continuing again accepts them."""
-    flagged = {key: answers.get(key) for key in sorted(warnings)}
-    return hashlib.sha256(json.dumps(flagged, sort_keys=True).encode()).hexdigest()[:32]
 
 
 def summary(spec: FormSpec, answers: dict, change_url) -> list[dict]:

@@ -11,7 +11,7 @@ from sqlalchemy import delete as delete_rows
 from sqlalchemy import select
 
 from forms.model import FormSpec, Pack, Section
-from forms.schema import validate_data
+from forms.schema import describe_errors, validate_data
 from service import db
 from service.casework import cases, once, routing
 from service.casework.models import Case
@@ -50,11 +50,21 @@ def _previous_section(spec: FormSpec, key: str) -> Section | None:
 
 
 def _first_unfinished(spec: FormSpec, answers: dict) -> Section | None:
-    """The first section whose stored answers do not pass its checks."""
+    """The first section whose stored answers do not pass its checks (a child's details included, on a
+    form that carries none: a draft saved before that check is sent back to the page to remove them)."""
+    refused = child_details.errors(spec, answers)
     for section in spec.sections:
-        if not formbuild.answers_pass(spec, section, answers):
+        if not formbuild.answers_pass(spec, section, answers) or any(f.key in refused for f in section.fields):
             return section
     return None
+
+
+def _child_details_refused(spec: FormSpec, section: Section, form, answers: dict) -> bool:
+    """Mark each answer of this page that holds a child's details (a form that carries none); True if any."""
+    found = {k: v for k, v in child_details.errors(spec, answers).items() if k in {f.key for f in section.fields}}
+    for key, text in found.items():
+        form[key].errors = [*form[key].errors, text]
+    return bool(found)
 
 
 @bp.route("/d/<token>")
@@ -75,6 +85,7 @@ def question(token: str, section_key: str):
     changing = request.args.get("change") == "1"
     if request.method == "GET":
         form = formbuild.make_section_form(spec, section, draft.answers)
+        _child_details_refused(spec, section, form, draft.answers)  # shown at once on a page sent back here
         return _question_page(token, draft, spec, pack, section, form, changing)
 
     form = formbuild.make_section_form(spec, section, draft.answers, formdata=request.form)
@@ -84,6 +95,9 @@ def question(token: str, section_key: str):
         return _question_page(token, draft, spec, pack, section, form, changing)
 
     answers = {**draft.answers, **section_answers(form)}
+    # Refused before anything is kept, saving for later included: this form must not hold a child's details.
+    if _child_details_refused(spec, section, form, answers):
+        return _question_page(token, draft, spec, pack, section, form, changing)
     if request.form.get("save") == "later":
         drafts.save(db.session(), draft, answers=answers, done=draft.done, for_later=True)
         return redirect(url_for("web.saved", token=token))
@@ -92,11 +106,6 @@ def question(token: str, section_key: str):
     if not (agencies.check(form, pack, spec) and valid):
         return _question_page(token, draft, spec, pack, section, form, changing)
 
-    found = {k: v for k, v in child_details.errors(spec, answers).items() if k in {f.key for f in section.fields}}
-    if found:  # refused, not warned: this form must not hold a child's details (nothing is kept)
-        for key, text in found.items():
-            form[key].errors = [*form[key].errors, text]
-        return _question_page(token, draft, spec, pack, section, form, changing)
     done = sorted({*draft.done, section.key})
     drafts.save(db.session(), draft, answers=answers, done=done)
     following = _next_section(spec, section.key)
@@ -105,7 +114,7 @@ def question(token: str, section_key: str):
     return redirect(url_for("web.question", token=token, section_key=following.key))
 
 
-def _question_page(token, draft, spec, pack, section, form, changing, warnings=None):
+def _question_page(token, draft, spec, pack, section, form, changing):
     previous = _previous_section(spec, section.key)
     if changing:
         back = url_for("web.check", token=token)
@@ -115,7 +124,6 @@ def _question_page(token, draft, spec, pack, section, form, changing, warnings=N
         back = url_for("web.guidance", pack_id=pack.id)
     number = [s.key for s in spec.sections].index(section.key) + 1
     questions = [formbuild.render_question(form[f.key], f) for f in section.fields]
-    answers = draft.answers
     return render_page(
         "question.html",
         title=sentence_case(section.title),
@@ -126,8 +134,6 @@ def _question_page(token, draft, spec, pack, section, form, changing, warnings=N
         questions=questions,
         caption=f"{spec.short_title}: part {number} of {len(spec.sections)}",
         errors=formbuild.error_list(form),
-        warnings=warnings or {},
-        warned=formbuild.fingerprint(warnings or {}, answers) if warnings else "",
         action=url_for("web.question", token=token, section_key=section.key, change="1" if changing else None),
         back_url=back,
         no_child_details=not spec.carries_child_details,
@@ -162,7 +168,6 @@ def check(token: str):
         summary=formbuild.summary(
             spec, draft.answers, lambda key: url_for("web.question", token=token, section_key=key, change="1")
         ),
-        warnings=child_details.errors(spec, draft.answers),
         token=token,
         updating=draft.case_id is not None,
         back_url=url_for("web.question", token=token, section_key=spec.sections[-1].key),
@@ -203,7 +208,6 @@ def submit(token: str):
         return _send_to_the_log(token, key, draft, spec, pack, data)
     tracking = once.tracking_token(current_app.config["SECRET_KEY"], key)
     try:
-        validate_data(spec, data)
         case = session.get(Case, draft.case_id) if draft.case_id else None
         # The case, its e-mails, the record of this send and the draft's deletion commit together.
         cases.submit(session, spec.id, data, channel="web", case=case, once=key, tracking_token=tracking, commit=False)
@@ -212,9 +216,13 @@ def submit(token: str):
     except once.AlreadySent as exc:
         return _sent(token, key, exc.send)
     except (cases.CaseError, routing.RoutingError) as exc:
-        # Nothing was stored; the answers stay in the draft so the person can fix and send again.
+        # Nothing was stored; the answers stay in the draft so the person can fix and send again, on
+        # the page of the first answer named (an agency the directory lacks: the agency's page).
+        named = set(exc.messages) if isinstance(exc, cases.InvalidData) else set()
         agency = spec.field_for("receiving_agency")
-        section = next((sec for sec in spec.sections if agency in sec.fields), None) if agency else None
+        if agency is not None and not named:
+            named = {agency.key}
+        section = next((sec for sec in spec.sections if named & {f.key for f in sec.fields}), None)
         change = url_for("web.question", token=token, section_key=section.key, change="1") if section else None
         return render_page(
             "problem.html",
@@ -277,8 +285,12 @@ def _send_to_the_log(token, key, draft, spec, pack, data):
         return _sent(token, key, exc.send)
     except (log.LogError, tables.TableError, ValidationError) as exc:
         session.rollback()
-        messages = exc.messages.values() if isinstance(exc, log.LogError) else [[str(exc)]]
-        problems = "; ".join(" ".join(m) for m in messages)
+        if isinstance(exc, log.LogError):
+            problems = "; ".join(" ".join(m) for m in exc.messages.values())
+        elif isinstance(exc, ValidationError):
+            problems = describe_errors(spec, exc.messages)
+        else:
+            problems = str(exc)
         return render_page(
             "problem.html",
             title="Your form could not be sent",

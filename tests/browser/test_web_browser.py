@@ -89,9 +89,6 @@ def test_every_form_end_to_end_with_axe(page, live_server, form_id):
         for f in section.fields:
             fill_field(page, f, f.key, data.get(f.key))
         press(page, "Continue")
-        if page.locator("#child-details-warning").count():
-            accessible(page)
-            press(page, "Continue")
         assert page.locator(".govuk-error-summary").count() == 0, page.locator(".govuk-error-summary").inner_text()
 
     expect(page.locator("h1")).to_have_text("Check your answers before sending")

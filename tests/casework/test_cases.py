@@ -211,7 +211,9 @@ def test_unknown_stage_is_refused(db_session):
     before = counts(db_session)
     with pytest.raises(cases.UnknownStage, match=r"no stage '9'.*1, 2, 3, 4, 5"):
         cases.move_stage(db_session, first.reference, "9")
-    with pytest.raises(cases.InvalidData, match="stage"):  # the form's choices refuse it too
+    with pytest.raises(
+        cases.InvalidData, match="Stage of the policy reached: Choose one of 3, 4, 5"
+    ):  # the form's choices
         cases.submit(
             db_session, "nt-appendix-a", sample("nt-appendix-a") | {"stage": "9"}, channel="web", case=first.reference
         )

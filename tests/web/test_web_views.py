@@ -335,6 +335,32 @@ def test_child_details_are_refused_on_a_form_that_carries_none(web):
     assert child_details.errors(REGISTRY.form("kirklees-appendix-5"), {"details": "DOB 12/03/2015"}) == {}
 
 
+def test_a_childs_details_are_not_kept_by_save_for_later_nor_sent_from_an_older_draft(web, web_app):
+    spec = REGISTRY.form("nt-appendix-a")
+    section = next(s for s in spec.sections if s.key == "worry")
+    url = start_form(web, spec.id).rsplit("/", 1)[0] + "/worry"
+    token = url.split("/d/")[1].split("/")[0]
+    page = soup(web.get(url))
+    held = {"worry": "The child, DOB 12/03/2015, was sent home.", "done": "Spoke to the team manager."}
+    refused = web.post(url, data=section_post(section, held, csrf(page), save="later"))
+    assert refused.status_code == 200 and "date of birth" in soup(refused).select_one("#worry-error").get_text()
+    with web_app.app_context():
+        kept = drafts.find(db.session(), token).answers
+        assert "DOB" not in str(kept)  # nothing of it was saved
+        # A draft saved before this check holding one: sending it goes back to the page to remove it.
+        whole = formbuild.web_answers_from_canonical(spec, sample(spec.id)) | {"worry": held["worry"]}
+        old_token, old = drafts.create(db.session(), partnership=spec.partnership, form_id=spec.id, answers=whole)
+        drafts.save(db.session(), old, answers=old.answers, done=[s.key for s in spec.sections])
+    check = web.get(f"/d/{old_token}/check")
+    assert check.status_code == 302 and check.location.endswith("/s/worry")
+    page = soup(web.get(check.location))
+    assert "date of birth" in page.select_one("#worry-error").get_text()  # the page says why at once
+    sent = web.post(f"/d/{old_token}/submit", data={"csrf_token": csrf(page)})
+    assert sent.status_code == 302 and sent.location.endswith(f"/d/{old_token}/check")  # not sent, no 500
+    with web_app.app_context():
+        assert db.session().scalar(select(Case)) is None
+
+
 # --- the whole journey ---------------------------------------------------------------------
 
 
