@@ -152,6 +152,9 @@ class CaseStage(Base):
 
     case: Mapped[Case] = relationship(back_populates="stages")
 
+    # A case moves forward only, so it enters each stage once: two moves made at once cannot both do so.
+    __table_args__ = (UniqueConstraint("case_id", "stage"),)
+
 
 class Submission(Base):
     """A form as received: channel, the original bytes exactly as they came, and the parsed data."""

@@ -14,6 +14,7 @@ from __future__ import annotations
 import datetime as dt
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from forms.model import FormSpec, Pack
@@ -21,7 +22,7 @@ from service.casework import outbox, routing, workdays
 from service.casework.errors import StageMoveRefused, UnknownAgency
 from service.casework.lookup import load_case, now_utc, pack_of
 from service.casework.models import Case, Contact, OutboxMessage, RoutingDecision, Submission
-from service.casework.stages import check_move, enter_stage, next_step
+from service.casework.stages import check_move, enter_stage, next_step, stage_taken
 
 # How each channel is named to people (the tracking page, e-mails, the case page).
 CHANNEL_WORDS = {
@@ -172,6 +173,11 @@ def move_stage(
         case.updated_at = now
         session.commit()
         return case
+    except IntegrityError as exc:
+        session.rollback()
+        if stage_taken(exc):  # the same move, made at the same moment by another request
+            raise StageMoveRefused(f"{case.reference} has already moved to {pack.stage(stage).label}") from None
+        raise
     except Exception:
         session.rollback()
         raise

@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+from sqlalchemy import update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from forms.model import Pack
@@ -188,6 +190,15 @@ def record_outcome(
             _check_closing_needs(pack_of(case.partnership), case)
             if case.current is not None:
                 case.current.left_on = workdays.today(now)
+            # One close however many arrive at once: the database changes an open case only, and a
+            # close that finds it closed by another is refused and rolled back (its de-brief with it).
+            closed = session.execute(
+                update(Case)
+                .where(Case.id == case.id, Case.status == "open")
+                .values(status="resolved", current_due=None)
+            )
+            if closed.rowcount != 1:
+                raise CaseError(f"{case.reference} is already closed")
             case.status, case.current_due = "resolved", None
         case.updated_at = now
         session.commit()
@@ -206,3 +217,9 @@ def _check_closing_needs(pack: Pack, case: Case) -> None:
         f"{case.reference} cannot be closed as resolved yet: {need.text} ({pack.short_name} {need.source}). "
         f"Send the {pack.form(need.form).short_title} first."
     )
+
+
+def stage_taken(exc: IntegrityError) -> bool:
+    """The case entered this stage in another transaction at the same moment (case_stages is unique
+    by case and stage: a case moves forward only, so each stage is entered once)."""
+    return "case_stages" in str(exc.orig)

@@ -16,11 +16,11 @@ from forms.model import FormSpec, Pack
 from forms.schema import child_detail_errors, validate_data
 from service.casework import moves, receipts, routing, workdays
 from service.casework import once as once_module
-from service.casework.errors import CaseError, ChildDetailsRefused, InvalidData
+from service.casework.errors import CaseError, ChildDetailsRefused, InvalidData, StageMoveRefused
 from service.casework.lookup import form_of, hash_token, load_case, now_utc, pack_of
 from service.casework.models import Case, ReferenceCounter, Submission
 from service.casework.once import Once
-from service.casework.stages import NextStep, check_move, enter_stage, next_step
+from service.casework.stages import NextStep, check_move, enter_stage, next_step, stage_taken
 
 CHANNELS = ("web", "email", "upload", "api", "import")
 MAX_RAW_BYTES = 40 * 1024 * 1024
@@ -182,11 +182,15 @@ def submit(
         else:
             session.flush()
         return outcome
-    except IntegrityError:
+    except IntegrityError as exc:
         session.rollback()
         # Another transaction made this send first and committed: answer with its row.
         if once is not None and (first := once_module.find(session, once.scope, once.key_hash)) is not None:
             raise once_module.AlreadySent(first, first.request_hash == once.request_hash) from None
+        if stage_taken(exc):  # another update moved this case to that stage at the same moment
+            raise StageMoveRefused(
+                "the case was moved to that stage at the same moment by another update: look at the case again"
+            ) from None
         raise
     except Exception:
         session.rollback()

@@ -56,3 +56,61 @@ def test_bank_holiday_and_overdue_commands(db_app):
     assert late.exit_code == 0 and f"{ref}\tstage 3\tdue 2026-11-30" in late.output
     assert runner.invoke(args=["overdue", "--today", "2026-11-30"]).output == ""
     assert runner.invoke(args=["overdue", "--partnership", "atlantis"]).exit_code != 0
+
+
+def _at_once(db_app, db_engine, reference: str, act, workers: int = 4) -> tuple[int, list[str]]:
+    """Run `act(session, case)` in `workers` threads at the same moment; (how many succeeded, refusals)."""
+    done, refused, start = [], [], threading.Barrier(workers)
+
+    def work():
+        with db_app.app_context(), Session(db_engine) as session:
+            case = cases.get(session, reference)
+            _ = (case.stages, case.submissions, case.current_stage)  # read before the others write
+            start.wait()
+            try:
+                act(session, case)
+                done.append(1)
+            except cases.CaseError as exc:
+                refused.append(str(exc))
+
+    threads = [threading.Thread(target=work) for _ in range(workers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    return len(done), refused
+
+
+def test_the_same_stage_move_made_at_once_is_made_and_notified_once(db_app, db_engine):
+    from sqlalchemy import func, select
+
+    from service.casework.models import CaseStage, OutboxMessage
+
+    with db_app.app_context(), Session(db_engine) as session:
+        reference = cases.submit(session, "nt-appendix-a", sample("nt-appendix-a"), channel="web", now=NOW).reference
+    made, refused = _at_once(db_app, db_engine, reference, lambda s, c: cases.move_stage(s, c, "4", now=NOW))
+    assert made == 1 and len(refused) == 3 and all("already" in r for r in refused), refused
+    with Session(db_engine) as session:
+        assert session.scalars(select(CaseStage.stage).where(CaseStage.stage == "4")).all() == ["4"]
+        moved = select(func.count()).select_from(OutboxMessage).where(OutboxMessage.submission_id.is_(None))
+        to = select(func.count(func.distinct(OutboxMessage.to_email))).where(OutboxMessage.submission_id.is_(None))
+        assert session.scalar(moved) == session.scalar(to) >= 1  # one e-mail a person
+
+
+def test_a_case_closed_at_once_is_closed_once_with_one_debrief(db_app, db_engine):
+    from sqlalchemy import func, select
+
+    from service.casework import closing
+    from service.casework.models import AuditEntry, CaseNote
+
+    with db_app.app_context(), Session(db_engine) as session:
+        reference = cases.submit(session, "nt-appendix-a", sample("nt-appendix-a"), channel="web", now=NOW).reference
+
+    def close(session, case):
+        closing.close(session, case, resolution="Agreed", debrief="De-brief", learning="Learning", actor="bu@x.example")
+
+    made, refused = _at_once(db_app, db_engine, reference, close)
+    assert made == 1 and len(refused) == 3 and all("already closed" in r for r in refused), refused
+    with Session(db_engine) as session:
+        assert session.scalar(select(func.count()).select_from(CaseNote).where(CaseNote.kind == "debrief")) == 1
+        assert session.scalar(select(func.count()).select_from(AuditEntry).where(AuditEntry.action == "case.close")) == 1
