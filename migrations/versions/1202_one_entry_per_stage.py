@@ -17,12 +17,16 @@ depends_on = None
 
 
 def upgrade() -> None:
-    twice = op.get_bind().execute(
-        sa.text(
-            "SELECT c.reference, s.stage FROM case_stages s JOIN cases c ON c.id = s.case_id "
-            "GROUP BY c.reference, s.stage HAVING count(*) > 1 ORDER BY c.reference LIMIT 20"
+    twice = (
+        op.get_bind()
+        .execute(
+            sa.text(
+                "SELECT c.reference, s.stage FROM case_stages s JOIN cases c ON c.id = s.case_id "
+                "GROUP BY c.reference, s.stage HAVING count(*) > 1 ORDER BY c.reference LIMIT 20"
+            )
         )
-    ).all()
+        .all()
+    )
     if twice:
         found = ", ".join(f"{reference} stage {stage}" for reference, stage in twice)
         raise RuntimeError(

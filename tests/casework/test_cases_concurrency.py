@@ -113,4 +113,6 @@ def test_a_case_closed_at_once_is_closed_once_with_one_debrief(db_app, db_engine
     assert made == 1 and len(refused) == 3 and all("already closed" in r for r in refused), refused
     with Session(db_engine) as session:
         assert session.scalar(select(func.count()).select_from(CaseNote).where(CaseNote.kind == "debrief")) == 1
-        assert session.scalar(select(func.count()).select_from(AuditEntry).where(AuditEntry.action == "case.close")) == 1
+        assert (
+            session.scalar(select(func.count()).select_from(AuditEntry).where(AuditEntry.action == "case.close")) == 1
+        )
