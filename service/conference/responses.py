@@ -170,7 +170,7 @@ def thread_reply(
             return Reply(reference, existing.issue_id, existing.accepted, True, "already recorded (same Message-ID)")
     if mail.automatic:
         return Reply(reference, issue.id, False, False, f"not recorded: an automatic message ({mail.automatic})")
-    verdict = verdict or sender_auth.check(raw)
+    verdict = verdict or sender_auth.check(raw, sender=mail.sender or "")
     hold = None if trusted else _hold_reason(session, issue, raw, mail.sender, verdict)
     accepted = hold is None
     response = ConferenceResponse(

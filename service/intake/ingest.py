@@ -263,7 +263,7 @@ def _read_and_apply(
         if result.email.get("automatic") or outbox.is_ours(result.email):
             reason = result.reason if result.email.get("automatic") else OWN_MESSAGE
             return _settled(session, item, "ignored", reason, now)
-        verdict = sender_auth.check(item.raw)
+        verdict = sender_auth.check(item.raw, sender=item.sender or "")
         item.sender_auth, item.sender_auth_detail = verdict.status, verdict.detail
     for handler in HANDLERS:
         taken = handler(session, item, result, spec, trusted=trusted, now=now)

@@ -74,6 +74,19 @@ def test_a_forged_party_address_is_held_when_dmarc_fails(db_session, trusted_mx)
     assert released.status == "accepted" and cases.get(db_session, reference).current_stage == "4"
 
 
+def test_a_party_address_hidden_in_an_encoded_word_is_not_credited_with_another_domains_pass(db_session, trusted_mx):
+    """The From: line's text hides the raiser's address in an encoded word beside the attacker's own;
+    the server's DMARC pass is for the attacker's domain, so it must not count for the raiser."""
+    reference = raise_case(db_session)
+    honest = reply(reference, "attacker@evil.example", dmarc=None)
+    forged_from = b"From: =?utf-8?q?zoe.nowak=40riverside=2Eexample=2C?= attacker@evil.example"
+    raw = honest.replace(b"From: attacker@evil.example", forged_from, 1)
+    assert forged_from in raw
+    outcome = ingest.ingest(db_session, vouched(raw, "pass", header_from="evil.example"), channel="smtp")
+    assert outcome.status == "held", outcome.reason
+    assert cases.get(db_session, reference).current_stage == "3"
+
+
 def test_a_directory_contact_the_case_was_not_routed_to_is_not_a_party(db_session, trusted_mx):
     reference = raise_case(db_session)
     case = cases.get(db_session, reference)
@@ -176,6 +189,24 @@ def signed(key, reference: str, sender: str, domain: str, message_id: str) -> by
     raw = m.as_bytes(policy=policy.SMTP)
     headers = [b"from", b"to", b"subject", b"message-id"]
     return dkim.sign(raw, b"sel", domain.encode(), key[0], include_headers=headers) + raw
+
+
+def test_signatures_that_could_not_make_the_sender_authentic_cost_no_key_look_up(db_session, key, dns):
+    """Many signatures by another domain, then a few by the sender's: only the sender's are looked up
+    (at most sender_auth.MAX_DKIM_CHECKS), so the check's time is bounded whatever the message holds."""
+    from service.intake import sender_auth
+
+    reference = raise_case(db_session)
+    raw = signed(key, reference, "someone@elsewhere.example", "elsewhere.example", "<m1@e.example>")
+    for _ in range(20):  # the same foreign signature again and again
+        raw = dkim.sign(raw, b"sel", b"elsewhere.example", key[0], include_headers=[b"from"]) + raw
+    verdict = sender_auth.check(raw, sender="someone@elsewhere.example")
+    assert verdict.passed  # its own domain's signature verifies
+    dns.queries.clear()
+    forged = raw.replace(b"From: someone@elsewhere.example", b"From: zoe.nowak@riverside.example")
+    verdict = sender_auth.check(forged, sender="zoe.nowak@riverside.example")
+    assert not verdict.passed and "elsewhere.example (not the sender)" in verdict.detail
+    assert dns.queries == []  # none of the 21 foreign signatures was looked up
 
 
 def test_dkim_verified_here_applies_the_reply(db_session, key, dns):
