@@ -187,7 +187,7 @@ def describe_errors(spec: FormSpec, messages) -> str:
     for key, found in messages.items():
         text = "; ".join(_flatten(found))
         label = labels.get(key)
-        parts.append(f"{label}: {text}" if label else text)
+        parts.append(f"{label}: {text}" if label and label not in text else text)
     return "; ".join(parts)
 
 

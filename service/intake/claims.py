@@ -76,7 +76,9 @@ def claim(session: Session, item_id: int, token: str, now: dt.datetime | None = 
 def settle(session: Session, item: ReceivedItem, status: str, now: dt.datetime | None = None, **values) -> None:
     """Write the reading's outcome while the claim is still this reader's (not committed here);
     raises ClaimLost otherwise. The item object is updated to match."""
-    values = {"status": status, "read_at": _now(now), "lease_until": None, "rerun": None, **values}
+    # A held item keeps the person's choices (a corrected reply): releasing it applies those answers.
+    kept = {} if status == "held" else {"rerun": None}
+    values = {"status": status, "read_at": _now(now), "lease_until": None, **kept, **values}
     mine = (ReceivedItem.id == item.id) & (ReceivedItem.claim == item.claim) & (ReceivedItem.status == "reading")
     done = session.execute(
         update(ReceivedItem).where(mine).values(**values).execution_options(synchronize_session=False)

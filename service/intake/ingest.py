@@ -173,9 +173,11 @@ def read(
         return None
     if item.read_starts > claims.MAX_STARTS:
         return _settled(session, item, "quarantined", claims.STOPPED.format(n=item.read_starts - 1), now)
-    if item.rerun:  # a person ran it again (service.intake.review): their choices, and their trust
+    if item.rerun:  # a person ran it again (service.intake.review): their choices
         options = {k: item.rerun.get(k) for k in ("form_id", "data", "case")}
-        return _guarded(session, item, now, trusted=True, **options)
+        # Correcting a reply's answers vouches for its answers, not its sender: only a release does.
+        vouched = bool(item.rerun.get("sender_checked")) or item.channel == "upload"
+        return _guarded(session, item, now, trusted=vouched, **options)
     trusted = item.channel == "upload" if trusted is None else trusted
     return _guarded(session, item, now, form_id=form_id, trusted=trusted)
 

@@ -43,11 +43,14 @@ def request_rerun(
     data: dict | None = None,
     case: str | None = None,
     held_only: bool = False,
+    sender_checked: bool = False,
     now: dt.datetime | None = None,
 ) -> None:
     """Put a quarantined or held item back to be read with a person's choices: as `form_id` (they
-    chose the form), with `data` (they corrected the answers), optionally onto `case`. Raises
-    LookupError or ValueError (in words) when it cannot be run again."""
+    chose the form), with `data` (they corrected the answers), optionally onto `case`. A reply is
+    still applied only from a party whose message passed the sender check, unless `sender_checked`
+    (a person released it: "I have checked the sender"). Raises LookupError or ValueError (in words)
+    when it cannot be run again."""
     item = session.get(ReceivedItem, item_id)
     if item is None:
         raise LookupError(f"no received item {item_id}")
@@ -58,7 +61,7 @@ def request_rerun(
         form_id = item.form_id
         if form_id is None:
             raise ValueError("choose the form the corrected answers are for")
-    options = {"form_id": form_id, "data": data, "case": case, "actor": actor}
+    options = {"form_id": form_id, "data": data, "case": case, "actor": actor, "sender_checked": sender_checked}
     moment = now or dt.datetime.now(dt.UTC)
     again = session.execute(
         update(ReceivedItem)
@@ -88,7 +91,15 @@ def request_release(session: Session, item_id: int, *, actor: str, now: dt.datet
     if item is None or item.status != "held":
         raise ValueError(f"item {item_id} is not held for review")
     request_rerun(
-        session, item_id, actor=actor, form_id=item.form_id, case=item.case_reference, held_only=True, now=now
+        session,
+        item_id,
+        actor=actor,
+        form_id=item.form_id,
+        data=(item.rerun or {}).get("data"),  # answers a person corrected before it was held, if any
+        case=item.case_reference,
+        held_only=True,
+        sender_checked=True,
+        now=now,
     )
 
 

@@ -23,6 +23,7 @@ from service.casework import cases
 from service.casework.models import Contact, RoutingDecision
 from service.intake import ingest, review, sender_auth
 from service.intake.models import ReceivedItem
+from tests.conftest import sample
 from tests.intake.dns_server import TxtServer
 from tests.intake.mailauth import MX, vouched
 from tests.intake.test_ingest import document, email_with
@@ -85,6 +86,27 @@ def test_a_party_address_hidden_in_an_encoded_word_is_not_credited_with_another_
     outcome = ingest.ingest(db_session, vouched(raw, "pass", header_from="evil.example"), channel="smtp")
     assert outcome.status == "held", outcome.reason
     assert cases.get(db_session, reference).current_stage == "3"
+
+
+def test_correcting_a_quarantined_strangers_reply_does_not_vouch_for_its_sender(db_session, trusted_mx):
+    """A reply that could not be read is quarantined before its sender is weighed; a person who then
+    chooses its form or corrects its answers vouches for the answers, not the sender: it is held, and
+    only a release ('I have checked the sender') applies it."""
+    reference = raise_case(db_session)
+    unreadable = email_with(
+        None, subject=f"RE: [{reference}] Escalation", sender="mallory@elsewhere.example", dmarc="fail"
+    )
+    outcome = ingest.ingest(db_session, unreadable, channel="smtp")
+    assert outcome.status == "quarantined"
+    corrected = sample("nt-appendix-a") | {"stage": "4"}
+    again = review.reprocess(
+        db_session, outcome.item_id, actor="bu@nt.example", form_id="nt-appendix-a", data=corrected, case=reference
+    )
+    assert again.status == "held" and "not a party" in again.reason, again.reason
+    assert cases.get(db_session, reference).current_stage == "3"
+    released = review.release(db_session, outcome.item_id, actor="bu@nt.example")
+    assert released.status == "accepted", released.reason
+    assert cases.get(db_session, reference).current_stage == "4"
 
 
 def test_a_directory_contact_the_case_was_not_routed_to_is_not_a_party(db_session, trusted_mx):
