@@ -86,6 +86,11 @@ def _refused(exc: ApiError):
     return error(str(exc), exc.status)
 
 
+@bp.errorhandler(413)
+def _too_large(exc):
+    return error("the request is larger than the API takes (1 MiB): shorten the answers", 413)
+
+
 @bp.errorhandler(ValidationError)
 def _invalid(exc: ValidationError):
     return error("invalid request", 400, exc.messages)

@@ -18,8 +18,11 @@ from urllib.parse import urlsplit
 from flask import Flask, abort, current_app, g, request
 from flask_wtf.csrf import CSRFError
 
-# Longest form: eight answers of up to 6,000 characters plus rows; 256 KiB leaves ample room.
+# Longest form: eight answers of up to 6,000 characters plus rows; 256 KiB leaves ample room. The
+# JSON API carries the same answers, escaped (up to 6 bytes a character): 1 MiB. Uploads of returned
+# files (the workspace) keep MAX_CONTENT_LENGTH.
 MAX_FORM_BYTES = 256 * 1024
+REQUEST_CAPS = {"web": MAX_FORM_BYTES, "api": 1024 * 1024}
 
 
 def csp_nonce() -> str:
@@ -29,8 +32,8 @@ def csp_nonce() -> str:
 
 
 def _cap_request_size():
-    if request.method in ("POST", "PUT", "PATCH") and request.blueprint == "web":
-        limit = MAX_FORM_BYTES
+    limit = REQUEST_CAPS.get(request.blueprint)
+    if request.method in ("POST", "PUT", "PATCH") and limit is not None:
         if request.content_length is not None and request.content_length > limit:
             abort(413)
         # Also caps a body sent without a length (chunked): werkzeug stops reading at the limit.

@@ -203,3 +203,10 @@ def test_child_details_on_a_form_that_carries_none_are_refused_with_422(db_app):
         post(db_app.test_client(), "/api/submissions", {"form_id": "kirklees-appendix-5", "data": kept}).status_code
         == 201
     )
+
+
+def test_a_body_larger_than_any_form_is_refused_before_it_is_read(db_app):
+    """An anonymous caller cannot make the service read (and normalise) tens of megabytes."""
+    big = {"form_id": "nt-appendix-a", "data": sample("nt-appendix-a") | {"worry": "x" * (2 * 1024 * 1024)}}
+    answer = post(db_app.test_client(), "/api/submissions", big)
+    assert answer.status_code == 413 and "larger than the API takes" in answer.json["error"]
