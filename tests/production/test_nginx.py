@@ -36,6 +36,8 @@ def test_assets_come_from_disk_with_a_year_of_caching(nginx):
     assert nginx.get("/assets/govuk/govuk-frontend.min.js").getheader("Content-Type") == "application/javascript"
     assert nginx.get("/assets/src/escalate.scss").status == 404  # the stylesheet's source is not served
     assert nginx.get("/healthz").status == 502  # everything else goes to the app
+    assert nginx.get("/readyz").status == 502  # the load balancer's check passes through...
+    assert nginx.get("/readyz?deep=1").status == 404  # ...its audit-log walk does not, from outside
 
 
 def test_another_name_gets_no_certificate(nginx):
