@@ -190,7 +190,8 @@ def _pdf(pack: Pack, year: int, themes) -> bytes:
 
 def _pdf_table(rows, widths, cell) -> Table:
     data = [[Paragraph(escape(v), cell) for v in row] for row in rows]
-    table = Table(data, colWidths=widths, repeatRows=1)
+    # A row may hold a whole de-brief (20,000 characters): it splits across pages rather than failing.
+    table = Table(data, colWidths=widths, repeatRows=1, splitInRow=1)
     table.setStyle(
         TableStyle(
             [

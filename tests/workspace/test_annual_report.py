@@ -75,6 +75,17 @@ def test_outcomes_and_learning_by_theme_and_conferences_apart(ws_app, ws_session
     assert "Child protection conference escalations" in pdf_text
 
 
+def test_the_report_pdf_holds_the_longest_learning_a_case_may_record(ws_app):
+    """A de-brief's learning may run to 20,000 characters; its row splits across pages."""
+    made = submit_sample(ws_app, "kirklees-appendix-5", now=MON)
+    long = " ".join(["Diarise review dates when a plan is made, and check them at supervision."] * 270)[:20_000]
+    _record_learning(ws_app, made.reference, resolution="Agreed. " * 2000, learning=long, resolved=True)
+    pdf = signed_in(ws_app).get("/workspace/annual-report/kirklees/2026.pdf")
+    assert pdf.status_code == 200
+    text = " ".join(page.extract_text() for page in pypdf.PdfReader(io.BytesIO(pdf.data)).pages)
+    assert text.count("check them at supervision") > 100  # all of it, over several pages
+
+
 def test_the_dashboard_shows_learning_by_theme_and_conferences_apart(ws_app, ws_session):
     from bs4 import BeautifulSoup
 
