@@ -297,8 +297,8 @@ def failure_reason(exc: Exception) -> str:
         text = exc.smtp_error.decode("utf-8", "replace") if isinstance(exc.smtp_error, bytes) else exc.smtp_error
         return f"The mail server refused the message: {exc.smtp_code} {text}"
     if isinstance(exc, OSError):
-        return f"The mail server could not be reached: {type(exc).__name__}: {exc}"
-    return f"{type(exc).__name__}: {exc}"
+        return f"The mail server could not be reached: {exc.strerror or exc}"
+    return f"The message could not be sent: {exc}" if str(exc) else "The message could not be sent"
 
 
 def dead_letters(session: Session, partnerships: list[str] | None, limit: int = 200) -> list[OutboxMessage]:

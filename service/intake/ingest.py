@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import logging
 from dataclasses import asdict, dataclass, field
 
 from sqlalchemy import select
@@ -34,12 +35,14 @@ from sqlalchemy.orm import Session
 from forms import registry
 from forms.schema import describe_errors
 from parsers import ParseError, ParseResult
+from parsers.result import plain
 from service.casework import cases, outbox
 from service.casework.models import Case
 from service.intake import claims, matching, parties, sender_auth
 from service.intake.claims import ClaimLost
 from service.intake.models import ReceivedItem
 
+log = logging.getLogger(__name__)
 CHANNELS = {"upload": "upload", "cli": "import", "smtp": "email", "imap": "email"}  # ours -> cases'
 # Other parts of the service that take some inputs themselves (the conference log takes returned
 # Appendix 3 tables and replies to its rows): handler(session, item, result, spec, *, trusted, now)
@@ -194,7 +197,10 @@ def _guarded(session, item: ReceivedItem, now, **options) -> IngestOutcome | Non
     except Exception as exc:  # the input made a library or a rule fail: a person looks at it
         session.rollback()
         item = session.get(ReceivedItem, item_id, populate_existing=True)
-        reason = f"could not be applied ({type(exc).__name__}: {str(exc)[:200]})"
+        log.warning("received item %s could not be applied (%s)", item_id, type(exc).__name__)  # for operators
+        reason = "it could not be applied to a case: " + plain(
+            exc, "an unexpected fault (the service's log has its kind)"
+        )
         return _settled(session, item, "quarantined", reason, now)
 
 

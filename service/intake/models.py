@@ -31,7 +31,8 @@ class ReceivedItem(Base):
     content_type: Mapped[str | None] = mapped_column(String(200))
     sha256: Mapped[str] = mapped_column(String(64), unique=True)
     size: Mapped[int] = mapped_column(Integer)
-    raw: Mapped[bytes] = mapped_column(LargeBinary)
+    # Loaded only when read (lists and the pages that refresh never need the file itself).
+    raw: Mapped[bytes] = mapped_column(LargeBinary, deferred=True)
     times_seen: Mapped[int] = mapped_column(Integer, default=1)
     message_id: Mapped[str | None] = mapped_column(String(300), index=True)
     sender: Mapped[str | None] = mapped_column(String(254))

@@ -42,10 +42,14 @@ def delivery_words(message: OutboxMessage | None) -> tuple[str, str]:
     if message.status == "sent":
         return "green", f"E-mail sent {when(message.sent_at)}"
     if message.status == "pending":
-        tried = f", tried {message.attempts} times so far" if message.attempts else ""
+        tried = f", tried {_times(message.attempts)} so far" if message.attempts else ""
         return "yellow", f"E-mail waiting to be sent{tried}"
-    reason = f": {message.last_error}" if message.last_error else ""
-    return "red", f"E-mail not delivered after {message.attempts} attempts{reason}"
+    # The reason is already a sentence saying how often it was tried ("Not delivered after 12 attempts...").
+    return "red", message.last_error or f"E-mail not delivered after {_times(message.attempts)}"
+
+
+def _times(count: int) -> str:
+    return "once" if count == 1 else f"{count} times"
 
 
 def submissions(case: Case) -> list[dict]:

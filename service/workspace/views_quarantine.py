@@ -78,7 +78,10 @@ def _detail(
 ):
     form = form or RerunForm(formdata=None, prefix="rerun")
     form.form_id.choices = _form_choices(allowed_partnerships("quarantine"))
-    spec = spec or _chosen_spec(item, request.args.get("as"))
+    # Still being read: the page shows its state and looks again every 3 s, so nothing is read,
+    # rendered or audited for what it does not show.
+    being_read = item.status in ("received", "reading")
+    spec = None if being_read else spec or _chosen_spec(item, request.args.get("as"))
     reading = correction.read_as(item, spec) if spec is not None and item.raw is not None else None
     fields = questions = None
     if reading is not None:
@@ -87,11 +90,12 @@ def _detail(
         if posted is not None:
             fields.validate()
         questions = correction.questions(reading, fields, correction.marks(reading, fields))
-    audit_here("quarantine.view", partnership=item.partnership, detail=f"received item {item.id}")
-    db.session().commit()
+    if not being_read:
+        audit_here("quarantine.view", partnership=item.partnership, detail=f"received item {item.id}")
+        db.session().commit()
     return render_template(
         "workspace/quarantine_item.html",
-        refresh=3 if item.status in ("received", "reading") else None,
+        refresh=3 if being_read else None,
         title=f"Received item {item.id}",
         item=item,
         parsed=item.parsed or {},
@@ -100,7 +104,7 @@ def _detail(
         recognised=registry().forms[item.form_id].short_title if item.form_id in registry().forms else None,
         reading=reading,
         questions=questions,
-        preview=_preview(item),
+        preview={"kind": "none"} if being_read else _preview(item),
         release_form=ReleaseForm(formdata=None),
         errors=errors or [],
     ), status
