@@ -20,7 +20,6 @@ import datetime as dt
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -30,17 +29,12 @@ from pathlib import Path
 
 from bench.bench_parse import _mixed_inputs
 from bench.common import Figure
+from tests.support.ports import free_port, wait_for_port
 
 ISSUE = 18
 ROOT = Path(__file__).resolve().parent.parent
 BURST = 240
 UPLOAD = 40
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @contextlib.contextmanager
@@ -50,17 +44,13 @@ def _redis(workdir: Path):
     if binary is None:
         yield None
         return
-    port = _free_port()
+    port = free_port()
     process = subprocess.Popen(
         [binary, "--port", str(port), "--bind", "127.0.0.1", "--dir", str(workdir), "--save", ""],
         stdout=subprocess.DEVNULL,
     )
     try:
-        for _ in range(200):
-            with socket.socket() as s:
-                if s.connect_ex(("127.0.0.1", port)) == 0:
-                    break
-            time.sleep(0.05)
+        wait_for_port(port, process, seconds=10)
         yield f"redis://127.0.0.1:{port}/0"
     finally:
         process.terminate()

@@ -22,7 +22,6 @@ import os
 import random
 import re
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -37,6 +36,7 @@ from pathlib import Path
 from werkzeug.datastructures import MultiDict
 
 from bench.common import Figure, median_ms
+from tests.support.ports import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 CLIENTS = 20
@@ -52,12 +52,6 @@ TOKEN = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
 class _NoRedirect(urllib.request.HTTPRedirectHandler):
     def redirect_request(self, *args, **kwargs):
         return None
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _database(workdir: Path):
@@ -194,7 +188,7 @@ def _phase(base: str, rounds: int, think: float) -> tuple[list[float], list[floa
 
 
 def _start_server(url: str, workdir: Path):
-    port = _free_port()
+    port = free_port()
     env = {
         **os.environ,
         "DATABASE_URL": url,

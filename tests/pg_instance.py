@@ -10,12 +10,13 @@ from __future__ import annotations
 import glob
 import os
 import shutil
-import socket
 import subprocess
 import tempfile
 from pathlib import Path
 
 import pytest
+
+from tests.support.ports import free_port
 
 
 def _bin() -> Path | None:
@@ -31,9 +32,7 @@ class PostgresInstance:
         self.as_postgres = os.geteuid() == 0
         self.dir = Path(tempfile.mkdtemp(prefix="escalate-pg-"))
         self.data = self.dir / "data"
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            self.port = probe.getsockname()[1]
+        self.port = free_port()
         if self.as_postgres:
             shutil.chown(self.dir, "postgres", "postgres")
         self.dir.chmod(0o700)

@@ -8,7 +8,6 @@ from __future__ import annotations
 import io
 import re
 import smtplib
-import socket
 import threading
 from email import message_from_bytes, policy
 from email.message import EmailMessage
@@ -25,6 +24,7 @@ from service.intake.channels import smtp_controller
 from service.intake.models import ReceivedItem
 from tests.browser.conftest import serious_violations
 from tests.intake.mailauth import MX
+from tests.support.ports import free_port
 from tests.workspace.support import PASSWORD, WS_CONFIG, make_user
 
 CHAIR = "chair@kirklees.example"
@@ -55,16 +55,10 @@ class Inbox:
         return [m for rcpts, m in self.messages if address in rcpts]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture
 def smtp():
     inbox = Inbox()
-    controller = Controller(inbox, hostname="127.0.0.1", port=_free_port())
+    controller = Controller(inbox, hostname="127.0.0.1", port=free_port())
     controller.start()
     yield inbox, controller.port
     controller.stop()
@@ -177,7 +171,7 @@ def test_a_chair_logs_a_conference_and_each_lead_is_notified_and_answers(page, c
     answer["In-Reply-To"] = school["Message-ID"]
     answer.set_content("Apologies: our DSL was off sick. A deputy will attend in future.\n\n> Dear lead")
     # ... sent to the service's inbound SMTP receiver (issue 5's pipeline), which threads it to the row.
-    receiver, handler = smtp_controller(app, "127.0.0.1", _free_port())
+    receiver, handler = smtp_controller(app, "127.0.0.1", free_port())
     receiver.start()
     try:
         with smtplib.SMTP(receiver.hostname, receiver.port, timeout=30) as client:

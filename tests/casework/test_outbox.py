@@ -3,12 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
-import email
-import socket
-from email import policy
 
 import pytest
-from aiosmtpd.controller import Controller
 from sqlalchemy import select
 
 from service.casework import cases, outbox
@@ -16,43 +12,13 @@ from service.casework.models import OutboxMessage
 from service.db import sessions
 from service.documents import records as documents
 from tests.conftest import sample
+from tests.support.smtp import SMTPServer
 
 NOW = dt.datetime(2026, 11, 23, 10, tzinfo=dt.UTC)
 # The sample with a phone number only: no receipt to its sender (tests/web/test_receipts.py), so each
 # case change here writes exactly its notifications.
 NT = {**sample("nt-appendix-a"), "contact_details": "0191 000 0001"}
 SSCP = {**sample("sscp-outcome-resolution-notice"), "contact": "0161 000 0005"}
-
-
-class Inbox:
-    """An aiosmtpd handler that keeps every message it accepts."""
-
-    def __init__(self):
-        self.messages: list[email.message.EmailMessage] = []
-
-    async def handle_DATA(self, server, session, envelope):
-        self.messages.append(email.message_from_bytes(envelope.content, policy=policy.default))
-        return "250 Message accepted for delivery"
-
-
-class SMTPServer:
-    """A local SMTP server on a fixed port, which can be stopped and started again."""
-
-    def __init__(self):
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            self.port = probe.getsockname()[1]
-        self.inbox = Inbox()
-        self.controller: Controller | None = None
-
-    def start(self):
-        self.controller = Controller(self.inbox, hostname="127.0.0.1", port=self.port)
-        self.controller.start()
-
-    def stop(self):
-        if self.controller is not None:
-            self.controller.stop()
-            self.controller = None
 
 
 @pytest.fixture

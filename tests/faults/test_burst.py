@@ -11,15 +11,8 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-import signal
-import socket
-import subprocess
-import sys
 import time
-import urllib.request
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import sessionmaker
@@ -29,16 +22,10 @@ from service.casework import directory
 from service.casework.models import Case
 from tests import pg_instance
 from tests.conftest import sample
+from tests.support.gunicorn import gunicorn
 
-ROOT = Path(__file__).resolve().parents[2]
 BURST = 500
 own_postgres = pg_instance.own_postgres  # the fixture: a server of this module's own
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 async def _post(port: int, body: bytes) -> tuple[int, dict | None]:
@@ -70,46 +57,20 @@ def test_a_burst_of_500_concurrent_form_posts(own_postgres, capsys):
 
     with sessionmaker(engine)() as session:
         directory.seed(session)
-    port = _free_port()
-    env = {
-        **os.environ,
+    settings = {
         "DATABASE_URL": own_postgres.url,
         "SECRET_KEY": "burst-test-key-0123456789abcdef0123456789",
-        "GUNICORN_BIND": f"127.0.0.1:{port}",
         "GUNICORN_WORKERS": "2",
         "GUNICORN_THREADS": "8",
         "PUBLIC_POST_RATE_LIMIT": "100000 per minute",
-        "LOG_LEVEL": "WARNING",
-        "PYTHONPATH": str(ROOT),
     }
-    server = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "-c", "deploy/gunicorn.conf.py", "app:create_app()"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        start_new_session=True,
-    )
-    try:
-        deadline = time.monotonic() + 90
-        while True:
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=5) as ready:
-                    assert ready.status == 200
-                    break
-            except OSError:
-                assert server.poll() is None, server.stderr.read().decode()[-2000:]
-                assert time.monotonic() < deadline, "gunicorn did not become ready"
-                time.sleep(0.5)
+    with gunicorn(settings) as port:
         body = json.dumps({"form_id": "nt-appendix-a", "data": sample("nt-appendix-a")}).encode()
         started = time.perf_counter()
         # In a thread of its own: another test's library (playwright, aiosmtpd) may have left a loop in this one.
         with ThreadPoolExecutor(max_workers=1) as runner:
             answers = runner.submit(lambda: asyncio.run(_burst(port, [body] * BURST))).result()
         elapsed = time.perf_counter() - started
-    finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        server.wait(30)
     errors = [a for a in answers if isinstance(a, BaseException)]
     statuses = [a[0] for a in answers if not isinstance(a, BaseException)]
     references = {a[1]["reference"] for a in answers if not isinstance(a, BaseException) and a[0] == 201}

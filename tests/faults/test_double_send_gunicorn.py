@@ -7,14 +7,9 @@ from __future__ import annotations
 import http.cookiejar
 import os
 import re
-import signal
-import subprocess
-import sys
 import threading
-import time
 import urllib.error
 import urllib.request
-from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
@@ -27,9 +22,8 @@ from service.casework.models import Case, OutboxMessage
 from service.web import drafts
 from service.web.answers import web_answers_from_canonical
 from tests.conftest import PG_SKIP, pg_schema, sample
-from tests.faults.test_burst import _free_port
+from tests.support.gunicorn import gunicorn
 
-ROOT = Path(__file__).resolve().parents[2]
 SENDS = 10
 FORM = "kirklees-appendix-5"
 
@@ -56,32 +50,16 @@ def test_ten_concurrent_sends_to_several_gunicorn_workers(capsys):
             )
             drafts.save(session, draft, answers=draft.answers, done=[s.key for s in spec.sections])
             search_path = session.execute(select(func.current_schema())).scalar_one()
-        port = _free_port()
-        env = {
-            **os.environ,
+        settings = {
             "DATABASE_URL": f"{url}?options=-csearch_path%3D{search_path}",
             "SECRET_KEY": "double-send-test-key-0123456789abcdef0123",
-            "GUNICORN_BIND": f"127.0.0.1:{port}",
             "GUNICORN_WORKERS": "3",
             "GUNICORN_THREADS": "4",
             "PUBLIC_POST_RATE_LIMIT": "100000 per minute",
             "COOKIE_SECURE": "0",
-            "LOG_LEVEL": "WARNING",
-            "PYTHONPATH": str(ROOT),
         }
-        server = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "-c", "deploy/gunicorn.conf.py", "app:create_app()"],
-            cwd=ROOT,
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-            start_new_session=True,
-        )
-        try:
-            answers = _send_at_once(f"http://127.0.0.1:{port}", token, server)
-        finally:
-            os.killpg(server.pid, signal.SIGTERM)
-            server.wait(30)
+        with gunicorn(settings) as port:
+            answers = _send_at_once(f"http://127.0.0.1:{port}", token)
         with sessionmaker(engine)() as session:
             made = session.scalar(select(func.count()).select_from(Case))
             mails = session.scalar(select(func.count()).select_from(OutboxMessage))
@@ -96,16 +74,7 @@ def test_ten_concurrent_sends_to_several_gunicorn_workers(capsys):
     assert [s for s, _ in answers] == [302] * SENDS and len(set(answers)) == 1
 
 
-def _send_at_once(base: str, token: str, server) -> list[tuple[int, str]]:
-    deadline = time.monotonic() + 90
-    while True:
-        try:
-            urllib.request.urlopen(f"{base}/readyz", timeout=5)
-            break
-        except OSError:
-            assert server.poll() is None, server.stderr.read().decode()[-2000:]
-            assert time.monotonic() < deadline, "gunicorn did not become ready"
-            time.sleep(0.5)
+def _send_at_once(base: str, token: str) -> list[tuple[int, str]]:
     senders = []
     for _ in range(SENDS):
         browser = urllib.request.build_opener(

@@ -29,8 +29,8 @@ from app import create_app
 from service import db
 from service.casework import cases, directory, outbox
 from service.casework.models import Base, OutboxMessage
-from tests.casework.test_outbox import SMTPServer
 from tests.conftest import sample
+from tests.support.smtp import SMTPServer
 
 ROOT = Path(__file__).resolve().parents[2]
 NOW = dt.datetime(2026, 11, 23, 10, tzinfo=dt.UTC)

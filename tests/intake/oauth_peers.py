@@ -7,9 +7,6 @@ from __future__ import annotations
 import base64
 import json
 import os
-import shutil
-import subprocess
-import tempfile
 import threading
 import time
 import urllib.parse
@@ -20,7 +17,7 @@ import jwt
 import pytest
 from aiosmtpd.smtp import AuthResult
 
-from tests.intake.test_ingest_mail import DOVECOT, free_port
+from tests.support import dovecot as peer
 
 SIGNING_KEY = os.urandom(32)  # the identity provider's HMAC key, shared with dovecot and the SMTP server
 CLIENT_ID, CLIENT_SECRET = "escalate-app", "s3cret-from-settings"
@@ -170,13 +167,7 @@ class XOAuth2Smtp:
 def oauth_dovecot():
     """dovecot with passdb oauth2 validating the JWTs itself (introspection_mode = local) with the
     identity provider's key; one mailbox, `bu`."""
-    if not Path(DOVECOT).exists() or shutil.which("doveadm") is None:
-        pytest.skip("dovecot (apt-get install dovecot-imapd) is not installed")
-    if os.geteuid() != 0:
-        pytest.skip("this dovecot set-up runs as root (it switches to the dovecot users)")
-    root = Path(tempfile.mkdtemp(prefix="dovecot-oauth-"))
-    root.chmod(0o755)
-    port = free_port()
+    root = peer.folder("dovecot-oauth-")
     key = base64.b64encode(SIGNING_KEY).decode()
     # dovecot looks the key up as shared/<azp or default>/<alg>/<kid or default>; the fs dict maps a
     # shared key to a file under its prefix.
@@ -189,61 +180,13 @@ def oauth_dovecot():
         f"introspection_mode = local\nlocal_validation_key_dict = fs:posix:prefix={root}/keys/\n"
         "username_attribute = email\n"
     )
-    (root / "dovecot.conf").write_text(
-        f"""protocols = imap
-listen = 127.0.0.1
-base_dir = {root}/run
-state_dir = {root}/state
-log_path = {root}/dovecot.log
-ssl = no
-disable_plaintext_auth = no
-auth_mechanisms = xoauth2 oauthbearer
+    auth = f"""auth_mechanisms = xoauth2 oauthbearer
 auth_verbose = yes
-default_internal_user = dovecot
-default_login_user = dovenull
-first_valid_uid = 1
 passdb {{
   driver = oauth2
   mechanisms = xoauth2 oauthbearer
   args = {root}/oauth2.conf.ext
 }}
-userdb {{
-  driver = static
-  args = uid=dovecot gid=dovecot home={root}/home/%u
-}}
-mail_location = maildir:{root}/mail/%u
-service imap-login {{
-  chroot =
-  inet_listener imap {{
-    port = {port}
-  }}
-  inet_listener imaps {{
-    port = 0
-  }}
-}}
-service anvil {{
-  chroot =
-}}
 """
-    )
-    maildir = root / "mail" / "bu"
-    for sub in ("new", "cur", "tmp"):
-        (maildir / sub).mkdir(parents=True)
-    for path in (root / "mail", maildir, *(maildir / sub for sub in ("new", "cur", "tmp"))):
-        shutil.chown(path, "dovecot", "dovecot")
-    server = subprocess.Popen([DOVECOT, "-F", "-c", str(root / "dovecot.conf")])
-    try:
-        import socket
-
-        for _ in range(100):
-            with socket.socket() as s:
-                if s.connect_ex(("127.0.0.1", port)) == 0:
-                    break
-            time.sleep(0.05)
-        else:
-            pytest.fail("dovecot did not start: " + (root / "dovecot.log").read_text(errors="replace"))
+    with peer.serve(root, auth) as (port, maildir):
         yield port, maildir, root / "dovecot.log"
-    finally:
-        server.terminate()
-        server.wait(10)
-        shutil.rmtree(root, ignore_errors=True)

@@ -101,7 +101,7 @@ def test_a_database_fault_retries_the_job_with_backoff(tmp_path):
     from app import create_app
     from service.db import make_engine
     from service.intake import jobs
-    from tests.intake.workers import free_port
+    from tests.support.ports import free_port
 
     down = make_engine(f"postgresql+psycopg://postgres@127.0.0.1:{free_port()}/escalate?connect_timeout=2")
     app = create_app(

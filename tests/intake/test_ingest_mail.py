@@ -2,16 +2,9 @@
 
 from __future__ import annotations
 
-import os
-import shutil
 import smtplib
-import socket
-import subprocess
-import tempfile
-import time
 from email import policy
 from email.message import EmailMessage
-from pathlib import Path
 
 import pytest
 from sqlalchemy import select
@@ -20,14 +13,9 @@ from service.db import sessions
 from service.intake.channels import ImapSettings, imap_poll, smtp_controller
 from service.intake.models import ReceivedItem
 from tests.intake.test_ingest import document
-
-DOVECOT = "/usr/sbin/dovecot"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from tests.support import dovecot as peer
+from tests.support.dovecot import deliver
+from tests.support.ports import free_port
 
 
 def returned_form(subject: str = "Escalation notification", message_id: str = "<a1@riverside.example>") -> EmailMessage:
@@ -65,73 +53,8 @@ def test_smtp_receiver_stores_queues_and_answers_with_the_item(db_app):
 @pytest.fixture
 def dovecot():
     """A throwaway dovecot IMAP server on a free port, one mailbox (user bu, password secret)."""
-    if not Path(DOVECOT).exists() or shutil.which("doveadm") is None:
-        pytest.skip("dovecot (apt-get install dovecot-imapd) is not installed")
-    if os.geteuid() != 0:
-        pytest.skip("this dovecot set-up runs as root (it switches to the dovecot users)")
-    root = Path(tempfile.mkdtemp(prefix="dovecot-"))
-    root.chmod(0o755)
-    port = free_port()
-    (root / "dovecot.conf").write_text(
-        f"""protocols = imap
-listen = 127.0.0.1
-base_dir = {root}/run
-state_dir = {root}/state
-log_path = {root}/dovecot.log
-ssl = no
-disable_plaintext_auth = no
-auth_mechanisms = plain
-default_internal_user = dovecot
-default_login_user = dovenull
-first_valid_uid = 1
-passdb {{
-  driver = static
-  args = password=secret
-}}
-userdb {{
-  driver = static
-  args = uid=dovecot gid=dovecot home={root}/home/%u
-}}
-mail_location = maildir:{root}/mail/%u
-service imap-login {{
-  chroot =
-  inet_listener imap {{
-    port = {port}
-  }}
-  inet_listener imaps {{
-    port = 0
-  }}
-}}
-service anvil {{
-  chroot =
-}}
-"""
-    )
-    maildir = root / "mail" / "bu"
-    for sub in ("new", "cur", "tmp"):
-        (maildir / sub).mkdir(parents=True)
-    for path in (root / "mail", maildir, *(maildir / sub for sub in ("new", "cur", "tmp"))):
-        shutil.chown(path, "dovecot", "dovecot")
-    server = subprocess.Popen([DOVECOT, "-F", "-c", str(root / "dovecot.conf")])
-    try:
-        for _ in range(100):
-            with socket.socket() as s:
-                if s.connect_ex(("127.0.0.1", port)) == 0:
-                    break
-            time.sleep(0.05)
-        else:
-            pytest.fail("dovecot did not start: " + (root / "dovecot.log").read_text(errors="replace"))
+    with peer.serve(peer.folder("dovecot-"), peer.PLAIN) as (port, maildir):
         yield port, maildir
-    finally:
-        server.terminate()
-        server.wait(10)
-        shutil.rmtree(root, ignore_errors=True)
-
-
-def deliver(maildir: Path, name: str, message: EmailMessage) -> None:
-    path = maildir / "new" / name
-    path.write_bytes(message.as_bytes())
-    shutil.chown(path, "dovecot", "dovecot")
 
 
 def test_imap_polling_ingests_unseen_messages_once(db_app, dovecot):

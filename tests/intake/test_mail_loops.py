@@ -23,7 +23,7 @@ from service.db import sessions
 from service.intake import ingest, sender_auth
 from tests.conftest import sample
 from tests.intake.dns_server import TxtServer
-from tests.intake.test_ingest_mail import free_port
+from tests.support.ports import free_port
 
 NOW = dt.datetime(2026, 11, 23, 10, tzinfo=dt.UTC)
 

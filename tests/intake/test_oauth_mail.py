@@ -16,7 +16,9 @@ from service.intake.channels import ImapSettings, imap_poll
 from service.intake.models import ReceivedItem
 from tests.conftest import sample
 from tests.intake.oauth_peers import CLIENT_ID, CLIENT_SECRET, TokenEndpoint, XOAuth2Smtp, issue, self_signed
-from tests.intake.test_ingest_mail import deliver, free_port, returned_form
+from tests.intake.test_ingest_mail import returned_form
+from tests.support.dovecot import deliver
+from tests.support.ports import free_port
 
 NOW = dt.datetime(2026, 11, 23, 10, tzinfo=dt.UTC)
 

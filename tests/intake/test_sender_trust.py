@@ -335,7 +335,7 @@ def test_the_built_in_smtp_receiver_verifies_dkim_itself(db_app, key, dns):
 
     from service.db import sessions
     from service.intake.channels import smtp_controller
-    from tests.intake.test_ingest_mail import free_port
+    from tests.support.ports import free_port
 
     with db_app.app_context(), sessions(db_app)() as session:
         reference = raise_case(session)

@@ -7,7 +7,7 @@ import re
 import pytest
 
 from app import create_app
-from tests.intake import workers
+from tests.support import redis_server
 
 
 def _app(tmp_path, **config):
@@ -123,7 +123,7 @@ def test_a_request_id_from_the_proxy_is_kept_and_a_bad_one_replaced(tmp_path):
     assert client.get("/healthz", headers={"X-Request-ID": "<script>"}).headers["X-Request-ID"] != "<script>"
 
 
-own_redis = workers.own_redis  # the fixture: a redis-server of the test's own
+own_redis = redis_server.own_redis  # the fixture: a redis-server of the test's own
 
 
 def test_counters_in_redis_are_shared_by_every_process(tmp_path, own_redis):

@@ -21,8 +21,8 @@ from service.casework import outbox
 from service.casework.models import Contact
 from service.ops.logs import JsonFormatter, scrub
 from service.web import formbuild
-from tests.casework.test_outbox import SMTPServer
 from tests.conftest import sample
+from tests.support.smtp import SMTPServer
 from tests.web.test_web_views import csrf, fill, soup
 
 REGISTRY = registry()

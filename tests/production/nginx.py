@@ -11,16 +11,12 @@ import subprocess
 import time
 from pathlib import Path
 
+from tests.support.ports import free_port
+
 ROOT = Path(__file__).resolve().parents[2]
 HOST = "escalate.partnership.example"
 NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
 DEBIAN_MAIN = Path("/etc/nginx/nginx.conf")
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def certificate(folder: Path, name: str = HOST) -> tuple[Path, Path]:

@@ -5,8 +5,8 @@
 - Commands: the guide's `prepare` block, run as written (paths swapped for the test's).
 - Services: the ExecStartPre/ExecStart lines of deploy/systemd/escalate-web.service and
   escalate-outbox.service (gunicorn with deploy/gunicorn.conf.py, the outbox worker).
-- Peers: a PostgreSQL database of its own on TEST_DATABASE_URL's server, a Redis server of its own,
-  an SMTP server (aiosmtpd) standing in for the relay, nginx from deploy/nginx.conf (nginx.py).
+- Peers: a PostgreSQL database of its own on TEST_DATABASE_URL's server; a Redis server of its own
+  and an SMTP server standing in for the relay (tests/support); nginx from deploy/nginx.conf (nginx.py).
 """
 
 from __future__ import annotations
@@ -15,9 +15,7 @@ import re
 import secrets
 import shlex
 import shutil
-import socket
 import subprocess
-import time
 import uuid
 from pathlib import Path
 
@@ -27,22 +25,9 @@ from sqlalchemy.engine import make_url
 from forms import quotes
 from tests.ops import guide
 from tests.ops.test_env_file import by_systemd
-from tests.production.nginx import ROOT, free_port
+from tests.production.nginx import ROOT
 
 UNITS = ROOT / "deploy" / "systemd"
-
-
-def wait_for_port(port: int, process: subprocess.Popen | None = None, seconds: float = 60) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if process is not None and process.poll() is not None:
-            raise RuntimeError(f"{process.args[0]} exited with {process.returncode}")
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            return
-        except OSError:
-            time.sleep(0.2)
-    raise RuntimeError(f"nothing listened on port {port} within {seconds} s")
 
 
 class Database:
@@ -59,57 +44,6 @@ class Database:
         with self.admin.connect() as connection:
             connection.execute(text(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)'))
         self.admin.dispose()
-
-
-class Redis:
-    """redis-server on a free loopback port, nothing saved to disk (the shared 6379 is left alone)."""
-
-    def __init__(self, folder: Path):
-        binary = shutil.which("redis-server")
-        if binary is None:
-            raise RuntimeError("redis-server is missing: `make test` installs it (apt-get install -y redis-server)")
-        self.port = free_port()
-        self.process = subprocess.Popen(
-            [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-             "--dir", str(folder)],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        )  # fmt: skip
-        wait_for_port(self.port, self.process)
-
-    def stop(self) -> None:
-        self.process.terminate()
-        self.process.wait(timeout=20)
-
-
-class MailRelay:
-    """An SMTP server standing in for the partnership's relay; keeps every message it is given."""
-
-    def __init__(self):
-        from aiosmtpd.controller import Controller
-
-        self.messages: list[tuple[list[str], bytes]] = []
-        relay = self
-
-        class Keep:
-            async def handle_DATA(self, server, session, envelope):
-                relay.messages.append((list(envelope.rcpt_tos), envelope.original_content or envelope.content))
-                return "250 OK"
-
-        self.port = free_port()
-        self.controller = Controller(Keep(), hostname="127.0.0.1", port=self.port)
-        self.controller.start()
-
-    def wait_for(self, needle: bytes, seconds: float = 60) -> tuple[list[str], bytes]:
-        deadline = time.monotonic() + seconds
-        while time.monotonic() < deadline:
-            for message in self.messages:
-                if needle in message[1]:
-                    return message
-            time.sleep(0.5)
-        raise AssertionError(f"no message with {needle!r} reached the relay within {seconds} s")
-
-    def stop(self) -> None:
-        self.controller.stop()
 
 
 def env_file(folder: Path, values: dict[str, str]) -> Path:

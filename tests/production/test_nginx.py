@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.production.nginx import NGINX, ROOT, Nginx, free_port
+from tests.production.nginx import NGINX, ROOT, Nginx
+from tests.support.ports import free_port
 
 
 @pytest.fixture

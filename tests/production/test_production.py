@@ -30,7 +30,10 @@ from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS
 from tests.browser.test_web_browser import choose, fill_field, press, read_download
 from tests.conftest import PG_SKIP, sample
 from tests.production import stack
-from tests.production.nginx import HOST, NGINX, ROOT, Nginx, free_port
+from tests.production.nginx import HOST, NGINX, ROOT, Nginx
+from tests.support.ports import free_port, wait_for_port
+from tests.support.redis_server import RedisServer
+from tests.support.smtp import SMTPServer
 
 pytestmark = [pytest.mark.production, pytest.mark.postgres, pytest.mark.browser, pytest.mark.slow]
 FORM = "nt-appendix-a"
@@ -52,9 +55,10 @@ def production(tmp_path_factory):
     try:
         database = stack.Database(admin_url)
         stopping.append(database.drop)
-        redis = stack.Redis(folder)
+        redis = RedisServer(folder / "redis")
+        redis.start()
         stopping.append(redis.stop)
-        relay = stack.MailRelay()
+        relay = SMTPServer().start()
         stopping.append(relay.stop)
         app_port = free_port()
         nginx = Nginx(folder, app_port)
@@ -71,7 +75,7 @@ def production(tmp_path_factory):
         typed = stack.run_guide_block(*block, {}, lines=slice(0, 1))
         web = stack.Service("escalate-web.service", env_path, folder)
         stopping.append(web.stop)
-        stack.wait_for_port(app_port, web.process, seconds=120)
+        wait_for_port(app_port, web.process, seconds=120)
         nginx.start()
         stopping.append(nginx.stop)
         not_ready = nginx.get("/readyz")
@@ -151,7 +155,7 @@ def test_a_practitioner_sends_a_form_over_https(production, page):
     assert css and "?v=" in css[0].url
     assert "max-age=31536000" in css[0].header_value("cache-control")  # nginx served it, not gunicorn
     # The outbox worker delivered the notification to the directory's Business Manager, through the relay.
-    recipients, _message = production["relay"].wait_for(reference.encode())
+    recipients, _message = production["relay"].inbox.wait_for(reference.encode())
     assert recipients == ["business.manager@ntscp.example"]
     production["reference"] = reference
 

@@ -15,8 +15,8 @@ from app import create_app
 from service.casework import cases, directory, outbox
 from service.casework.models import AuditEntry, Case, OutboxMessage
 from service.db import sessions
-from tests.casework.test_outbox import SMTPServer
 from tests.conftest import sample
+from tests.support.smtp import SMTPServer
 
 NOW = dt.datetime(2026, 11, 23, 10, tzinfo=dt.UTC)
 RAISER = "zoe.nowak@riverside.example"

@@ -1,0 +1,3 @@
+"""Real peers the tests start for themselves, one module each, shared by every test that needs one:
+free ports (ports), a Redis server (redis_server), an SMTP server (smtp), the app under gunicorn
+(gunicorn), a dovecot IMAP server (dovecot)."""
