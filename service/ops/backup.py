@@ -29,7 +29,7 @@ from flask import Flask, current_app
 from flask.cli import with_appcontext
 from sqlalchemy.engine import make_url
 
-from service.ops import encryption
+from service.ops import encryption, settings
 
 
 class BackupError(RuntimeError):
@@ -160,7 +160,8 @@ def backup_command(dest: Path, encrypt_to: str | None):
     """Back the database up to DEST (pg_dump custom format, or a SQLite file), mode 0600."""
     from service import db
 
-    recipient = encrypt_to or os.environ.get("BACKUP_ENCRYPT_TO") or current_app.config.get("BACKUP_ENCRYPT_TO")
+    # The option, else the setting with the precedence every setting has (the app's config, then the environment).
+    recipient = encrypt_to or settings.setting(current_app, "BACKUP_ENCRYPT_TO", "")
     try:
         backup(db.engine().url.render_as_string(hide_password=False), dest, recipient or None)
     except (BackupError, encryption.EncryptionError) as exc:

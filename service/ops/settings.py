@@ -139,7 +139,7 @@ class MissingPolicies(SystemExit):
 
 
 def production(app: Flask) -> bool:
-    return _get(app, "ESCALATE_ENV", "development") == "production"
+    return setting(app, "ESCALATE_ENV", "development") == "production"
 
 
 def problems(app: Flask) -> list[str]:
@@ -156,12 +156,12 @@ def problems(app: Flask) -> list[str]:
         found.append("COOKIE_SECURE must not be turned off: session cookies must only travel over HTTPS")
     if not (public_base_url(app) or "").startswith("https://"):
         found.append("PUBLIC_BASE_URL must be the service's https address: e-mailed letters link to it")
-    if not _get(app, "PARTNERSHIPS", "").strip():
+    if not setting(app, "PARTNERSHIPS", "").strip():
         found.append("PARTNERSHIPS must list the pack ids this deployment serves, e.g. PARTNERSHIPS=north-tyneside")
     if not app.config.get("RATELIMIT_ENABLED", True):
         found.append("RATELIMIT_ENABLED must not be false")
     workers = worker_count()
-    storage = _get(app, "RATELIMIT_STORAGE_URI", "memory://")
+    storage = setting(app, "RATELIMIT_STORAGE_URI", "memory://")
     if workers > 1 and storage.startswith("memory"):
         found.append(
             "RATELIMIT_STORAGE_URI must name a shared store (e.g. redis://) when there are several worker processes"
@@ -185,7 +185,7 @@ def check(app: Flask) -> None:
 
 
 def _named_partnerships(app: Flask) -> list[str]:
-    value = _get(app, "PARTNERSHIPS", "").strip()
+    value = setting(app, "PARTNERSHIPS", "").strip()
     if value.lower() in ("", "all"):
         return []
     return [part.strip() for part in value.split(",") if part.strip()]
@@ -217,20 +217,22 @@ def _hsts(seconds: int):
 
 def public_base_url(app: Flask) -> str | None:
     """The service's address as agencies reach it (links in e-mailed letters), or None when unset."""
-    return _get(app, "PUBLIC_BASE_URL", "") or None
+    return setting(app, "PUBLIC_BASE_URL", "") or None
 
 
-def _get(app: Flask, name: str, default: str) -> str:
+def setting(app: Flask, name: str, default: str) -> str:
+    """A setting as the app reads it: the app's config when it holds the name (tests, a caller's
+    create_app), else the environment (the settings file), else `default`."""
     value = app.config.get(name)
     return str(value) if value is not None else os.environ.get(name, default)
 
 
 def init_app(app: Flask) -> None:
-    hops = int(_get(app, "PROXY_FIX_X_FOR", "0"))
+    hops = int(setting(app, "PROXY_FIX_X_FOR", "0"))
     if hops:
         # The client's address (rate limits), scheme (secure cookies, HSTS) and host from the proxy's headers.
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
-    seconds = int(_get(app, "HSTS_SECONDS", "31536000"))
+    seconds = int(setting(app, "HSTS_SECONDS", "31536000"))
     if seconds:
         # Browsers keep to HTTPS for this host; sent on every answer (ignored by browsers over plain http).
         app.after_request(_hsts(seconds))

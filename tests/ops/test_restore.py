@@ -112,6 +112,24 @@ def test_an_age_encrypted_backup_restores_only_with_its_key(tmp_path):
     assert _submit(app) == f"NT-{YEAR}-0102"  # the backup's 0001 moved on by the margin, past 0002 issued since
 
 
+def test_the_apps_own_setting_comes_before_the_environments(tmp_path):
+    """BACKUP_ENCRYPT_TO is read as every setting is (service/ops/settings.py): the app's config first, so
+    a recipient the environment names does not replace it."""
+    _needs("age")
+    key = tmp_path / "backup-key.txt"
+    subprocess.run(["age-keygen", "-o", str(key)], check=True, capture_output=True)
+    recipient = subprocess.run(["age-keygen", "-y", str(key)], check=True, capture_output=True, text=True).stdout
+    url = f"sqlite:///{tmp_path / 'live.sqlite3'}"
+    fill(url)
+    app = create_app(
+        {"TESTING": True, "SECRET_KEY": "test", "DATABASE_URL": url, "BACKUP_ENCRYPT_TO": recipient.strip()}
+    )
+    dump = tmp_path / "nightly.dump.age"
+    made = app.test_cli_runner().invoke(args=["backup", str(dump)], env={"BACKUP_ENCRYPT_TO": "not-a-recipient"})
+    assert made.exit_code == 0 and "encrypted with age" in made.output, made.output
+    assert dump.read_bytes().startswith(b"age-encryption.org/v1")
+
+
 def test_a_gpg_encrypted_backup_from_the_setting(tmp_path):
     _needs("gpg")
     home = tmp_path / "gnupg"
