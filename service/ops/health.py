@@ -11,10 +11,12 @@
                   does not match).
 
 Neither needs a session or a CSRF token, neither is rate limited, and the answers name no
-host, user or password (only the kind of error).
+host, user or password, nor the driver's error (the service's log has it).
 """
 
 from __future__ import annotations
+
+import logging
 
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
@@ -22,6 +24,8 @@ from flask import Blueprint, current_app, jsonify, request
 from sqlalchemy import text
 
 from service import db
+
+log = logging.getLogger(__name__)
 
 bp = Blueprint("ops", __name__)
 
@@ -43,7 +47,9 @@ def readiness(app) -> tuple[bool, dict]:
             connection.execute(text("SELECT 1"))
             current = frozenset(MigrationContext.configure(connection).get_current_heads())
     except Exception as exc:  # any driver's error: the database is not usable from here
-        return False, {"database": f"unreachable ({type(exc).__name__})", "migrations": "unknown"}
+        # The answer goes to whoever asks (a load balancer, a browser): the driver's words go to the log.
+        log.warning("readiness: the database is unreachable (%s: %s)", type(exc).__name__, exc)
+        return False, {"database": "unreachable (the service's log says why)", "migrations": "unknown"}
     if current != heads:
         behind = sorted(heads - current)
         return False, {

@@ -10,7 +10,7 @@ With ESCALATE_ENV=production the app refuses to start, naming the setting, when:
 - DATABASE_URL is not PostgreSQL (a SQLite file is local state: a second app server would not see it);
 - COOKIE_SECURE is turned off (session cookies must only travel over HTTPS);
 - PUBLIC_BASE_URL is not an https address (links in letters to agencies would point nowhere);
-- PARTNERSHIPS is unset (a production install serves the partnerships it names, never all the
+- PARTNERSHIPS is unset, empty or "all" (a production install serves the partnerships it names, never all the
   packs with their fictional sample directories); an unknown pack id there is refused in any setting;
 - (in any setting) POLICIES_DIR lacks a pack's policy text: MissingPolicies, before the packs load;
 - rate limits are counted in memory while gunicorn starts more than one process (each would count
@@ -119,9 +119,10 @@ class UnsafeSettings(SystemExit):
     with status 1, without a traceback around them.
     """
 
-    def __init__(self, problems: list[str]):
+    def __init__(self, problems: list[str], in_production: bool = True):
         self.problems = problems
-        super().__init__("\n".join(["escalate: refusing to start in production; fix these settings:", *problems]))
+        where = " in production" if in_production else ""
+        super().__init__("\n".join([f"escalate: refusing to start{where}; fix these settings:", *problems]))
 
 
 class MissingPolicies(SystemExit):
@@ -156,7 +157,7 @@ def problems(app: Flask) -> list[str]:
         found.append("COOKIE_SECURE must not be turned off: session cookies must only travel over HTTPS")
     if not (public_base_url(app) or "").startswith("https://"):
         found.append("PUBLIC_BASE_URL must be the service's https address: e-mailed letters link to it")
-    if not setting(app, "PARTNERSHIPS", "").strip():
+    if not _named_partnerships(app):  # unset, empty or "all": every pack, with its fictional sample directory
         found.append("PARTNERSHIPS must list the pack ids this deployment serves, e.g. PARTNERSHIPS=north-tyneside")
     if not app.config.get("RATELIMIT_ENABLED", True):
         found.append("RATELIMIT_ENABLED must not be false")
@@ -181,7 +182,7 @@ def check(app: Flask) -> None:
     if production(app):
         found += problems(app)
     if found:
-        raise UnsafeSettings(found)
+        raise UnsafeSettings(found, in_production=production(app))
 
 
 def _named_partnerships(app: Flask) -> list[str]:

@@ -54,8 +54,9 @@ def test_one_partnership_goes_straight_to_its_guidance(tmp_path):
 
 
 def test_an_unknown_partnership_is_refused_at_start_in_any_setting(tmp_path):
-    with pytest.raises(settings.UnsafeSettings, match="PARTNERSHIPS names no pack called nowhere"):
+    with pytest.raises(settings.UnsafeSettings, match="PARTNERSHIPS names no pack called nowhere") as refused:
         _app(tmp_path, PARTNERSHIPS="north-tyneside,nowhere")
+    assert str(refused.value).startswith("escalate: refusing to start; fix these settings:")  # not "in production"
 
 
 def test_production_never_seeds_sample_contacts_and_is_not_ready_until_the_directory_is_loaded(tmp_path):
@@ -84,9 +85,12 @@ def test_production_never_seeds_sample_contacts_and_is_not_ready_until_the_direc
     assert _contacts(app) == {"north-tyneside": 1}
 
 
-def test_production_refuses_to_start_without_partnerships(monkeypatch):
+@pytest.mark.parametrize("value", [None, "", "all"])
+def test_production_refuses_to_start_without_partnerships(monkeypatch, value):
     for name in ("PARTNERSHIPS", "GUNICORN_WORKERS", "WEB_CONCURRENCY", "RATELIMIT_STORAGE_URI"):
         monkeypatch.delenv(name, raising=False)
+    if value is not None:
+        monkeypatch.setenv("PARTNERSHIPS", value)
     monkeypatch.setenv("ESCALATE_ENV", "production")
     monkeypatch.setenv("SECRET_KEY", "k" * 48)
     monkeypatch.setenv("DATABASE_URL", "postgresql+psycopg://escalate@127.0.0.1:5432/escalate")
