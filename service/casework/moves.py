@@ -18,22 +18,11 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from forms.model import FormSpec, Pack
-from service.casework import outbox, routing, workdays
+from service.casework import channels, outbox, routing, workdays
 from service.casework.errors import StageMoveRefused, UnknownAgency
 from service.casework.lookup import load_case, now_utc, pack_of
 from service.casework.models import Case, Contact, RoutingDecision, Submission
 from service.casework.stages import check_move, enter_stage, next_step, stage_taken
-
-# How each channel is named to people (the tracking page, e-mails, the case page).
-CHANNEL_WORDS = {
-    "web": "a form sent on the web",
-    "email": "a form returned by e-mail",
-    "upload": "a document uploaded",
-    "api": "the partnership's system (API)",
-    "import": "an imported record",
-    "tracking": "an update on the tracking page",
-    "workspace": "the business unit (workspace)",
-}
 
 
 def contacts_of(session: Session, pack: Pack) -> list[Contact]:
@@ -122,7 +111,7 @@ def move_stage(
             case.current.outcome = outcome
         if immediate_risk:
             record_emergency_route(case, now)
-        why = reason or f"moved by {CHANNEL_WORDS.get(channel, channel)}"
+        why = reason or f"moved by {channels.moved_by(channel)}"
         enter_stage(
             pack, case, stage, workdays.today(now), cal, channel=channel, reason=why, immediate_risk=immediate_risk
         )
