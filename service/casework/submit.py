@@ -283,7 +283,7 @@ def _submit(
     )
     step = next_step(pack, case)
     if spec.process == "escalation":  # a conference row's "raiser" is the chair, who has the log
-        receipts.queue_receipt(session, pack, spec, case, submission, decisions, step, token=token, now=now)
+        receipts.queue_receipt(session, pack, spec, case, decisions, step, token=token, now=now)
     session.flush()
     return SubmissionOutcome(
         reference=case.reference,
