@@ -4,7 +4,9 @@
 line (`alembic -c migrations/alembic.ini upgrade head`) it builds the app and uses its DATABASE_URL.
 
 Downgrades never lose data silently: while a revision's downgrade() runs, dropping a table that
-holds rows, or a column that holds values, is refused with the count, unless the operator forces it
+holds rows, or a column that holds values, or deleting the rows its module names in `DELETES`
+((table, SQL condition, what they are in words), rows the older schema cannot hold), is refused
+with the count, unless the operator forces it
 (`alembic -c migrations/alembic.ini -x force-data-loss=yes downgrade -1`, after a backup). On
 PostgreSQL the whole downgrade is one transaction, so a refusal leaves the database as it was.
 docs/operations.md has the upgrade and rollback procedure.
@@ -45,8 +47,8 @@ def _forced() -> bool:
     return str(given).lower() in ("yes", "1", "true")
 
 
-def _rows(connection, table: str, column: str | None = None) -> int:
-    where = f' WHERE "{column}" IS NOT NULL' if column else ""
+def _rows(connection, table: str, column: str | None = None, where: str | None = None) -> int:
+    where = f' WHERE "{column}" IS NOT NULL' if column else f" WHERE {where}" if where else ""
     return connection.execute(text(f'SELECT count(*) FROM "{table}"{where}')).scalar()  # noqa: S608
 
 
@@ -84,12 +86,17 @@ def _guard_downgrades() -> None:
         if getattr(module, "_escalate_guarded", False):
             continue
 
-        def downgrade(original=module.downgrade, revision=script.revision):
+        deletes = getattr(module, "DELETES", ())
+
+        def downgrade(original=module.downgrade, revision=script.revision, deletes=deletes):
             if not _forced():
                 drops: list[tuple[str, str | None]] = []
                 with _dry_run(drops):
                     original()
                 bind = context.get_bind()
+                for table, where, what in deletes:
+                    if rows := _rows(bind, table, where=where):
+                        _refuse(revision, what, rows)
                 for table, column in drops:
                     if rows := _rows(bind, table, column):
                         _refuse(revision, f"the column {table}.{column}" if column else f"the table {table}", rows)
@@ -102,15 +109,28 @@ def run_migrations_online() -> None:
     _guard_downgrades()
     engine = _engine()
     with engine.connect() as connection:
-        context.configure(
-            connection=connection,
-            target_metadata=target_metadata,
-            render_as_batch=connection.dialect.name == "sqlite",
-            compare_type=True,
-        )
-        with context.begin_transaction():
-            context.run_migrations()
-        connection.commit()
+        sqlite = connection.dialect.name == "sqlite"
+        if sqlite:
+            # A batch step rebuilds a table (copy, DROP, rename); with foreign keys on, the DROP deletes
+            # every row referring to it (ON DELETE CASCADE): 1201 emptied the outbox, its downgrade the
+            # submissions. Off for the run (a no-op inside a transaction, so first), on again after.
+            connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+            connection.commit()
+        try:
+            context.configure(
+                connection=connection,
+                target_metadata=target_metadata,
+                render_as_batch=sqlite,
+                compare_type=True,
+            )
+            with context.begin_transaction():
+                context.run_migrations()
+            connection.commit()
+        finally:
+            if sqlite:
+                connection.rollback()
+                connection.exec_driver_sql("PRAGMA foreign_keys=ON")
+                connection.commit()
 
 
 if context.is_offline_mode():

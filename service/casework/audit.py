@@ -20,12 +20,13 @@ import hashlib
 import json
 from dataclasses import dataclass
 
-from sqlalchemy import DDL, event, insert, select, update
+from sqlalchemy import DDL, event, select, update
 from sqlalchemy.orm import Session
 
 from service.casework.models import AuditChainHead, AuditEntry
 
 GENESIS = "0" * 64  # the "previous hash" of the first row
+HEAD_MISSING = "the chain's head row was removed: nothing more can be written to the audit log until it is restored"
 
 ACTIONS = {
     "case.view": "Viewed the case",
@@ -100,12 +101,11 @@ def _take_head(session: Session) -> str:
         .returning(AuditChainHead.hash),
         execution_options={"synchronize_session": False},
     ).scalar_one_or_none()
-    if taken is not None:
-        return taken
-    # A database made before the head row existed: start it from the newest row (or the genesis).
-    last = session.scalar(select(AuditEntry.hash).order_by(AuditEntry.id.desc()).limit(1)) or GENESIS
-    session.execute(insert(AuditChainHead).values(id=1, count=1, hash=last))
-    return last
+    # The row comes with its table (migration 1301, or create_all): gone, it was removed by hand, and
+    # starting it again from the newest row would hide rows removed from the end.
+    if taken is None:
+        raise AuditLogIsAppendOnly(HEAD_MISSING)
+    return taken
 
 
 def entry_hash(entry: AuditEntry) -> str:
@@ -147,7 +147,9 @@ def verify(session: Session) -> Verified:
             )
         expected = entry.hash
     head = session.scalar(select(AuditChainHead.hash).where(AuditChainHead.id == 1))
-    if head is not None and head != expected:
+    if head is None:
+        return Verified(False, checked, HEAD_MISSING)
+    if head != expected:
         return Verified(False, checked, "the newest rows do not match the chain's head: rows were removed from the end")
     return Verified(True, checked)
 

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from forms import registry
 from forms.taxonomy import CATEGORIES
-from service.casework import access
+from service.casework import access, channels
 from service.casework.cases import CHANNELS
 from service.casework.models import Case, RoutingDecision, Submission
 from service.documents import cells
@@ -45,7 +45,6 @@ COLUMNS: tuple[tuple[str, str], ...] = (
 )
 # Spreadsheet column widths (characters), in COLUMNS' order.
 WIDTHS = (14, 14, 12, 34, 14, 18, 8, 30, 30, 30, 10, 13, 9, 45, 10)
-CHANNEL_NAMES = {"web": "Web form", "email": "E-mail", "upload": "Upload", "api": "API", "import": "Import"}
 
 
 class InboxFilterSchema(Schema):
@@ -97,7 +96,7 @@ class Row:
             partnership,
             self.submission_id,
             form.short_title if form else self.form_id,
-            CHANNEL_NAMES.get(self.channel, self.channel),
+            channels.name(self.channel),
             self.received_at,
             self.stage or "",
             self.raising_agency or "",

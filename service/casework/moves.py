@@ -18,22 +18,11 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from forms.model import FormSpec, Pack
-from service.casework import outbox, routing, workdays
+from service.casework import channels, outbox, routing, workdays
 from service.casework.errors import StageMoveRefused, UnknownAgency
 from service.casework.lookup import load_case, now_utc, pack_of
-from service.casework.models import Case, Contact, OutboxMessage, RoutingDecision, Submission
+from service.casework.models import Case, Contact, RoutingDecision, Submission
 from service.casework.stages import check_move, enter_stage, next_step, stage_taken
-
-# How each channel is named to people (the tracking page, e-mails, the case page).
-CHANNEL_WORDS = {
-    "web": "a form sent on the web",
-    "email": "a form returned by e-mail",
-    "upload": "a document uploaded",
-    "api": "the partnership's system (API)",
-    "import": "an imported record",
-    "tracking": "an update on the tracking page",
-    "workspace": "the business unit (workspace)",
-}
 
 
 def contacts_of(session: Session, pack: Pack) -> list[Contact]:
@@ -89,51 +78,8 @@ def notify(
     if submission is not None:
         (queue or outbox.queue_for_submission)(session, pack, spec, case, submission, decisions, step, now=now)
     else:
-        _queue_move(session, pack, case, decisions, step, reason, now)
+        outbox.queue_for_move(session, pack, case, decisions, step, reason=reason, now=now)
     return decisions
-
-
-def _queue_move(session, pack: Pack, case: Case, decisions, step, reason: str | None, now: dt.datetime) -> None:
-    """A move with no form: one e-mail per address saying where the case is, why, and what comes next."""
-    by_email: dict[str, list[RoutingDecision]] = {}
-    for decision in decisions:
-        if decision.email:
-            by_email.setdefault(decision.email.lower(), []).append(decision)
-    stage = pack.stage(case.current_stage)
-    for group in by_email.values():
-        first = group[0]
-        lines = [
-            f"Dear {first.name},",
-            "",
-            f"{pack.name} case {case.reference} has moved to {stage.title}.",
-            f"Why: {reason}" if reason else "",
-            "",
-            "You receive this as:",
-            *(f"- {d.reason}" for d in group),
-            "",
-            f"Raising agency: {case.raising_agency or 'not given'}",
-            f"Receiving agency: {case.receiving_agency or 'not given'}",
-            "",
-            step.text,
-            "",
-            "Please quote the reference in the subject in any reply.",
-        ]
-        session.add(
-            OutboxMessage(
-                case=case,
-                submission=None,
-                routing=first,
-                message_id=outbox.new_message_id(case.reference),
-                to_name=first.name,
-                to_email=first.email,
-                subject=f"[{case.reference}] {stage.label}: {stage.name} ({pack.short_name})",
-                body="\n".join(line for line in lines if line is not None),
-                status="pending",
-                attempts=0,
-                next_attempt_at=now,
-                created_at=now,
-            )
-        )
 
 
 def move_stage(
@@ -165,7 +111,7 @@ def move_stage(
             case.current.outcome = outcome
         if immediate_risk:
             record_emergency_route(case, now)
-        why = reason or f"moved by {CHANNEL_WORDS.get(channel, channel)}"
+        why = reason or f"moved by {channels.moved_by(channel)}"
         enter_stage(
             pack, case, stage, workdays.today(now), cal, channel=channel, reason=why, immediate_risk=immediate_risk
         )

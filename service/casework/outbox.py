@@ -1,7 +1,7 @@
 """Notifications by e-mail, through an outbox table.
 
 The case service writes an outbox row in the same transaction as the case change that needs it
-(`queue_for_submission`), so a notification exists exactly when the change does. A worker
+(`queue_for_submission`, `queue_for_move`), so a notification exists exactly when the change does. A worker
 (`flask --app app outbox deliver`, once or `--loop`) sends pending rows over SMTP (MAIL_SERVER,
 MAIL_PORT, MAIL_SENDER; MAIL_USERNAME/MAIL_PASSWORD and MAIL_USE_STARTTLS when the relay needs them).
 
@@ -40,7 +40,7 @@ from email import policy
 from email.message import EmailMessage
 from email.utils import parseaddr
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from forms.model import FormSpec, Pack
@@ -48,7 +48,7 @@ from service.casework import mailheaders
 from service.casework.mail import ATTACHERS, CannotBuild, MailSettings, build_message
 from service.casework.models import Case, OutboxMessage, RoutingDecision, Submission
 
-__all__ = ["ATTACHERS", "MailSettings", "build_message", "deliver", "queue_for_submission", "retry"]
+__all__ = ["ATTACHERS", "MailSettings", "build_message", "deliver", "queue_for_move", "queue_for_submission", "retry"]
 
 LEASE = dt.timedelta(minutes=5)
 MAX_ATTEMPTS = 12  # 1, 2, 4 ... 32 minutes, then hourly: about 7 hours before a message is dead
@@ -79,33 +79,66 @@ def queue_for_submission(
     *,
     now: dt.datetime,
 ) -> list[OutboxMessage]:
-    """One message per recipient address; several rules choosing the same person give one e-mail."""
+    """The e-mails for a submission: where it came from and where the case stands, the record attached."""
+    stage = pack.stage(case.current_stage).label if case.current_stage else spec.short_title
+    subject = f"[{case.reference}] {spec.short_title}: {stage} ({pack.short_name})"
+    return _queue(
+        session, case, submission, decisions, subject, lambda group: _body(pack, spec, case, group, step), now
+    )
+
+
+def queue_for_move(
+    session: Session,
+    pack: Pack,
+    case: Case,
+    decisions: list[RoutingDecision],
+    step,
+    *,
+    reason: str | None,
+    now: dt.datetime,
+) -> list[OutboxMessage]:
+    """The e-mails for a move with no form: where the case is, why, and what comes next."""
+    stage = pack.stage(case.current_stage)
+    subject = f"[{case.reference}] {stage.label}: {stage.name} ({pack.short_name})"
+    return _queue(
+        session, case, None, decisions, subject, lambda group: _move_body(pack, case, stage, group, step, reason), now
+    )
+
+
+def _queue(
+    session: Session,
+    case: Case,
+    submission: Submission | None,
+    decisions: list[RoutingDecision],
+    subject: str,
+    body: Callable[[list[RoutingDecision]], str],
+    now: dt.datetime,
+) -> list[OutboxMessage]:
+    """One message per recipient address (several rules choosing one person give one e-mail), each keeping
+    the contact and role it was routed to, so the directory is read again when it is sent."""
     by_email: dict[str, list[RoutingDecision]] = {}
     for decision in decisions:
         if decision.email:
             by_email.setdefault(decision.email.lower(), []).append(decision)
-    stage = pack.stage(case.current_stage).label if case.current_stage else spec.short_title
-    subject = f"[{case.reference}] {spec.short_title}: {stage} ({pack.short_name})"
-    messages = []
-    for group in by_email.values():
-        first = group[0]
-        message = OutboxMessage(
+    messages = [
+        OutboxMessage(
             case=case,
             submission=submission,
-            routing=first,
+            routing=group[0],
             message_id=new_message_id(case.reference),
-            to_name=first.name,
-            to_email=first.email,
-            role=first.role,
-            contact_id=first.contact_id,
+            to_name=group[0].name,
+            to_email=group[0].email,
+            role=group[0].role,
+            contact_id=group[0].contact_id,
             subject=subject,
-            body=_body(pack, spec, case, group, step),
+            body=body(group),
             status="pending",
             attempts=0,
             next_attempt_at=now,
             created_at=now,
         )
-        messages.append(message)
+        for group in by_email.values()
+    ]
     session.add_all(messages)
     return messages
 
@@ -129,6 +162,26 @@ def _body(pack: Pack, spec: FormSpec, case: Case, group: list[RoutingDecision], 
         step.text if step else "",
         "",
         "The completed record is attached. Please quote the reference in the subject in any reply.",
+    ]
+    return "\n".join(lines)
+
+
+def _move_body(pack: Pack, case: Case, stage, group: list[RoutingDecision], step, reason: str | None) -> str:
+    lines = [
+        f"Dear {group[0].name},",
+        "",
+        f"{pack.name} case {case.reference} has moved to {stage.title}.",
+        f"Why: {reason}" if reason else "",
+        "",
+        "You receive this as:",
+        *(f"- {d.reason}" for d in group),
+        "",
+        f"Raising agency: {case.raising_agency or 'not given'}",
+        f"Receiving agency: {case.receiving_agency or 'not given'}",
+        "",
+        step.text,
+        "",
+        "Please quote the reference in the subject in any reply.",
     ]
     return "\n".join(lines)
 
@@ -330,8 +383,6 @@ def _close(smtp: smtplib.SMTP | None) -> None:
 
 
 def pending_count(session: Session) -> int:
-    from sqlalchemy import func
-
     return session.scalar(select(func.count()).select_from(OutboxMessage).where(OutboxMessage.status == "pending")) or 0
 
 

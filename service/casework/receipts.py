@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 from forms.model import FormSpec, Pack
 from service.casework import audit, mailheaders, outbox
 from service.casework.lookup import hash_token, now_utc
-from service.casework.models import Case, OutboxMessage, RoutingDecision, Submission
+from service.casework.models import Case, OutboxMessage, RoutingDecision
 
 # An address as people write them in a contact box: "zoe.nowak@riverside.example, 0191 000 0001".
 ADDRESS = re.compile(r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9-]+)+")
@@ -58,19 +58,18 @@ def queue_receipt(
     pack: Pack,
     spec: FormSpec,
     case: Case,
-    submission: Submission,
     decisions: list[RoutingDecision],
     step,
     *,
     token: str | None,
     now: dt.datetime,
 ) -> OutboxMessage | None:
-    """The receipt for a submission, to the first address in the form's contact details (None: none given)."""
+    """The receipt for a submission (`decisions`: whom it was routed to), to the first address in the form's
+    contact details (None: none given)."""
     addresses = addresses_in(case.raiser_contact)
     if not addresses:
         return None
-    routed = [d for d in decisions if d.submission is submission or d.submission_id == submission.id]
-    went_to = "\n".join(f"- {d.name}{f', {d.agency}' if d.agency else ''}" for d in routed) or (
+    went_to = "\n".join(f"- {d.name}{f', {d.agency}' if d.agency else ''}" for d in decisions) or (
         f"- recorded with the {pack.short_name}; the policy names no one to notify at this stage"
     )
     lines = [

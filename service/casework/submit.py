@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from forms.model import FormSpec, Pack
 from forms.schema import child_detail_errors, validate_data
-from service.casework import moves, receipts, routing, workdays
+from service.casework import channels, moves, receipts, routing, workdays
 from service.casework import once as once_module
 from service.casework.errors import CaseError, ChildDetailsRefused, InvalidData, StageMoveRefused
 from service.casework.lookup import form_of, hash_token, load_case, now_utc, pack_of
@@ -22,7 +22,7 @@ from service.casework.models import Case, ReferenceCounter, Submission
 from service.casework.once import Once
 from service.casework.stages import NextStep, check_move, enter_stage, next_step, stage_taken
 
-CHANNELS = ("web", "email", "upload", "api", "import")
+CHANNELS = channels.SUBMITTED
 MAX_RAW_BYTES = 40 * 1024 * 1024
 
 
@@ -252,7 +252,7 @@ def _submit(
     if risk:
         moves.record_emergency_route(case, now)
     if target is not None and target != case.current_stage:
-        why = f"{spec.short_title} received: {moves.CHANNEL_WORDS.get(channel, channel)}"
+        why = f"{spec.short_title} received: {channels.moved_by(channel)}"
         enter_stage(
             pack,
             case,
@@ -283,7 +283,7 @@ def _submit(
     )
     step = next_step(pack, case)
     if spec.process == "escalation":  # a conference row's "raiser" is the chair, who has the log
-        receipts.queue_receipt(session, pack, spec, case, submission, decisions, step, token=token, now=now)
+        receipts.queue_receipt(session, pack, spec, case, decisions, step, token=token, now=now)
     session.flush()
     return SubmissionOutcome(
         reference=case.reference,

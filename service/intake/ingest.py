@@ -36,14 +36,14 @@ from forms import registry
 from forms.schema import describe_errors
 from parsers import ParseError, ParseResult
 from parsers.result import plain
-from service.casework import cases, outbox
+from service.casework import cases, channels, outbox
 from service.casework.models import Case
 from service.intake import claims, matching, parties, sender_auth
 from service.intake.claims import ClaimLost
 from service.intake.models import ReceivedItem
 
 log = logging.getLogger(__name__)
-CHANNELS = {"upload": "upload", "cli": "import", "smtp": "email", "imap": "email"}  # ours -> cases'
+CHANNELS = channels.RECEIVED  # how a file reaches intake, each with the case channel it becomes
 # Other parts of the service that take some inputs themselves (the conference log takes returned
 # Appendix 3 tables and replies to its rows): handler(session, item, result, spec, *, trusted, now)
 # returns an IngestOutcome when it took the input, else None. Called after reading, before cases.
@@ -313,7 +313,7 @@ def _read_and_apply(
             session,
             spec.id,
             data,
-            channel=CHANNELS[item.channel],
+            channel=CHANNELS[item.channel].case_channel,
             raw=item.raw,
             filename=item.filename,
             content_type=item.content_type,

@@ -18,6 +18,7 @@ from flask_wtf.csrf import generate_csrf
 
 from service.casework import (
     audit,  # the audit log's append-only triggers come with its table
+    channels,
     staff,  # noqa: F401 - puts the workspace tables on the metadata, for Alembic
 )
 
@@ -34,10 +35,6 @@ NAVIGATION = (
     ("workspace.undelivered", "Undelivered", "cases.write"),
     ("workspace.two_factor", "Two-factor sign-in", "account"),
 )
-
-
-# How a returned file reached the service (service.intake.ingest.CHANNELS), in words for the pages.
-RECEIVED_BY = {"upload": "upload by staff", "cli": "import by an administrator", "smtp": "e-mail", "imap": "e-mail"}
 
 
 def workspace_nav() -> list[dict]:
@@ -73,5 +70,5 @@ def init_app(app: Flask) -> None:
     app.jinja_env.globals["workspace_nav"] = workspace_nav
     app.jinja_env.globals["audit_actions"] = audit.ACTIONS
     app.jinja_env.filters["workspace_datetime"] = _datetime
-    app.jinja_env.filters["received_by"] = lambda channel: RECEIVED_BY.get(channel, "another channel")
+    app.jinja_env.filters["received_by"] = channels.received_by  # how a returned file reached the service
     cli.register(app)

@@ -10,19 +10,12 @@ from flask import url_for
 from sqlalchemy import select
 
 from service import db
+from service.casework import channels
 from service.casework.models import Case, OutboxMessage
 from service.conference.models import REASONS, ConferenceIssue
 from service.documents import records as documents
 from service.web.formbuild import answers_list
 from service.workspace.common import registry, today
-
-CHANNEL_WORDS = {
-    "web": "sent with the web form",
-    "email": "received by e-mail",
-    "upload": "uploaded by staff",
-    "api": "received through the API",
-    "import": "imported",
-}
 
 
 def when(value: dt.datetime | None) -> str:
@@ -80,7 +73,7 @@ def submissions(case: Case) -> list[dict]:
                 "id": s.id,
                 "title": spec.short_title if spec else "A form this service no longer holds",
                 "received": when(s.received_at),
-                "channel": CHANNEL_WORDS.get(s.channel, s.channel),
+                "channel": channels.received(s.channel),
                 "stage": registry().pack(case.partnership).stage(s.stage).label if _has_stage(case, s.stage) else None,
                 "answers": answers_list(spec, s.data) if spec else [],
                 "records": [

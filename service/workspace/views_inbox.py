@@ -7,6 +7,7 @@ from marshmallow import ValidationError
 
 from forms.taxonomy import CATEGORIES
 from service import db
+from service.casework import channels
 from service.casework import inbox as inbox_rows
 from service.casework.cases import CHANNELS
 from service.intake import uploads
@@ -14,7 +15,7 @@ from service.workspace import bp
 from service.workspace.auth import all_partnerships, allowed_partnerships, case_reach, requires
 from service.workspace.common import registry, today
 
-CHANNEL_NAMES = inbox_rows.CHANNEL_NAMES
+CHANNEL_NAMES = {c: channels.name(c) for c in CHANNELS}  # for the page: Web form, E-mail, ...
 
 
 def filters_from(args) -> tuple[dict, list[dict]]:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import threading
 
 import pytest
-from sqlalchemy import select, text
+from sqlalchemy import func, select, text
 from sqlalchemy.exc import DatabaseError
 
 from service.casework import audit
@@ -70,6 +70,19 @@ def test_verify_passes_on_an_untouched_log(db_app):
     result = db_app.test_cli_runner().invoke(args=["audit", "verify"])
     assert result.exit_code == 0, result.output
     assert "3 audit entries" in result.output and "chain intact" in result.output
+
+
+def test_a_removed_chain_head_is_named_and_nothing_more_is_written(db_app):
+    write(db_app, 2)
+    with db_app.extensions["db_engine"].begin() as connection:  # the head has no trigger: its owner can
+        connection.execute(text("DELETE FROM audit_chain_head"))
+    with sessions(db_app)() as session:
+        assert audit.verify(session).problem == audit.HEAD_MISSING
+        # Started again from the newest row, it would hide rows removed from the end: refused instead.
+        with pytest.raises(audit.AuditLogIsAppendOnly, match="head row was removed"):
+            audit.record(session, "bu@kirklees.example", "case.view", case_reference="KSCP-2026-0009")
+        session.rollback()
+        assert session.scalar(select(func.count()).select_from(AuditEntry)) == 2
 
 
 def test_concurrent_writers_keep_one_chain(db_app):

@@ -123,3 +123,21 @@ def test_an_attachment_that_cannot_be_built_is_replaced_by_a_link(db_app, db_ses
     body = message.get_body(("plain",)).get_content()
     assert f"https://x.example/workspace/cases/{broken.reference}" in body
     assert "could not be attached" in body
+
+
+def test_a_stage_moves_e_mail_is_read_from_the_directory_when_sent_too(db_app, db_session, smtp):
+    outcome = cases.submit(db_session, "nt-appendix-a", NT, channel="web", now=NOW)
+    cases.move_stage(db_session, outcome.reference, "4", reason="no agreement at stage 3", now=NOW)
+    moved = [r for r in rows(db_session) if r.submission_id is None]
+    assert moved, "the move routes to someone at stage 4"
+    assert all(r.role == r.routing.role and r.contact_id == r.routing.contact_id is not None for r in moved)
+    first = db_session.get(Contact, moved[0].contact_id)
+    first.name, first.email = "Acting Lead", "acting.lead@ntscp.example"  # the correction, in the directory
+    db_session.commit()
+    smtp.start()
+    report = outbox.deliver(sessions(db_app), settings(smtp), now=NOW)
+    assert report.failed == 0, report.errors
+    [message] = [m for m in smtp.inbox.messages if m["Message-ID"] == moved[0].message_id]
+    assert message["To"].addresses[0].addr_spec == "acting.lead@ntscp.example"
+    assert message.get_body(("plain",)).get_content().startswith("Dear Acting Lead,")
+    assert "has moved to" in message.get_body(("plain",)).get_content()

@@ -96,3 +96,79 @@ def test_postgresql_refuses_and_leaves_everything_as_it_was():
         forced.attributes["force_data_loss"] = "yes"
         command.downgrade(forced, "base")
         assert _tables(engine) <= {"alembic_version"}
+
+
+CASE_ROWS = (
+    "INSERT INTO cases (id, reference, tracking_hash, partnership, process, status, immediate_risk, created_at, "
+    "updated_at) VALUES (1, 'NT-2026-0001', 'h', 'north-tyneside', 'escalation', 'open', false, "
+    "CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)",
+    "INSERT INTO submissions (id, case_id, form_id, channel, received_at, data) "
+    "VALUES (1, 1, 'nt-appendix-a', 'web', CURRENT_TIMESTAMP, '{}')",
+    "INSERT INTO routing_decisions (id, case_id, submission_id, rule_id, role, name, reason) "
+    "VALUES (1, 1, 1, 'rule', 'manager', 'Business Manager', 'why')",
+    "INSERT INTO outbox (case_id, submission_id, routing_id, message_id, to_name, to_email, subject, body, status, "
+    "attempts, next_attempt_at, created_at) VALUES (1, 1, 1, '<m@x.example>', 'Business Manager', "
+    "'manager@ntscp.example', 'subject', 'body', 'sent', 1, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)",
+)
+KEPT = ("cases", "submissions", "routing_decisions", "outbox")
+
+
+def _counts(engine) -> dict[str, int]:
+    with engine.connect() as connection:
+        return {t: connection.execute(text(f"SELECT count(*) FROM {t}")).scalar() for t in KEPT}
+
+
+def test_sqlite_tables_rebuilt_by_a_migration_keep_the_rows_that_refer_to_them(tmp_path):
+    # Batch steps rebuild routing_decisions (1201) and cases (its downgrade): with foreign keys on while
+    # they ran, dropping the old table deleted the outbox, then the submissions, by ON DELETE CASCADE.
+    engine = db.make_engine(f"sqlite:///{tmp_path / 'kept.sqlite3'}")
+    db.upgrade(engine, "1301_integrity")
+    with engine.begin() as connection:
+        for sql in CASE_ROWS:
+            connection.execute(text(sql))
+    db.upgrade(engine)
+    assert _counts(engine) == dict.fromkeys(KEPT, 1)
+    command.downgrade(db.alembic_config(engine), "1301_integrity")
+    assert _counts(engine) == dict.fromkeys(KEPT, 1)
+    with engine.connect() as connection:  # on again for the service's own connections
+        assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+    engine.dispose()
+
+
+MOVE_ROWS = (
+    "INSERT INTO routing_decisions (id, case_id, submission_id, stage, rule_id, role, name, reason) "
+    "VALUES (2, 1, NULL, '4', 'rule', 'manager', 'Business Manager', 'why')",
+    "INSERT INTO outbox (case_id, routing_id, message_id, to_name, to_email, subject, body, status, attempts, "
+    "next_attempt_at, created_at) VALUES (1, 2, '<move@x.example>', 'Business Manager', 'manager@ntscp.example', "
+    "'subject', 'body', 'sent', 1, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)",
+)
+
+
+@pytest.mark.parametrize("kind", ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def test_downgrading_1201_refuses_to_drop_a_stage_moves_routing_unless_forced(kind, tmp_path):
+    # The older schema holds no routing without a submission: refused with a sentence (it failed on
+    # the NOT NULL with the database's own error), and when forced those rows and their e-mails go.
+    import contextlib
+
+    from tests.conftest import PG_SKIP, pg_schema
+
+    if kind == "sqlite":
+        engines = contextlib.nullcontext(db.make_engine(f"sqlite:///{tmp_path / 'moves.sqlite3'}"))
+    elif os.environ.get("TEST_DATABASE_URL"):
+        engines = pg_schema(os.environ["TEST_DATABASE_URL"])
+    else:
+        pytest.skip(PG_SKIP)
+    with engines as engine:
+        db.upgrade(engine)
+        with engine.begin() as connection:
+            for sql in (*CASE_ROWS, *MOVE_ROWS):
+                connection.execute(text(sql))
+        with pytest.raises(CommandError, match=r"downgrade 1201_stage_moves: it would drop the routing of stage moves"):
+            command.downgrade(db.alembic_config(engine), "1301_integrity")
+        assert _counts(engine) == {"cases": 1, "submissions": 1, "routing_decisions": 2, "outbox": 2}
+        forced = db.alembic_config(engine)
+        forced.attributes["force_data_loss"] = "yes"
+        command.downgrade(forced, "1301_integrity")
+        assert _counts(engine) == dict.fromkeys(KEPT, 1)  # the submission's routing and e-mail stay
+        db.upgrade(engine)
+        engine.dispose()
