@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
 from sqlalchemy import func, select
 
 from app import create_app
-from service.casework import directory
+from service.api.schemas import CaseOut, TrackingOut
+from service.casework import cases, directory
 from service.casework.models import AuditEntry, Case, Submission
 from service.db import sessions
 from tests.conftest import sample
@@ -106,6 +108,23 @@ def test_stage_and_outcome_endpoints(db_app):
     )
     assert done.status_code == 200 and done.json["status"] == "resolved"
     assert client.get("/api/cases/overdue").json == {"cases": [], "next_cursor": None}
+
+
+def test_case_and_tracking_bodies_are_the_views_dumped_whole(db_app):
+    """CaseOut and TrackingOut name every key the views hold: dumping a case through them drops
+    nothing and changes nothing, so the bodies are the views as before they were dumped."""
+    client = staff_client(db_app)
+    made = post(db_app.test_client(), "/api/submissions", {"form_id": "nt-appendix-a", "data": sample("nt-appendix-a")})
+    ref, token = made.json["reference"], made.json["tracking_token"]
+    post(client, f"/api/cases/{ref}/stage", {"stage": "4", "outcome": "Not agreed", "reason": "No agreement"})
+    post(client, f"/api/cases/{ref}/emergency-route", {})
+    with sessions(db_app)() as session:
+        case = cases.get(session, ref)
+        view, tracking = cases.case_view(session, case), cases.tracking_view(session, case)
+    assert CaseOut().dump(view) == view and TrackingOut().dump(tracking) == tracking
+    assert view["routing"] and view["submissions"] and view["emergency_route_shown_at"] and tracking["stages"]
+    assert client.get(f"/api/cases/{ref}").json == json.loads(json.dumps(view))
+    assert client.get(f"/api/track/{token}").json == json.loads(json.dumps(tracking))
 
 
 def test_bad_requests_get_clear_errors_and_store_nothing(db_app):
