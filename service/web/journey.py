@@ -22,11 +22,6 @@ class Option:
     stage: str | None = None
 
 
-def stage_forms(pack: Pack) -> dict[str, FormSpec]:
-    """The form each stage uses, where the policy names one."""
-    return {s.id: pack.form(s.form) for s in pack.stages if s.form}
-
-
 def outcome_forms(pack: Pack) -> tuple[FormSpec, ...]:
     """Forms whose purpose is to record an outcome: the agreed resolution is a required answer."""
     out = []

@@ -376,8 +376,13 @@ def test_every_form_end_to_end(web_app, form_id, request):
     page = soup(web.get(check_url))
     assert title(page).startswith("Check your answers")
     assert len(page.select(".govuk-summary-list__row")) == len(spec.fields)
+    pages = {}
     for link in page.select(".govuk-summary-list__actions a"):
         assert "/s/" in link["href"] and "change=1" in link["href"]
+        # Each Change link lands on its question: the anchor names an element of the page it opens.
+        url, anchor = link["href"].split("#")
+        target = pages.setdefault(url, soup(web.get(url)))
+        assert target.find(id=anchor) is not None, link["href"]
 
     # Download (nothing stored) and read it back with the parsers: the answers as given.
     docx = web.get(check_url.replace("/check", "/download.docx"))
