@@ -110,10 +110,14 @@ class Phone:
 
 @dataclass(frozen=True)
 class ImmediateRisk:
+    """The emergency route: `text` holds only what the policy says; a number the policy does not give
+    (999 where it is silent) is the service's, said so in `reading` (forms.quotes checks both)."""
+
     text: str
     phones: tuple[Phone, ...]
     source: str
     quote: tuple[str, ...] = ()
+    reading: str | None = None
 
 
 @dataclass(frozen=True)

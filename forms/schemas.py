@@ -127,11 +127,16 @@ class ImmediateRiskSchema(_Strict):
     phones = fields.List(fields.Nested(PhoneSchema), required=True)
     source = fields.String(**_text)
     quote = _quote()
+    reading = fields.String(validate=validate.Length(min=1))
 
     @post_load
     def _make(self, data, **kwargs):
         return model.ImmediateRisk(
-            text=data["text"], phones=tuple(data["phones"]), source=data["source"], quote=data["quote"]
+            text=data["text"],
+            phones=tuple(data["phones"]),
+            source=data["source"],
+            quote=data["quote"],
+            reading=data.get("reading"),
         )
 
 

@@ -755,6 +755,22 @@ def test_policy_words_come_before_the_services_reading_on_the_guidance_page(web)
     assert "Stage 1: Stage One" not in soup(web.get("/p/gloucestershire")).get_text(" ", strip=True)
 
 
+def test_an_emergency_number_the_policy_does_not_give_is_shown_as_the_services(web):
+    """SSCP's briefing is silent on an emergency route: the banner's policy words say nothing of 999,
+    and 999 comes after them as this service's reading, on every page and on the policy page."""
+    banner = soup(web.get("/p/sscp")).select_one("#immediate-risk")
+    words = banner.select_one(".app-immediate-risk__policy:not(#immediate-risk-reading)").get_text(" ", strip=True)
+    assert words == "Disagreements must be resolved swiftly with no cost to the child's wellbeing or safety."
+    reading = banner.select_one("#immediate-risk-reading").get_text(" ", strip=True)
+    assert reading.startswith("This service’s reading: The briefing names no emergency route") and "999" in reading
+    policy = (
+        soup(web.get("/p/sscp/policy")).select_one("#if-a-child-is-at-immediate-risk + dl").get_text(" ", strip=True)
+    )
+    assert "This service’s reading: The briefing names no emergency route" in policy
+    kirklees = soup(web.get("/p/kirklees")).select_one("#immediate-risk")  # the protocol gives 999 itself
+    assert kirklees.select_one("#immediate-risk-reading") is None and "999" in kirklees.get_text()
+
+
 def test_the_tracking_page_records_the_emergency_route_and_moves_nothing(web):
     check_url = fill(web, "nt-appendix-a", sample("nt-appendix-a"))
     page = soup(web.get(check_url))
