@@ -132,12 +132,17 @@ class Bypass:
 
 @dataclass(frozen=True)
 class ClosingNeeds:
-    """The record without which a case cannot be closed as resolved, in the policy's words."""
+    """The record without which a case cannot be closed as resolved: the policy's words first, then
+    the service's reading of them (Merton §3.13 asks for the record; holding the close is the reading)."""
 
     form: str
-    text: str
     source: str
     quote: tuple[str, ...]
+    reading: str
+
+    def describe(self, short_name: str) -> str:
+        words = " … ".join(self.quote)
+        return f"“{words}” ({short_name} {self.source}, the policy’s words; this service’s reading: {self.reading})"
 
 
 @dataclass(frozen=True)

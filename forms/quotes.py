@@ -182,7 +182,8 @@ def rules(pack) -> list[Rule]:
         found.append(Rule("Bypass", bypass.text, bypass.source, bypass.quote))
     if pack.closing_needs:
         need = pack.closing_needs
-        found.append(Rule("Closing", need.text, need.source, need.quote))
+        name = f"Closing as resolved: {pack.form(need.form).short_title}"
+        found.append(Rule("Closing", name, need.source, need.quote, need.reading))
     for rule in pack.routing:
         found.append(Rule("Notification", _notification_name(pack, rule), rule["source"], tuple(rule["quote"])))
     for role in pack.roles:

@@ -199,9 +199,9 @@ class ClosingNeedsSchema(_Strict):
     """A record the policy requires before a case is closed as resolved (Merton §3.13)."""
 
     form = fields.String(required=True)
-    text = fields.String(**_text)
     source = fields.String(**_text)
     quote = _quote()
+    reading = fields.String(**_text, metadata={"description": "What the service reads the words as requiring"})
 
     @post_load
     def _make(self, data, **kwargs):

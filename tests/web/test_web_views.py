@@ -771,6 +771,16 @@ def test_an_emergency_number_the_policy_does_not_give_is_shown_as_the_services(w
     assert kirklees.select_one("#immediate-risk-reading") is None and "999" in kirklees.get_text()
 
 
+def test_what_closing_needs_is_the_policys_words_then_the_services_reading(web):
+    """Merton §3.13 asks for written confirmation; that a case waits for it to close is the service's reading."""
+    need = REGISTRY.pack("merton").closing_needs
+    section = soup(web.get("/p/merton/policy")).select_one("#before-a-case-is-closed + dl").get_text(" ", strip=True)
+    words, reading = f"“{need.quote[0]}”", "This service’s reading: a case is closed as resolved only once"
+    assert words in section and reading in section and section.index(words) < section.index(reading)
+    refusal = need.describe("MSCB")
+    assert refusal.startswith(words) and "the policy’s words; this service’s reading: a case is closed" in refusal
+
+
 def test_the_tracking_page_records_the_emergency_route_and_moves_nothing(web):
     check_url = fill(web, "nt-appendix-a", sample("nt-appendix-a"))
     page = soup(web.get(check_url))
