@@ -10,6 +10,7 @@ from service import db
 from service.api.common import allowed, bp, error, json_body, reach, staff, staff_case
 from service.api.schemas import CaseOut, CasePage, ContactOut, ListQuery, OutcomeIn, StageIn, TrackingOut
 from service.casework import cases, closing
+from service.casework.lookup import pack_of
 from service.casework.models import Contact
 from service.workspace.auth import remote_addr
 from service.workspace.common import audit_here, holds_child_details
@@ -178,7 +179,7 @@ def get_directory(partnership: str):
       responses:
         200: {content: {application/json: {schema: {type: array, items: ContactOut}}}}
     """
-    cases.list_cases(db.session(), partnership=partnership, limit=1, within=[])  # raises for an unknown partnership
+    pack_of(partnership)  # the registry's packs: an unknown partnership is a 400 naming the known ones
     if partnership not in allowed("cases.read"):
         return error(f"you do not work in {partnership}", 403)
     found = db.session().scalars(select(Contact).where(Contact.partnership == partnership).order_by(Contact.id))

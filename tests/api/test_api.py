@@ -162,6 +162,8 @@ def test_directory_endpoint(db_app):
     contacts = staff_client(db_app, "bu@mscb.example").get("/api/directory/merton").json
     assert {c["role"] for c in contacts} == {"appendix-b-contact", "qa-sub-group-chair", "independent-chair"}
     assert staff_client(db_app).get("/api/directory/merton").status_code == 403
+    unknown = staff_client(db_app).get("/api/directory/atlantis")  # found in the packs, not in the cases
+    assert unknown.status_code == 400 and unknown.json["error"].startswith("unknown partnership 'atlantis' (one of")
 
 
 def test_cases_need_a_staff_sign_in_and_stay_in_their_partnership(db_app):
