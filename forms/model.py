@@ -110,10 +110,14 @@ class Phone:
 
 @dataclass(frozen=True)
 class ImmediateRisk:
+    """The emergency route: `text` holds only what the policy says; a number the policy does not give
+    (999 where it is silent) is the service's, said so in `reading` (forms.quotes checks both)."""
+
     text: str
     phones: tuple[Phone, ...]
     source: str
     quote: tuple[str, ...] = ()
+    reading: str | None = None
 
 
 @dataclass(frozen=True)
@@ -128,12 +132,17 @@ class Bypass:
 
 @dataclass(frozen=True)
 class ClosingNeeds:
-    """The record without which a case cannot be closed as resolved, in the policy's words."""
+    """The record without which a case cannot be closed as resolved: the policy's words first, then
+    the service's reading of them (Merton §3.13 asks for the record; holding the close is the reading)."""
 
     form: str
-    text: str
     source: str
     quote: tuple[str, ...]
+    reading: str
+
+    def describe(self, short_name: str) -> str:
+        words = " … ".join(self.quote)
+        return f"“{words}” ({short_name} {self.source}, the policy’s words; this service’s reading: {self.reading})"
 
 
 @dataclass(frozen=True)

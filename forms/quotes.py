@@ -122,8 +122,32 @@ def check_pack(raw: dict) -> None:
     for key in RULE_KEYS:
         if raw.get(key):
             check(_quote_of(raw[key]), text, key)
+    if raw.get("immediate_risk"):
+        check_numbers(raw["immediate_risk"], text)
     if raw.get("excluded"):
         check(raw.get("excluded_quote"), text, "excluded")
+
+
+def _get(item, key):
+    return item.get(key) if isinstance(item, dict) else getattr(item, key, None)
+
+
+def check_numbers(risk, text: str) -> None:
+    """A number the emergency route shows but the policy does not give is the service's: it must not be
+    in `text` (shown as the policy's) and `reading` must name it, so the page says the policy is silent."""
+    for i, phone in enumerate(_get(risk, "phones") or ()):
+        number = _get(phone, "number")
+        if not number or normalise(number) in text:
+            continue
+        if number in (_get(risk, "text") or ""):
+            raise QuoteError(
+                f"immediate_risk.text: {number} is not in the policy: put it in `reading`, as the service's"
+            )
+        if number not in (_get(risk, "reading") or ""):
+            raise QuoteError(
+                f"immediate_risk.phones.{i}: {number} is not in the policy: `reading` says the policy is silent "
+                "and names it as the service's"
+            )
 
 
 def check_form(raw: dict, policy_file: str) -> None:
@@ -149,7 +173,7 @@ def _notification_name(pack, rule: dict) -> str:
 def rules(pack) -> list[Rule]:
     """Every rule of a loaded pack with its quote, in the order the page shows them."""
     risk = pack.immediate_risk
-    found = [Rule("Emergency route", "If a child is at immediate risk", risk.source, risk.quote)]
+    found = [Rule("Emergency route", "If a child is at immediate risk", risk.source, risk.quote, risk.reading)]
     if pack.excluded:
         found.append(Rule("Exclusion", pack.excluded, pack.excluded_source or "", pack.excluded_quote))
     for stage in pack.stages:
@@ -158,7 +182,8 @@ def rules(pack) -> list[Rule]:
         found.append(Rule("Bypass", bypass.text, bypass.source, bypass.quote))
     if pack.closing_needs:
         need = pack.closing_needs
-        found.append(Rule("Closing", need.text, need.source, need.quote))
+        name = f"Closing as resolved: {pack.form(need.form).short_title}"
+        found.append(Rule("Closing", name, need.source, need.quote, need.reading))
     for rule in pack.routing:
         found.append(Rule("Notification", _notification_name(pack, rule), rule["source"], tuple(rule["quote"])))
     for role in pack.roles:

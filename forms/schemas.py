@@ -127,11 +127,16 @@ class ImmediateRiskSchema(_Strict):
     phones = fields.List(fields.Nested(PhoneSchema), required=True)
     source = fields.String(**_text)
     quote = _quote()
+    reading = fields.String(validate=validate.Length(min=1))
 
     @post_load
     def _make(self, data, **kwargs):
         return model.ImmediateRisk(
-            text=data["text"], phones=tuple(data["phones"]), source=data["source"], quote=data["quote"]
+            text=data["text"],
+            phones=tuple(data["phones"]),
+            source=data["source"],
+            quote=data["quote"],
+            reading=data.get("reading"),
         )
 
 
@@ -194,9 +199,9 @@ class ClosingNeedsSchema(_Strict):
     """A record the policy requires before a case is closed as resolved (Merton §3.13)."""
 
     form = fields.String(required=True)
-    text = fields.String(**_text)
     source = fields.String(**_text)
     quote = _quote()
+    reading = fields.String(**_text, metadata={"description": "What the service reads the words as requiring"})
 
     @post_load
     def _make(self, data, **kwargs):

@@ -5,6 +5,7 @@
     GET  /api/cases/overdue?partnership=                                    -> open cases past their due date
     GET  /api/cases/<reference>                                             -> the case with stages, submissions, routing
     POST /api/cases/<reference>/stage    {stage, immediate_risk?, outcome?}
+    POST /api/cases/<reference>/emergency-route                            -> the case, its stage unchanged
     POST /api/cases/<reference>/outcome  {outcome?, resolution?, learning?, resolved?}
     GET  /api/track/<token>                                                 -> what the raiser may see
     GET  /api/directory/<partnership>                                       -> contacts

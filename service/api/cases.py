@@ -8,8 +8,9 @@ from sqlalchemy import select
 
 from service import db
 from service.api.common import allowed, bp, error, json_body, reach, staff, staff_case
-from service.api.schemas import CasePage, ContactOut, ListQuery, OutcomeIn, StageIn
+from service.api.schemas import CaseOut, CasePage, ContactOut, ListQuery, OutcomeIn, StageIn, TrackingOut
 from service.casework import cases, closing
+from service.casework.lookup import pack_of
 from service.casework.models import Contact
 from service.workspace.auth import remote_addr
 from service.workspace.common import audit_here, holds_child_details
@@ -64,7 +65,7 @@ def get_case(reference: str):
     if holds_child_details(case):  # as the case page: reading a child's record is audited
         audit_here("case.view", case, detail="API")
         session.commit()
-    return jsonify(view)
+    return jsonify(CaseOut().dump(view))
 
 
 @bp.post("/cases/<reference>/stage")
@@ -97,7 +98,7 @@ def post_stage(reference: str):
         reason=body["reason"],
         channel="api",
     )
-    return jsonify(cases.case_view(session, case))
+    return jsonify(CaseOut().dump(cases.case_view(session, case)))
 
 
 @bp.post("/cases/<reference>/emergency-route")
@@ -116,7 +117,7 @@ def post_emergency_route(reference: str):
     # The entry commits with the record (record_emergency_route commits), as a stage move's does.
     audit_here("case.emergency-route", case, detail="API")
     case = cases.record_emergency_route(session, case)
-    return jsonify(cases.case_view(session, case))
+    return jsonify(CaseOut().dump(cases.case_view(session, case)))
 
 
 @bp.post("/cases/<reference>/outcome")
@@ -145,11 +146,11 @@ def post_outcome(reference: str):
             )
         except closing.CloseRefused as exc:
             return error(str(exc), 400, exc.messages)
-        return jsonify(cases.case_view(session, case))
+        return jsonify(CaseOut().dump(cases.case_view(session, case)))
     body.pop("debrief")
     audit_here("case.outcome", case, detail="API")
     case = cases.record_outcome(session, case, **body)
-    return jsonify(cases.case_view(session, case))
+    return jsonify(CaseOut().dump(cases.case_view(session, case)))
 
 
 @bp.get("/track/<token>")
@@ -164,7 +165,7 @@ def get_tracking(token: str):
         404: {content: {application/json: {schema: ErrorOut}}}
     """
     session = db.session()
-    return jsonify(cases.tracking_view(session, cases.by_tracking_token(session, token)))
+    return jsonify(TrackingOut().dump(cases.tracking_view(session, cases.by_tracking_token(session, token))))
 
 
 @bp.get("/directory/<partnership>")
@@ -178,7 +179,7 @@ def get_directory(partnership: str):
       responses:
         200: {content: {application/json: {schema: {type: array, items: ContactOut}}}}
     """
-    cases.list_cases(db.session(), partnership=partnership, limit=1, within=[])  # raises for an unknown partnership
+    pack_of(partnership)  # the registry's packs: an unknown partnership is a 400 naming the known ones
     if partnership not in allowed("cases.read"):
         return error(f"you do not work in {partnership}", 403)
     found = db.session().scalars(select(Contact).where(Contact.partnership == partnership).order_by(Contact.id))

@@ -87,23 +87,89 @@ class CasePage(Schema):
     next_cursor = fields.String(allow_none=True)
 
 
+class SubmissionView(Schema):
+    """A form as received, without its bytes (their size and SHA-256 stand for them)."""
+
+    id = fields.Integer()
+    form_id = fields.String()
+    channel = fields.String()
+    stage = fields.String(allow_none=True)
+    received_at = fields.String()
+    filename = fields.String(allow_none=True)
+    content_type = fields.String(allow_none=True)
+    raw_bytes = fields.Integer(allow_none=True)
+    raw_sha256 = fields.String(allow_none=True)
+    data = fields.Dict()
+
+
+class RoutingView(Schema):
+    """A routing decision: who was chosen, by which rule of the pack, and why."""
+
+    submission_id = fields.Integer(allow_none=True)
+    stage = fields.String(allow_none=True)
+    rule_id = fields.String()
+    role = fields.String()
+    name = fields.String()
+    email = fields.String(allow_none=True)
+    phone = fields.String(allow_none=True)
+    agency = fields.String(allow_none=True)
+    reason = fields.String()
+
+
 class CaseOut(Schema):
-    """The case as `flask --app app case REF` prints it."""
+    """The case as `flask --app app case REF` prints it (service.casework.queries.case_view), every key."""
 
     reference = fields.String()
     partnership = fields.String()
+    partnership_name = fields.String()
+    process = fields.String()
     status = fields.String()
+    raiser_name = fields.String(allow_none=True)
+    raiser_role = fields.String(allow_none=True)
+    raiser_contact = fields.String(allow_none=True)
+    raising_agency = fields.String(allow_none=True)
+    receiving_agency = fields.String(allow_none=True)
+    receiving_sector = fields.String(allow_none=True)
+    area = fields.String(allow_none=True)
+    category = fields.String(allow_none=True)
+    child_name = fields.String(allow_none=True)
+    date_raised = fields.String(allow_none=True)
+    immediate_risk = fields.Boolean()
+    emergency_route_shown_at = fields.String(allow_none=True)
     current_stage = fields.String(allow_none=True)
     current_due = fields.String(allow_none=True)
     overdue = fields.Boolean()
     due_soon = fields.Boolean()
     next_step = fields.String()
+    outcome = fields.String(allow_none=True)
+    resolution = fields.String(allow_none=True)
+    learning = fields.String(allow_none=True)
+    created_at = fields.String()
+    updated_at = fields.String()
     stages = fields.List(fields.Nested(StageView))
-    submissions = fields.List(fields.Dict())
-    routing = fields.List(fields.Dict())
+    submissions = fields.List(fields.Nested(SubmissionView))
+    routing = fields.List(fields.Nested(RoutingView))
+
+
+class TrackingStageView(Schema):
+    """A stage as the raiser sees it: why a stage was passed only in the service's words."""
+
+    stage = fields.String()
+    name = fields.String()
+    entered_on = fields.String(allow_none=True)
+    timescale = fields.String()
+    due = fields.String(allow_none=True)
+    due_words = fields.String()
+    left_on = fields.String(allow_none=True)
+    met = fields.Boolean(allow_none=True)
+    overdue = fields.Boolean()
+    skipped = fields.Boolean()
+    reason = fields.String(allow_none=True)
 
 
 class TrackingOut(Schema):
+    """What the raiser may see by the tracking token (service.casework.queries.tracking_view), every key."""
+
     reference = fields.String()
     partnership_name = fields.String()
     status = fields.String()
@@ -112,7 +178,8 @@ class TrackingOut(Schema):
     overdue = fields.Boolean()
     due_soon = fields.Boolean()
     next_step = fields.String()
-    stages = fields.List(fields.Dict())
+    emergency_route_shown_at = fields.String(allow_none=True)
+    stages = fields.List(fields.Nested(TrackingStageView))
 
 
 class StageIn(_Strict):

@@ -214,7 +214,7 @@ def _check_closing_needs(pack: Pack, case: Case) -> None:
     if need is None or any(s.form_id == need.form for s in case.submissions):
         return
     raise CaseError(
-        f"{case.reference} cannot be closed as resolved yet: {need.text} ({pack.short_name} {need.source}). "
+        f"{case.reference} cannot be closed as resolved yet: {need.describe(pack.short_name)}. "
         f"Send the {pack.form(need.form).short_title} first."
     )
 

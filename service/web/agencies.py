@@ -2,15 +2,16 @@
 
 Where a routing rule sends a form to the receiving agency's own lead (Kirklees Appendix 3: each
 agency's safeguarding lead), the agency is picked from the directory's agencies (a list the browser
-offers as the person types), or written as "Not listed: <name>", which goes to the partnership's
-other recipients (the CP Review Unit) to find the lead. A name the directory does not hold is
-refused on the page, at its row, rather than when the form is sent."""
+offers as the person types), or written as "Not listed: <name>", which goes to the form's other
+recipients to find the lead: the roles the pack's other rules for the form send to, named and
+quoted from the pack (Kirklees: the Child Protection Review Unit), never from code. A name the
+directory does not hold is refused on the page, at its row, rather than when the form is sent."""
 
 from __future__ import annotations
 
 from sqlalchemy import select
 
-from forms.model import FormSpec, Pack
+from forms.model import FormSpec, Pack, Role
 from service import db
 from service.casework import routing
 from service.casework.models import Contact
@@ -18,14 +19,56 @@ from service.casework.models import Contact
 NOT_LISTED = routing.NOT_LISTED
 
 
+def _rules(pack: Pack, spec: FormSpec) -> list[dict]:
+    """The routing rules applying to this form whatever its stage."""
+    return [
+        r
+        for r in pack.routing
+        if "stages" not in r["when"] and "stages_from" not in r["when"] and routing.applies(r, pack, spec, None)
+    ]
+
+
 def _roles(pack: Pack, spec: FormSpec) -> set[str]:
     """Roles a rule applying to this form sends to by the receiving agency (stage-independent rules)."""
-    rules = (r for r in pack.routing if r["to"].get("match") == "receiving_agency")
-    return {
-        r["to"]["role"]
-        for r in rules
-        if "stages" not in r["when"] and "stages_from" not in r["when"] and routing.applies(r, pack, spec, None)
-    }
+    return {r["to"]["role"] for r in _rules(pack, spec) if r["to"].get("match") == "receiving_agency"}
+
+
+def other_recipients(pack: Pack, spec: FormSpec) -> tuple[Role, ...]:
+    """The roles that receive the form whatever its agencies: they receive a "Not listed" agency's row
+    (routing.route) and a copy of every other, so they find the agency's lead. In the pack's order."""
+    if not _roles(pack, spec):
+        return ()
+    ids = {r["to"]["role"] for r in _rules(pack, spec) if r["to"].get("match", "none") == "none"}
+    return tuple(role for role in pack.roles if role.id in ids)
+
+
+def names(roles: tuple[Role, ...]) -> str:
+    """The roles' names as the pack gives them, joined for a sentence ("A, B and C")."""
+    words = [f"the {r.name}" for r in roles]
+    return " and ".join([", ".join(words[:-1]), words[-1]]) if len(words) > 1 else "".join(words)
+
+
+def not_listed_note(pack: Pack, spec: FormSpec) -> str | None:
+    """What the question page says of an agency missing from the directory, in the pack's words and
+    with the policy's own words for who receives it; None when the form is not sent by agency."""
+    if not _roles(pack, spec):
+        return None
+    roles = other_recipients(pack, spec)
+    lead = f"Agency: choose it from the {pack.short_name} directory as you type. If it is not there, write “{NOT_LISTED}” and its name"
+    if not roles:  # routing.route records it as not in the directory and sends it to nobody
+        return f"{lead}: the form then records that it is not in the directory, and it is sent to nobody."
+    said = "; ".join(f"{r.source}: “{' … '.join(r.quote)}”" for r in roles if r.quote)
+    return f"{lead}: it is sent to {names(roles)} to find its lead" + (f" (the policy, {said})." if said else ".")
+
+
+def not_in_directory(pack: Pack, spec: FormSpec, value: str) -> str:
+    """The error at a row naming an agency the directory does not hold."""
+    roles = other_recipients(pack, spec)
+    who = f" for {names(roles)} to find its lead" if roles else ""
+    return (
+        f"{value} is not in the {pack.short_name} directory: choose an agency from the list, "
+        f"or write “{NOT_LISTED}” and its name{who}"
+    )
 
 
 def directory_agencies(pack: Pack, spec: FormSpec) -> list[str]:
@@ -57,10 +100,6 @@ def check(form, pack: Pack, spec: FormSpec) -> bool:
         for field in targets:
             value = (field.data or "").strip()
             if value and not routing.not_listed(value) and routing.normalise_agency(value) not in known:
-                field.errors = [
-                    *field.errors,
-                    f"{value} is not in the {pack.short_name} directory: choose an agency from the list, "
-                    f"or write “{NOT_LISTED}” and its name for the Child Protection Review Unit to find its lead",
-                ]
+                field.errors = [*field.errors, not_in_directory(pack, spec, value)]
                 fine = False
     return fine

@@ -226,10 +226,9 @@ def summary(spec: FormSpec, answers: dict, change_url) -> list[dict]:
 
 
 def _anchor(spec_field: SpecField) -> str:
+    """Where a Change link lands: a date's first box; any other question's element, rows' group included."""
     if spec_field.type == "date":
         return f"{spec_field.key}-day"
-    if spec_field.type == "rows":
-        return spec_field.key
     return spec_field.key
 
 

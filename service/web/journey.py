@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from forms.model import FormSpec, Pack
+from service.web import agencies
 
 
 @dataclass(frozen=True)
@@ -19,11 +20,6 @@ class Option:
     hint: str
     form_id: str | None = None
     stage: str | None = None
-
-
-def stage_forms(pack: Pack) -> dict[str, FormSpec]:
-    """The form each stage uses, where the policy names one."""
-    return {s.id: pack.form(s.form) for s in pack.stages if s.form}
 
 
 def outcome_forms(pack: Pack) -> tuple[FormSpec, ...]:
@@ -62,21 +58,22 @@ def options(pack: Pack) -> list[Option]:
             Option(
                 value=f"form:{spec.id}",
                 text=f"Complete the {spec.short_title}",
-                hint=_hint(spec),
+                hint=_hint(pack, spec),
                 form_id=spec.id,
             )
         )
     return out
 
 
-def _hint(spec: FormSpec) -> str:
+def _hint(pack: Pack, spec: FormSpec) -> str:
     hint = spec.who_completes + "."
     if spec.process == "cp-conference":  # the chair's log (service.conference) is where chairs record them
+        copied = agencies.names(agencies.other_recipients(pack, spec))
         hint += (
             " Chairs with a workspace account record conferences in the conference log instead: it sends each"
             " agency's safeguarding lead its letter and chases a late reply. It can be sent from here only by"
             " the chair or the business unit, signed in to the workspace: each row then goes on its own to that"
-            " agency's lead, copied to the Child Protection Review Unit, into the same log."
+            f" agency's lead{f', copied to {copied},' if copied else ''} into the same log."
         )
     return hint
 

@@ -138,6 +138,7 @@ def _question_page(token, draft, spec, pack, section, form, changing):
         back_url=back,
         no_child_details=not spec.carries_child_details,
         agency_options=agencies.directory_agencies(pack, spec),
+        not_listed_note=agencies.not_listed_note(pack, spec),
     )
 
 
@@ -313,7 +314,10 @@ def _conference_sent(session, case: Case):
         if i.case is not None
     ]
     pack = registry().pack(case.partnership)
-    return render_page("conference_sent.html", title="Conference escalations sent", pack=pack, rows=rows)
+    copied = agencies.names(agencies.other_recipients(pack, pack.form(case.submissions[0].form_id)))
+    return render_page(
+        "conference_sent.html", title="Conference escalations sent", pack=pack, rows=rows, copied_to=copied
+    )
 
 
 @bp.route("/d/<token>/delete", methods=["POST"])

@@ -80,6 +80,27 @@ def test_a_pack_with_a_rule_not_quoted_from_its_policy_does_not_load(packs_copy,
         load_registry(packs_copy)
 
 
+def test_the_emergency_route_shows_a_number_the_policy_lacks_only_as_the_service_s(packs_copy):
+    """SSCP's briefing names no emergency number: its 999 is the service's, said so in `reading`;
+    put back in the words shown as the briefing's, or left unexplained, the pack does not load."""
+    sscp = next(p for p in PACKS if p.id == "sscp")
+    assert "999" not in quotes.policy_text(sscp.policy_file) and "999" not in sscp.immediate_risk.text
+    assert "names no emergency route" in sscp.immediate_risk.reading and "999" in sscp.immediate_risk.reading
+    kirklees = next(p for p in PACKS if p.id == "kirklees")  # the protocol gives 999 and its own line
+    assert "999" in kirklees.immediate_risk.text and kirklees.immediate_risk.reading is None
+
+    def claim(d):
+        d["immediate_risk"]["text"] += " If a child is in immediate danger, call 999."
+
+    _edit(packs_copy / "sscp", claim)
+    with pytest.raises(PackError, match=r"sscp/pack\.yaml: immediate_risk\.text: 999 is not in the policy"):
+        load_registry(packs_copy)
+    _edit(packs_copy / "sscp", lambda d: d["immediate_risk"].update(text=sscp.immediate_risk.text))
+    _edit(packs_copy / "sscp", lambda d: d["immediate_risk"].pop("reading"))
+    with pytest.raises(PackError, match=r"immediate_risk\.phones\.0: 999 is not in the policy"):
+        load_registry(packs_copy)
+
+
 def test_a_form_whose_use_is_not_quoted_does_not_load(packs_copy):
     path = packs_copy / "north-tyneside" / "forms" / "nt-appendix-a.yaml"
     data = yaml.safe_load(path.read_text(encoding="utf-8"))

@@ -376,8 +376,13 @@ def test_every_form_end_to_end(web_app, form_id, request):
     page = soup(web.get(check_url))
     assert title(page).startswith("Check your answers")
     assert len(page.select(".govuk-summary-list__row")) == len(spec.fields)
+    pages = {}
     for link in page.select(".govuk-summary-list__actions a"):
         assert "/s/" in link["href"] and "change=1" in link["href"]
+        # Each Change link lands on its question: the anchor names an element of the page it opens.
+        url, anchor = link["href"].split("#")
+        target = pages.setdefault(url, soup(web.get(url)))
+        assert target.find(id=anchor) is not None, link["href"]
 
     # Download (nothing stored) and read it back with the parsers: the answers as given.
     docx = web.get(check_url.replace("/check", "/download.docx"))
@@ -663,11 +668,15 @@ def test_an_agency_missing_from_the_directory_is_refused_at_its_row(chair, web_a
     page = soup(web.get(url))
     assert "Greenfield High School" in [o["value"] for o in page.select("datalist#directory-agencies option")]
     assert page.select_one("input[name=rows-0-agency]")["list"] == "directory-agencies"
+    # Who finds a missing agency's lead is the pack's role, with the policy's words (tests/web/test_agencies.py).
+    inset = page.select_one(".govuk-inset-text:-soup-contains('Not listed')").get_text(" ", strip=True)
+    assert "Child Protection Review Unit (CPRU)" in inset and "Appendix 3: “Please contact the CPRU at”" in inset
     response = web.post(url, data=section_post(spec.sections[0], answers, csrf(page), **{"continue": "1"}))
     page = soup(response)
     assert response.status_code == 200
     error = page.select_one(".govuk-error-summary a[href='#rows-0-agency']").get_text(strip=True)
     assert error.startswith("Nowhere Agency is not in the KSCP directory")
+    assert error.endswith("for the Child Protection Review Unit (CPRU) to find its lead")
     assert page.select_one("#rows-0-agency-error") is not None
     with web_app.app_context():
         assert db.session().scalar(select(Case)) is None
@@ -744,6 +753,32 @@ def test_policy_words_come_before_the_services_reading_on_the_guidance_page(web)
     text = soup(web.get("/p/north-tyneside")).get_text(" ", strip=True)
     assert text.index("“within 5 days”") < text.index("5 working days, counted from the day after")
     assert "Stage 1: Stage One" not in soup(web.get("/p/gloucestershire")).get_text(" ", strip=True)
+
+
+def test_an_emergency_number_the_policy_does_not_give_is_shown_as_the_services(web):
+    """SSCP's briefing is silent on an emergency route: the banner's policy words say nothing of 999,
+    and 999 comes after them as this service's reading, on every page and on the policy page."""
+    banner = soup(web.get("/p/sscp")).select_one("#immediate-risk")
+    words = banner.select_one(".app-immediate-risk__policy:not(#immediate-risk-reading)").get_text(" ", strip=True)
+    assert words == "Disagreements must be resolved swiftly with no cost to the child's wellbeing or safety."
+    reading = banner.select_one("#immediate-risk-reading").get_text(" ", strip=True)
+    assert reading.startswith("This service’s reading: The briefing names no emergency route") and "999" in reading
+    policy = (
+        soup(web.get("/p/sscp/policy")).select_one("#if-a-child-is-at-immediate-risk + dl").get_text(" ", strip=True)
+    )
+    assert "This service’s reading: The briefing names no emergency route" in policy
+    kirklees = soup(web.get("/p/kirklees")).select_one("#immediate-risk")  # the protocol gives 999 itself
+    assert kirklees.select_one("#immediate-risk-reading") is None and "999" in kirklees.get_text()
+
+
+def test_what_closing_needs_is_the_policys_words_then_the_services_reading(web):
+    """Merton §3.13 asks for written confirmation; that a case waits for it to close is the service's reading."""
+    need = REGISTRY.pack("merton").closing_needs
+    section = soup(web.get("/p/merton/policy")).select_one("#before-a-case-is-closed + dl").get_text(" ", strip=True)
+    words, reading = f"“{need.quote[0]}”", "This service’s reading: a case is closed as resolved only once"
+    assert words in section and reading in section and section.index(words) < section.index(reading)
+    refusal = need.describe("MSCB")
+    assert refusal.startswith(words) and "the policy’s words; this service’s reading: a case is closed" in refusal
 
 
 def test_the_tracking_page_records_the_emergency_route_and_moves_nothing(web):
