@@ -49,7 +49,7 @@ TOP_PAIRS = 12
 class Themes:
     title: str
     total: int
-    charts: list[charts.Chart]
+    charts: list[charts.Chart]  # the escalations' themes; conference escalations are apart (`conference`)
     learning: list[outcomes.Theme] = field(default_factory=list)
     conference: list[charts.Chart] = field(default_factory=list)
     at: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
@@ -330,4 +330,4 @@ def themes(
     title = "All partnerships" if len(partnerships) > 1 else names[0] if names else "No partnership"
     if year is not None:
         title += f", {year}"
-    return Themes(title, groups.total, built + conference, learning, conference)
+    return Themes(title, groups.total, built, learning, conference)

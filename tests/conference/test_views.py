@@ -290,6 +290,15 @@ def test_the_themes_dashboard_shows_the_conference_log(ws_app, ws_session):
     html = bu.get("/workspace/themes").get_data(as_text=True)
     assert "Conference escalations by agency" in html and "Conference escalation patterns this quarter" in html
     assert "Greenfield High School: Non-attendance at conference" in html
+    # The conference charts are built apart from the escalations' themes, and each is shown once.
+    with ws_app.app_context():
+        from service.casework.workdays import Calendar
+        from service.workspace import themes
+
+        found = themes.themes(ws_session, registry(), Calendar(), ["kirklees"], None, TODAY)
+    assert {c.key for c in found.conference} >= {"conference-agency", "conference-patterns"}
+    assert not {c.key for c in found.charts} & {c.key for c in found.conference}
+    assert html.count('id="chart-conference-agency"') == 1
 
 
 def test_the_workspace_navigation_links_the_log_for_those_who_may_read_it(ws_app):
