@@ -37,6 +37,7 @@ from sqlalchemy.sql.elements import Grouping
 
 from forms.model import Registry
 from forms.taxonomy import CATEGORIES
+from service.casework.access import CONFERENCE
 from service.casework.models import Case, CaseStage
 from service.casework.workdays import Calendar
 from service.documents import charts
@@ -78,7 +79,7 @@ def cached(app, key: tuple, compute) -> Themes:
 
 def _scope(stmt, partnerships: list[str], year: int | None):
     # Conference escalations are not escalations between agencies: they have their own charts and section.
-    stmt = stmt.where(Case.partnership.in_(partnerships), Case.process != outcomes.CONFERENCE)
+    stmt = stmt.where(Case.partnership.in_(partnerships), Case.process != CONFERENCE)
     if year is not None:
         start, end = _year_bounds(year)
         stmt = stmt.where(Case.created_at >= start, Case.created_at < end)
