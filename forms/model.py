@@ -277,6 +277,13 @@ class Pack:
     def stage_index(self, stage_id: str) -> int:
         return [s.id for s in self.stages].index(stage_id)
 
+    def next_stage(self, stage_id: str | None) -> Stage | None:
+        """The stage after `stage_id` in the policy's order; None after the last one, or for no stage."""
+        if not stage_id:
+            return None
+        index = self.stage_index(stage_id)
+        return self.stages[index + 1] if index + 1 < len(self.stages) else None
+
     def form(self, form_id: str) -> FormSpec:
         for form in self.forms:
             if form.id == form_id:

@@ -128,8 +128,10 @@ def stage_view(pack: Pack, row: CaseStage, cal: workdays.Calendar, today: dt.dat
     }
 
 
-def case_view(session: Session, case: Case, *, now: dt.datetime | None = None) -> dict:
-    """The whole case as a JSON-ready dict (for business units: it includes child details)."""
+def case_view(session: Session, case: Case, *, now: dt.datetime | None = None, files: bool = True) -> dict:
+    """The whole case as a JSON-ready dict (for business units: it includes child details). With
+    `files=False` each submission leaves out its original's size and sha256, so no original is read
+    (the workspace's case page, which never shows the digest and asks the database for the sizes)."""
     pack = pack_of(case.partnership)
     today = workdays.today(now_utc(now))
     cal = workdays.calendar(session)
@@ -175,8 +177,7 @@ def case_view(session: Session, case: Case, *, now: dt.datetime | None = None) -
                 "received_at": s.received_at.isoformat(),
                 "filename": s.filename,
                 "content_type": s.content_type,
-                "raw_bytes": len(s.raw) if s.raw is not None else None,
-                "raw_sha256": hashlib.sha256(s.raw).hexdigest() if s.raw is not None else None,
+                **(_original(s.raw) if files else {}),
                 "data": s.data,
             }
             for s in case.submissions
@@ -195,6 +196,13 @@ def case_view(session: Session, case: Case, *, now: dt.datetime | None = None) -
             }
             for r in case.routings
         ],
+    }
+
+
+def _original(raw: bytes | None) -> dict:
+    return {
+        "raw_bytes": len(raw) if raw is not None else None,
+        "raw_sha256": hashlib.sha256(raw).hexdigest() if raw is not None else None,
     }
 
 

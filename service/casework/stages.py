@@ -130,7 +130,6 @@ def next_step(pack: Pack, case: Case) -> NextStep:
         )
         return NextStep(text, None, None, None, None, None, None, None)
     stage = pack.stage(case.current_stage)
-    index = pack.stage_index(stage.id)
     due_words = workdays.describe_due(case.current_due, stage.timescale)
     if stage.timescale.kind == "none":
         acts = f"Who acts: {stage.who_acts}. The policy sets no timescale for this stage."
@@ -138,7 +137,7 @@ def next_step(pack: Pack, case: Case) -> NextStep:
         acts = f"Who acts: {stage.who_acts}, {due_words}."
     heading = stage.name if stage.name.lower().startswith("stage") else f"{stage.label}: {stage.name}"
     parts = [f"{case.reference} is at {heading}.", acts]
-    following = pack.stages[index + 1] if index + 1 < len(pack.stages) else None
+    following = pack.next_stage(stage.id)
     form = None
     if following is not None:
         form_id = following.form or stage.form

@@ -11,8 +11,9 @@ import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from forms import registry
 from service.casework import workdays
@@ -64,7 +65,11 @@ def overdue_count(session: Session, today: dt.date, partnerships: list[str]) -> 
 def chase(
     session: Session, *, now: dt.datetime | None = None, link_for: Callable[[str], str] = response_link
 ) -> list[Chased]:
-    """A chaser to the lead (copying the CP Review Unit) for each overdue row; commits."""
+    """A chaser to the lead (copying the CP Review Unit) for each overdue row; commits each row's.
+
+    Each row is claimed by a conditional UPDATE (still awaiting, still overdue, still on the count of
+    chasers read): two runs at once (cron twice, two servers) find the row, but only one UPDATE
+    matches, and only that run writes the chaser, in the same transaction as its claim."""
     now = now or dt.datetime.now(dt.UTC)
     today = workdays.today(now)
     cal = workdays.calendar(session)
@@ -72,23 +77,52 @@ def chase(
     for issue in overdue(session, today):
         if issue.chasers >= MAX_CHASERS or issue.case is None:
             continue
-        pack = registry().pack(issue.conference.partnership)
-        submission = issue.case.submissions[0]
-        spec = registry().form(submission.form_id)
-        decisions = [d for d in issue.case.routings if d.submission_id == submission.id]
-        issue.chasers += 1
-        issue.last_chased_on = today
-        issue.due = cal.add_working_days(today, FOLLOW_UP_DAYS)
-        write_messages(
-            session,
-            pack,
-            spec,
-            issue,
-            decisions,
-            link=link_for(response_token(issue.response_nonce)),
-            now=now,
-            chaser=True,
-        )
+        if not _claim(session, issue, today, cal.add_working_days(today, FOLLOW_UP_DAYS)):
+            session.rollback()
+            continue  # another run chased it, or the agency responded meanwhile
+        try:
+            _write_chaser(session, issue, link_for, now)
+        except Exception:
+            session.rollback()  # the claim goes with it: the next run chases the row
+            raise
+        session.commit()
         chased.append(Chased(issue.case.reference, issue.agency, issue.due, issue.chasers))
-    session.commit()
     return chased
+
+
+def _claim(session: Session, issue: ConferenceIssue, today: dt.date, due: dt.date) -> bool:
+    """The row's next chaser is this run's to send: one UPDATE, matched by one run only."""
+    claimed = session.execute(
+        update(ConferenceIssue)
+        .where(
+            ConferenceIssue.id == issue.id,
+            ConferenceIssue.status == "awaiting",
+            ConferenceIssue.due < today,
+            ConferenceIssue.chasers == issue.chasers,
+        )
+        .values(chasers=issue.chasers + 1, last_chased_on=today, due=due)
+        .execution_options(synchronize_session=False)
+    )
+    if claimed.rowcount != 1:
+        return False
+    # The loaded row as the UPDATE left it, without writing it again.
+    for name, value in (("chasers", issue.chasers + 1), ("last_chased_on", today), ("due", due)):
+        set_committed_value(issue, name, value)
+    return True
+
+
+def _write_chaser(session: Session, issue: ConferenceIssue, link_for: Callable[[str], str], now: dt.datetime) -> None:
+    pack = registry().pack(issue.conference.partnership)
+    submission = issue.case.submissions[0]
+    spec = registry().form(submission.form_id)
+    decisions = [d for d in issue.case.routings if d.submission_id == submission.id]
+    write_messages(
+        session,
+        pack,
+        spec,
+        issue,
+        decisions,
+        link=link_for(response_token(issue.response_nonce)),
+        now=now,
+        chaser=True,
+    )

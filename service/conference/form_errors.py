@@ -1,9 +1,13 @@
 """The chair's conference form's errors in GOV.UK wording, each linked to its input and shown at it.
 
 log.check names what is wrong by answer (`meeting_date`, `rows.0.agency`) in its validators' words;
-a chair sees "Enter the date of the meeting", both in the error summary and above the input."""
+a chair sees "Enter the date of the meeting", both in the error summary and above the input.
+An uploaded table's refused conferences (tables.ConferencesRefused) are named by their date,
+family and chair, then each answer in the same words, linked to the file input."""
 
 from __future__ import annotations
+
+import datetime as dt
 
 MISSING = ("Missing data", "Shorter than minimum", "Field may not be null", "Not a valid", "not a date", "Length must")
 
@@ -15,6 +19,8 @@ WORDS = {
     "agency_rep": ("Row {n}: enter the agency rep's name", "Row {n}, name of agency rep: {}"),
     "reason": ("Row {n}: choose the reason for escalation", "Row {n}: choose the reason for escalation"),
     "reason_detail": ("Row {n}: say what the other issue is", "Row {n}, details: {}"),
+    "cp_chair": ("Row {n}: enter the CP chair's name", "Row {n}, CP chair: {}"),
+    "partnership": ("Choose a partnership", "Partnership: {}"),
 }
 
 
@@ -50,3 +56,25 @@ def errors(messages: dict[str, list[str]], given: dict) -> tuple[list[dict], dic
             summary.append({"text": text, "href": f"#{target}"})
             inline.setdefault(target, text)
     return summary, inline
+
+
+def table_errors(refused: list[tuple[int, dict, dict[str, list[str]]]]) -> list[dict]:
+    """Error summary entries for a table's refused conferences (tables.ConferencesRefused.refused):
+    "Conference 2 (5 November 2026, Family B, chaired by Rhian Pritchard): Row 1, agency: ..."."""
+    out = []
+    for number, answers, messages in refused:
+        summary, _inline = errors(messages, answers)
+        heading = f"Conference {number} ({_conference_words(answers)})"
+        out += [{"text": f"{heading}: {entry['text']}", "href": "#table"} for entry in summary]
+    return out
+
+
+def _conference_words(answers: dict) -> str:
+    given = str(answers.get("meeting_date") or "")
+    try:
+        date = dt.date.fromisoformat(given).strftime("%-d %B %Y")
+    except ValueError:
+        date = f"date '{given[:20]}'" if given else "no date"
+    family = answers.get("family") or "no family name"
+    chair = answers.get("chair_name")
+    return f"{date}, {family}, " + (f"chaired by {chair}" if chair else "no chair named")

@@ -255,11 +255,6 @@ def export_row(issue: ConferenceIssue, today: dt.date) -> list[str]:
     return out
 
 
-def _safe(value: str) -> str:
-    """A cell a spreadsheet will not run (service.documents.cells)."""
-    return cells.formula_safe(value)
-
-
 def csv_lines(rows: Iterable[ConferenceIssue], today: dt.date) -> Iterator[str]:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
@@ -268,7 +263,7 @@ def csv_lines(rows: Iterable[ConferenceIssue], today: dt.date) -> Iterator[str]:
     for issue in rows:
         out.seek(0)
         out.truncate()
-        writer.writerow([_safe(v) for v in export_row(issue, today)])
+        writer.writerow([cells.formula_safe(v) for v in export_row(issue, today)])
         yield out.getvalue()
 
 

@@ -22,6 +22,7 @@ from collections.abc import Callable
 from sqlalchemy.orm import Session
 
 from forms import registry
+from forms.schema import describe_errors
 from parsers import ParseError
 from service.conference import log
 from service.conference.models import Conference
@@ -39,6 +40,22 @@ _RULES = (
 
 class TableError(ValueError):
     """The file cannot be read as an Appendix 3 table; the message says why."""
+
+
+class ConferencesRefused(log.LogError):
+    """Conferences of a table that were refused: `refused` holds each one's number in the table (from
+    1), its answers (log.record's) and what is wrong (log.LogError's messages), so a page can name
+    each in words."""
+
+    def __init__(self, refused: list[tuple[int, dict, dict[str, list[str]]]]):
+        self.refused = refused
+        super().__init__(
+            {
+                f"conference {number} ({answers['meeting_date']}, {answers['chair_name']}): {key}": messages
+                for number, answers, problems in refused
+                for key, messages in problems.items()
+            }
+        )
 
 
 def classify(text: str) -> str:
@@ -67,9 +84,8 @@ def read(content: bytes, filename: str | None, partnership: str) -> list[dict]:
     if not result.recognised:
         raise TableError(result.reason or f"no {spec.short_title} table found")
     data, errors = result.canonical(spec)
-    if errors:
-        detail = "; ".join(f"{k}: {' '.join(map(str, v)) if isinstance(v, list) else v}" for k, v in errors.items())
-        raise TableError(f"the table does not fit the {spec.short_title}: {detail}")
+    if errors:  # in the form's words: each question's label, then what is wrong
+        raise TableError(f"the table does not fit the {spec.short_title}: {describe_errors(spec, errors)}")
     return conferences_from(spec, data)
 
 
@@ -143,15 +159,14 @@ def record_all(
     """Record each conference of a table (log answers); every one is checked before any is stored.
     `once` (log.record) names the send and goes with the first conference."""
     today = log.workdays.today(now or dt.datetime.now(dt.UTC))
-    problems: dict[str, list[str]] = {}
+    refused = []
     for number, answers in enumerate(found, start=1):
         try:
             log.check(session, partnership, answers, today=today)
         except log.LogError as exc:
-            for key, messages in exc.messages.items():
-                problems[f"conference {number} ({answers['meeting_date']}, {answers['chair_name']}): {key}"] = messages
-    if problems:
-        raise log.LogError(problems)
+            refused.append((number, answers, exc.messages))
+    if refused:
+        raise ConferencesRefused(refused)
     return [
         log.record(
             session,

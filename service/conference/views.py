@@ -49,23 +49,11 @@ def _audit(action: str, partnership: str | None, detail: str, reference: str | N
     )
 
 
-def _errors(messages: dict[str, list[str]]) -> list[dict]:
-    out = []
-    for key, texts in messages.items():
-        parts = key.split(".")
-        if parts[0] == "rows" and len(parts) == 3 and parts[1].isdigit():
-            label, href = f"Row {int(parts[1]) + 1}, {parts[2].replace('_', ' ')}", f"#rows-{parts[1]}-{parts[2]}"
-        else:
-            label, href = key.replace("_", " "), f"#{key.split(':')[0].replace('.', '-')}"
-        out += [{"text": f"{label}: {text}", "href": href} for text in texts]
-    return out
-
-
 def _partnership_choice(action: str) -> tuple[list[str], str | None, list[dict]]:
     allowed = access.partnerships(action)
     asked = (request.values.get("partnership") or "").strip()
     if asked and asked not in allowed:
-        return allowed, None, [{"text": "partnership: not one of yours", "href": "#partnership"}]
+        return allowed, None, [{"text": "Choose one of your partnerships", "href": "#partnership"}]
     return allowed, asked or (allowed[0] if len(allowed) == 1 else None), []
 
 
@@ -76,7 +64,7 @@ def _date_arg(name: str, errors: list[dict]) -> dt.date | None:
     try:
         return dt.date.fromisoformat(raw)
     except ValueError:
-        errors.append({"text": f"{name}: '{raw[:20]}' is not a date (YYYY-MM-DD)", "href": f"#{name}"})
+        errors.append({"text": f"{name.title()}: '{raw[:20]}' is not a date (YYYY-MM-DD)", "href": f"#{name}"})
         return None
 
 
@@ -105,7 +93,7 @@ def log_page():
     filters = _filters(errors)
     view = request.args.get("view") or "rows"
     if view not in VIEWS:
-        errors.append({"text": f"view: one of {', '.join(VIEWS)}", "href": "#view"})
+        errors.append({"text": f"Choose a view: {', '.join(VIEWS.values())}", "href": "#view"})
         view = "rows"
     today = _today()
     found = patterns.issues(session, scope, filters, limit=PAGE_ROWS) if view == "rows" else []
@@ -230,7 +218,7 @@ def upload():
         return _new_page(partnership, {}, [{"text": "The form expired: try again", "href": "#table"}], 400)
     file = request.files.get("table")
     if file is None or not file.filename:
-        return _new_page(partnership, {}, [{"text": "table: choose a DOCX, PDF or e-mail file", "href": "#table"}], 400)
+        return _new_page(partnership, {}, [{"text": "Choose a DOCX, PDF or e-mail file", "href": "#table"}], 400)
     content = file.read(tables.MAX_BYTES + 1)
     try:
         found = tables.ingest(
@@ -243,9 +231,11 @@ def upload():
             content_type=file.mimetype,
         )
     except tables.TableError as exc:
-        return _new_page(partnership, {}, [{"text": f"table: {exc}", "href": "#table"}], 400)
-    except log.LogError as exc:
-        return _new_page(partnership, {}, _errors(exc.messages), 400)
+        return _new_page(partnership, {}, [{"text": f"The table could not be read: {exc}", "href": "#table"}], 400)
+    except tables.ConferencesRefused as exc:
+        return _new_page(partnership, {}, form_errors.table_errors(exc.refused), 400)
+    except log.LogError as exc:  # refused once checked (the directory changed meanwhile)
+        return _new_page(partnership, {}, form_errors.errors(exc.messages, {})[0], 400)
     rows = sum(len(c.issues) for c in found)
     for conference in found:
         _audit("conference.record", partnership, f"conference {conference.id} from {file.filename}"[:500])

@@ -87,7 +87,7 @@ def _sections(pack: Pack, year: int, themes) -> list[tuple[str, list, list, str 
     """(heading, charts, learning themes, words when empty) of each part of the report: the
     escalations' themes, their outcomes and learning by theme, and conference escalations apart."""
     conference = list(getattr(themes, "conference", []))
-    escalations = [c for c in themes.charts if c not in conference]
+    escalations = list(themes.charts)
     learning = list(getattr(themes, "learning", []))
     parts = [
         ("Themes of escalations", escalations, [], None),

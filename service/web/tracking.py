@@ -75,10 +75,9 @@ def _update_forms(pack: Pack, case) -> list[FormSpec]:
     own = raisers_own(case)
     last = own[-1].form_id if own else None
     candidates = [last]
-    if case.current_stage:
-        index = pack.stage_index(case.current_stage)
-        if index + 1 < len(pack.stages):
-            candidates.append(pack.stages[index + 1].form)
+    following = pack.next_stage(case.current_stage)
+    if following is not None:
+        candidates.append(following.form)
     candidates.extend(f.id for f in journey.outcome_forms(pack))
     for form_id in candidates:
         if form_id and form_id not in [f.id for f in out]:
@@ -171,7 +170,8 @@ def update(tracking: str):
     previous = next((s for s in reversed(raisers_own(case)) if s.form_id == spec.id), None)
     answers = web_answers_from_canonical(spec, previous.data) if previous else {}
     if case.current_stage and spec.field_for("stage") is not None:
-        answers.update(journey.preset_answers(spec, _next_stage(pack, case.current_stage)))
+        following = pack.next_stage(case.current_stage)
+        answers.update(journey.preset_answers(spec, following.id if following else None))
     return start_draft(pack, spec.id, answers, case_id=case.id)
 
 
@@ -185,8 +185,3 @@ def emergency(tracking: str):
         abort(400)
     cases.record_emergency_route(db.session(), case)
     return redirect(url_for("web.tracking", tracking=tracking) + "#immediate-risk")
-
-
-def _next_stage(pack: Pack, stage_id: str) -> str | None:
-    index = pack.stage_index(stage_id)
-    return pack.stages[index + 1].id if index + 1 < len(pack.stages) else None

@@ -7,11 +7,11 @@ from __future__ import annotations
 import datetime as dt
 
 from flask import url_for
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from service import db
 from service.casework import channels
-from service.casework.models import Case, OutboxMessage
+from service.casework.models import Case, OutboxMessage, Submission
 from service.conference.models import REASONS, ConferenceIssue
 from service.documents import records as documents
 from service.web.formbuild import answers_list
@@ -51,6 +51,10 @@ def submissions(case: Case) -> list[dict]:
     messages = list(
         session.scalars(select(OutboxMessage).where(OutboxMessage.case_id == case.id).order_by(OutboxMessage.id))
     )
+    # Each original's size from the database: the originals themselves are not read (common.WITHOUT_ORIGINALS).
+    sizes = dict(
+        session.execute(select(Submission.id, func.length(Submission.raw)).where(Submission.case_id == case.id)).all()
+    )
     forms = registry().forms
     out = []
     for s in case.submissions:
@@ -83,10 +87,10 @@ def submissions(case: Case) -> list[dict]:
                 if spec
                 else [],
                 "original": url_for("workspace.original", reference=case.reference, submission_id=s.id)
-                if s.raw is not None
+                if sizes.get(s.id) is not None
                 else None,
                 "filename": s.filename,
-                "size": len(s.raw) if s.raw is not None else 0,
+                "size": sizes.get(s.id) or 0,
                 "routes": routes,
             }
         )

@@ -7,6 +7,7 @@ import datetime as dt
 from flask import abort, current_app
 from flask_login import current_user
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 
 from forms.model import Registry
 from service import db
@@ -24,13 +25,20 @@ def today() -> dt.date:
     return workdays.today()
 
 
-def scoped_case(reference: str, permission: str = "cases.read") -> Case:
+# The case page loads the submissions without their originals (sizes come from the database):
+# a case's files can reach tens of megabytes each, and the page shows only a link and a size.
+WITHOUT_ORIGINALS = selectinload(Case.submissions).defer(Submission.raw)
+
+
+def scoped_case(reference: str, permission: str = "cases.read", *options) -> Case:
     """The case with this reference if the user holds `permission` in its partnership; else 404.
 
     Another partnership's case is answered exactly like a missing one, so references cannot be
     probed."""
     reference = (reference or "").strip().upper()[:20]
-    found = db.session().scalar(select(Case).where(Case.reference == reference, case_reach(permission).condition()))
+    found = db.session().scalar(
+        select(Case).where(Case.reference == reference, case_reach(permission).condition()).options(*options)
+    )
     if found is None:
         abort(404)
     return found

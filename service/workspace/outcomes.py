@@ -15,9 +15,9 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from forms.taxonomy import CATEGORIES
+from service.casework.access import CONFERENCE  # reported in their own section
 from service.casework.models import Case
 
-CONFERENCE = "cp-conference"  # the process of conference escalations: reported in their own section
 MAX_PER_THEME = 50
 
 

@@ -37,6 +37,7 @@ from sqlalchemy.sql.elements import Grouping
 
 from forms.model import Registry
 from forms.taxonomy import CATEGORIES
+from service.casework.access import CONFERENCE
 from service.casework.models import Case, CaseStage
 from service.casework.workdays import Calendar
 from service.documents import charts
@@ -49,7 +50,7 @@ TOP_PAIRS = 12
 class Themes:
     title: str
     total: int
-    charts: list[charts.Chart]
+    charts: list[charts.Chart]  # the escalations' themes; conference escalations are apart (`conference`)
     learning: list[outcomes.Theme] = field(default_factory=list)
     conference: list[charts.Chart] = field(default_factory=list)
     at: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
@@ -78,7 +79,7 @@ def cached(app, key: tuple, compute) -> Themes:
 
 def _scope(stmt, partnerships: list[str], year: int | None):
     # Conference escalations are not escalations between agencies: they have their own charts and section.
-    stmt = stmt.where(Case.partnership.in_(partnerships), Case.process != outcomes.CONFERENCE)
+    stmt = stmt.where(Case.partnership.in_(partnerships), Case.process != CONFERENCE)
     if year is not None:
         start, end = _year_bounds(year)
         stmt = stmt.where(Case.created_at >= start, Case.created_at < end)
@@ -330,4 +331,4 @@ def themes(
     title = "All partnerships" if len(partnerships) > 1 else names[0] if names else "No partnership"
     if year is not None:
         title += f", {year}"
-    return Themes(title, groups.total, built + conference, learning, conference)
+    return Themes(title, groups.total, built, learning, conference)

@@ -28,6 +28,7 @@ from service.intake.models import ReceivedItem
 from service.workspace import bp, case_record
 from service.workspace.auth import remote_addr, requires
 from service.workspace.common import (
+    WITHOUT_ORIGINALS,
     audit_here,
     holds_child_details,
     registry,
@@ -92,7 +93,7 @@ def safe_download_name(submission, reference: str) -> tuple[str, str]:
 
 def _page(case, *, note_form=None, outcome_form=None, close_form=None, move_form=None, errors=None, status=200):
     session = db.session()
-    view = cases.case_view(session, case)
+    view = cases.case_view(session, case, files=False)
     pack = registry().pack(case.partnership)
     notes = list(
         session.scalars(select(CaseNote).where(CaseNote.case_id == case.id).order_by(CaseNote.at, CaseNote.id))
@@ -138,7 +139,7 @@ def _errors(form) -> list[dict]:
 @bp.route("/cases/<reference>")
 @requires("cases.read")
 def case_page(reference: str):
-    return _page(scoped_case(reference))
+    return _page(scoped_case(reference, "cases.read", WITHOUT_ORIGINALS))
 
 
 @bp.route("/cases/by-id/<int:case_id>")

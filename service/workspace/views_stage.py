@@ -28,10 +28,7 @@ class MoveForm(FlaskForm):
 
 def next_stage(pack: Pack, case) -> Stage | None:
     """The stage after the case's current one, if the case is open and on a stage that has one."""
-    if case.status != "open" or case.current_stage is None:
-        return None
-    index = pack.stage_index(case.current_stage)
-    return pack.stages[index + 1] if index + 1 < len(pack.stages) else None
+    return pack.next_stage(case.current_stage) if case.status == "open" else None
 
 
 @bp.route("/cases/<reference>/stage", methods=["POST"])

@@ -9,6 +9,7 @@ import io
 import re
 
 import pytest
+from bs4 import BeautifulSoup
 from openpyxl import load_workbook
 from sqlalchemy import func, select
 
@@ -236,7 +237,48 @@ def test_an_unreadable_upload_says_why(ws_app, ws_session):
         data={"csrf_token": csrf_from(page), "table": (io.BytesIO(b"PK\x03\x04broken"), "a3.docx")},
         content_type="multipart/form-data",
     )
-    assert response.status_code == 400 and "table:" in response.get_data(as_text=True)
+    assert response.status_code == 400 and "The table could not be read" in response.get_data(as_text=True)
+    assert ws_session.scalar(select(func.count()).select_from(Conference)) == 0
+
+
+def test_a_refused_upload_names_each_conference_row_and_question_in_words(ws_app, ws_session):
+    """A table whose conferences cannot be logged is refused whole; the error summary names each
+    conference by its date, family and chair, then the row and question as the chair's form words it."""
+    spec = registry().form("kirklees-appendix-3")
+    row = {"family": "Family B", "cp_chair": "Rhian Pritchard", "agency_rep": "", "reason": "Did not attend"}
+    future = (TODAY + dt.timedelta(days=30)).isoformat()
+    data = {
+        "rows": [
+            {**row, "meeting_date": "2026-11-05", "agency": "Greenfield High School"},
+            {**row, "meeting_date": "2026-11-05", "agency": "Nowhere Agency Ltd"},
+            {**row, "meeting_date": future, "agency": "Greenfield High School"},
+        ]
+    }
+    chair = signed_in(ws_app, "chair@kirklees.example", "conference-chair", "kirklees")
+    page = chair.get("/workspace/conference/new").get_data(as_text=True)
+    response = chair.post(
+        "/workspace/conference/upload",
+        data={
+            "csrf_token": csrf_from(page),
+            "table": (io.BytesIO(documents.render(spec, data, "docx")), "appendix3.docx"),
+        },
+        content_type="multipart/form-data",
+    )
+    assert response.status_code == 400
+    soup = BeautifulSoup(response.get_data(as_text=True), "html.parser")
+    summary = {a.get_text(" ", strip=True): a["href"] for a in soup.select(".govuk-error-summary a")}
+    when = dt.date.fromisoformat(future).strftime("%-d %B %Y")
+    assert summary == {
+        "Conference 1 (5 November 2026, Family B, chaired by Rhian Pritchard): Row 2, agency: "
+        "no Agency safeguarding lead for the agency 'Nowhere Agency Ltd' in the KSCP directory: check the "
+        "agency's name, or the business unit adds its contact to the directory": "#table",
+        f"Conference 2 ({when}, Family B, chaired by Rhian Pritchard): "
+        "Date of meeting must be today or in the past": "#table",
+    }
+    text = soup.get_text(" ")
+    for inside in ("rows.", "meeting_date", "chair_name", "conference 1 (", "_"):
+        assert inside not in " ".join(summary), inside
+    assert "meeting_date" not in text and "rows.1" not in text
     assert ws_session.scalar(select(func.count()).select_from(Conference)) == 0
 
 
@@ -248,6 +290,15 @@ def test_the_themes_dashboard_shows_the_conference_log(ws_app, ws_session):
     html = bu.get("/workspace/themes").get_data(as_text=True)
     assert "Conference escalations by agency" in html and "Conference escalation patterns this quarter" in html
     assert "Greenfield High School: Non-attendance at conference" in html
+    # The conference charts are built apart from the escalations' themes, and each is shown once.
+    with ws_app.app_context():
+        from service.casework.workdays import Calendar
+        from service.workspace import themes
+
+        found = themes.themes(ws_session, registry(), Calendar(), ["kirklees"], None, TODAY)
+    assert {c.key for c in found.conference} >= {"conference-agency", "conference-patterns"}
+    assert not {c.key for c in found.charts} & {c.key for c in found.conference}
+    assert html.count('id="chart-conference-agency"') == 1
 
 
 def test_the_workspace_navigation_links_the_log_for_those_who_may_read_it(ws_app):

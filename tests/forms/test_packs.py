@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import re
 import shutil
 from pathlib import Path
@@ -231,3 +232,12 @@ def test_published_appendices_read_as_the_policy_prints_them():
     assert next(f for f in a3.fields if f.type == "rows").blank_rows == 7
     assert any("provided below" in text for text in a3.closing)
     assert any("Child Protection Conference process" in text and "Please refer" in text for text in a3.instructions)
+
+
+def test_next_stage_follows_the_policys_order():
+    pack = registry().pack("kirklees")
+    ids = [s.id for s in pack.stages]
+    for here, following in itertools.pairwise(ids):
+        assert pack.next_stage(here).id == following
+    assert pack.next_stage(ids[-1]) is None
+    assert pack.next_stage(None) is None

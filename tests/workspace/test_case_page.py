@@ -105,3 +105,36 @@ def test_a_conference_row_shows_its_response_deadline(ws_app, ws_session):
     row = page.select_one("#timeline + table tbody tr")
     assert row.select_one("th").get_text(strip=True) == "Greenfield High School"
     assert "16 November 2026" in row.get_text(" ")  # 5 working days from Monday 9 November
+
+
+def test_the_case_page_reads_no_original_file(ws_app):
+    """The page links each original with its size from the database; the files themselves (up to tens of
+    megabytes each) are neither loaded nor hashed, however many a case has. Read from the SQL sent."""
+    from sqlalchemy import event
+
+    raw = b"%PDF-1.7 " + b"x" * 200_000
+    first = submit_sample(ws_app, "kirklees-appendix-5", raw=raw, filename="a5.pdf", channel="upload", now=MON)
+    submit_sample(ws_app, "kirklees-appendix-5", {"stage": "6"}, case=first.reference, raw=raw[:1000], now=MON)
+    client = signed_in(ws_app)
+    statements: list[str] = []
+
+    def seen(conn, cursor, statement, parameters, context, executemany):
+        statements.append(statement)
+
+    engine = ws_app.extensions["db_engine"]
+    event.listen(engine, "before_cursor_execute", seen)
+    try:
+        page = _soup(client, f"/workspace/cases/{first.reference}")
+    finally:
+        event.remove(engine, "before_cursor_execute", seen)
+    links = [li.get_text(" ", strip=True) for li in page.select(".moj-timeline__item li") if "original" in li.get_text()]
+    assert links == [
+        "Download the original as received , 1000 bytes",
+        "Download the original as received (a5.pdf) , 200009 bytes",
+    ]
+    reads = [s for s in statements if "submissions.raw" in s.replace('"', "")]
+    assert reads and all("length(submissions.raw)" in s.replace('"', "") for s in reads), reads
+    # The original itself is still there to download.
+    submission_id = page.select_one(".moj-timeline__item:last-child")["id"].split("-")[1]
+    original = client.get(f"/workspace/cases/{first.reference}/submissions/{submission_id}/original")
+    assert original.status_code == 200 and original.data == raw

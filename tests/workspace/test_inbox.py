@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from bs4 import BeautifulSoup
 from sqlalchemy import select
 
 from service.casework import inbox
@@ -236,6 +237,14 @@ def test_a_staff_move_on_the_case_page_tells_whom_the_policy_names(ws_app, ws_se
     assert moved.status_code == 302
     page = client.get(url).get_data(as_text=True)
     assert 'id="moves"' in page and "executive.chair@gscp.example" in page
+    # The moves' table is the submissions' table (one macro): who, why, and the delivery in words.
+    soup = BeautifulSoup(page, "html.parser")
+    moves, sent_table = soup.select_one("table#moves"), soup.select_one(".moj-timeline__item table")
+    assert moves.select_one("caption").get_text(strip=True) == "Stage moves made without a form: who was told"
+    headers = [th.get_text(strip=True) for th in moves.select("thead th")]
+    assert headers == [th.get_text(strip=True) for th in sent_table.select("thead th")] == ["Who", "Why", "Delivery"]
+    cells = [[td.get_text(" ", strip=True) for td in tr.select("td")] for tr in moves.select("tbody tr")]
+    assert cells and all(len(row) == 3 and row[2].startswith("E-mail waiting to be sent") for row in cells)
     assert "The Resolution Group could not resolve it" in page
     sent = ws_session.scalars(
         select(OutboxMessage).where(OutboxMessage.to_email == "executive.chair@gscp.example")
