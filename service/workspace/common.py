@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from flask import abort, current_app
+from flask import abort, current_app, request
 from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
@@ -15,6 +15,21 @@ from service.casework import audit, workdays
 from service.casework.lookup import holds_child_details  # noqa: F401 - views read it from here
 from service.casework.models import Case, Submission
 from service.workspace.auth import case_reach, remote_addr
+
+REFRESH_SECONDS = 3
+
+
+def refresh(waiting: bool) -> dict:
+    """How a page that watches items being read refreshes itself (no JavaScript): every few seconds
+    while any waits, unless the person turned it off (?refresh=off), since a page that reloads on its
+    own with no way to stop it fails WCAG 2.2.1 (technique F41)."""
+    stopped = request.args.get("refresh") == "off"
+    return {
+        "seconds": REFRESH_SECONDS if waiting and not stopped else None,
+        "stopped": waiting and stopped,
+        "stop_url": request.path + "?refresh=off",
+        "start_url": request.path,
+    }
 
 
 def registry() -> Registry:

@@ -21,7 +21,7 @@ from service.intake.models import ReceivedItem
 from service.web import formbuild
 from service.workspace import bp, correction, preview
 from service.workspace.auth import all_partnerships, allowed_partnerships, requires
-from service.workspace.common import audit_here, registry
+from service.workspace.common import audit_here, refresh, registry
 from service.workspace.views_cases import safe_download_name
 
 
@@ -95,7 +95,7 @@ def _detail(
         db.session().commit()
     return render_template(
         "workspace/quarantine_item.html",
-        refresh=3 if being_read else None,
+        refresh=refresh(being_read),
         title=f"Received item {item.id}",
         item=item,
         parsed=item.parsed or {},

@@ -15,9 +15,8 @@ from service.intake.ingest import MAX_INPUT_BYTES
 from service.intake.models import UploadBatch
 from service.workspace import bp
 from service.workspace.auth import allowed_partnerships, requires
-from service.workspace.common import audit_here, registry
+from service.workspace.common import audit_here, refresh, registry
 
-REFRESH_SECONDS = 3
 ACCEPT = ".docx,.pdf,.eml,.msg"
 
 
@@ -90,6 +89,6 @@ def upload_batch(batch_id: str):
         batch=batch,
         states=states,
         progress=progress,
-        refresh=REFRESH_SECONDS if progress["pending"] else None,
+        refresh=refresh(bool(progress["pending"])),
         errors=[],
     )

@@ -95,6 +95,12 @@ def test_the_batch_page_refreshes_while_files_wait_and_the_inbox_shows_them(queu
     page = client.get(batch)
     assert [r[2] for r in rows(page)] == ["Received, waiting to be read"] * 2
     assert refresh_of(page) == "3" and "0 of 2 read; 2 still to read" in page.get_data(as_text=True)
+    # The person can stop the page reloading itself (WCAG 2.2.1), and start it again.
+    stop = BeautifulSoup(page.get_data(as_text=True), "html.parser").select_one("#stop-refresh")["href"]
+    stopped = client.get(stop)
+    assert refresh_of(stopped) is None and "0 of 2 read" in stopped.get_data(as_text=True)
+    start = BeautifulSoup(stopped.get_data(as_text=True), "html.parser").select_one("#start-refresh")["href"]
+    assert refresh_of(client.get(start)) == "3"
     inbox = BeautifulSoup(client.get("/workspace/inbox").get_data(as_text=True), "html.parser")
     assert "Being read: 2 returned files" in inbox.select_one("#being-read").get_text(" ", strip=True)
 
