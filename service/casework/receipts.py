@@ -18,7 +18,7 @@ import datetime as dt
 import re
 import secrets
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from forms.model import FormSpec, Pack
@@ -130,6 +130,14 @@ def recover(
     now = now_utc(now)
     reference = (reference or "").strip().upper()[:40]
     email = (email or "").strip().lower()[:254]
+    if reference:
+        # A write on the case's row first (it changes nothing), so requests for one case take turns
+        # from here to the commit and each counts the links sent before it (PostgreSQL's row lock;
+        # SQLite's write lock), instead of two counting the same two and both sending a third.
+        session.execute(
+            update(Case).where(Case.reference == reference).values(updated_at=Case.updated_at),
+            execution_options={"synchronize_session": False},
+        )
     case = session.scalar(select(Case).where(Case.reference == reference)) if reference else None
     matched = case is not None and case.status == "open" and email in addresses_in(case.raiser_contact)
     detail = MATCHED if matched else "no match: nothing sent"

@@ -179,3 +179,35 @@ def test_at_most_three_new_links_a_day_for_one_case(app):
         assert [r.kind for r in receipts(session)].count("link") == 3
         last = session.scalars(select(AuditEntry.detail).order_by(AuditEntry.id.desc())).first()
         assert last == "matched, but 3 new links were sent in the last day: nothing sent"
+
+
+def test_links_asked_for_at_the_same_moment_are_counted_in_turn(db_app, db_engine):
+    """Six requests at once for one case send three links, not one each: each counts those sent
+    before it (a count read before another's insert would let them all through)."""
+    import threading
+
+    from sqlalchemy.orm import Session
+
+    from service.casework import receipts as recovery
+
+    with db_app.app_context(), Session(db_engine) as session:
+        reference = cases.submit(session, "nt-appendix-a", sample("nt-appendix-a"), channel="web").reference
+    answers, errors, start = [], [], threading.Barrier(6)
+
+    def ask():
+        try:
+            with db_app.app_context(), Session(db_engine) as session:
+                start.wait()
+                answers.append(recovery.recover(session, reference, RAISER))
+        except BaseException as exc:  # reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=ask) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert not errors, errors
+    assert sorted(answers) == [False] * 3 + [True] * 3
+    with Session(db_engine) as session:
+        assert [r.kind for r in receipts(session)].count("link") == 3

@@ -127,7 +127,9 @@ def test_the_case_page_reads_no_original_file(ws_app):
         page = _soup(client, f"/workspace/cases/{first.reference}")
     finally:
         event.remove(engine, "before_cursor_execute", seen)
-    links = [li.get_text(" ", strip=True) for li in page.select(".moj-timeline__item li") if "original" in li.get_text()]
+    links = [
+        li.get_text(" ", strip=True) for li in page.select(".moj-timeline__item li") if "original" in li.get_text()
+    ]
     assert links == [
         "Download the original as received , 1000 bytes",
         "Download the original as received (a5.pdf) , 200009 bytes",
