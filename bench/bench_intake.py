@@ -17,9 +17,12 @@ server, else a SQLite file).
   the page answers, and until the last one is read with 1 and with 2 worker processes. Each scan's
   reading is almost all Tesseract's processor time, so this shows how the workers share the cores
   when reading is the work, where the typed burst shows the database's share.
-On SQLite (one writer at a time) a typed document spends most of its time in the write transactions
-(its claim, then the case's) so more processes gain little; on PostgreSQL they do not wait for each
-other. LibreOffice-converted Word forms are not among the kinds read here.
+On a SQLite database (one writer at a time) a typed document spends about two thirds of its time
+inside write transactions (its claim; then the case's, from taking the reference number to the
+commit), so a second process gains little; on PostgreSQL, the database worker machines share, the
+processes wait for each other only on a partnership's reference counter. The machine's other load
+moves these ratios by more than the processes do: read them with the load average beside them.
+LibreOffice-converted Word forms are not among the kinds read here.
 """
 
 from __future__ import annotations
@@ -254,7 +257,7 @@ def run() -> list[Figure]:
         Figure(ISSUE, "  3 processes / 1 (more processes than cores: no further gain expected)", three["rate"] / one["rate"], "x", "(context)", True),
         Figure(ISSUE, f"  on paper: N machines of {cores} cores, per machine", one["rate"] * cores, "items/s", "(context)", True),
         Figure(ISSUE, f"  machine load average during the runs (1, 2, 3 processes; {cores} cores, shared)", max(r["load"] for r in runs.values()), "", "(context)", True),
-        Figure(ISSUE, f"first document read by a worker started {IDLE} s before (1 process; its reader ready)", one["first"], "s", "(context)", True),
+        Figure(ISSUE, f"first document read by a worker started {IDLE} s before (1 process)", one["first"], "s", "(context)", True),
         Figure(ISSUE, f"queue wait p95, burst of {BURST} queued at once, 2 processes", two["wait_p95"], "s", "(context)", True),
         Figure(ISSUE, f"upload of {UPLOAD} typed documents: page answers (stored and queued)", two["upload_answered"], "s", "< 2", two["upload_answered"] < 2),
         Figure(ISSUE, f"upload of {UPLOAD} typed documents: until the last one is read (2 processes)", two["upload_last_read"], "s", "< 20", two["upload_last_read"] < 20),
