@@ -76,6 +76,13 @@ def _register(app: Flask, huey: Huey) -> None:
         # A forked worker process must not share its parent's database connections.
         db.engine(app).dispose(close=False)
 
+    @huey.on_startup()
+    def reader_ready():
+        # Each worker process starts its sandboxed reader now, not when its first job comes.
+        from parsers import sandbox
+
+        sandbox.warm()
+
     app.extensions["intake_read"] = read
 
 

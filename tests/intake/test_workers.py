@@ -1,7 +1,8 @@
 """Returned files read by real `flask --app app worker` processes: a worker killed in the middle of a job
 (another finishes it, nothing doubled), Redis stopped and started (jobs wait, then run), and 500 mixed
 documents through 3 worker processes on Redis and through one on the SQLite queue (none lost or
-doubled). Each prints a FIGURE line."""
+doubled), 50 of them scans whose answers OCR read wait, prefilled, for a person to confirm. Each prints a
+FIGURE line."""
 
 from __future__ import annotations
 
@@ -11,10 +12,23 @@ from collections import Counter
 import pytest
 from sqlalchemy import select
 
+from forms import registry
+from parsers.scan import CONFIRM
 from service import db
 from service.intake import ingest, jobs
 from service.intake.models import ReceivedItem
-from tests.intake.workers import Shared, Worker, own_redis, queue_name, returns, shared_database, tally, wait_until_read
+from tests.intake.workers import (
+    Shared,
+    Worker,
+    own_redis,
+    queue_name,
+    returns,
+    scans,
+    shared_database,
+    tally,
+    wait_until_read,
+    with_scans,
+)
 
 own_redis = own_redis  # the fixture: a redis-server of the test's own
 pytestmark = pytest.mark.slow
@@ -32,14 +46,40 @@ def store_all(app, files) -> list[int]:
 
 
 def check_none_lost_or_doubled(engine, files) -> dict:
+    """From the database: every readable file applied once (one submission, each recipient told once),
+    every unreadable one quarantined, every scan waiting for a person with its own answers."""
     found = tally(engine)
-    unreadable = sum(1 for name, _ in files if "unreadable" in name)
-    readable = len(files) - unreadable
-    assert +found["states"] == +Counter(accepted=readable, quarantined=unreadable), found["states"]
-    assert found["submissions"] == readable and max(found["per_file"].values()) == 1  # none doubled
-    assert set(found["per_file"]) == {name for name, _ in files if "unreadable" not in name}  # none lost
+    names = {name for name, _ in files}
+    scanned = {name for name in names if "-scan." in name}
+    unreadable = {name for name in names if "unreadable" in name}
+    applied = names - scanned - unreadable
+    assert +found["states"] == +Counter(accepted=len(applied), quarantined=len(unreadable) + len(scanned)), found
+    assert found["submissions"] == len(applied) and max(found["per_file"].values()) == 1  # none doubled
+    assert set(found["per_file"]) == applied  # none lost
     assert max(found["outbox"].values()) == 1  # each recipient told once of each submission (a notification, a receipt)
+    if scanned:
+        check_scans_wait_for_a_person(engine, scanned)
     return found
+
+
+def check_scans_wait_for_a_person(engine, names: set[str]) -> None:
+    """Each scan read once and held for a person to confirm (never applied unseen), its answers prefilled:
+    the form it is and the name written on it, not another scan's."""
+    made = scans(len(names), one_page=True)
+    item = ReceivedItem
+    with engine.connect() as connection:
+        rows = connection.execute(
+            select(item.filename, item.status, item.reason, item.form_id, item.parsed, item.submission_id)
+            .add_columns(item.case_reference, item.read_starts)
+            .where(item.filename.in_(names))
+        ).all()
+    assert sorted(r.filename for r in rows) == sorted(names)  # each stored once
+    for row in rows:
+        _, form_id, person = made[row.filename]
+        assert (row.status, row.form_id, row.submission_id, row.case_reference) == ("quarantined", form_id, None, None)
+        assert row.reason.startswith(CONFIRM) and row.parsed["confirm"] == CONFIRM, row.reason
+        assert row.parsed["data"][registry().form(form_id).field_for("raiser_name").key] == person, row.filename
+        assert row.read_starts == 1, row.filename
 
 
 @pytest.mark.parametrize("postgres", [False, pytest.param(True, marks=pytest.mark.postgres)], ids=["sqlite", "pg"])
@@ -122,8 +162,8 @@ def test_redis_stopped_and_started_jobs_wait_then_run(tmp_path, own_redis, capsy
         pytest.param("sqlite", 1, False, id="sqlite-queue-1-worker"),
     ],
 )
-def test_500_mixed_documents_none_lost_or_doubled(tmp_path, request, capsys, queue, processes, postgres):
-    files = returns(500)
+def test_500_mixed_documents_with_50_scans_none_lost_or_doubled(tmp_path, request, capsys, queue, processes, postgres):
+    files = with_scans(500, 50)
     with shared_database(tmp_path, postgres) as (engine, url):
         redis = request.getfixturevalue("own_redis") if queue == "redis" else None
         queue_url = redis.url if redis else f"sqlite:///{tmp_path / 'queue.sqlite3'}"
@@ -138,9 +178,11 @@ def test_500_mixed_documents_none_lost_or_doubled(tmp_path, request, capsys, que
         finally:
             worker.stop()
         found = check_none_lost_or_doubled(engine, files)
+    assert found["starts"] == Counter({1: len(files)})  # each item read once: none taken up twice
     with capsys.disabled():
         print(
-            f"\nFIGURE intake 500 mixed documents, {processes} worker process(es), {queue} queue, "
+            f"\nFIGURE intake 500 mixed documents with 50 scans, {processes} worker process(es), {queue} queue, "
             f"{'PostgreSQL' if postgres else 'SQLite'}: stored in {stored:.1f} s, all read in {took:.1f} s "
-            f"({len(files) / took:.1f}/s), {dict(found['states'])}, lost 0, doubled 0"
+            f"({len(files) / took:.1f}/s), {dict(found['states'])} (50 scans waiting to be confirmed), lost 0, "
+            f"doubled 0, reading starts {dict(found['starts'])}"
         )

@@ -1,5 +1,6 @@
 """Real parts for the intake queue's tests: a database the worker processes share, a Redis server of
-the test's own, `flask --app app worker` processes, and returned documents of every existing kind."""
+the test's own, `flask --app app worker` processes, and returned documents of every existing kind,
+scans among them."""
 
 from __future__ import annotations
 
@@ -29,6 +30,7 @@ from service.casework import directory
 from service.casework.models import Base, OutboxMessage, Submission
 from service.intake.models import ReceivedItem
 from tests.conftest import pg_schema, sample
+from tests.parsers.scans import Spoil, pages_of, scanned
 
 ROOT = Path(__file__).resolve().parents[2]
 REDIS = shutil.which("redis-server") or "/usr/bin/redis-server"
@@ -201,6 +203,10 @@ def tally(engine: Engine) -> dict:
     return {"states": states, "submissions": submissions, "per_file": per_file, "outbox": outbox, "starts": starts}
 
 
+def forms_with_a_name() -> list:
+    return [s for s in registry().forms.values() if s.field_for("raiser_name") is not None]
+
+
 @functools.cache  # the same documents for every test that asks (the caller must not change the list)
 def returns(count: int, junk_every: int = 20) -> list[tuple[str, bytes]]:
     """`count` different returned files of every kind read today: DOCX and PDF forms, e-mails with either
@@ -208,7 +214,7 @@ def returns(count: int, junk_every: int = 20) -> list[tuple[str, bytes]]:
     from parsers.email import answers_text
     from service.documents.records import render
 
-    forms = [s for s in registry().forms.values() if s.field_for("raiser_name") is not None]
+    forms = forms_with_a_name()
     out = []
     for n in range(count):
         if n % junk_every == junk_every - 1:
@@ -232,3 +238,32 @@ def returns(count: int, junk_every: int = 20) -> list[tuple[str, bytes]]:
             message.add_attachment(render(spec, data, fmt), maintype="application", subtype=fmt, filename=f"form.{fmt}")
         out.append((f"{n}.eml", message.as_bytes()))
     return out
+
+
+SCAN = Spoil(dpi=200, quality=85)  # a copier's scan; OCR scales every page to 300 dpi whatever it came at
+
+
+@functools.cache
+def scans(count: int, one_page: bool = False) -> dict[str, tuple[bytes, str, str]]:
+    """`count` scans of filled forms, every form in turn (only those of one page with `one_page`: OCR
+    takes 1-2 s of processor time a page), a PDF of page images or a many-page TIFF each:
+    {filename: (bytes, form id, the name written on it)}; each names a person of its own, so a scan's
+    answers kept on another's item would show."""
+    from service.documents.records import render
+
+    forms, out = forms_with_a_name(), {}
+    if one_page:
+        forms = [s for s in forms if len(pages_of(render(s, sample(s.id), "pdf"), 10)) == 1]
+    for n in range(count):
+        spec, name, fmt = forms[n % len(forms)], f"Scanned Person {n}", ("pdf", "tiff")[n % 2]
+        data = validate_data(spec, {**sample(spec.id), spec.field_for("raiser_name").key: name})
+        out[f"{n}-scan.{fmt}"] = (scanned(render(spec, data, "pdf"), SCAN, fmt), spec.id, name)
+    return out
+
+
+def with_scans(count: int, scanned_count: int) -> list[tuple[str, bytes]]:
+    """`count` returned files, `scanned_count` of them scans (of one-page forms) spread evenly among the others."""
+    typed = iter(returns(count - scanned_count))
+    scan = iter((name, s[0]) for name, s in scans(scanned_count, one_page=True).items())
+    every = count // scanned_count
+    return [next(scan) if n % every == every - 1 else next(typed) for n in range(every * scanned_count)] + list(typed)

@@ -195,3 +195,30 @@ def test_files_named_for_what_they_are_not(tmp_path: Path):
     letter = unrelated_letter()
     result = parse_safely(letter, "letter.pdf")  # a Word file named .pdf is read as Word
     assert result.kind == "docx"
+
+
+def test_a_reader_warmed_for_a_worker_loads_its_libraries_before_the_first_input():
+    """An intake worker's reader (parsers.sandbox.warm) loads the typed kinds' libraries as it starts;
+    one started for a single file loads them only when an input needs them."""
+    import time
+
+    warm, cold = Worker(), Worker()
+    warm.preload = True
+
+    def loaded(worker: Worker) -> bool:
+        return "lxml" in Path(f"/proc/{worker.process.pid}/maps").read_text()
+
+    try:
+        warm.start()
+        cold.start()
+        deadline = time.monotonic() + 60
+        while not loaded(warm) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert loaded(warm) and not loaded(cold)
+        if GOOD.exists():
+            assert warm.parse(GOOD.read_bytes(), "good.docx", None).form_id == "kirklees-appendix-5"
+            assert cold.parse(GOOD.read_bytes(), "good.docx", None).form_id == "kirklees-appendix-5"
+            assert loaded(cold)
+    finally:
+        warm.stop()
+        cold.stop()
