@@ -20,7 +20,6 @@ from service.intake.models import ReceivedItem
 from tests.intake.workers import (
     Shared,
     Worker,
-    own_redis,
     queue_name,
     returns,
     scans,
@@ -29,6 +28,7 @@ from tests.intake.workers import (
     wait_until_read,
     with_scans,
 )
+from tests.support.redis_server import own_redis
 
 own_redis = own_redis  # the fixture: a redis-server of the test's own
 pytestmark = pytest.mark.slow

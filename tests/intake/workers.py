@@ -7,9 +7,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import os
-import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -33,13 +31,6 @@ from tests.conftest import pg_schema, sample
 from tests.parsers.scans import Spoil, pages_of, scanned
 
 ROOT = Path(__file__).resolve().parents[2]
-REDIS = shutil.which("redis-server") or "/usr/bin/redis-server"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @dataclass
@@ -88,46 +79,6 @@ def _prepare(engine: Engine) -> None:
     app = create_app({"TESTING": True, "SECRET_KEY": "test", "DATABASE_ENGINE": engine})
     with db.sessions(app)() as session:
         directory.seed(session)
-
-
-class RedisServer:
-    """redis-server on a free loopback port, its data appended to a file so a restart keeps the queue."""
-
-    def __init__(self, root: Path):
-        if not Path(REDIS).exists():
-            pytest.skip("redis-server (apt-get install redis-server) is not installed")
-        self.root, self.port, self.process = root, free_port(), None
-        root.mkdir(parents=True, exist_ok=True)
-
-    @property
-    def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
-
-    def start(self) -> None:
-        args = [REDIS, "--port", str(self.port), "--bind", "127.0.0.1", "--dir", str(self.root)]
-        args += ["--appendonly", "yes", "--save", "", "--daemonize", "no", "--logfile", str(self.root / "redis.log")]
-        self.process = subprocess.Popen(args)
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            with socket.socket() as s:
-                if s.connect_ex(("127.0.0.1", self.port)) == 0:
-                    return
-            time.sleep(0.05)
-        pytest.fail("redis-server did not start: " + (self.root / "redis.log").read_text(errors="replace"))
-
-    def stop(self) -> None:
-        if self.process is not None:
-            self.process.terminate()  # SIGTERM: redis writes what it holds, then exits
-            self.process.wait(10)
-            self.process = None
-
-
-@pytest.fixture
-def own_redis(tmp_path):
-    server = RedisServer(tmp_path / "redis")
-    server.start()
-    yield server
-    server.stop()
 
 
 class Worker:
