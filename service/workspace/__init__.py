@@ -36,7 +36,7 @@ NAVIGATION = (
 )
 
 
-# How a returned file reached the service (service.intake.ingest.CHANNELS), in words for the pages.
+# How a returned file reached the service (service.intake.store.CHANNELS), in words for the pages.
 RECEIVED_BY = {"upload": "upload by staff", "cli": "import by an administrator", "smtp": "e-mail", "imap": "e-mail"}
 
 
