@@ -38,11 +38,15 @@ def _configured(test_config: dict | None) -> Flask:
 
 
 def create_cli_app(test_config: dict | None = None) -> Flask:
-    """The settings, the database and the service's logs, for a command that stores and queues only."""
-    from service.ops import logs
+    """The settings, the database and the service's logs, for a command that stores and queues only.
+    A production start with unsafe settings is refused as create_app refuses it (no SQLite file kept
+    by one machine's command where the service reads PostgreSQL)."""
+    from service.ops import logs, settings
 
     app = _configured(test_config)
     logs.init_app(app)
+    if settings.production(app) and (found := settings.database_problems(app)):
+        raise settings.UnsafeSettings(found)
     return app
 
 

@@ -207,7 +207,7 @@ _RUN_FLASK = (
 WHOLE_APP = ("service.web", "service.workspace", "service.conference", "service.casework.cases", "forms.loader")
 
 
-def _flask(db_engine, tmp_path, *args) -> tuple[list[dict], set[str]]:
+def _flask(db_engine, tmp_path, *args, **environ) -> tuple[list[dict], set[str]]:
     """The JSON lines `flask --app app ARGS` printed and the modules it loaded, on db_engine's database."""
     import os
     import subprocess
@@ -225,12 +225,14 @@ def _flask(db_engine, tmp_path, *args) -> tuple[list[dict], set[str]]:
         **os.environ,
         "DATABASE_URL": url.render_as_string(hide_password=False),
         "INTAKE_QUEUE_URL": f"sqlite:///{tmp_path / 'queue.sqlite3'}",
+        **environ,
     }
     root = Path(__file__).resolve().parents[2]
     done = subprocess.run(
         [sys.executable, "-c", _RUN_FLASK, *args], cwd=root, env=env, capture_output=True, text=True, timeout=120
     )
-    assert done.returncode == 0, done.stderr
+    if done.returncode:
+        return [{"exit": done.returncode, "stderr": done.stderr.partition("MODULES ")[0]}], set()
     modules = set(done.stderr.rpartition("MODULES ")[2].split())
     return [json.loads(line) for line in done.stdout.strip().splitlines()], modules
 
@@ -253,6 +255,18 @@ def test_flask_ingest_that_queues_stores_and_queues_without_the_whole_app(db_eng
     assert "service.intake.jobs" in modules and "service.intake.store" in modules
     assert not [name for name in WHOLE_APP if name in modules]
     assert "service.intake.ingest" not in modules and "cairosvg" not in modules
+
+
+def test_flask_ingest_in_production_refuses_a_database_local_to_one_machine(tmp_path):
+    from service.db import make_engine
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'local.sqlite3'}")
+    path = tmp_path / "notes.txt"
+    path.write_text("Nothing here is a form.\n")
+    (refused,), _ = _flask(engine, tmp_path, "ingest", str(path), ESCALATE_ENV="production")
+    assert refused["exit"] == 1
+    assert "DATABASE_URL must point at PostgreSQL: a SQLite file is local to one server" in refused["stderr"]
+    assert "Traceback" not in refused["stderr"]
 
 
 def test_flask_ingest_now_builds_the_whole_app_and_reads_in_the_command(db_engine, tmp_path):
