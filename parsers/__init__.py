@@ -9,7 +9,7 @@ memory and time limits, which is what the ingestion pipeline uses.
 
 from __future__ import annotations
 
-from parsers.kinds import CONVERTED, refusal, sniff
+from parsers.kinds import CONVERTED, IMAGES, refusal, sniff
 from parsers.result import Answer, ParseError, ParseResult
 
 MAX_DOCUMENT_BYTES = 20 * 1024 * 1024
@@ -72,10 +72,10 @@ def parse_document(content: bytes, kind: str, *, specs, prefixes, form_id=None) 
         from parsers.convert import read_converted
 
         return read_converted(content, kind, specs=specs, prefixes=prefixes, form_id=form_id)
-    if kind == "image":
+    if kind in IMAGES:
         from parsers.scan import parse_image
 
-        return parse_image(content, specs=specs, prefixes=prefixes, form_id=form_id)
+        return parse_image(content, specs=specs, prefixes=prefixes, form_id=form_id, heic=kind == "heic")
     raise ParseError(
         refusal(kind) or "not a document: the file is not a Word or OpenDocument document, a PDF, an image or an e-mail"
     )

@@ -28,8 +28,10 @@ MAX_OUTPUT_BYTES = 40 * 1024 * 1024
 NAMES = {"doc": "Word 97-2003 document (.doc)", "odt": "OpenDocument text (.odt)", "rtf": "Rich Text document (.rtf)"}
 
 # The profile's settings: macros never run (the highest security level, and execution disabled),
-# no links to outside content followed, no OpenCL, no first-start wizard.
-_SETTINGS = """<?xml version="1.0" encoding="UTF-8"?>
+# no links to outside content followed, no OpenCL, no first-start wizard. `--convert-to` itself loads
+# without asking for macros to run; these settings keep them off whatever LibreOffice's own default
+# is (tests/parsers/test_convert.py: a document whose load macro runs when these two are turned round).
+SETTINGS = """<?xml version="1.0" encoding="UTF-8"?>
 <oor:items xmlns:oor="http://openoffice.org/2001/registry" xmlns:xs="http://www.w3.org/2001/XMLSchema"
  xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">
 <item oor:path="/org.openoffice.Office.Common/Security/Scripting"><prop oor:name="MacroSecurityLevel" oor:op="fuse"><value>3</value></prop></item>
@@ -85,6 +87,13 @@ def run_limited(command: list[str], *, cwd: str, memory: int, seconds: int, wall
     return process.returncode, err or b""
 
 
+def make_profile(where: Path, settings: str = SETTINGS) -> Path:
+    """A new LibreOffice profile folder (for -env:UserInstallation) holding these settings."""
+    (where / "user").mkdir(parents=True)
+    (where / "user" / "registrymodifications.xcu").write_text(settings, encoding="utf-8")
+    return where
+
+
 def to_docx(content: bytes, kind: str) -> bytes:
     """The document as DOCX, converted by LibreOffice; ParseError naming what failed."""
     what = NAMES[kind]
@@ -94,9 +103,7 @@ def to_docx(content: bytes, kind: str) -> bytes:
     with tempfile.TemporaryDirectory(prefix="escalate-convert-") as tmp:
         source = Path(tmp) / f"returned.{kind}"
         source.write_bytes(content)
-        profile = Path(tmp) / "profile"
-        (profile / "user").mkdir(parents=True)
-        (profile / "user" / "registrymodifications.xcu").write_text(_SETTINGS, encoding="utf-8")
+        profile = make_profile(Path(tmp) / "profile")
         out = Path(tmp) / "out"
         env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": tmp, "LANG": "C.UTF-8", "TMPDIR": tmp}
         command = [

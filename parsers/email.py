@@ -281,7 +281,7 @@ def _strip_quoted(body: str) -> str:
 
 def parse_email(content: bytes, kind: str, *, specs, prefixes, form_id=None) -> ParseResult:
     from parsers import MAX_DOCUMENT_BYTES, parse_document, sniff
-    from parsers.kinds import DOCUMENTS
+    from parsers.kinds import DOCUMENTS, IMAGES
 
     mail = read_msg(content) if kind == "msg" else read_eml(content)
     summary = mail.summary()
@@ -294,10 +294,10 @@ def parse_email(content: bytes, kind: str, *, specs, prefixes, form_id=None) -> 
     problems: list[str] = [f"{what} {limit}" for what in mail.too_large]
     # Documents first; a scan or photo attached is read by OCR only when no document holds the form.
     attached = sorted(
-        ((name, data, sniff(data, name)) for name, data in mail.attachments), key=lambda a: a[2] == "image"
+        ((name, data, sniff(data, name)) for name, data in mail.attachments), key=lambda a: a[2] in IMAGES
     )
     for name, data, attachment_kind in attached:
-        if attachment_kind not in DOCUMENTS or (attachment_kind == "image" and found):
+        if attachment_kind not in DOCUMENTS or (attachment_kind in IMAGES and found):
             continue
         if len(data) > MAX_DOCUMENT_BYTES:
             problems.append(f"attachment {name} is {len(data) / 1048576:.1f} MB {limit}")

@@ -12,14 +12,14 @@ from __future__ import annotations
 import io
 import zipfile
 
-DOCUMENTS = ("docx", "pdf", "doc", "odt", "rtf", "image")  # what parse_document reads
+DOCUMENTS = ("docx", "pdf", "doc", "odt", "rtf", "image", "heic")  # what parse_document reads
+IMAGES = ("image", "heic")  # read by OCR; HEIC (an iPhone's photos) through pillow-heif
 CONVERTED = ("doc", "odt", "rtf")  # read after LibreOffice makes them a DOCX
 
 _REFUSED = {
     "encrypted": "not readable: the Office file is protected by a password; send it again without the password",
     "spreadsheet": "not a document: the file is a spreadsheet (Excel or OpenDocument); send the Word form or a PDF",
     "presentation": "not a document: the file is a presentation (PowerPoint); send the Word form or a PDF",
-    "heic": "not readable: the photo is in HEIC format (an iPhone's); send it as JPEG or PDF",
     "ole": "not a document: the file is an Office file of a kind that is not a Word document or an Outlook message",
     "zip": "not a document: the file is a zip archive, not a Word document; send the form itself",
 }

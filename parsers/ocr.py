@@ -12,6 +12,7 @@ speckle (a median filter) and deskewed (the angle at which its rows of text line
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import os
 import shutil
@@ -50,11 +51,13 @@ class Word:
         return self.top + self.height
 
 
-def open_image(content: bytes) -> list:
-    """The pages of an image file (a TIFF may hold several), as Pillow images, within bounds."""
+def open_image(content: bytes, *, heic: bool = False) -> list:
+    """The pages of an image file (a TIFF or a HEIC may hold several), as Pillow images, within bounds."""
     from PIL import Image, ImageSequence, UnidentifiedImageError
 
     Image.MAX_IMAGE_PIXELS = MAX_PIXELS
+    if heic:
+        _read_heic()
     try:
         image = Image.open(io.BytesIO(content))
         pages = []
@@ -64,12 +67,27 @@ def open_image(content: bytes) -> list:
             if frame.width * frame.height > MAX_PIXELS:
                 raise ParseError("refused: the image is larger than any scanned page")
             pages.append(frame.copy())
+    except ParseError:
+        raise  # a bound above, said as it is (not as damage)
     except Image.DecompressionBombError:
         raise ParseError("refused: the image is larger than any scanned page (a decompression bomb?)") from None
     except (UnidentifiedImageError, OSError, ValueError, SyntaxError, EOFError, TypeError, KeyError, IndexError) as exc:
         # Pillow's decoders raise any of these for a damaged file (TypeError for a TIFF without dimensions: found by fuzzing)
         raise ParseError(f"not readable: the image is damaged or of a kind not read ({plain(exc)})") from None
     return pages
+
+
+@functools.cache
+def _read_heic() -> None:
+    """Pillow opens HEIC through pillow-heif (libheif and libde265) from here on: registered only where
+    a HEIC photo is read (the parsing worker), never by the app. The same pixel bound as any image
+    (Pillow checks MAX_IMAGE_PIXELS on opening, before decoding), libheif's own limits kept on, one
+    decoding thread (the worker has one), and only the primary images: no thumbnails, depth maps or
+    auxiliary images."""
+    import pillow_heif
+
+    pillow_heif.options.DISABLE_SECURITY_LIMITS = False
+    pillow_heif.register_heif_opener(decode_threads=1, thumbnails=False, depth_images=False, aux_images=False)
 
 
 def prepare(image):

@@ -19,10 +19,10 @@ RENDER_DPI = 300
 CONFIRM = "read from a scan or photo by OCR: check each answer against the page image, then confirm"
 
 
-def parse_image(content: bytes, *, specs, prefixes, form_id=None) -> ParseResult:
+def parse_image(content: bytes, *, specs, prefixes, form_id=None, heic: bool = False) -> ParseResult:
     from parsers.ocr import open_image
 
-    return _read_pages(open_image(content), "image", specs, prefixes, form_id)
+    return _read_pages(open_image(content, heic=heic), "image", specs, prefixes, form_id)
 
 
 def parse_scanned_pdf(content: bytes, *, specs, prefixes, form_id=None) -> ParseResult:

@@ -26,6 +26,8 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
 
+MAX_RAW_BYTES = 40 * 1024 * 1024  # the largest original file kept (a submission's or a received item's raw bytes)
+
 # Stable constraint names, so migrations can alter them on SQLite and PostgreSQL alike.
 NAMING = {
     "ix": "ix_%(column_0_label)s",

@@ -18,12 +18,11 @@ from service.casework import channels, moves, receipts, routing, workdays
 from service.casework import once as once_module
 from service.casework.errors import CaseError, ChildDetailsRefused, InvalidData, StageMoveRefused
 from service.casework.lookup import form_of, hash_token, load_case, now_utc, pack_of
-from service.casework.models import Case, ReferenceCounter, Submission
+from service.casework.models import MAX_RAW_BYTES, Case, ReferenceCounter, Submission
 from service.casework.once import Once
 from service.casework.stages import NextStep, check_move, enter_stage, next_step, stage_taken
 
 CHANNELS = channels.SUBMITTED
-MAX_RAW_BYTES = 40 * 1024 * 1024
 
 
 @dataclass(frozen=True)

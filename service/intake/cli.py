@@ -1,4 +1,11 @@
-"""Commands that read returned documents: `parse` (service.intake.parse_cli), `ingest`, `smtpd`, `imap-poll`, `worker`."""
+"""Commands that read returned documents: `parse` (service.intake.parse_cli), `ingest`, `smtpd`, `imap-poll`, `worker`.
+
+`parse` and `ingest` are also Flask plugin commands (pyproject's flask.commands), which `flask` finds
+without building the app, so this module imports nothing at its top but click and Flask (every
+`flask` command loads it). `ingest` that only stores and queues runs in app.create_cli_app (the
+settings and the database); with --now or --trusted it reads and applies here, which opens cases
+and queues their e-mails (links built from the app's routes, the conference log's hooks): the whole app.
+"""
 
 from __future__ import annotations
 
@@ -10,15 +17,12 @@ from pathlib import Path
 
 import click
 from flask import Flask, current_app
-from flask.cli import with_appcontext
+from flask.cli import ScriptInfo, with_appcontext
 
-from service import db
-from service.intake import models as _models  # noqa: F401 - registers the table with the models
 from service.intake.parse_cli import parse_command
 
 
 @click.command("ingest")
-@with_appcontext
 @click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--partnership", help="Recognise only this partnership's forms.")
 @click.option("--form", "form_id", help="Read every file as this form.")
@@ -41,33 +45,53 @@ def ingest_command(
     With --now, read and apply each here and print the outcome. A reply to a case applies only from an
     authenticated party, as by SMTP or IMAP; the rest are held for review. --trusted reads here too, so
     the person vouching sees each outcome."""
-    from service.casework import audit
-    from service.intake import ingest, jobs
-
     if trusted and not (vouched_by or "").strip():
         raise click.UsageError("--trusted needs --by: the address of the person who vouches for these files")
-    app = current_app._get_current_object()
+    app = _command_app(whole=read_now or trusted)
     inputs = ((path.name, path.read_bytes()) for path in paths)
-    queued = True
-    with db.sessions()() as session:
+    with app.app_context():
         if read_now or trusted:
-            outcomes = ingest.ingest_many(
-                session, inputs, channel="cli", partnership=partnership, form_id=form_id, trusted=trusted or None
-            )
+            lines = _read_here(app, paths, inputs, partnership, form_id, trusted, vouched_by)
         else:
-            stored = [ingest.store(session, c, channel="cli", filename=n, partnership=partnership) for n, c in inputs]
-            queued = jobs.enqueue(app, [o.item_id for o in stored if o.status == "received"], form_id)
-            outcomes = stored
-        for path, outcome in zip(paths, outcomes, strict=True):
-            line = {"file": str(path), "item": outcome.item_id, "status": outcome.status}
-            if outcome.status == "received":
-                line["reason"] = f"received as item {outcome.item_id}; " + (
-                    "queued to be read" if queued else "the queue is unreachable: it is read once the queue is back"
-                )
-            else:
-                line |= {"reference": outcome.reference, "routed": outcome.routed, "reason": outcome.reason}
-                line["form_id"] = outcome.form_id
+            lines = _store_and_queue(app, paths, inputs, partnership, form_id)
+        for line in lines:
             click.echo(json.dumps(line, ensure_ascii=False))
+
+
+def _command_app(*, whole: bool) -> Flask:
+    """The app a command runs in: the one it was given (an app's own command line, as in the tests) or
+    the whole app when it reads and applies; else the settings and database alone (app.create_cli_app)."""
+    info = click.get_current_context().ensure_object(ScriptInfo)
+    if whole or info.create_app is not None:
+        return info.load_app()
+    from app import create_cli_app
+
+    return create_cli_app()
+
+
+def _store_and_queue(app: Flask, paths, inputs, partnership, form_id):
+    from service import db
+    from service.intake import jobs
+    from service.intake.store import store
+
+    with db.sessions(app)() as session:
+        stored = [store(session, c, channel="cli", filename=n, partnership=partnership) for n, c in inputs]
+        queued = jobs.enqueue(app, [o.item_id for o in stored if o.status == "received"], form_id)
+        for path, outcome in zip(paths, stored, strict=True):
+            yield _line(path, outcome, queued)
+
+
+def _read_here(app: Flask, paths, inputs, partnership, form_id, trusted, vouched_by):
+    from service import db
+    from service.casework import audit
+    from service.intake import ingest
+
+    with db.sessions(app)() as session:
+        outcomes = ingest.ingest_many(
+            session, inputs, channel="cli", partnership=partnership, form_id=form_id, trusted=trusted or None
+        )
+        for path, outcome in zip(paths, outcomes, strict=True):
+            yield _line(path, outcome, queued=True)
             if trusted:
                 detail = f"{path.name}: {outcome.status} (received item {outcome.item_id})"
                 audit.record(
@@ -76,11 +100,24 @@ def ingest_command(
                 session.commit()
 
 
+def _line(path: Path, outcome, queued: bool) -> dict:
+    line = {"file": str(path), "item": outcome.item_id, "status": outcome.status}
+    if outcome.status == "received":
+        line["reason"] = f"received as item {outcome.item_id}; " + (
+            "queued to be read" if queued else "the queue is unreachable: it is read once the queue is back"
+        )
+    else:
+        line |= {"reference": outcome.reference, "routed": outcome.routed, "reason": outcome.reason}
+        line["form_id"] = outcome.form_id
+    return line
+
+
 @click.command("intake-status")
 @with_appcontext
 def intake_status_command():
     """Print what waits to be read, as JSON: items waiting and being read, the oldest one's age in
     seconds, readings whose worker stopped (read again after their lease), jobs on the queue."""
+    from service import db
     from service.intake import claims, jobs
 
     app = current_app._get_current_object()
@@ -166,6 +203,8 @@ def imap_poll_command(every: int):
 
 
 def register(app: Flask) -> None:
+    from service.intake import models  # noqa: F401 - registers the tables with the models
+
     for command in (
         parse_command,
         ingest_command,

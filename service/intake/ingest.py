@@ -1,7 +1,7 @@
 """The one ingestion pipeline every channel feeds: upload page, `flask ingest`, SMTP and IMAP.
 
-Two steps. `store` keeps the raw bytes (keyed by their SHA-256) and answers at once: "received as
-item N". `read` (a job on the intake queue, service.intake.jobs, or `ingest` doing both in this
+Two steps. `store` (service.intake.store) keeps the raw bytes (keyed by their SHA-256) and answers
+at once: "received as item N". `read` (a job on the intake queue, service.intake.jobs, or `ingest` doing both in this
 process) claims the item (service.intake.claims: one reader applies it, enforced by the database),
 parses it in the limited worker (parsers.sandbox), validates it, creates or updates the case through
 service.casework.cases (which routes it and writes the outbox), and records the outcome on the item.
@@ -24,54 +24,34 @@ itself ends in a state with its reason, never retried. Nothing is dropped:
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import logging
-from dataclasses import asdict, dataclass, field
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
+from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.orm import Session
 
 from forms import registry
 from forms.schema import describe_errors
 from parsers import ParseError, ParseResult
 from parsers.result import plain
-from service.casework import cases, channels, outbox
+from service.casework import cases, outbox
 from service.casework.models import Case
 from service.intake import claims, matching, parties, sender_auth
 from service.intake.claims import ClaimLost
 from service.intake.models import ReceivedItem
+from service.intake.store import CHANNELS, IngestOutcome, store
+from service.intake.store import now_or as _now
+from service.intake.store import outcome_of as _outcome
 
 log = logging.getLogger(__name__)
-CHANNELS = channels.RECEIVED  # how a file reaches intake, each with the case channel it becomes
 # Other parts of the service that take some inputs themselves (the conference log takes returned
 # Appendix 3 tables and replies to its rows): handler(session, item, result, spec, *, trusted, now)
 # returns an IngestOutcome when it took the input, else None. Called after reading, before cases.
 HANDLERS: list = []
-MAX_INPUT_BYTES = cases.MAX_RAW_BYTES
 # The database or its connection failed, or the machine could not start the reader (OSError): the
 # job is retried. Anything else raised while reading is the input's own doing (or a fault no retry
 # mends) and quarantines it with the reason.
 INFRASTRUCTURE = (OperationalError, InterfaceError, OSError)
-
-
-@dataclass
-class IngestOutcome:
-    status: str  # received | reading | accepted | duplicate | quarantined | held | ignored
-    item_id: int | None
-    reference: str | None = None
-    routed: list[dict] = field(default_factory=list)
-    reason: str | None = None
-    form_id: str | None = None
-    warnings: list[str] = field(default_factory=list)
-    created: bool = False
-
-    def to_json(self) -> dict:
-        return asdict(self)
-
-
-def _now(now: dt.datetime | None) -> dt.datetime:
-    return now or dt.datetime.now(dt.UTC)
 
 
 def _parse(content: bytes, filename: str | None, form_id: str | None, partnership: str | None) -> ParseResult:
@@ -108,56 +88,6 @@ def ingest(
         return stored
     read_now = read(session, stored.item_id, claim=claims.new_token(), form_id=form_id, trusted=trusted, now=now)
     return read_now or _outcome(session.get(ReceivedItem, stored.item_id, populate_existing=True))
-
-
-def store(
-    session: Session,
-    content: bytes,
-    *,
-    channel: str,
-    filename: str | None = None,
-    content_type: str | None = None,
-    partnership: str | None = None,
-    now: dt.datetime | None = None,
-) -> IngestOutcome:
-    """The raw bytes, committed before anything reads them: "received" with the item to read (bytes
-    already waiting give the same item), "duplicate" for bytes read before, "quarantined" when too big."""
-    if channel not in CHANNELS:
-        raise ValueError(f"unknown channel {channel!r} (one of {', '.join(CHANNELS)})")
-    digest = hashlib.sha256(content).hexdigest()
-    seen = session.scalar(select(ReceivedItem).where(ReceivedItem.sha256 == digest))
-    if seen is not None:
-        seen.times_seen += 1
-        session.commit()
-        if seen.status == "received":
-            return IngestOutcome("received", seen.id, reason=f"the same file is waiting to be read (item {seen.id})")
-        reason = f"the same file was received before (item {seen.id}, {seen.status})"
-        return IngestOutcome("duplicate", seen.id, seen.case_reference, reason=reason, form_id=seen.form_id)
-    item = ReceivedItem(
-        received_at=_now(now),
-        channel=channel,
-        filename=filename,
-        content_type=content_type,
-        sha256=digest,
-        size=len(content),
-        raw=content,
-        status="received",
-        partnership=partnership,
-        times_seen=1,
-        read_starts=0,
-    )
-    session.add(item)
-    try:
-        session.commit()  # the raw bytes are safe before anything tries to read them
-    except IntegrityError:  # the same bytes stored at this moment by another channel: the unique hash won
-        session.rollback()
-        return store(session, content, channel=channel, filename=filename, partnership=partnership, now=now)
-    if len(content) > MAX_INPUT_BYTES:
-        item.status, item.read_at = "quarantined", _now(now)
-        item.reason = f"refused: {len(content):,} bytes (at most {MAX_INPUT_BYTES:,})"
-        session.commit()
-        return _outcome(item)
-    return IngestOutcome("received", item.id)
 
 
 def read(
@@ -340,11 +270,6 @@ def _settled(session, item: ReceivedItem, status: str, reason: str | None, now, 
     claims.settle(session, item, status, now, reason=reason, **values)
     session.commit()
     return _outcome(item)
-
-
-def _outcome(item: ReceivedItem) -> IngestOutcome:
-    warnings = list((item.parsed or {}).get("warnings", []))
-    return IngestOutcome(item.status, item.id, item.case_reference, [], item.reason, item.form_id, warnings)
 
 
 def ingest_files(

@@ -22,7 +22,7 @@ from huey import RedisHuey, SqliteHuey, crontab
 from huey.api import Huey
 
 from service import db
-from service.intake import claims, ingest, uploads
+from service.intake import claims, uploads
 
 log = logging.getLogger(__name__)
 RETRIES = 10  # a database fault: tried again after 2, 4, 8 ... 1024 s
@@ -62,7 +62,10 @@ def _make(app: Flask) -> Huey:
 def _register(app: Flask, huey: Huey) -> None:
     @huey.task(retries=RETRIES, retry_delay=RETRY_DELAY, retry_backoff=2, context=True, name=READ)
     def read(item_id: int, form_id: str | None = None, task=None):
-        # The job's id is its claim: a retry of this job takes its own item back at once.
+        # The job's id is its claim: a retry of this job takes its own item back at once. Imported here:
+        # a command that only queues (`flask ingest`) loads nothing of reading and applying.
+        from service.intake import ingest
+
         with app.app_context(), db.sessions(app)() as session:
             outcome = ingest.read(session, item_id, claim=task.id, form_id=form_id)
         return None if outcome is None else outcome.status

@@ -10,8 +10,8 @@ from dataclasses import dataclass
 from sqlalchemy import delete, or_, select
 from sqlalchemy.orm import Session
 
-from service.intake.ingest import IngestOutcome, store
 from service.intake.models import ReceivedItem, UploadBatch
+from service.intake.store import IngestOutcome, store
 
 MAX_FILES = 100
 KEEP_BATCHES = dt.timedelta(days=30)  # the list of what was uploaded (file names) is only for following it

@@ -11,10 +11,11 @@ from __future__ import annotations
 
 from flask import Flask
 
-from service.ops import backup, health, limits, logs, settings
-
 
 def init_app(app: Flask) -> None:
+    # Imported here: a command importing service.ops.logs alone (app.create_cli_app) loads none of the rest.
+    from service.ops import backup, health, limits, logs, settings
+
     settings.init_app(app)
     logs.init_app(app)
     app.register_blueprint(health.bp)

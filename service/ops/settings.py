@@ -145,14 +145,12 @@ def production(app: Flask) -> bool:
 
 def problems(app: Flask) -> list[str]:
     """What is unsafe about this app's settings for production (empty when all is well)."""
-    from service.db import database_url
 
     found = []
     key = app.config.get("SECRET_KEY") or ""
     if key == DEV_SECRET_KEY or len(key) < 32:
         found.append("SECRET_KEY must be set to a random value of at least 32 characters (not the development one)")
-    if not database_url(app).startswith("postgresql"):
-        found.append("DATABASE_URL must point at PostgreSQL: a SQLite file is local to one server")
+    found += database_problems(app)
     if app.config.get("SESSION_COOKIE_SECURE") is False:
         found.append("COOKIE_SECURE must not be turned off: session cookies must only travel over HTTPS")
     if not (public_base_url(app) or "").startswith("https://"):
@@ -168,6 +166,15 @@ def problems(app: Flask) -> list[str]:
             "RATELIMIT_STORAGE_URI must name a shared store (e.g. redis://) when there are several worker processes"
         )
     return found
+
+
+def database_problems(app: Flask) -> list[str]:
+    """What is unsafe about the database setting for production (also checked by app.create_cli_app)."""
+    from service.db import database_url
+
+    if not database_url(app).startswith("postgresql"):
+        return ["DATABASE_URL must point at PostgreSQL: a SQLite file is local to one server"]
+    return []
 
 
 def worker_count() -> int:

@@ -11,8 +11,8 @@ from wtforms import SelectField
 
 from service import db
 from service.intake import jobs, uploads
-from service.intake.ingest import MAX_INPUT_BYTES
 from service.intake.models import UploadBatch
+from service.intake.store import MAX_INPUT_BYTES
 from service.workspace import bp
 from service.workspace.auth import allowed_partnerships, requires
 from service.workspace.common import audit_here, refresh, registry

@@ -195,6 +195,89 @@ def test_flask_ingest_now_reads_in_the_command(db_app, tmp_path):
     assert lines[1]["reason"] and lines[1]["reference"] is None
 
 
+# Run as an operator runs it: `flask --app app ingest`, in a process of its own, printing the modules it
+# loaded as it exits (the command finds `ingest` without building the app: pyproject's flask.commands).
+_RUN_FLASK = (
+    "import atexit, sys\n"
+    "atexit.register(lambda: sys.stderr.write('MODULES ' + ' '.join(sorted(sys.modules))))\n"
+    "from flask.cli import main\n"
+    "sys.argv = ['flask', '--app', 'app', *sys.argv[1:]]\n"
+    "main()\n"
+)
+WHOLE_APP = ("service.web", "service.workspace", "service.conference", "service.casework.cases", "forms.loader")
+
+
+def _flask(db_engine, tmp_path, *args, **environ) -> tuple[list[dict], set[str]]:
+    """The JSON lines `flask --app app ARGS` printed and the modules it loaded, on db_engine's database."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from sqlalchemy import text
+
+    url = db_engine.url
+    if db_engine.dialect.name == "postgresql":  # the test's own schema, as its engine is given it
+        with db_engine.connect() as connection:
+            schema = connection.scalar(text("select current_schema()"))
+        url = url.set(query={"options": f"-csearch_path={schema}"})
+    env = {
+        **os.environ,
+        "DATABASE_URL": url.render_as_string(hide_password=False),
+        "INTAKE_QUEUE_URL": f"sqlite:///{tmp_path / 'queue.sqlite3'}",
+        **environ,
+    }
+    root = Path(__file__).resolve().parents[2]
+    done = subprocess.run(
+        [sys.executable, "-c", _RUN_FLASK, *args], cwd=root, env=env, capture_output=True, text=True, timeout=120
+    )
+    if done.returncode:
+        return [{"exit": done.returncode, "stderr": done.stderr.partition("MODULES ")[0]}], set()
+    modules = set(done.stderr.rpartition("MODULES ")[2].split())
+    return [json.loads(line) for line in done.stdout.strip().splitlines()], modules
+
+
+def test_flask_ingest_that_queues_stores_and_queues_without_the_whole_app(db_engine, tmp_path):
+    from huey import SqliteHuey
+    from sqlalchemy.orm import Session
+
+    path = tmp_path / "k5.docx"
+    path.write_bytes(document("kirklees-appendix-5"))
+    lines, modules = _flask(db_engine, tmp_path, "ingest", str(path))
+    assert [line["status"] for line in lines] == ["received"]
+    assert lines[0]["reason"] == f"received as item {lines[0]['item']}; queued to be read"
+    with Session(db_engine) as session:
+        item = session.get(ReceivedItem, lines[0]["item"])
+        assert item.status == "received" and item.raw == path.read_bytes() and item.channel == "cli"
+        assert item.queued_at is not None  # marked queued: the sweep leaves it to its job
+    assert SqliteHuey("escalate-intake", filename=str(tmp_path / "queue.sqlite3")).pending_count() == 1
+    # Only the settings, the tables and the queue: none of the pages, packs, cases or mail.
+    assert "service.intake.jobs" in modules and "service.intake.store" in modules
+    assert not [name for name in WHOLE_APP if name in modules]
+    assert "service.intake.ingest" not in modules and "cairosvg" not in modules
+
+
+def test_flask_ingest_in_production_refuses_a_database_local_to_one_machine(tmp_path):
+    from service.db import make_engine
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'local.sqlite3'}")
+    path = tmp_path / "notes.txt"
+    path.write_text("Nothing here is a form.\n")
+    (refused,), _ = _flask(engine, tmp_path, "ingest", str(path), ESCALATE_ENV="production")
+    assert refused["exit"] == 1
+    assert "DATABASE_URL must point at PostgreSQL: a SQLite file is local to one server" in refused["stderr"]
+    assert "Traceback" not in refused["stderr"]
+
+
+def test_flask_ingest_now_builds_the_whole_app_and_reads_in_the_command(db_engine, tmp_path):
+    path = tmp_path / "notes.txt"
+    path.write_text("Nothing here is a form.\n")
+    lines, modules = _flask(db_engine, tmp_path, "ingest", "--now", str(path))
+    assert [line["status"] for line in lines] == ["quarantined"]
+    assert "not a recognised form" in lines[0]["reason"]
+    assert all(name in modules for name in WHOLE_APP)  # cases, their e-mails' links and the conference log
+
+
 def test_flask_parse_prints_the_result_and_stores_nothing(db_app, tmp_path):
     path = tmp_path / "k5.docx"
     path.write_bytes(document("kirklees-appendix-5"))

@@ -38,3 +38,15 @@ def test_a_scanned_form_waits_prefilled_for_a_person_to_confirm(db_session):
     done = review.reprocess(db_session, item.id, actor="reviewer@bu.example", data=confirmed)
     assert done.status == "accepted", done.reason
     assert done.reference.startswith(registry().pack("sscp").reference_prefix + "-")
+
+
+def test_an_iphone_photo_in_heic_waits_prefilled_as_any_scan(db_session):
+    spec = registry().form("sscp-outcome-resolution-notice")
+    content = scanned(render(spec, sample(spec.id), "pdf"), CLEAN, "heic")
+    outcome = ingest.ingest(db_session, content, channel="upload", filename="IMG_0001.HEIC")
+    assert outcome.status == "quarantined" and outcome.reference is None
+    assert outcome.reason.startswith("read from a scan or photo by OCR"), outcome.reason
+    item = db_session.get(ReceivedItem, outcome.item_id)
+    assert item.raw == content and item.form_id == spec.id
+    assert item.parsed["confirm"] and item.parsed["data"]["name"] == "Grace Okonkwo"
+    assert item in review.for_review(db_session)

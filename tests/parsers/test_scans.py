@@ -73,6 +73,45 @@ def test_the_answers_keep_their_confidence_through_the_worker():
     assert result.to_json()["fields"]["name"]["confidence"] > 80
 
 
+def test_an_iphone_photo_in_heic_is_read_as_the_same_page_in_jpeg():
+    from parsers import sniff
+
+    spec = registry().form("sscp-outcome-resolution-notice")
+    want = validate_data(spec, sample(spec.id))
+    pdf = render(spec, want, "pdf")
+    heic, jpeg = scanned(pdf, CLEAN, "heic"), scanned(pdf, CLEAN, "jpeg")
+    assert sniff(heic, "IMG_0001.HEIC") == "heic"
+    from_heic = parse_safely(heic, "IMG_0001.HEIC")  # pillow-heif opens it in the worker
+    from_jpeg = parse_safely(jpeg, "IMG_0001.jpg")
+    assert from_heic.form_id == from_jpeg.form_id == spec.id, from_heic.reason
+    got = from_heic.canonical(spec)[0]
+    assert got == from_jpeg.canonical(spec)[0]
+    exact, near, total = read_back(want, got)
+    assert near >= total - 1 and exact >= 0.8 * total, misread(want, got)
+    # Held for a person as any OCR result: confirm, and each answer's confidence.
+    assert from_heic.kind == "image" and from_heic.confirm == from_jpeg.confirm
+    assert from_heic.warnings[0] == "read by OCR from 1 page image"
+    assert from_heic.answers["name"].confidence > 80
+
+
+def test_a_heic_larger_than_any_page_is_refused_before_it_is_decoded():
+    import io
+    import struct
+
+    import pillow_heif
+    from PIL import Image
+
+    out = io.BytesIO()
+    pillow_heif.from_pillow(Image.new("L", (64, 64), 255)).save(out, quality=50, enc_params={"preset": "ultrafast"})
+    small = out.getvalue()
+    at = small.index(b"ispe") + 8  # the image's size as the file declares it: 9,000 x 9,000 (81 million pixels)
+    claimed = small[:at] + struct.pack(">II", 9000, 9000) + small[at + 8 :]
+    with pytest.raises(ParseError, match="OCR found no words"):
+        parse_safely(small, "IMG_0002.HEIC")  # the same file as it was: read, and blank
+    with pytest.raises(ParseError, match=r"^refused: the image is larger than any scanned page$"):
+        parse_safely(claimed, "IMG_0002.HEIC")
+
+
 def test_a_damaged_image_is_refused_with_a_reason():
     content = scanned(render(registry().form("nt-appendix-a"), sample("nt-appendix-a"), "pdf"), CLEAN, "png")
     with pytest.raises(ParseError, match="image is damaged"):
