@@ -7,14 +7,22 @@ another UPDATE that only matches while the claim is still the reader's, inside t
 makes the case change; so an item read twice (a job delivered twice, a slow reader overtaken after
 its lease) is applied once, and the loser's transaction is rolled back.
 
+A reader renews its lease while it works (`heartbeat`: a thread of its own, on its own connection,
+moving `lease_until` on with an UPDATE that matches only while the claim is still its own), so an
+OCR reading or a LibreOffice conversion longer than the lease is never taken over while its reader
+lives; a reader that died renews nothing, and its lease runs out as before.
+
 The queue may lose a job (a worker killed after taking it, Redis restarted without its data, Redis
 down when the item was stored): `stalled` finds what needs a job again, from the database alone.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import logging
 import os
+import threading
 import uuid
 
 from sqlalchemy import case, func, or_, select, update
@@ -22,6 +30,7 @@ from sqlalchemy.orm import Session
 
 from service.intake.models import ReceivedItem
 
+log = logging.getLogger(__name__)
 MAX_STARTS = 3  # a reader stopped part-way this many times: a person looks at it instead
 STOPPED = "its reading stopped part-way {n} times (the reading process ended, e.g. a restart); run it again"
 
@@ -40,6 +49,12 @@ def requeue_after() -> dt.timedelta:
     return dt.timedelta(seconds=float(os.environ.get("INTAKE_REQUEUE_SECONDS", 600)))
 
 
+def max_hold() -> dt.timedelta:
+    """How long a live reader may keep renewing: a reading is bounded by the sandbox's wall clock
+    (90 s), so a reader still holding an item after this is stuck, and another may take it over."""
+    return dt.timedelta(seconds=float(os.environ.get("INTAKE_MAX_HOLD_SECONDS", 900)))
+
+
 def new_token() -> str:
     return uuid.uuid4().hex
 
@@ -51,6 +66,20 @@ def _now(now: dt.datetime | None) -> dt.datetime:
 def claim(session: Session, item_id: int, token: str, now: dt.datetime | None = None) -> ReceivedItem | None:
     """Take the item for this reader (the same token takes it again: a retried job); None when another
     reader holds it or it was read already."""
+    return session.get(ReceivedItem, item_id, populate_existing=True) if _take(session, item_id, token, now) else None
+
+
+@contextlib.contextmanager
+def holding(session: Session, item_id: int, token: str, now: dt.datetime | None = None):
+    """claim(), its lease renewed from the moment it is taken until the block ends (`heartbeat`)."""
+    if not _take(session, item_id, token, now):
+        yield None
+        return
+    with heartbeat(session, item_id, token):
+        yield session.get(ReceivedItem, item_id, populate_existing=True)
+
+
+def _take(session: Session, item_id: int, token: str, now: dt.datetime | None) -> bool:
     now = _now(now)
     Item = ReceivedItem
     held = (Item.status == "reading") & ((Item.claim == token) | (Item.lease_until < now))
@@ -68,9 +97,45 @@ def claim(session: Session, item_id: int, token: str, now: dt.datetime | None = 
         .execution_options(synchronize_session=False)
     )
     session.commit()
-    if found.rowcount != 1:
-        return None
-    return session.get(Item, item_id, populate_existing=True)
+    return found.rowcount == 1
+
+
+def renew(session: Session, item_id: int, token: str, now: dt.datetime | None = None) -> bool:
+    """Move this reader's lease on (committed); False when the claim is no longer its own."""
+    Item = ReceivedItem
+    mine = (Item.id == item_id) & (Item.claim == token) & (Item.status == "reading")
+    done = session.execute(
+        update(Item).where(mine).values(lease_until=_now(now) + lease()).execution_options(synchronize_session=False)
+    )
+    session.commit()
+    return done.rowcount == 1
+
+
+@contextlib.contextmanager
+def heartbeat(session: Session, item_id: int, token: str):
+    """Renew the claim every third of the lease while the block runs (on a connection of its own: a
+    session is not shared between threads); stops when the block ends, when the claim is lost, or
+    after max_hold(). A renewal that fails (the database briefly down) is tried at the next beat."""
+    stop = threading.Event()
+    beat = lease().total_seconds() / 3
+    until = _now(None) + max_hold()
+
+    def run():
+        while not stop.wait(beat) and _now(None) < until:
+            try:
+                with Session(session.get_bind()) as own:
+                    if not renew(own, item_id, token):
+                        return
+            except Exception as exc:  # the next beat tries again; the lease covers two missed beats
+                log.warning("could not renew the lease of item %s (%s)", item_id, type(exc).__name__)
+
+    thread = threading.Thread(target=run, name=f"lease-{item_id}", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join()
 
 
 def settle(session: Session, item: ReceivedItem, status: str, now: dt.datetime | None = None, **values) -> None:

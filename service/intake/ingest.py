@@ -171,18 +171,19 @@ def read(
 ) -> IngestOutcome | None:
     """Claim, read and apply a stored item; None when another reader holds it or it was read already.
     A database fault is raised (retry the job with the same `claim`)."""
-    item = claims.claim(session, item_id, claim, now)
-    if item is None:
-        return None
-    if item.read_starts > claims.MAX_STARTS:
-        return _settled(session, item, "quarantined", claims.STOPPED.format(n=item.read_starts - 1), now)
-    if item.rerun:  # a person ran it again (service.intake.review): their choices
-        options = {k: item.rerun.get(k) for k in ("form_id", "data", "case")}
-        # Correcting a reply's answers vouches for its answers, not its sender: only a release does.
-        vouched = bool(item.rerun.get("sender_checked")) or item.channel == "upload"
-        return _guarded(session, item, now, trusted=vouched, **options)
-    trusted = item.channel == "upload" if trusted is None else trusted
-    return _guarded(session, item, now, form_id=form_id, trusted=trusted)
+    # The lease is renewed while this reader lives (an OCR reading may outlast it), never after.
+    with claims.holding(session, item_id, claim, now) as item:
+        if item is None:
+            return None
+        if item.read_starts > claims.MAX_STARTS:
+            return _settled(session, item, "quarantined", claims.STOPPED.format(n=item.read_starts - 1), now)
+        if item.rerun:  # a person ran it again (service.intake.review): their choices
+            options = {k: item.rerun.get(k) for k in ("form_id", "data", "case")}
+            # Correcting a reply's answers vouches for its answers, not its sender: only a release does.
+            options["trusted"] = bool(item.rerun.get("sender_checked")) or item.channel == "upload"
+        else:
+            options = {"form_id": form_id, "trusted": item.channel == "upload" if trusted is None else trusted}
+        return _guarded(session, item, now, **options)
 
 
 def _guarded(session, item: ReceivedItem, now, **options) -> IngestOutcome | None:
