@@ -45,8 +45,10 @@ from service.intake.models import ReceivedItem
 log = logging.getLogger(__name__)
 CHANNELS = {"upload": "upload", "cli": "import", "smtp": "email", "imap": "email"}  # ours -> cases'
 # Other parts of the service that take some inputs themselves (the conference log takes returned
-# Appendix 3 tables and replies to its rows): handler(session, item, result, spec, *, trusted, now)
-# returns an IngestOutcome when it took the input, else None. Called after reading, before cases.
+# Appendix 3 tables and replies to its rows): handler(session, item, result, spec, *, trusted, now,
+# data) returns an IngestOutcome when it took the input, else None; it writes its rows and settles the
+# item (claims.settle) in one transaction, raising ClaimLost when the claim is gone. Called after
+# reading, before cases.
 HANDLERS: list = []
 MAX_INPUT_BYTES = cases.MAX_RAW_BYTES
 # The database or its connection failed, or the machine could not start the reader (OSError): the
@@ -274,12 +276,9 @@ def _read_and_apply(
             return _settled(session, item, "ignored", reason, now)
         verdict = sender_auth.check(item.raw, sender=item.sender or "")
         item.sender_auth, item.sender_auth_detail = verdict.status, verdict.detail
-    for handler in HANDLERS:
-        taken = handler(session, item, result, spec, trusted=trusted, now=now)
+    for handler in HANDLERS:  # each settles the item itself, under the claim (claims.settle)
+        taken = handler(session, item, result, spec, trusted=trusted, now=now, data=data)
         if taken is not None:
-            if item.read_at is None or item.rerun is not None:
-                item.read_at, item.lease_until, item.rerun = _now(now), None, None
-                session.commit()
             return taken
     if spec is None:
         return _settled(session, item, "quarantined", result.reason or "not a recognised form", now)
