@@ -130,6 +130,14 @@ def test_a_table_naming_an_unknown_agency_is_quarantined_with_the_reason(ws_app,
         )
     assert outcome.status == "quarantined" and "Nowhere Academy" in outcome.reason
     assert ws_session.scalar(select(func.count()).select_from(Conference)) == 0
+    item = ws_session.get(ReceivedItem, outcome.item_id)
+    assert item.form_id == SPEC.id and item.parsed  # what was read is kept for the person correcting it
+    # A person corrects the agency and runs it again: their answers, not the document's, are recorded.
+    with ws_app.app_context():
+        again = review.reprocess(ws_session, outcome.item_id, actor="bu@kirklees.example", data=TABLE, now=NOW)
+    assert again.status == "accepted", again.reason
+    (conference,) = ws_session.scalars(select(Conference)).all()
+    assert [i.agency for i in conference.issues] == ["Greenfield High School", "West Yorkshire Police"]
 
 
 def _two_readers(app, session, content: bytes, channel: str) -> tuple[list, ReceivedItem]:
