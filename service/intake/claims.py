@@ -25,14 +25,18 @@ import os
 import threading
 import uuid
 
-from sqlalchemy import case, func, or_, select, update
+from sqlalchemy import case, func, inspect, or_, select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from service.intake.models import ReceivedItem
 
 log = logging.getLogger(__name__)
 MAX_STARTS = 3  # a reader stopped part-way this many times: a person looks at it instead
 STOPPED = "its reading stopped part-way {n} times (the reading process ended, e.g. a restart); run it again"
+
+
+COLUMNS = tuple(c.key for c in inspect(ReceivedItem).column_attrs)
 
 
 class ClaimLost(Exception):
@@ -65,26 +69,27 @@ def _now(now: dt.datetime | None) -> dt.datetime:
 
 def claim(session: Session, item_id: int, token: str, now: dt.datetime | None = None) -> ReceivedItem | None:
     """Take the item for this reader (the same token takes it again: a retried job); None when another
-    reader holds it or it was read already."""
-    return session.get(ReceivedItem, item_id, populate_existing=True) if _take(session, item_id, token, now) else None
+    reader holds it or it was read already. The item comes back with its bytes, in one statement."""
+    return _take(session, item_id, token, now)
 
 
 @contextlib.contextmanager
 def holding(session: Session, item_id: int, token: str, now: dt.datetime | None = None):
     """claim(), its lease renewed from the moment it is taken until the block ends (`heartbeat`)."""
-    if not _take(session, item_id, token, now):
+    item = _take(session, item_id, token, now)
+    if item is None:
         yield None
         return
     with heartbeat(session, item_id, token):
-        yield session.get(ReceivedItem, item_id, populate_existing=True)
+        yield item
 
 
-def _take(session: Session, item_id: int, token: str, now: dt.datetime | None) -> bool:
+def _take(session: Session, item_id: int, token: str, now: dt.datetime | None) -> ReceivedItem | None:
     now = _now(now)
     Item = ReceivedItem
     held = (Item.status == "reading") & ((Item.claim == token) | (Item.lease_until < now))
     started = case((Item.claim == token, 0), else_=1)
-    found = session.execute(
+    taken = session.execute(
         update(Item)
         .where(Item.id == item_id, (Item.status == "received") | held)
         .values(
@@ -94,10 +99,15 @@ def _take(session: Session, item_id: int, token: str, now: dt.datetime | None) -
             read_started_at=now,
             read_starts=Item.read_starts + started,
         )
-        .execution_options(synchronize_session=False)
-    )
+        .returning(Item, Item.raw),  # the claimed row as it is now: no SELECT after
+        execution_options={"synchronize_session": False, "populate_existing": True},
+    ).first()
     session.commit()
-    return found.rowcount == 1
+    if taken is None:
+        return None
+    item, raw = taken
+    set_committed_value(item, "raw", raw)
+    return item
 
 
 def renew(session: Session, item_id: int, token: str, now: dt.datetime | None = None) -> bool:
@@ -140,19 +150,27 @@ def heartbeat(session: Session, item_id: int, token: str):
 
 def settle(session: Session, item: ReceivedItem, status: str, now: dt.datetime | None = None, **values) -> None:
     """Write the reading's outcome while the claim is still this reader's (not committed here);
-    raises ClaimLost otherwise. The item object is updated to match."""
+    raises ClaimLost otherwise. What the reader changed on the item goes in the same UPDATE, and the
+    item object is left matching the row (nothing for the commit to write again)."""
     # A held item keeps the person's choices (a corrected reply): releasing it applies those answers.
     kept = {} if status == "held" else {"rerun": None}
-    values = {"status": status, "read_at": _now(now), "lease_until": None, **kept, **values}
+    values = {**_changed(item), "status": status, "read_at": _now(now), "lease_until": None, **kept, **values}
     mine = (ReceivedItem.id == item.id) & (ReceivedItem.claim == item.claim) & (ReceivedItem.status == "reading")
-    done = session.execute(
-        update(ReceivedItem).where(mine).values(**values).execution_options(synchronize_session=False)
-    )
+    with session.no_autoflush:  # the item's own changes are in `values`; nothing else touches its row
+        done = session.execute(
+            update(ReceivedItem).where(mine).values(**values).execution_options(synchronize_session=False)
+        )
     if done.rowcount != 1:
         session.rollback()
         raise ClaimLost(f"item {item.id} is being read by another reader")
     for key, value in values.items():
-        setattr(item, key, value)
+        set_committed_value(item, key, value)
+
+
+def _changed(item: ReceivedItem) -> dict:
+    """The item's columns set since it was loaded or flushed (what the reader read into it)."""
+    state = inspect(item)
+    return {key: state.attrs[key].value for key in COLUMNS if state.attrs[key].history.added}
 
 
 def stalled(session: Session, now: dt.datetime | None = None, limit: int = 1000) -> list[int]:
