@@ -20,12 +20,13 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import functools
 import logging
 import os
 import threading
 import uuid
 
-from sqlalchemy import case, func, inspect, or_, select, update
+from sqlalchemy import bindparam, case, func, inspect, or_, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -86,28 +87,36 @@ def holding(session: Session, item_id: int, token: str, now: dt.datetime | None 
 
 def _take(session: Session, item_id: int, token: str, now: dt.datetime | None) -> ReceivedItem | None:
     now = _now(now)
-    Item = ReceivedItem
-    held = (Item.status == "reading") & ((Item.claim == token) | (Item.lease_until < now))
-    started = case((Item.claim == token, 0), else_=1)
-    taken = session.execute(
-        update(Item)
-        .where(Item.id == item_id, (Item.status == "received") | held)
-        .values(
-            status="reading",
-            claim=token,
-            lease_until=now + lease(),
-            read_started_at=now,
-            read_starts=Item.read_starts + started,
-        )
-        .returning(Item, Item.raw),  # the claimed row as it is now: no SELECT after
-        execution_options={"synchronize_session": False, "populate_existing": True},
-    ).first()
+    params = {"item_id": item_id, "token": token, "now": now, "until": now + lease()}
+    taken = session.execute(_take_statement(), params, execution_options=_RETURNED).first()
     session.commit()
     if taken is None:
         return None
     item, raw = taken
     set_committed_value(item, "raw", raw)
     return item
+
+
+_RETURNED = {"synchronize_session": False, "populate_existing": True}
+
+
+@functools.cache
+def _take_statement():  # built once: building it cost as much as running it
+    Item = ReceivedItem
+    token, now = bindparam("token", type_=Item.claim.type), bindparam("now", type_=Item.lease_until.type)
+    held = (Item.status == "reading") & ((Item.claim == token) | (Item.lease_until < now))
+    return (
+        update(Item)
+        .where(Item.id == bindparam("item_id"), (Item.status == "received") | held)
+        .values(
+            status="reading",
+            claim=token,
+            lease_until=bindparam("until", type_=Item.lease_until.type),
+            read_started_at=now,
+            read_starts=Item.read_starts + case((Item.claim == token, 0), else_=1),
+        )
+        .returning(Item, Item.raw)  # the claimed row as it is now: no SELECT after
+    )
 
 
 def renew(session: Session, item_id: int, token: str, now: dt.datetime | None = None) -> bool:
@@ -155,16 +164,20 @@ def settle(session: Session, item: ReceivedItem, status: str, now: dt.datetime |
     # A held item keeps the person's choices (a corrected reply): releasing it applies those answers.
     kept = {} if status == "held" else {"rerun": None}
     values = {**_changed(item), "status": status, "read_at": _now(now), "lease_until": None, **kept, **values}
-    mine = (ReceivedItem.id == item.id) & (ReceivedItem.claim == item.claim) & (ReceivedItem.status == "reading")
     with session.no_autoflush:  # the item's own changes are in `values`; nothing else touches its row
-        done = session.execute(
-            update(ReceivedItem).where(mine).values(**values).execution_options(synchronize_session=False)
-        )
+        done = session.execute(_settle_statement(), {**values, "item_id": item.id, "token": item.claim})
     if done.rowcount != 1:
         session.rollback()
         raise ClaimLost(f"item {item.id} is being read by another reader")
     for key, value in values.items():
         set_committed_value(item, key, value)
+
+
+@functools.cache
+def _settle_statement():  # built once; the SET clause is made from the parameters' names
+    table = ReceivedItem.__table__
+    mine = (table.c.id == bindparam("item_id")) & (table.c.claim == bindparam("token"))
+    return update(table).where(mine & (table.c.status == "reading"))
 
 
 def _changed(item: ReceivedItem) -> dict:
