@@ -35,7 +35,7 @@ def sniff(content: bytes, filename: str | None = None) -> str:
     name = (filename or "").lower()
     if content.startswith(b"%PDF") or b"%PDF-" in content[:1024]:
         return "pdf"
-    if content.startswith(b"PK\x03\x04") or content.startswith(b"PK"):
+    if content.startswith(b"PK"):
         return _zip_kind(content)
     if content.startswith(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"):
         return _ole_kind(content, name)
@@ -70,14 +70,16 @@ def _looks_like_email(head: bytes) -> bool:
 
 def _zip_kind(content: bytes) -> str:
     try:
-        names = set(zipfile.ZipFile(io.BytesIO(content)).namelist())
+        archive = zipfile.ZipFile(io.BytesIO(content))
+        names = set(archive.namelist())
     except (zipfile.BadZipFile, ValueError, OSError, EOFError):
         return "docx"  # damaged: the Word reader names what is wrong with it
-    if "word/document.xml" in names or any(n.startswith("word/") for n in names):
+    if any(n.startswith("word/") for n in names):
         return "docx"
     if "content.xml" in names:
         try:
-            mimetype = zipfile.ZipFile(io.BytesIO(content)).read("mimetype")[:100] if "mimetype" in names else b""
+            with archive.open("mimetype") as member:  # at most 100 bytes, however large it unpacks; none: KeyError
+                mimetype = member.read(100)
         except (zipfile.BadZipFile, ValueError, OSError, EOFError, KeyError, RuntimeError):
             mimetype = b""
         if b"spreadsheet" in mimetype:

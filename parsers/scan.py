@@ -69,11 +69,12 @@ def _read_pages(images: list, kind: str, specs, prefixes, form_id) -> ParseResul
     if not result.recognised:
         result.reason = f"{result.reason} (read from a scan or photo by OCR)"
         return result
+    spec = next((s for s in specs if s.id == result.form_id), None)
     sure = confidences(result.answers, words)
     for key, answer in result.answers.items():
         answer.confidence = sure.get(key)
         if answer.confidence is None and answer.value not in ("", [], None):
-            answer.confidence = confidences({key: type(answer)(answer.label, answer.label)}, words).get(key)
+            answer.confidence = ticked_confidence(spec, key, answer, words)
         if answer.confidence is not None and answer.confidence < LOW_CONFIDENCE:
             result.warnings.append(
                 f"'{answer.label}': OCR was unsure ({answer.confidence:.0f}%); check it against the page image"
@@ -81,3 +82,22 @@ def _read_pages(images: list, kind: str, specs, prefixes, form_id) -> ParseResul
     result.confirm = CONFIRM
     result.warnings.insert(0, f"read by OCR from {len(images)} page image{'s' if len(images) > 1 else ''}")
     return result
+
+
+def ticked_confidence(spec, key: str, answer, words) -> float | None:
+    """A ticked answer's value names its options, not words on the page: its confidence is that of
+    the ticked options' printed labels, the words OCR read to know which was ticked (never the
+    question's label, which says nothing of the answer). None when those words were not read."""
+    from parsers.ocr_layout import confidences
+
+    try:
+        field = spec.field(key) if spec is not None else None
+    except KeyError:
+        field = None
+    if field is None or not field.choices:
+        return None
+    values = answer.value if isinstance(answer.value, list) else [answer.value]
+    labels = [c.label for c in field.choices if c.value in values]
+    if not labels:
+        return None
+    return confidences({key: type(answer)(" ".join(labels), answer.label)}, words).get(key)

@@ -237,9 +237,11 @@ def record(
     content_type: str | None = None,
     now: dt.datetime | None = None,
     once: Once | None = None,
+    commit: bool = True,
 ) -> Conference:
     """Record the conference, a case per row, and queue each row's notification, all in one
-    transaction: a failure part-way leaves nothing recorded and nothing sent. Commits.
+    transaction: a failure part-way leaves nothing recorded and nothing sent. Commits (`commit=False`:
+    flushed, for the caller to commit with its own writes: the intake pipeline settles its item).
 
     `once` names the send (a draft's Send from the public pages: service.casework.once): it is kept
     with the first row's case, so a second send of the same thing, even at the same moment, raises
@@ -277,7 +279,10 @@ def record(
     except Exception:
         session.rollback()
         raise
-    session.commit()
+    if commit:
+        session.commit()
+    else:
+        session.flush()
     return conference
 
 

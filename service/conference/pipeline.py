@@ -10,8 +10,10 @@ Two kinds of input belong to the log rather than to a case of their own:
   agency's row. By e-mail it is taken only from a staff account that may record the partnership's
   log (a conference chair or admin); from anyone else it is held for review.
 
-The pipeline has already stored the raw bytes and parsed them in the limited worker; the reply's
-text is read from the stored e-mail with the standard library's e-mail parser.
+The pipeline has already stored the raw bytes, claimed the item and parsed it in the limited
+worker; the reply's text is read from the stored e-mail with the standard library's e-mail parser.
+What the log records and the item's outcome commit together, and only while the reader's claim on
+the item holds (service.intake.claims.settle): a reader overtaken after its lease records nothing.
 """
 
 from __future__ import annotations
@@ -22,7 +24,10 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from service.conference import log, responses, tables
-from service.intake import sender_auth
+from service.intake import claims, sender_auth
+
+# What the pipeline read into the item before handing it here (kept when the log's writes roll back).
+READ = ("parsed", "form_id", "partnership", "message_id", "sender", "sender_auth", "sender_auth_detail")
 
 
 def handle(session: Session, item, result, spec, *, trusted: bool, now: dt.datetime | None = None, data=None):
@@ -35,10 +40,11 @@ def handle(session: Session, item, result, spec, *, trusted: bool, now: dt.datet
     return None
 
 
-def _outcome(session: Session, item, status: str, reference: str | None, reason: str | None, routed=None):
+def _outcome(session: Session, item, status: str, reference: str | None, reason: str | None, routed=None, now=None):
+    """Settle the item in the transaction holding the log's writes (claims.ClaimLost rolls both back)."""
     from service.intake.ingest import IngestOutcome
 
-    item.status, item.reason, item.case_reference = status, reason, reference
+    claims.settle(session, item, status, now, reason=reason, case_reference=reference)
     session.commit()
     return IngestOutcome(status, item.id, reference, routed or [], reason, item.form_id)
 
@@ -48,14 +54,14 @@ def _reply(session: Session, item, *, trusted: bool, now):
         verdict = None
         if item.sender_auth:  # the pipeline checked the sender already
             verdict = sender_auth.Verdict(item.sender_auth == sender_auth.PASSED, item.sender_auth_detail or "")
-        reply = responses.thread_reply(session, item.raw, now=now, trusted=trusted, verdict=verdict)
+        reply = responses.thread_reply(session, item.raw, now=now, trusted=trusted, verdict=verdict, commit=False)
     except responses.ResponseError:
         return None  # not an e-mail the log can read: the pipeline says why
     if reply is None:
         return None
     if reply.accepted:
-        return _outcome(session, item, "accepted", reply.reference, None)
-    return _outcome(session, item, "held", reply.reference, reply.reason)
+        return _outcome(session, item, "accepted", reply.reference, None, now=now)
+    return _outcome(session, item, "held", reply.reference, reply.reason, now=now)
 
 
 def _may_record(session: Session, sender: str | None, partnership: str) -> bool:
@@ -88,6 +94,7 @@ def _table(session: Session, item, result, spec, *, trusted: bool, now, data=Non
             None,
             f"an Appendix 3 table from {item.sender or 'an unknown sender'}, who may not record the "
             f"{partnership} conference log; held for review",
+            now=now,
         )
     data, errors = (data, {}) if data is not None else result.canonical(spec)
     try:
@@ -103,10 +110,14 @@ def _table(session: Session, item, result, spec, *, trusted: bool, now, data=Non
             filename=item.filename,
             content_type=item.content_type,
             now=now,
+            commit=False,
         )
     except (tables.TableError, log.LogError) as exc:
-        session.rollback()
-        return _outcome(session, item, "quarantined", None, str(exc))
+        kept = {key: getattr(item, key) for key in READ}
+        session.rollback()  # nothing recorded; what was read is kept for the person correcting it
+        for key, value in kept.items():
+            setattr(item, key, value)
+        return _outcome(session, item, "quarantined", None, str(exc), now=now)
     issues = [i for c in found for i in c.issues]
     routed = [
         {"name": d.name, "email": d.email, "role": d.role, "agency": d.agency}
@@ -116,4 +127,4 @@ def _table(session: Session, item, result, spec, *, trusted: bool, now, data=Non
     ]
     reference = issues[0].case.reference if issues and issues[0].case else None
     references = ", ".join(i.case.reference for i in issues if i.case)
-    return _outcome(session, item, "accepted", reference, f"conference log rows {references}", routed)
+    return _outcome(session, item, "accepted", reference, f"conference log rows {references}", routed, now=now)

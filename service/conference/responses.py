@@ -150,9 +150,16 @@ def _hold_reason(session: Session, issue: ConferenceIssue, raw: bytes, sender: s
 
 
 def thread_reply(
-    session: Session, raw: bytes, *, now: dt.datetime | None = None, trusted: bool = False, verdict=None
+    session: Session,
+    raw: bytes,
+    *,
+    now: dt.datetime | None = None,
+    trusted: bool = False,
+    verdict=None,
+    commit: bool = True,
 ) -> Reply | None:
-    """Record a reply e-mail on its row; None when it answers no conference notification. Commits.
+    """Record a reply e-mail on its row; None when it answers no conference notification. Commits
+    (`commit=False`: flushed, for the caller to commit with its own writes).
 
     `trusted` (a person released it) accepts it whoever sent it, also when it was held before.
     `verdict`: the sender check already made on the raw bytes (service.intake.sender_auth)."""
@@ -165,7 +172,7 @@ def thread_reply(
         existing = session.scalar(select(ConferenceResponse).where(ConferenceResponse.message_id == mail.message_id))
         if existing is not None:
             if trusted and not existing.accepted:
-                accept(session, existing)
+                accept(session, existing, commit=commit)
                 return Reply(reference, existing.issue_id, True, False, "accepted after review")
             return Reply(reference, existing.issue_id, existing.accepted, True, "already recorded (same Message-ID)")
     if mail.automatic:
@@ -184,7 +191,10 @@ def thread_reply(
         sender_check=verdict.detail,
     )
     _respond(issue, response)
-    session.commit()
+    if commit:
+        session.commit()
+    else:
+        session.flush()
     reason = "recorded" if accepted else hold
     return Reply(reference, issue.id, accepted, False, reason)
 
@@ -202,14 +212,17 @@ def held(session: Session, partnerships: list[str]) -> list[ConferenceResponse]:
     )
 
 
-def accept(session: Session, response: ConferenceResponse) -> None:
-    """A person accepts a held reply as the agency's response; commits."""
+def accept(session: Session, response: ConferenceResponse, *, commit: bool = True) -> None:
+    """A person accepts a held reply as the agency's response; commits (unless `commit=False`)."""
     response.accepted = True
     issue = response.issue
     if issue.status == "awaiting":
         issue.status = "responded"
         issue.responded_at = response.received_at
-    session.commit()
+    if commit:
+        session.commit()
+    else:
+        session.flush()
 
 
 __all__ = ["Reply", "ResponseError", "by_token", "held", "record_link_response", "thread_reply"]

@@ -155,9 +155,10 @@ def record_all(
     chair_user_id: int | None = None,
     now: dt.datetime | None = None,
     once=None,
+    commit: bool = True,
 ) -> list[Conference]:
     """Record each conference of a table (log answers); every one is checked before any is stored.
-    `once` (log.record) names the send and goes with the first conference."""
+    `once` (log.record) names the send and goes with the first conference; `commit` as log.record."""
     today = log.workdays.today(now or dt.datetime.now(dt.UTC))
     refused = []
     for number, answers in enumerate(found, start=1):
@@ -181,6 +182,7 @@ def record_all(
             content_type=content_type,
             now=now,
             once=once if number == 0 else None,
+            commit=commit,
         )
         for number, answers in enumerate(found)
     ]

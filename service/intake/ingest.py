@@ -40,13 +40,14 @@ from service.intake import claims, matching, parties, sender_auth
 from service.intake.claims import ClaimLost
 from service.intake.models import ReceivedItem
 from service.intake.store import CHANNELS, IngestOutcome, store
-from service.intake.store import now_or as _now
 from service.intake.store import outcome_of as _outcome
 
 log = logging.getLogger(__name__)
 # Other parts of the service that take some inputs themselves (the conference log takes returned
-# Appendix 3 tables and replies to its rows): handler(session, item, result, spec, *, trusted, now)
-# returns an IngestOutcome when it took the input, else None. Called after reading, before cases.
+# Appendix 3 tables and replies to its rows): handler(session, item, result, spec, *, trusted, now,
+# data) returns an IngestOutcome when it took the input, else None; it writes its rows and settles the
+# item (claims.settle) in one transaction, raising ClaimLost when the claim is gone. Called after
+# reading, before cases.
 HANDLERS: list = []
 # The database or its connection failed, or the machine could not start the reader (OSError): the
 # job is retried. Anything else raised while reading is the input's own doing (or a fault no retry
@@ -101,18 +102,19 @@ def read(
 ) -> IngestOutcome | None:
     """Claim, read and apply a stored item; None when another reader holds it or it was read already.
     A database fault is raised (retry the job with the same `claim`)."""
-    item = claims.claim(session, item_id, claim, now)
-    if item is None:
-        return None
-    if item.read_starts > claims.MAX_STARTS:
-        return _settled(session, item, "quarantined", claims.STOPPED.format(n=item.read_starts - 1), now)
-    if item.rerun:  # a person ran it again (service.intake.review): their choices
-        options = {k: item.rerun.get(k) for k in ("form_id", "data", "case")}
-        # Correcting a reply's answers vouches for its answers, not its sender: only a release does.
-        vouched = bool(item.rerun.get("sender_checked")) or item.channel == "upload"
-        return _guarded(session, item, now, trusted=vouched, **options)
-    trusted = item.channel == "upload" if trusted is None else trusted
-    return _guarded(session, item, now, form_id=form_id, trusted=trusted)
+    # The lease is renewed while this reader lives (an OCR reading may outlast it), never after.
+    with claims.holding(session, item_id, claim, now) as item:
+        if item is None:
+            return None
+        if item.read_starts > claims.MAX_STARTS:
+            return _settled(session, item, "quarantined", claims.STOPPED.format(n=item.read_starts - 1), now)
+        if item.rerun:  # a person ran it again (service.intake.review): their choices
+            options = {k: item.rerun.get(k) for k in ("form_id", "data", "case")}
+            # Correcting a reply's answers vouches for its answers, not its sender: only a release does.
+            options["trusted"] = bool(item.rerun.get("sender_checked")) or item.channel == "upload"
+        else:
+            options = {"form_id": form_id, "trusted": item.channel == "upload" if trusted is None else trusted}
+        return _guarded(session, item, now, **options)
 
 
 def _guarded(session, item: ReceivedItem, now, **options) -> IngestOutcome | None:
@@ -203,12 +205,9 @@ def _read_and_apply(
             return _settled(session, item, "ignored", reason, now)
         verdict = sender_auth.check(item.raw, sender=item.sender or "")
         item.sender_auth, item.sender_auth_detail = verdict.status, verdict.detail
-    for handler in HANDLERS:
-        taken = handler(session, item, result, spec, trusted=trusted, now=now)
+    for handler in HANDLERS:  # each settles the item itself, under the claim (claims.settle)
+        taken = handler(session, item, result, spec, trusted=trusted, now=now, data=data)
         if taken is not None:
-            if item.read_at is None or item.rerun is not None:
-                item.read_at, item.lease_until, item.rerun = _now(now), None, None
-                session.commit()
             return taken
     if spec is None:
         return _settled(session, item, "quarantined", result.reason or "not a recognised form", now)

@@ -82,9 +82,6 @@ def _purge_received_items(session, case_id: int, reference: str, submission_ids:
     return retention.count(gone, "received item")
 
 
-__all__ = ["STATUSES", "ReceivedItem"]
-
-
 class UploadBatch(Base):
     """Files a person uploaded together, in order, each with the item it was stored as (a file seen
     before points at the earlier item), so the upload page can show the batch's progress."""

@@ -11,7 +11,7 @@ import datetime as dt
 import hashlib
 from dataclasses import asdict, dataclass, field
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -58,9 +58,15 @@ def store(
         raise ValueError(f"unknown channel {channel!r} (one of {', '.join(CHANNELS)})")
     digest = hashlib.sha256(content).hexdigest()
     seen = session.scalar(select(ReceivedItem).where(ReceivedItem.sha256 == digest))
-    if seen is not None:
-        seen.times_seen += 1
+    if seen is not None:  # counted by the database: two channels bringing it at once count twice
+        session.execute(
+            update(ReceivedItem)
+            .where(ReceivedItem.id == seen.id)
+            .values(times_seen=ReceivedItem.times_seen + 1)
+            .execution_options(synchronize_session=False)
+        )
         session.commit()
+        session.expire(seen, ["times_seen"])
         if seen.status == "received":
             return IngestOutcome("received", seen.id, reason=f"the same file is waiting to be read (item {seen.id})")
         reason = f"the same file was received before (item {seen.id}, {seen.status})"

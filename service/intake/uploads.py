@@ -7,7 +7,7 @@ import datetime as dt
 import secrets
 from dataclasses import dataclass
 
-from sqlalchemy import delete, or_, select
+from sqlalchemy import delete, func, or_, select
 from sqlalchemy.orm import Session
 
 from service.intake.models import ReceivedItem, UploadBatch
@@ -98,7 +98,7 @@ def being_read(
     where = ReceivedItem.status.in_(PENDING) & (or_(mine, ReceivedItem.partnership.is_(None)) if unattributed else mine)
     query = select(ReceivedItem).where(where).order_by(ReceivedItem.received_at, ReceivedItem.id)
     items = list(session.scalars(query.limit(limit)))
-    total = len(items) if len(items) < limit else len(session.scalars(select(ReceivedItem.id).where(where)).all())
+    total = len(items) if len(items) < limit else session.scalar(select(func.count()).where(where))
     return [_state(i.filename or "(no file name)", i, False) for i in items], total
 
 

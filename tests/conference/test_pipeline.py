@@ -4,14 +4,18 @@ tables become log rows, each agency notified on its own; from a stranger by e-ma
 
 from __future__ import annotations
 
+import datetime as dt
+from concurrent.futures import ThreadPoolExecutor
 from email.message import EmailMessage
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from service.casework.models import Case, OutboxMessage
-from service.conference.models import Conference
+from service.conference.models import Conference, ConferenceResponse
+from service.db import sessions
 from service.documents import records as documents
-from service.intake import ingest, review
+from service.intake import claims, ingest, review
+from service.intake.models import ReceivedItem
 from tests.conference.test_log import (  # noqa: F401
     LEADS,
     NOW,
@@ -126,3 +130,54 @@ def test_a_table_naming_an_unknown_agency_is_quarantined_with_the_reason(ws_app,
         )
     assert outcome.status == "quarantined" and "Nowhere Academy" in outcome.reason
     assert ws_session.scalar(select(func.count()).select_from(Conference)) == 0
+    item = ws_session.get(ReceivedItem, outcome.item_id)
+    assert item.form_id == SPEC.id and item.parsed  # what was read is kept for the person correcting it
+    # A person corrects the agency and runs it again: their answers, not the document's, are recorded.
+    with ws_app.app_context():
+        again = review.reprocess(ws_session, outcome.item_id, actor="bu@kirklees.example", data=TABLE, now=NOW)
+    assert again.status == "accepted", again.reason
+    (conference,) = ws_session.scalars(select(Conference)).all()
+    assert [i.agency for i in conference.issues] == ["Greenfield High School", "West Yorkshire Police"]
+
+
+def _two_readers(app, session, content: bytes, channel: str) -> tuple[list, ReceivedItem]:
+    """Two readers of one item: the first claimed it, stalled past its lease and was overtaken by the
+    second; then both read and apply it at once, each in a thread of its own with its own session."""
+    item_id = ingest.store(session, content, channel=channel, now=NOW).item_id
+    slow_session, other_session = sessions(app)(), sessions(app)()
+    slow = claims.claim(slow_session, item_id, "slow-job")
+    past = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=1)
+    session.execute(update(ReceivedItem).where(ReceivedItem.id == item_id).values(lease_until=past))
+    session.commit()
+    taken = claims.claim(other_session, item_id, "other-job")
+    assert slow is not None and taken is not None and taken.read_starts == 2
+
+    def apply(reader_session, item):
+        with app.app_context(), reader_session:
+            outcome = ingest._guarded(reader_session, item, NOW, trusted=False)
+            return outcome if outcome is None else outcome.status
+
+    with ThreadPoolExecutor(2) as pool:
+        outcomes = list(pool.map(apply, (slow_session, other_session), (slow, taken)))
+    return outcomes, session.get(ReceivedItem, item_id, populate_existing=True)
+
+
+def test_a_table_read_by_an_overtaken_reader_too_is_recorded_once(ws_app, ws_session):
+    make_user(ws_app, "chair@kirklees.example", "conference-chair", "kirklees")
+    outcomes, item = _two_readers(ws_app, ws_session, _emailed_table("chair@kirklees.example"), "smtp")
+    assert outcomes == [None, "accepted"]  # the overtaken reader's log rows were rolled back with its claim
+    assert item.status == "accepted" and item.claim == "other-job" and item.case_reference
+    assert ws_session.scalar(select(func.count()).select_from(Conference)) == 1
+    assert ws_session.scalar(select(func.count()).select_from(Case)) == 2
+    assert ws_session.scalar(select(func.count()).select_from(OutboxMessage)) == 4
+
+
+def test_a_reply_read_by_an_overtaken_reader_too_is_recorded_once(ws_app, ws_session):
+    conference = record(ws_app, ws_session)
+    lead = _lead_message(ws_session, "West Yorkshire Police")
+    raw = reply(lead, LEADS["West Yorkshire Police"], "We will review our report template.")
+    outcomes, item = _two_readers(ws_app, ws_session, raw, "smtp")
+    assert outcomes == [None, "accepted"]
+    assert item.status == "accepted" and item.claim == "other-job"
+    assert item.case_reference == conference.issues[2].case.reference
+    assert ws_session.scalar(select(func.count()).select_from(ConferenceResponse)) == 1

@@ -69,6 +69,21 @@ def test_the_same_bytes_again_are_a_duplicate_not_a_second_case(db_session):
     assert db_session.get(ReceivedItem, first.item_id).times_seen == 2
 
 
+def test_the_same_bytes_brought_by_two_channels_at_once_are_counted_twice(db_app, db_session):
+    """Each channel's session may hold the item as it read it earlier: the count is the database's."""
+    from service.db import sessions
+
+    content = document("kirklees-appendix-5", "pdf")
+    smtp, upload = sessions(db_app)(), sessions(db_app)()
+    with smtp, upload:
+        first = ingest.store(smtp, content, channel="smtp")
+        held = smtp.get(ReceivedItem, first.item_id)  # the SMTP session holds the item as it read it (seen once)
+        ingest.store(upload, content, channel="upload")  # the same file uploaded: seen twice
+        again = ingest.store(smtp, content, channel="smtp")  # sent again: its session's copy says once
+    assert again.item_id == held.id
+    assert db_session.get(ReceivedItem, first.item_id, populate_existing=True).times_seen == 3
+
+
 def test_the_same_email_again_by_message_id(db_session):
     content = document("nt-appendix-a")
     one = email_with(content, message_id="<same@riverside.example>")

@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import io
 import re
+import tracemalloc
 import zipfile
 
 import pytest
@@ -155,6 +156,20 @@ def test_zip_kinds():
     with pytest.raises(ParseError, match="spreadsheet"):
         parse(zipped({"xl/workbook.xml": "<x/>"}), "form.docx")
     assert sniff(zipped({"photos/a.txt": "x"}), "form.docx") == "zip"
+    # A "mimetype" that unpacks to 200 MB: its first 100 bytes are read, never the rest.
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr("content.xml", "<x/>")
+        with z.open("mimetype", "w") as member:
+            member.write(b"application/vnd.oasis.opendocument.spreadsheet")
+            for _ in range(200):
+                member.write(bytes(1024 * 1024))
+    tracemalloc.start()
+    try:
+        assert sniff(out.getvalue(), "a.odt") == "spreadsheet"
+        assert tracemalloc.get_traced_memory()[1] < 20 * 1024 * 1024
+    finally:
+        tracemalloc.stop()
 
 
 def test_an_outlook_message_named_doc_is_read_as_a_message():

@@ -151,3 +151,21 @@ def test_a_scan_attached_to_an_email_is_read_and_held_for_a_person():
     assert result.kind == "email" and result.form_id == spec.id, result.reason
     assert result.confirm and "read from attachment notice.jpg" in result.warnings
     assert result.answers["role"].value == "Director of Nursing"
+
+
+def test_a_ticked_answer_is_as_sure_as_its_options_words_not_the_questions():
+    """The options ticked are named by their values: their confidence is that of the ticked options'
+    printed labels as OCR read them, never that of the question's words (printed, so always sure)."""
+    from parsers.ocr import Word
+    from parsers.result import Answer
+    from parsers.scan import ticked_confidence
+
+    spec = registry().form("kirklees-appendix-5")
+    nature = spec.field("nature")
+    ticked = [nature.choices[0], nature.choices[1]]
+    words = [Word(w, 96.0, 0, 0, 10, 10) for w in nature.label.split()]  # the question, read clearly
+    words += [Word(w, 91.0, 0, 20, 10, 10) for w in ticked[0].label.split()]
+    words += [Word(w, 91.0 if n else 43.0, 0, 40, 10, 10) for n, w in enumerate(ticked[1].label.split())]
+    answer = Answer([c.value for c in ticked], nature.label)
+    assert ticked_confidence(spec, "nature", answer, words) == 43.0
+    assert ticked_confidence(spec, "child_name", Answer("x", "Child"), words) is None  # not a tick
