@@ -82,6 +82,17 @@ def _scope() -> tuple[list[str], list[dict]]:
     return ([chosen] if chosen and request.values.get("partnership") else allowed), errors
 
 
+def _follow_up(partnership: str) -> dict:
+    """The response time and chasers as the page says them: the policy's words, then the labelled reading."""
+    pack = log.registry().pack(partnership)
+    follow = pack.conference_follow_up
+    return {
+        "name": pack.name,
+        "response": follow.describe(pack.short_name),
+        "chasers": follow.chasers.describe(follow.days),
+    }
+
+
 # --- the log ----------------------------------------------------------------------------------
 
 
@@ -118,6 +129,7 @@ def log_page():
         summary_header={"agency": "Agency", "chair": "Chair", "period": "Quarter"}.get(view, ""),
         reasons=REASONS,
         found_patterns=patterns.patterns(session, scope, today),
+        follow_ups=[_follow_up(p) for p in scope if p in log.conference_partnerships()],
         overdue=log.overdue_count(session, today, scope),
         held=responses.held(session, scope),
         filters=filters,
@@ -172,7 +184,7 @@ def _new_page(
         rows=rows,
         date={"year": parts[0], "month": parts[1].lstrip("0"), "day": parts[2].lstrip("0")},
         form=CsrfForm(),
-        follow_up_days=log.FOLLOW_UP_DAYS,
+        follow_up=_follow_up(partnership) if partnership else None,
         errors=errors,
         inline=inline or {},
     ), status
