@@ -112,14 +112,7 @@ def letter(
         f"Reason for escalation: {issue.reason_text}",
         "",
     ]
-    closing = list(spec.closing)
-    for text in closing:
-        lines.append(text)
-        if "Child Protection Review Unit" in text:
-            for unit in copies:
-                contact = ", ".join(x for x in (unit.email, unit.phone) if x)
-                lines.append(f"{unit.name}: {contact}")
-        lines.append("")
+    lines += _closing(pack, spec, copies)
     lines.append(f"Please respond by {day_words(issue.due)}. {follow_up.describe(pack.short_name)}.")
     if link:
         lines += [
@@ -131,6 +124,25 @@ def letter(
         lines.append("The agency responds by replying to its e-mail or through its private link.")
     lines += ["", f"The notification is attached as Word (DOCX) and PDF. Reference: {issue.case.reference}."]
     return "\n".join(lines)
+
+
+def _closing(pack: Pack, spec: FormSpec, copies: list[RoutingDecision]) -> list[str]:
+    """The policy's closing, each copy's contact after the line naming its role as the pack names it
+    (Kirklees: "Please contact the Child Protection Review Unit (CPRU) ..."), else after the closing."""
+    lines, placed = [], set()
+    for text in spec.closing:
+        lines.append(text)
+        for n, unit in enumerate(copies):
+            if n not in placed and pack.role_name(unit.role) in text:
+                lines.append(_contact(unit))
+                placed.add(n)
+        lines.append("")
+    rest = [_contact(u) for n, u in enumerate(copies) if n not in placed]
+    return lines + ([*rest, ""] if rest else [])
+
+
+def _contact(unit: RoutingDecision) -> str:
+    return f"{unit.name}: " + ", ".join(x for x in (unit.email, unit.phone) if x)
 
 
 def write_messages(

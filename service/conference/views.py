@@ -16,7 +16,7 @@ from sqlalchemy import select
 
 from service import db
 from service.casework import workdays
-from service.conference import access, form_errors, log, patterns, responses, tables
+from service.conference import access, form_errors, log, patterns, responses, tables, wording
 from service.conference.models import REASONS, Conference, ConferenceResponse
 from service.workspace.auth import public, remote_addr
 
@@ -82,17 +82,6 @@ def _scope() -> tuple[list[str], list[dict]]:
     return ([chosen] if chosen and request.values.get("partnership") else allowed), errors
 
 
-def _follow_up(partnership: str) -> dict:
-    """The response time and chasers as the page says them: the policy's words, then the labelled reading."""
-    pack = log.registry().pack(partnership)
-    follow = pack.conference_follow_up
-    return {
-        "name": pack.name,
-        "response": follow.describe(pack.short_name),
-        "chasers": follow.chasers.describe(follow.days),
-    }
-
-
 # --- the log ----------------------------------------------------------------------------------
 
 
@@ -129,7 +118,7 @@ def log_page():
         summary_header={"agency": "Agency", "chair": "Chair", "period": "Quarter"}.get(view, ""),
         reasons=REASONS,
         found_patterns=patterns.patterns(session, scope, today),
-        follow_ups=[_follow_up(p) for p in scope if p in log.conference_partnerships()],
+        follow_ups=[wording.described(p) for p in scope if p in log.conference_partnerships()],
         overdue=log.overdue_count(session, today, scope),
         held=responses.held(session, scope),
         filters=filters,
@@ -184,7 +173,7 @@ def _new_page(
         rows=rows,
         date={"year": parts[0], "month": parts[1].lstrip("0"), "day": parts[2].lstrip("0")},
         form=CsrfForm(),
-        follow_up=_follow_up(partnership) if partnership else None,
+        words=wording.described(partnership) if partnership else None,
         errors=errors,
         inline=inline or {},
     ), status
@@ -378,8 +367,9 @@ def respond(token: str):
                 field = str(exc).split(":", 1)[0]
                 errors.append({"text": str(exc), "href": f"#{field}"})
             else:
+                copied = wording.described(issue.conference.partnership)["copied"]
                 return render_template(
-                    "conference/respond_done.html", title="Response received", issue=issue, errors=[]
+                    "conference/respond_done.html", title="Response received", issue=issue, copied=copied, errors=[]
                 )
     return render_template(
         "conference/respond.html",

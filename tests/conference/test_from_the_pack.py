@@ -1,10 +1,12 @@
-"""The response time and the chasers are the pack's, never the code's: a pack giving other numbers
-changes the due date, the chasers' due dates and how many are sent; the letters and pages say the
-policy's words first and label the service's reading."""
+"""The response time, the chasers and who is copied are the pack's, never the code's: a pack giving
+other numbers changes the due date, the chasers' due dates and how many are sent; the letters and
+pages say the policy's words first and label the service's reading, and name the copied role as the
+pack names it."""
 
 from __future__ import annotations
 
 import datetime as dt
+import re
 import shutil
 from pathlib import Path
 
@@ -27,7 +29,7 @@ from tests.conference.test_log import (  # noqa: F401
     link_for,
     record,
 )
-from tests.workspace.support import signed_in
+from tests.workspace.support import csrf_from, signed_in
 
 POLICY_WORDS = "“each step in this process should not exceed 5 working days”"
 
@@ -48,13 +50,28 @@ def _three_days_one_chaser(raw: dict) -> None:
     follow_up["chasers"].update(count=1)
 
 
-@pytest.fixture
-def other_numbers(tmp_path, monkeypatch):
-    """The registry with Kirklees loaded from a copy of its pack giving 3 working days and 1 chaser."""
-    pack = load_pack(_pack_copy(tmp_path, _three_days_one_chaser))
+def _rename_unit(raw: dict) -> None:
+    """The unit renamed and quoted from another sentence of the same policy (quotes are checked at load)."""
+    role = next(r for r in raw["roles"] if r["id"] == "cp-review-unit")
+    role.update(name="Conference Liaison Office", source="Appendix 3 (a test's wording)", quote="Please refer to the")
+
+
+def _use(tmp_path, monkeypatch, change):
+    """The registry with Kirklees loaded from a changed copy of its pack."""
+    pack = load_pack(_pack_copy(tmp_path, change))
     packs = tuple(pack if p.id == "kirklees" else p for p in registry().packs)
     monkeypatch.setattr(forms.loader, "_REGISTRY", Registry(packs))
     return pack
+
+
+@pytest.fixture
+def other_numbers(tmp_path, monkeypatch):
+    return _use(tmp_path, monkeypatch, _three_days_one_chaser)
+
+
+@pytest.fixture
+def renamed_unit(tmp_path, monkeypatch):
+    return _use(tmp_path, monkeypatch, _rename_unit)
 
 
 def _reminders(session) -> list[OutboxMessage]:
@@ -110,3 +127,23 @@ def test_the_pages_say_the_policy_words_then_the_labelled_reading(ws_app, ws_ses
         assert (
             "another 3 working days, at most once (this service’s reading: the protocol says nothing of chasers" in page
         )
+
+
+def test_pages_and_letters_name_the_copied_role_as_the_pack_does(ws_app, ws_session, renamed_unit):
+    conference = record(ws_app, ws_session, answers(rows=[ROWS[0]]))
+    client = signed_in(ws_app, "chair@kirklees.example", "conference-chair", "kirklees")
+    for url in ("/workspace/conference", "/workspace/conference/new?partnership=kirklees"):
+        page = client.get(url).get_data(as_text=True)
+        assert "copying the Conference Liaison Office" in page and "Child Protection Review Unit" not in page
+    lead = next(m for m in ws_session.scalars(select(OutboxMessage)) if m.to_email == LEADS[ROWS[0]["agency"]])
+    # No closing line names the renamed role: its contact follows the closing instead of being dropped.
+    assert lead.body.rstrip().count("cpru@kscp.example") == 1
+    token = re.search(r"/conference/respond/(\S+)", lead.body).group(1)
+    path = f"/conference/respond/{token}"
+    public = ws_app.test_client()
+    done = public.post(
+        path,
+        data={"csrf_token": csrf_from(public.get(path).get_data(as_text=True)), "responder": "DSL", "text": "Noted."},
+    ).get_data(as_text=True)
+    assert "the Conference Liaison Office can see it" in done and "Review Unit" not in done
+    assert conference.issues[0].agency == ROWS[0]["agency"]
