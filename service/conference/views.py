@@ -24,6 +24,7 @@ bp = Blueprint("conference", __name__)
 ROW_SLOTS = 5
 # The log shows the newest rows; filters narrow it, and the exports hold every row.
 PAGE_ROWS = 200
+RESPOND_LABELS = {"responder": "Your name and role", "text": "Your agency's response"}  # respond.html's labels
 VIEWS = {"rows": "Rows", "agency": "By agency", "chair": "By chair", "period": "By quarter"}
 
 
@@ -104,6 +105,7 @@ def log_page():
         "period": lambda: patterns.by_quarter(session, scope, filters),
     }
     summary = tables_[view]() if view in tables_ else []
+    options = [(p, log.registry().pack(p).short_name) for p in access.partnerships("read")]
     if rows:
         _audit("case.view", scope[0] if len(scope) == 1 else None, f"conference log: {len(rows)} rows")
     session.commit()
@@ -125,7 +127,9 @@ def log_page():
         today=today,
         can_record=bool(access.partnerships("record")),
         can_export=bool(access.partnerships("export")),
-        partnership_options=[(p, log.registry().pack(p).short_name) for p in access.partnerships("read")],
+        partnership_options=options,
+        # The choice shows for several partnerships, or when the error summary links to it.
+        show_partnership=len(options) > 1 or any(e["href"] == "#partnership" for e in errors),
         chosen=request.args.get("partnership", ""),
         query=request.args.to_dict(),
         errors=errors,
@@ -364,8 +368,11 @@ def respond(token: str):
             try:
                 responses.record_link_response(session, issue, responder=values["responder"], text=values["text"])
             except responses.ResponseError as exc:
-                field = str(exc).split(":", 1)[0]
-                errors.append({"text": str(exc), "href": f"#{field}"})
+                field, _, what = str(exc).partition(": ")
+                label = RESPOND_LABELS.get(field)
+                errors.append(
+                    {"text": f"{label}: {what}", "href": f"#{field}"} if label else {"text": str(exc), "href": "#text"}
+                )
             else:
                 copied = wording.described(issue.conference.partnership)["copied"]
                 return render_template(
