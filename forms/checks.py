@@ -88,6 +88,19 @@ def check_routing(raw: dict, path: Path, form_ids: set[str], role_ids: set[str])
             raise PackError(f"{path}: {where}.to.match: the pack lists no sectors to match on")
 
 
+def check_conference_follow_up(raw: dict, path: Path, forms: tuple[model.FormSpec, ...]) -> None:
+    """A pack with a conference escalation form says how long the agency has to respond and how often
+    it is chased (conference_follow_up); a pack without one has nothing to follow up."""
+    has_form = any(f.process == "cp-conference" for f in forms)
+    if has_form and not raw.get("conference_follow_up"):
+        raise PackError(
+            f"{path}: conference_follow_up: the pack has a conference escalation form: say how many working "
+            "days the agency has to respond, with the policy's words and the service's reading, and its chasers"
+        )
+    if not has_form and raw.get("conference_follow_up"):
+        raise PackError(f"{path}: conference_follow_up: the pack has no conference escalation form to follow up")
+
+
 def check_registry(packs: tuple[model.Pack, ...], packs_dir: Path) -> None:
     """Each pack has its own reference prefix, and no two forms share an id."""
     prefixes = [p.reference_prefix for p in packs]

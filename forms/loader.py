@@ -14,6 +14,7 @@ from marshmallow import EXCLUDE
 
 from forms import model, quotes
 from forms.checks import (
+    check_conference_follow_up,
     check_form_fields,
     check_form_stages,
     check_pack_references,
@@ -124,6 +125,7 @@ def load_pack(folder: Path) -> model.Pack:
     form_ids = {f.id for f in forms}
     role_ids = {r.id for r in raw["roles"]}
     check_pack_references(raw, path, form_ids, role_ids)
+    check_conference_follow_up(raw, path, forms)
     return model.Pack(
         id=raw["id"],
         name=raw["name"],
@@ -138,6 +140,7 @@ def load_pack(folder: Path) -> model.Pack:
         immediate_risk=raw["immediate_risk"],
         bypasses=tuple(raw.get("bypasses", ())),
         closing_needs=raw.get("closing_needs"),
+        conference_follow_up=raw.get("conference_follow_up"),
         stages=tuple(raw["stages"]),
         areas=tuple(raw["areas"]),
         roles=tuple(raw["roles"]),

@@ -146,6 +146,47 @@ class ClosingNeeds:
 
 
 @dataclass(frozen=True)
+class Chasers:
+    """Reminders to an agency whose response is overdue: how many. No policy asks for them (the
+    partnership asked the service for them), so `reading` says what the service does and whose it is;
+    `quote` only where a policy speaks of reminders."""
+
+    count: int
+    reading: str
+    quote: tuple[str, ...] = ()
+
+    def describe(self, days: int) -> str:
+        """What the service does, then that it is the service's reading and why."""
+        if not self.count:
+            return f"This service sends no reminder (this service’s reading: {self.reading})."
+        times = "once" if self.count == 1 else "twice" if self.count == 2 else f"{self.count} times"
+        return (
+            f"When a response is overdue this service sends a reminder giving another {days} working days, "
+            f"at most {times} (this service’s reading: {self.reading})."
+        )
+
+
+@dataclass(frozen=True)
+class ConferenceFollowUp:
+    """The agency's response to a conference escalation: how many working days it is given (the
+    policy's words in `response.words`, the service's reading in `response.reading`, the sentence in
+    `quote`), and the chasers sent once it is overdue, each giving the same time again."""
+
+    response: Timescale
+    source: str
+    quote: tuple[str, ...]
+    chasers: Chasers
+
+    @property
+    def days(self) -> int:
+        return self.response.days or 0
+
+    def describe(self, short_name: str) -> str:
+        """The policy's words first, then the service's reading, labelled as such."""
+        return f"{short_name} {self.source}: {self.response.describe()}"
+
+
+@dataclass(frozen=True)
 class Choice:
     value: str
     label: str
@@ -257,6 +298,7 @@ class Pack:
     excluded_quote: tuple[str, ...] = ()
     bypasses: tuple[Bypass, ...] = ()
     closing_needs: ClosingNeeds | None = None
+    conference_follow_up: ConferenceFollowUp | None = None
     annual_report: str | None = None
     annual_report_source: str | None = None
     routing: tuple = ()  # routing rules; their shape belongs to service.casework.routing

@@ -30,7 +30,7 @@ RULE_LISTS = {
     "roles": "Role",
     "bypasses": "Bypass",
 }
-RULE_KEYS = {"immediate_risk": "Emergency route", "closing_needs": "Closing"}
+RULE_KEYS = {"immediate_risk": "Emergency route", "closing_needs": "Closing", "conference_follow_up": "Follow-up"}
 
 _QUOTES = str.maketrans({c: "'" for c in "‘’‚‛′`´"} | {c: '"' for c in "“”„‟″"})
 _DASHES = re.compile(r"[\u2010-\u2015\u2212\u00ad-]+")
@@ -124,6 +124,8 @@ def check_pack(raw: dict) -> None:
             check(_quote_of(raw[key]), text, key)
     if raw.get("immediate_risk"):
         check_numbers(raw["immediate_risk"], text)
+    if raw.get("conference_follow_up"):
+        check_follow_up(raw["conference_follow_up"], text)
     if raw.get("excluded"):
         check(raw.get("excluded_quote"), text, "excluded")
 
@@ -148,6 +150,16 @@ def check_numbers(risk, text: str) -> None:
                 f"immediate_risk.phones.{i}: {number} is not in the policy: `reading` says the policy is silent "
                 "and names it as the service's"
             )
+
+
+def check_follow_up(follow_up, text: str) -> None:
+    """The response time's words are the policy's (shown as its words); a chaser quotes it only if it speaks of them."""
+    words = _get(_get(follow_up, "response"), "words")
+    if words and normalise(words) not in text:
+        raise QuoteError(f"conference_follow_up.response.words: not found in the policy text: {words!r}")
+    chasers = _get(follow_up, "chasers")
+    if _get(chasers, "quote"):
+        check(_get(chasers, "quote"), text, "conference_follow_up.chasers")
 
 
 def check_form(raw: dict, policy_file: str) -> None:
@@ -184,6 +196,13 @@ def rules(pack) -> list[Rule]:
         need = pack.closing_needs
         name = f"Closing as resolved: {pack.form(need.form).short_title}"
         found.append(Rule("Closing", name, need.source, need.quote, need.reading))
+    if pack.conference_follow_up:
+        # The chasers quote nothing (the policy is silent): they are said with the reading they follow.
+        follow = pack.conference_follow_up
+        name = "The agency's response to a conference escalation, and reminders"
+        said = (f"{follow.response.reading}.", follow.chasers.describe(follow.days))
+        reading = " ".join(part for part in said if part != "None.")
+        found.append(Rule("Follow-up", name, follow.source, follow.quote + follow.chasers.quote, reading))
     for rule in pack.routing:
         found.append(Rule("Notification", _notification_name(pack, rule), rule["source"], tuple(rule["quote"])))
     for role in pack.roles:

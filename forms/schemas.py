@@ -208,6 +208,37 @@ class ClosingNeedsSchema(_Strict):
         return model.ClosingNeeds(**data)
 
 
+class ChasersSchema(_Strict):
+    count = fields.Integer(required=True, validate=validate.Range(min=0, max=10))
+    reading = fields.String(**_text, metadata={"description": "What the service does, said to be its reading"})
+    quote = _Quote()
+
+    @post_load
+    def _make(self, data, **kwargs):
+        return model.Chasers(**data)
+
+
+class ConferenceFollowUpSchema(_Strict):
+    """How long an agency has to respond to a conference escalation, and the chasers (Kirklees Appendix 3)."""
+
+    response = fields.Nested(TimescaleSchema, required=True)
+    source = fields.String(**_text)
+    quote = _quote()
+    chasers = fields.Nested(ChasersSchema, required=True)
+
+    @validates_schema
+    def _in_working_days(self, data, **kwargs):
+        response = data.get("response")
+        if response is not None and response.kind != "working_days":
+            raise ValidationError("the response is due after a number of working days: kind: working_days", "response")
+        if response is not None and not response.words:
+            raise ValidationError("give the policy's words the number of days comes from", "response")
+
+    @post_load
+    def _make(self, data, **kwargs):
+        return model.ConferenceFollowUp(**data)
+
+
 class PackSchema(_Strict):
     id = _id
     name = fields.String(**_text)
@@ -229,6 +260,7 @@ class PackSchema(_Strict):
     annual_report_source = fields.String()
     routing = fields.List(fields.Nested(RoutingRuleSchema))
     closing_needs = fields.Nested(ClosingNeedsSchema)
+    conference_follow_up = fields.Nested(ConferenceFollowUpSchema)
 
 
 class ChoiceSchema(_Strict):

@@ -1,8 +1,9 @@
 """Follow-up: rows still awaiting the agency's response after their due date, and the chasers.
 
-`chase` sends a chaser for each overdue row (to the lead, copying the CP Review Unit) and gives it
-another FOLLOW_UP_DAYS working days, at most MAX_CHASERS times; after that the row stays overdue on
-the log for the CP Review Unit to take up.
+`chase` sends a chaser for each overdue row (to the lead, copying the pack's other recipients) and
+gives it another of the pack's working days, at most the pack's number of times
+(pack.conference_follow_up: the protocol says nothing of chasers, so both are the service's reading,
+labelled so); after that the row stays overdue on the log.
 """
 
 from __future__ import annotations
@@ -17,10 +18,8 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from forms import registry
 from service.casework import workdays
-from service.conference.letters import FOLLOW_UP_DAYS, response_link, response_token, write_messages
+from service.conference.letters import response_link, response_token, write_messages
 from service.conference.models import Conference, ConferenceIssue
-
-MAX_CHASERS = 2
 
 
 @dataclass(frozen=True)
@@ -75,9 +74,10 @@ def chase(
     cal = workdays.calendar(session)
     chased = []
     for issue in overdue(session, today):
-        if issue.chasers >= MAX_CHASERS or issue.case is None:
+        follow_up = registry().pack(issue.conference.partnership).conference_follow_up
+        if issue.case is None or follow_up is None or issue.chasers >= follow_up.chasers.count:
             continue
-        if not _claim(session, issue, today, cal.add_working_days(today, FOLLOW_UP_DAYS)):
+        if not _claim(session, issue, today, cal.add_working_days(today, follow_up.days)):
             session.rollback()
             continue  # another run chased it, or the agency responded meanwhile
         try:

@@ -2,7 +2,9 @@
 written to the outbox for the agency's lead and the copies its routing names, with the Appendix 3
 notification attached as DOCX and PDF; and the row's private response link the letter carries.
 
-The agency is asked to respond within FOLLOW_UP_DAYS working days (Kirklees §2; see log.py).
+The agency is asked to respond within the working days its pack gives (pack.conference_follow_up:
+Kirklees reads §2's 5 working days for each step into Appendix 3, which sets no time); the letter
+says so in the policy's words first, then labels the service's reading.
 """
 
 from __future__ import annotations
@@ -24,9 +26,6 @@ from service.casework.models import Case, OutboxMessage, RoutingDecision
 from service.conference.models import ConferenceIssue
 from service.documents import records as documents
 from service.ops.settings import public_base_url
-
-FOLLOW_UP_DAYS = 5  # Kirklees protocol §2: each step no more than 5 working days
-
 
 # --- the private response link ------------------------------------------------------------
 
@@ -85,10 +84,13 @@ def letter(
     The family's name stays in the attached notification, not in the e-mail text."""
     conference = issue.conference
     lines = [f"Dear {to.name},", ""]
+    follow_up = pack.conference_follow_up
     if chaser:
         lines += [
             f"We have not yet received your agency's response to the conference escalation sent on "
             f"{day_words(issue.notified_on)}. Please respond by {day_words(issue.due)}.",
+            f"This is reminder {issue.chasers} of at most {follow_up.chasers.count}. "
+            + follow_up.chasers.describe(follow_up.days),
             "",
         ]
     if not leads:
@@ -110,18 +112,8 @@ def letter(
         f"Reason for escalation: {issue.reason_text}",
         "",
     ]
-    closing = list(spec.closing)
-    for text in closing:
-        lines.append(text)
-        if "Child Protection Review Unit" in text:
-            for unit in copies:
-                contact = ", ".join(x for x in (unit.email, unit.phone) if x)
-                lines.append(f"{unit.name}: {contact}")
-        lines.append("")
-    lines.append(
-        f"Please respond by {day_words(issue.due)} ({FOLLOW_UP_DAYS} working days; {pack.short_name} protocol §2: "
-        "each step should not exceed 5 working days)."
-    )
+    lines += _closing(pack, spec, copies)
+    lines.append(f"Please respond by {day_words(issue.due)}. {follow_up.describe(pack.short_name)}.")
     if link:
         lines += [
             "Reply to this e-mail keeping the reference in the subject, or respond through this private link "
@@ -132,6 +124,25 @@ def letter(
         lines.append("The agency responds by replying to its e-mail or through its private link.")
     lines += ["", f"The notification is attached as Word (DOCX) and PDF. Reference: {issue.case.reference}."]
     return "\n".join(lines)
+
+
+def _closing(pack: Pack, spec: FormSpec, copies: list[RoutingDecision]) -> list[str]:
+    """The policy's closing, each copy's contact after the line naming its role as the pack names it
+    (Kirklees: "Please contact the Child Protection Review Unit (CPRU) ..."), else after the closing."""
+    lines, placed = [], set()
+    for text in spec.closing:
+        lines.append(text)
+        for n, unit in enumerate(copies):
+            if n not in placed and pack.role_name(unit.role) in text:
+                lines.append(_contact(unit))
+                placed.add(n)
+        lines.append("")
+    rest = [_contact(u) for n, u in enumerate(copies) if n not in placed]
+    return lines + ([*rest, ""] if rest else [])
+
+
+def _contact(unit: RoutingDecision) -> str:
+    return f"{unit.name}: " + ", ".join(x for x in (unit.email, unit.phone) if x)
 
 
 def write_messages(

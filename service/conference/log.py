@@ -19,14 +19,16 @@ The notification and the row's private response link are in letters.py.
 Every row is checked before anything is stored (answers, the agency's lead in the directory), so
 a log with one wrong row is refused whole, naming the row and what is wrong.
 
-Follow-up: the agency is asked to respond within FOLLOW_UP_DAYS working days. Kirklees §2: "if
-escalated each step in this process should not exceed 5 working days", so the response to the
-escalation is one such step. `chase` sends a chaser for each row still awaiting a response after
-its due date, and gives it another FOLLOW_UP_DAYS working days, at most MAX_CHASERS times; after
-that the row stays overdue on the log for the CP Review Unit to take up (chasers.py).
+Follow-up: the agency is asked to respond within the working days the pack gives
+(pack.conference_follow_up). Kirklees Appendix 3 sets no response time; the pack quotes §2 ("if
+escalated each step in this process should not exceed 5 working days") and labels its reading that
+the response is one such step. `chase` sends a chaser for each row still awaiting a response after
+its due date, and gives it the same working days again, at most the pack's number of chasers (the
+protocol says nothing of chasers: the pack says they are the service's reading); after that the row
+stays overdue on the log (chasers.py).
 
-This module checks and records the log; it re-exports what callers use as log.* (FOLLOW_UP_DAYS,
-response_link, attach_notification, chase, overdue_count).
+This module checks and records the log; it re-exports what callers use as log.* (response_link,
+attach_notification, chase, overdue_count).
 """
 
 from __future__ import annotations
@@ -48,7 +50,6 @@ from service.casework.models import Contact
 from service.casework.once import Once
 from service.conference.chasers import chase as chase
 from service.conference.chasers import overdue_count as overdue_count
-from service.conference.letters import FOLLOW_UP_DAYS as FOLLOW_UP_DAYS
 from service.conference.letters import attach_notification as attach_notification
 from service.conference.letters import queue_notification, response_token, token_hash
 from service.conference.letters import response_link as response_link
@@ -250,8 +251,9 @@ def record(
     if channel not in CHANNELS:
         raise LogError({"channel": [f"unknown channel '{channel}' (one of {', '.join(CHANNELS)})"]})
     today = workdays.today(now)
-    _pack, spec, loaded = check(session, partnership, answers, today=today)
-    cal = workdays.calendar(session)
+    pack, spec, loaded = check(session, partnership, answers, today=today)
+    # The loader refuses a pack with a conference form and no conference_follow_up.
+    due = workdays.calendar(session).add_working_days(today, pack.conference_follow_up.days)
     conference = Conference(
         partnership=partnership,
         meeting_date=loaded["meeting_date"],
@@ -268,7 +270,7 @@ def record(
     session.add(conference)
     try:
         for position, row in enumerate(loaded["rows"], start=1):
-            issue, token = _new_issue(conference, position, row, today, cal)
+            issue, token = _new_issue(conference, position, row, today, due)
             session.add(issue)
             queue = partial(queue_notification, issue=issue, link=link_for(token))
             data = row_data(loaded, row)
@@ -286,7 +288,9 @@ def record(
     return conference
 
 
-def _new_issue(conference: Conference, position: int, row: dict, today: dt.date, cal) -> tuple[ConferenceIssue, str]:
+def _new_issue(
+    conference: Conference, position: int, row: dict, today: dt.date, due: dt.date
+) -> tuple[ConferenceIssue, str]:
     """A row of the log awaiting the agency's response, and the token of its private response link."""
     nonce = secrets.token_hex(16)
     token = response_token(nonce)
@@ -300,7 +304,7 @@ def _new_issue(conference: Conference, position: int, row: dict, today: dt.date,
         response_nonce=nonce,
         response_hash=token_hash(token),
         notified_on=today,
-        due=cal.add_working_days(today, FOLLOW_UP_DAYS),
+        due=due,
         status="awaiting",
         chasers=0,
     )

@@ -208,7 +208,10 @@ COLUMNS = (
     ("Reason", "Non-attendance at conference, report not provided, report provided late, or other"),
     ("Details", "The reason as written in the notification"),
     ("Notified", "Date the agency's lead was notified; in the CSV as YYYY-MM-DD"),
-    ("Response due", "Response due (5 working days, Kirklees §2); in the CSV as YYYY-MM-DD"),
+    (
+        "Response due",
+        "The date the agency was asked to respond by (the notification's, or the last chaser's); in the CSV as YYYY-MM-DD",
+    ),
     ("Status", "Awaiting response or Responded"),
     ("Overdue", "Yes when awaiting past the due date, else No"),
     ("Responded", "When the first accepted response came (UTC)"),

@@ -23,6 +23,7 @@ import datetime as dt
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from forms.schema import describe_errors
 from service.conference import log, responses, tables
 from service.intake import claims, sender_auth
 
@@ -99,7 +100,7 @@ def _table(session: Session, item, result, spec, *, trusted: bool, now, data=Non
     data, errors = (data, {}) if data is not None else result.canonical(spec)
     try:
         if errors:
-            raise tables.TableError(f"the table does not fit the {spec.short_title}: {errors}")
+            raise tables.TableError(f"the table does not fit the {spec.short_title}: {describe_errors(spec, errors)}")
         found = tables.record_all(
             session,
             tables.conferences_from(spec, data),

@@ -16,7 +16,7 @@ from sqlalchemy import select
 
 from service import db
 from service.casework import workdays
-from service.conference import access, form_errors, log, patterns, responses, tables
+from service.conference import access, form_errors, log, patterns, responses, tables, wording
 from service.conference.models import REASONS, Conference, ConferenceResponse
 from service.workspace.auth import public, remote_addr
 
@@ -24,6 +24,7 @@ bp = Blueprint("conference", __name__)
 ROW_SLOTS = 5
 # The log shows the newest rows; filters narrow it, and the exports hold every row.
 PAGE_ROWS = 200
+RESPOND_LABELS = {"responder": "Your name and role", "text": "Your agency's response"}  # respond.html's labels
 VIEWS = {"rows": "Rows", "agency": "By agency", "chair": "By chair", "period": "By quarter"}
 
 
@@ -104,6 +105,7 @@ def log_page():
         "period": lambda: patterns.by_quarter(session, scope, filters),
     }
     summary = tables_[view]() if view in tables_ else []
+    options = [(p, log.registry().pack(p).short_name) for p in access.partnerships("read")]
     if rows:
         _audit("case.view", scope[0] if len(scope) == 1 else None, f"conference log: {len(rows)} rows")
     session.commit()
@@ -118,13 +120,16 @@ def log_page():
         summary_header={"agency": "Agency", "chair": "Chair", "period": "Quarter"}.get(view, ""),
         reasons=REASONS,
         found_patterns=patterns.patterns(session, scope, today),
+        follow_ups=[wording.described(p) for p in scope if p in log.conference_partnerships()],
         overdue=log.overdue_count(session, today, scope),
         held=responses.held(session, scope),
         filters=filters,
         today=today,
         can_record=bool(access.partnerships("record")),
         can_export=bool(access.partnerships("export")),
-        partnership_options=[(p, log.registry().pack(p).short_name) for p in access.partnerships("read")],
+        partnership_options=options,
+        # The choice shows for several partnerships, or when the error summary links to it.
+        show_partnership=len(options) > 1 or any(e["href"] == "#partnership" for e in errors),
         chosen=request.args.get("partnership", ""),
         query=request.args.to_dict(),
         errors=errors,
@@ -172,7 +177,7 @@ def _new_page(
         rows=rows,
         date={"year": parts[0], "month": parts[1].lstrip("0"), "day": parts[2].lstrip("0")},
         form=CsrfForm(),
-        follow_up_days=log.FOLLOW_UP_DAYS,
+        words=wording.described(partnership) if partnership else None,
         errors=errors,
         inline=inline or {},
     ), status
@@ -363,11 +368,15 @@ def respond(token: str):
             try:
                 responses.record_link_response(session, issue, responder=values["responder"], text=values["text"])
             except responses.ResponseError as exc:
-                field = str(exc).split(":", 1)[0]
-                errors.append({"text": str(exc), "href": f"#{field}"})
+                field, _, what = str(exc).partition(": ")
+                label = RESPOND_LABELS.get(field)
+                errors.append(
+                    {"text": f"{label}: {what}", "href": f"#{field}"} if label else {"text": str(exc), "href": "#text"}
+                )
             else:
+                copied = wording.described(issue.conference.partnership)["copied"]
                 return render_template(
-                    "conference/respond_done.html", title="Response received", issue=issue, errors=[]
+                    "conference/respond_done.html", title="Response received", issue=issue, copied=copied, errors=[]
                 )
     return render_template(
         "conference/respond.html",

@@ -5,47 +5,22 @@ agency's safeguarding lead), the agency is picked from the directory's agencies 
 offers as the person types), or written as "Not listed: <name>", which goes to the form's other
 recipients to find the lead: the roles the pack's other rules for the form send to, named and
 quoted from the pack (Kirklees: the Child Protection Review Unit), never from code. A name the
-directory does not hold is refused on the page, at its row, rather than when the form is sent."""
+directory does not hold is refused on the page, at its row, rather than when the form is sent.
+Who receives is service.casework.recipients' (re-exported here as other_recipients and names)."""
 
 from __future__ import annotations
 
 from sqlalchemy import select
 
-from forms.model import FormSpec, Pack, Role
+from forms.model import FormSpec, Pack
 from service import db
 from service.casework import routing
 from service.casework.models import Contact
+from service.casework.recipients import agency_roles as _roles
+from service.casework.recipients import names as names
+from service.casework.recipients import other_recipients as other_recipients
 
 NOT_LISTED = routing.NOT_LISTED
-
-
-def _rules(pack: Pack, spec: FormSpec) -> list[dict]:
-    """The routing rules applying to this form whatever its stage."""
-    return [
-        r
-        for r in pack.routing
-        if "stages" not in r["when"] and "stages_from" not in r["when"] and routing.applies(r, pack, spec, None)
-    ]
-
-
-def _roles(pack: Pack, spec: FormSpec) -> set[str]:
-    """Roles a rule applying to this form sends to by the receiving agency (stage-independent rules)."""
-    return {r["to"]["role"] for r in _rules(pack, spec) if r["to"].get("match") == "receiving_agency"}
-
-
-def other_recipients(pack: Pack, spec: FormSpec) -> tuple[Role, ...]:
-    """The roles that receive the form whatever its agencies: they receive a "Not listed" agency's row
-    (routing.route) and a copy of every other, so they find the agency's lead. In the pack's order."""
-    if not _roles(pack, spec):
-        return ()
-    ids = {r["to"]["role"] for r in _rules(pack, spec) if r["to"].get("match", "none") == "none"}
-    return tuple(role for role in pack.roles if role.id in ids)
-
-
-def names(roles: tuple[Role, ...]) -> str:
-    """The roles' names as the pack gives them, joined for a sentence ("A, B and C")."""
-    words = [f"the {r.name}" for r in roles]
-    return " and ".join([", ".join(words[:-1]), words[-1]]) if len(words) > 1 else "".join(words)
 
 
 def not_listed_note(pack: Pack, spec: FormSpec) -> str | None:

@@ -262,7 +262,7 @@ def _send_to_the_log(token, key, draft, spec, pack, data):
     """An Appendix 3 table sent from the public journey by a signed-in chair or business unit
     (refused_sender holds that): each row becomes its own row of the chair's log and its own case, with
     its response deadline, and each agency is sent only its own row (service.conference)."""
-    from service.conference import log, tables
+    from service.conference import form_errors, log, tables
 
     session = db.session()
     try:
@@ -286,8 +286,10 @@ def _send_to_the_log(token, key, draft, spec, pack, data):
         return _sent(token, key, exc.send)
     except (log.LogError, tables.TableError, ValidationError) as exc:
         session.rollback()
-        if isinstance(exc, log.LogError):
-            problems = "; ".join(" ".join(m) for m in exc.messages.values())
+        if isinstance(exc, tables.ConferencesRefused):  # each conference, row and question named in words
+            problems = "; ".join(e["text"] for e in form_errors.table_errors(exc.refused))
+        elif isinstance(exc, log.LogError):
+            problems = "; ".join(e["text"] for e in form_errors.errors(exc.messages, {})[0])
         elif isinstance(exc, ValidationError):
             problems = describe_errors(spec, exc.messages)
         else:

@@ -42,6 +42,7 @@ GROUP_TITLES = {
     "Stage": "Stages: who acts, what, and by when",
     "Bypass": "Steps the policy lets be bypassed",
     "Closing": "Before a case is closed",
+    "Follow-up": "Following up a conference escalation",
     "Notification": "Who is told at each stage",
     "Role": "Roles",
     "Form": "Forms and when they are used",

@@ -5,9 +5,11 @@ tables become log rows, each agency notified on its own; from a stranger by e-ma
 from __future__ import annotations
 
 import datetime as dt
+import io
 from concurrent.futures import ThreadPoolExecutor
 from email.message import EmailMessage
 
+import docx
 from sqlalchemy import func, select, update
 
 from service.casework.models import Case, OutboxMessage
@@ -181,3 +183,20 @@ def test_a_reply_read_by_an_overtaken_reader_too_is_recorded_once(ws_app, ws_ses
     assert item.status == "accepted" and item.claim == "other-job"
     assert item.case_reference == conference.issues[2].case.reference
     assert ws_session.scalar(select(func.count()).select_from(ConferenceResponse)) == 1
+
+
+def test_a_table_that_does_not_fit_the_form_is_quarantined_in_its_words(ws_app, ws_session):
+    """The reason names the question and column by their labels, never a dict of keys."""
+    table = docx.Document(io.BytesIO(documents.render(SPEC, {"rows": [TABLE["rows"][0]]}, "docx")))
+    for cell in (c for t in table.tables for row in t.rows for c in row.cells):
+        if cell.text.strip() in ("Rhian Pritchard", "05/11/2026", "2026-11-05", "5 November 2026"):
+            cell.text = "" if cell.text.strip() == "Rhian Pritchard" else "the 40th of Novembruary"
+    written = io.BytesIO()
+    table.save(written)
+    with ws_app.app_context():
+        outcome = ingest.ingest(ws_session, written.getvalue(), channel="upload", filename="a3.docx", now=NOW)
+    assert outcome.status == "quarantined", outcome.reason
+    assert outcome.reason.startswith("the table does not fit the Child Protection Case Conference escalation")
+    assert "CP Chair" in outcome.reason and "Date of meeting" in outcome.reason
+    assert not any(c in outcome.reason for c in "{}[]") and not any(k in outcome.reason for k in ("cp_chair", "rows."))
+    assert ws_session.scalar(select(func.count()).select_from(Conference)) == 0

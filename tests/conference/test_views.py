@@ -337,3 +337,38 @@ def test_the_business_unit_accepts_a_held_reply_on_the_conference_page(ws_app, w
     assert conference.issues[0].status == "responded"
     merton = signed_in(ws_app, "bu@merton.example", "business-unit", "merton")
     assert merton.post(action, data={"csrf_token": csrf_from(page)}).status_code in (400, 403)
+
+
+def _summary_links(html: str) -> list[str]:
+    summary = BeautifulSoup(html, "html.parser").select_one(".govuk-error-summary")
+    return [a["href"] for a in summary.select("a")] if summary else []
+
+
+@pytest.mark.parametrize(
+    ("query", "links"),
+    [
+        ("from=5/11/2026&to=never", ["#from", "#to"]),
+        ("view=everything", ["#view"]),
+        ("partnership=merton", ["#partnership"]),  # a chair of one partnership asking for another's
+    ],
+)
+def test_every_error_on_the_log_page_links_to_its_input(ws_app, query, links):
+    chair = signed_in(ws_app, "chair@kirklees.example", "conference-chair", "kirklees")
+    response = chair.get(f"/workspace/conference?{query}")
+    html = response.get_data(as_text=True)
+    assert response.status_code == 400 and _summary_links(html) == links
+    page = BeautifulSoup(html, "html.parser")
+    assert all(page.find(id=link[1:]) is not None for link in links), links
+
+
+def test_the_response_page_names_a_missing_answer_by_its_label(ws_app, ws_session):
+    record(ws_app, ws_session)
+    body = ws_session.scalars(select(OutboxMessage.body).order_by(OutboxMessage.id)).first()
+    path = re.search(r"http://escalate\.example(/conference/respond/\S+)", body).group(1)
+    client = ws_app.test_client()
+    html = client.get(path).get_data(as_text=True)
+    missing = client.post(path, data={"csrf_token": csrf_from(html), "responder": "", "text": "x"})
+    page = BeautifulSoup(missing.get_data(as_text=True), "html.parser")
+    summary = page.select_one(".govuk-error-summary").get_text(" ", strip=True)
+    assert "Your name and role: enter your name" in summary and "responder" not in summary
+    assert _summary_links(str(page)) == ["#responder"] and page.find(id="responder") is not None

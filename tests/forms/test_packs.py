@@ -145,6 +145,17 @@ def _edit(path: Path, change) -> None:
     path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
 
 
+def _add_follow_up(pack: dict) -> None:
+    """A follow-up quoting the pack's own policy (its first stage's words), on a pack with no conference form."""
+    words = pack["stages"][0]["quote"][0]
+    pack["conference_follow_up"] = {
+        "response": {"kind": "working_days", "days": 5, "words": words},
+        "source": pack["stages"][0]["source"],
+        "quote": words,
+        "chasers": {"count": 1, "reading": "a test's reading"},
+    }
+
+
 @pytest.mark.parametrize(
     ("file", "change", "expected"),
     [
@@ -166,6 +177,33 @@ def _edit(path: Path, change) -> None:
         ("kirklees/forms/kirklees-appendix-5.yaml", lambda d: d.update(stages=["9"]), "stages.0"),
         ("kirklees/forms/kirklees-appendix-5.yaml", lambda d: d["sections"][1]["fields"][0].pop("choices"), "choices"),
         ("sscp/forms/sscp-outcome-resolution-notice.yaml", lambda d: d.pop("description"), "description"),
+        # A conference form's response time and chasers are declared, with the policy's own words.
+        ("kirklees/pack.yaml", lambda d: d.pop("conference_follow_up"), "conference_follow_up: the pack has"),
+        (
+            "kirklees/pack.yaml",
+            lambda d: d["conference_follow_up"]["response"].update(words="within 10 working days"),
+            "conference_follow_up.response.words: not found in the policy",
+        ),
+        (
+            "kirklees/pack.yaml",
+            lambda d: d["conference_follow_up"].update(quote="respond within 10 working days"),
+            "conference_follow_up.quote: not found in the policy",
+        ),
+        (
+            "kirklees/pack.yaml",
+            lambda d: d["conference_follow_up"]["chasers"].pop("reading"),
+            "conference_follow_up.chasers.reading",
+        ),
+        (
+            "kirklees/pack.yaml",
+            lambda d: d["conference_follow_up"].update(response={"kind": "without_delay", "words": "urgently"}),
+            "conference_follow_up.response",
+        ),
+        (
+            "merton/pack.yaml",
+            _add_follow_up,
+            "conference_follow_up: the pack has no conference escalation form",
+        ),
     ],
 )
 def test_invalid_pack_names_file_and_key(pack_copy, file, change, expected):

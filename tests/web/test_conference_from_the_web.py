@@ -5,11 +5,11 @@ deadline, and no agency sent another's row."""
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from forms import registry
 from service import db
-from service.casework.models import Case, OutboxMessage
+from service.casework.models import Case, Contact, OutboxMessage
 from service.conference.models import ConferenceIssue
 from service.web import formbuild
 from tests.conftest import sample
@@ -65,3 +65,25 @@ def test_an_agency_not_listed_goes_to_the_cp_review_unit(web):
         messages = list(session.scalars(select(OutboxMessage).where(OutboxMessage.case_id == issue.case_id)))
         assert [m.to_email for m in messages] == ["cpru@kscp.example"]
         assert "not in the partnership's directory" in messages[0].body and "/conference/respond/" in messages[0].body
+
+
+def test_a_row_refused_at_sending_is_named_by_conference_row_and_question(web):
+    """The directory lost the agency's lead between the question page and Send: the page names the
+    conference, the row and the question in words, never an answer's key."""
+    rows = [sample(SPEC.id)["rows"][0]]
+    web.application.config.update(ARGON2_MEMORY_KIB=1024, ARGON2_TIME_COST=1)
+    make_user(web.application, CHAIR, "conference-chair", "kirklees")
+    assert sign_in(web, CHAIR).status_code == 302
+    check_url = fill(web, SPEC.id, formbuild.web_answers_from_canonical(SPEC, {"rows": rows}))
+    page = soup(web.get(check_url))
+    with web.application.app_context():
+        session = db.session()
+        session.execute(update(Contact).where(Contact.agency == rows[0]["agency"]).values(email=None))
+        session.commit()
+    response = web.post(check_url.replace("/check", "/submit"), data={"csrf_token": csrf(page)})
+    assert response.status_code == 422
+    text = " ".join(soup(response).get_text(" ").split())
+    assert f"Row 1, agency: the directory has no e-mail address for the lead of '{rows[0]['agency']}'" in text
+    assert text.count("Conference 1 (") == 1 and "rows.0" not in text
+    with web.application.app_context():
+        assert db.session().scalar(select(ConferenceIssue)) is None
