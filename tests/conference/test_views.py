@@ -53,6 +53,10 @@ def test_a_chair_sees_only_their_partnerships_log(ws_app, ws_session):
     page = chair.get("/workspace/conference").get_data(as_text=True)
     assert "Family B" in page and "Greenfield High School" in page
     assert "Other partnership family" not in page
+    # Recorded weeks ago: every row is past its due date, said in words (no command for staff to run).
+    warning = BeautifulSoup(page, "html.parser").select_one(".govuk-warning-text").get_text(" ", strip=True)
+    rows = len(conference.issues)
+    assert f"{rows} agency responses are overdue. The service sends their chasers each weekday morning." in warning
     assert chair.get(f"/workspace/conference/{conference.id}").status_code == 200
     assert chair.get(f"/workspace/conference/{other_id}").status_code == 404  # like a missing one
     assert chair.get("/workspace/conference?partnership=merton").status_code == 400
