@@ -7,16 +7,13 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import shutil
-from pathlib import Path
 
 import pytest
-import yaml
 from sqlalchemy import select
 
 import forms.loader
 from forms import registry
-from forms.loader import PACKS_DIR, load_pack
+from forms.loader import load_pack
 from forms.model import Registry
 from service.casework.models import OutboxMessage
 from service.conference import log
@@ -29,19 +26,10 @@ from tests.conference.test_log import (  # noqa: F401
     link_for,
     record,
 )
+from tests.support.packs import pack_copy, rename_cp_review_unit
 from tests.workspace.support import csrf_from, signed_in
 
 POLICY_WORDS = "“each step in this process should not exceed 5 working days”"
-
-
-def _pack_copy(tmp_path: Path, change) -> Path:
-    folder = tmp_path / "kirklees"
-    shutil.copytree(PACKS_DIR / "kirklees", folder)
-    path = folder / "pack.yaml"
-    raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    change(raw)
-    path.write_text(yaml.safe_dump(raw, allow_unicode=True), encoding="utf-8")
-    return folder
 
 
 def _three_days_one_chaser(raw: dict) -> None:
@@ -50,15 +38,9 @@ def _three_days_one_chaser(raw: dict) -> None:
     follow_up["chasers"].update(count=1)
 
 
-def _rename_unit(raw: dict) -> None:
-    """The unit renamed and quoted from another sentence of the same policy (quotes are checked at load)."""
-    role = next(r for r in raw["roles"] if r["id"] == "cp-review-unit")
-    role.update(name="Conference Liaison Office", source="Appendix 3 (a test's wording)", quote="Please refer to the")
-
-
 def _use(tmp_path, monkeypatch, change):
     """The registry with Kirklees loaded from a changed copy of its pack."""
-    pack = load_pack(_pack_copy(tmp_path, change))
+    pack = load_pack(pack_copy(tmp_path, change))
     packs = tuple(pack if p.id == "kirklees" else p for p in registry().packs)
     monkeypatch.setattr(forms.loader, "_REGISTRY", Registry(packs))
     return pack
@@ -71,7 +53,7 @@ def other_numbers(tmp_path, monkeypatch):
 
 @pytest.fixture
 def renamed_unit(tmp_path, monkeypatch):
-    return _use(tmp_path, monkeypatch, _rename_unit)
+    return _use(tmp_path, monkeypatch, rename_cp_review_unit)
 
 
 def _reminders(session) -> list[OutboxMessage]:

@@ -4,36 +4,17 @@ pack's role is named, with its own policy words, on the question page, in the ro
 
 from __future__ import annotations
 
-import shutil
-from pathlib import Path
-
 import pytest
-import yaml
 
-from forms.loader import PACKS_DIR, load_pack
+from forms.loader import load_pack
 from service.web import agencies, journey
+from tests.support.packs import pack_copy, rename_cp_review_unit
 
 FORM = "kirklees-appendix-3"
 
 
-def _pack_copy(tmp_path: Path, change) -> Path:
-    folder = tmp_path / "kirklees"
-    shutil.copytree(PACKS_DIR / "kirklees", folder)
-    path = folder / "pack.yaml"
-    raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    change(raw)
-    path.write_text(yaml.safe_dump(raw, allow_unicode=True), encoding="utf-8")
-    return folder
-
-
-def _rename_unit(raw: dict) -> None:
-    """The unit renamed and quoted from another sentence of the same policy (quotes are checked at load)."""
-    role = next(r for r in raw["roles"] if r["id"] == "cp-review-unit")
-    role.update(name="Conference Liaison Office", source="Appendix 3 (a test's wording)", quote="Please refer to the")
-
-
 def test_the_pack_names_who_finds_a_missing_agency(tmp_path):
-    pack = load_pack(_pack_copy(tmp_path, _rename_unit))
+    pack = load_pack(pack_copy(tmp_path, rename_cp_review_unit))
     spec = pack.form(FORM)
     note = agencies.not_listed_note(pack, spec)
     assert "it is sent to the Conference Liaison Office to find its lead" in note
@@ -49,7 +30,7 @@ def test_a_pack_naming_nobody_else_says_a_missing_agency_goes_to_nobody(tmp_path
     def drop_unit_rule(raw):
         raw["routing"] = [r for r in raw["routing"] if r["to"]["role"] != "cp-review-unit"]
 
-    pack = load_pack(_pack_copy(tmp_path, drop_unit_rule))
+    pack = load_pack(pack_copy(tmp_path, drop_unit_rule))
     spec = pack.form(FORM)
     assert agencies.other_recipients(pack, spec) == ()
     assert agencies.not_listed_note(pack, spec).endswith(
