@@ -76,17 +76,17 @@ def open_image(content: bytes) -> list:
 
 @dataclass
 class Page:
-    """A page made ready for OCR (parsers.ocr_clean): black and white, at about 300 dpi."""
+    """A page made ready for OCR (parsers.ocr_clean), at about 300 dpi."""
 
     image: object  # the page as Pillow's image, ruled lines kept (tick boxes are read from it)
-    text: object  # the same without its ruled lines: what Tesseract reads
+    text: object  # the page in grey, evened out, without its ruled lines: what Tesseract reads
     tables: list[list[list[int]]]  # cells the ruled lines enclose, [left, top, right, bottom], per table
 
 
 def prepare(image, deadline: float | None = None) -> Page:
     """The page upright as its EXIF says (a phone photo), grey, then cleaned by parsers.ocr_clean in
     a helper program with its own limits: perspective undone, light evened out, speckle removed,
-    straightened, black and white, ruled lines found and removed from the copy to be read."""
+    straightened, ruled lines found and removed from the copy to be read."""
     from PIL import Image, ImageOps
 
     from parsers.convert import run_limited

@@ -6,11 +6,13 @@ IN is the page in grey (PGM). A phone photo's page is found (the largest four-si
 against the desk around it) and its perspective undone, to an A4 page at 300 dpi; any other page is
 scaled to about 300 dpi. The light is evened out (each pixel divided by the paper's brightness
 around it, so a shadow or a dim corner becomes white paper), speckle removed, the page straightened
-and made black and white at Otsu's threshold. The form's ruled lines are found (runs of ink longer
-than any letter, across and down) and removed from the copy Tesseract reads, as it misreads letters
-that touch them. Written: OUT.page.pgm (black and white, lines kept: tick boxes are read from it),
-OUT.text.pgm (lines removed) and OUT.json: the table cells the ruled lines enclose, [left, top,
-right, bottom] in the page's pixels, grouped by table.
+and made black and white at Otsu's threshold for finding marks. The form's ruled lines are found
+(runs of ink longer than any letter, across and down) and removed from the copy Tesseract reads, as
+it misreads letters that touch them; that copy stays grey (evened out), as Tesseract's own threshold
+keeps more of a photo's small, blurred letters than one black-and-white copy does. Written:
+OUT.page.pgm (black and white, lines kept: tick boxes are read from it), OUT.text.pgm (grey, lines
+removed) and OUT.json: the table cells the ruled lines enclose, [left, top, right, bottom] in the
+page's pixels, grouped by table.
 """
 
 from __future__ import annotations
@@ -180,7 +182,7 @@ def cells(across, down) -> list[list[list[int]]]:
 
 
 def clean(grey):
-    """(page in black and white, the same without ruled lines, table cells) for one grey page."""
+    """(page in black and white, the page in grey without its ruled lines, table cells) for one grey page."""
     import cv2
     import numpy as np
 
@@ -192,7 +194,7 @@ def clean(grey):
     _, page = cv2.threshold(grey, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
     across, down = rulings(np.where(grey < FAINT, np.uint8(255), np.uint8(0)))
     lines = cv2.dilate(across | down, np.ones((3, 3), np.uint8))  # and their blurred edges
-    text = page | lines
+    text = grey | lines
     return page, text, cells(across, down)
 
 
