@@ -48,8 +48,8 @@ def _read(form_id: str, how, fmt: str, name: str):
 def test_a_clean_scan_to_pdf_of_every_form_is_read(form_id):
     result, want, got = _read(form_id, CLEAN, "pdf", "scan.pdf")
     exact, near, total = read_back(want, got)
-    assert near >= total - 1, misread(want, got)  # all but one within one character (0 read as O)
-    assert exact >= 0.8 * total, misread(want, got)
+    assert near == total, misread(want, got)  # every value within one character (0 read as O)
+    assert exact >= total - 1, misread(want, got)
     assert result.confirm and "OCR" in result.confirm
     assert result.kind == "pdf" and result.warnings[0].startswith("read by OCR")
     filled = [a for a in result.answers.values() if a.value not in ("", [], None)]
@@ -60,8 +60,9 @@ def test_a_clean_scan_to_pdf_of_every_form_is_read(form_id):
 @pytest.mark.parametrize("form_id", ALL_FORMS)
 def test_a_copier_scan_at_200_dpi_skewed_blurred_and_speckled_is_read(form_id):
     _, want, got = _read(form_id, COPIER, "tiff", "scan.tiff")
-    _, near, total = read_back(want, got)
-    assert near >= 0.7 * total, misread(want, got)
+    exact, near, total = read_back(want, got)
+    assert exact >= 0.8 * total, misread(want, got)
+    assert near >= 0.85 * total, misread(want, got)
 
 
 @pytest.mark.slow
@@ -69,7 +70,7 @@ def test_a_copier_scan_at_200_dpi_skewed_blurred_and_speckled_is_read(form_id):
 def test_a_phone_photo_of_a_page_reads_what_a_clean_scan_of_it_reads(form_id):
     """On a desk, seen at an angle, turned, in a shadow, out of focus, a phone's JPEG: the page is
     found and flattened, the light evened out and the box lines removed before OCR, so the values a
-    clean scan of the same page reads exactly come back from the photo (all but one, and that one
+    clean scan of the same page reads exactly come back from the photo (all but one; all but one
     within a character), and nothing is applied unseen."""
     result, want, got = _read(form_id, PHONE, "jpeg", "IMG_2041.jpg")
     _, _, clean = _read(form_id, CLEAN, "png", "scan.png")  # the same page, scanned clean
@@ -78,7 +79,7 @@ def test_a_phone_photo_of_a_page_reads_what_a_clean_scan_of_it_reads(form_id):
     near = {k for k in on_page if distance(read_as_text(got).get(k, ""), typed_values(want)[k]) <= 1}
     assert on_page, "a clean scan of the page reads none of its values"
     assert len(exact) >= len(on_page) - 1, {k: misread(want, got)[k] for k in on_page - exact}
-    assert near == on_page, {k: misread(want, got)[k] for k in on_page - near}
+    assert len(near) >= len(on_page) - 1, {k: misread(want, got)[k] for k in on_page - near}
     assert result.kind == "image" and result.confirm
     filled = [a for a in result.answers.values() if a.value not in ("", [], None)]
     assert filled and all(0 <= a.confidence <= 100 for a in filled)
