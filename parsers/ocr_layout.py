@@ -187,7 +187,7 @@ def blocks_of(pages: list[tuple[Page, list[Word]]]) -> list:
         prev: list[Word] | None = None  # the last line of one cell, which the next may continue
         right = max((w.right for w in words), default=0)
         words = [w for w in words if w.text.strip() and not _speck(w)]
-        tables, words = ruled_tables(page.tables, words)
+        tables, words = ruled_tables(image, page.tables, words)
         for line in lines_of(words):
             while tables and tables[0][0] < line[0].top:
                 blocks.append(tables.pop(0)[1])
@@ -230,7 +230,7 @@ def blocks_of(pages: list[tuple[Page, list[Word]]]) -> list:
 ROW = 15  # pixels: cells whose tops differ by less are in one row
 
 
-def ruled_tables(found: list[list[list[int]]], words: list[Word]) -> tuple[list[tuple[int, Table]], list[Word]]:
+def ruled_tables(image, found: list[list[list[int]]], words: list[Word]) -> tuple[list[tuple[int, Table]], list[Word]]:
     """([(top, table)] for the page's ruled tables, the words outside them). A table is a grid the
     page's ruled lines draw (parsers.ocr_clean) of two rows or more, one of them of two cells or more
     (a single box around an answer stays with its label, as the lines of text give it); each word
@@ -251,7 +251,7 @@ def ruled_tables(found: list[list[list[int]]], words: list[Word]) -> tuple[list[
             for cell in sorted(cells_of_row, key=lambda c: c[0]):
                 inside = [w for w in words if _within(w, cell)]
                 taken.update(id(w) for w in inside)
-                texts[-1].append(cell_text(inside, cell))
+                texts[-1].append(cell_text(image, inside, cell))
         tables.append((rows[0][0][1], Table(texts)))
     return sorted(tables, key=lambda t: t[0]), [w for w in words if id(w) not in taken]
 
@@ -261,20 +261,26 @@ def _within(word: Word, cell: list[int]) -> bool:
     return cell[0] <= x < cell[2] and cell[1] <= y < cell[3]
 
 
-def cell_text(words: list[Word], cell: list[int]) -> str:
+def cell_text(image, words: list[Word], cell: list[int]) -> str:
     """A cell's words with the writer's line wrapping undone, as parsers.pdf_page does a text PDF's:
     a line that ends because its next word would not have fitted continues with a space; a line
-    that ends short of the cell's edge is a real line break."""
+    that ends short of the cell's edge is a real line break. A box or circle drawn before a line is
+    its mark (☒ or ☐), as outside tables."""
     lines = lines_of(words)
     if not lines:
         return ""
     margin = max(min(line[0].left for line in lines) - cell[0], 1)
     edge = cell[2] - margin
-    text = text_of(lines[0])
+    text = _marked(image, lines[0])
     for prev, line in itertools.pairwise(lines):
         space = 0.5 * _height(prev)
-        text += (" " if prev[-1].right + space + line[0].width >= edge else "\n") + text_of(line)
+        text += (" " if prev[-1].right + space + line[0].width >= edge else "\n") + _marked(image, line)
     return text
+
+
+def _marked(image, line: list[Word]) -> str:
+    glyph, rest = mark(image, line, _height(line))
+    return f"{glyph} {text_of(rest)}" if glyph else text_of(rest)
 
 
 def _speck(word: Word) -> bool:
