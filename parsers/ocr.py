@@ -5,8 +5,9 @@ page, from the parsing worker, with its own limits (parsers.convert.run_limited)
 processor time, a wall-clock limit, one thread. It is called directly rather than through a Python
 wrapper because the wrappers cannot set a child's limits; its TSV output (each word with its box
 and confidence) is read with the csv module. Before reading, a page is turned upright as its EXIF
-says (a phone photo), made grey, scaled to about 300 dpi, evened out (autocontrast), cleared of
-speckle (a median filter) and deskewed (the angle at which its rows of text line up best).
+says (a phone photo), made grey and cleaned by parsers.ocr_clean (OpenCV), also a helper program
+with the same limits: a photo's page found and its perspective undone, light evened out, speckle
+removed, the page straightened and its ruled lines removed (their cells kept for the layout reader).
 """
 
 from __future__ import annotations
@@ -14,8 +15,10 @@ from __future__ import annotations
 import csv
 import functools
 import io
+import json
 import os
 import shutil
+import sys
 import tempfile
 import time
 from dataclasses import dataclass
@@ -23,13 +26,12 @@ from pathlib import Path
 
 from parsers.result import ParseError, plain
 
+ROOT = Path(__file__).resolve().parent.parent
 MEMORY_LIMIT = 768 * 1024 * 1024
 PAGE_SECONDS = 20  # processor time for one page (an A4 page at 300 dpi takes 1-4 s here)
 DOCUMENT_SECONDS = 50  # wall-clock time for every page of one input together
 MAX_PAGES = 10
 MAX_PIXELS = 60_000_000  # a 300 dpi A3 page is 17.5 million; anything larger is not a page
-TARGET_LONG_SIDE = 3508  # A4's long side at 300 dpi
-MAX_SKEW = 6.0  # degrees tried either way when straightening
 
 
 @dataclass
@@ -90,57 +92,53 @@ def _read_heic() -> None:
     pillow_heif.register_heif_opener(decode_threads=1, thumbnails=False, depth_images=False, aux_images=False)
 
 
-def prepare(image):
-    """The page upright, grey, about 300 dpi, evened out, without speckle, straightened and made
-    black and white (at the threshold that best separates ink from paper: Otsu's)."""
-    from PIL import ImageFilter, ImageOps
+@dataclass
+class Page:
+    """A page made ready for OCR (parsers.ocr_clean), at about 300 dpi."""
 
-    image = ImageOps.exif_transpose(image)
-    image = image.convert("L")
-    scale = TARGET_LONG_SIDE / max(image.size)
-    if not 0.95 <= scale <= 1.05:  # a phone photo is larger, a 150 or 200 dpi scan smaller
-        image = image.resize((round(image.width * scale), round(image.height * scale)), resample=3)
-    image = ImageOps.autocontrast(image, cutoff=(0.05, 0.5))  # a dim photo; a page of little ink keeps its shapes
-    image = image.filter(ImageFilter.MedianFilter(3))
-    angle = skew(image)
-    if abs(angle) >= 0.2:
-        image = image.rotate(angle, resample=3, expand=False, fillcolor=255)
-    threshold = otsu(image.histogram())
-    return image.point(lambda v: 255 if v > threshold else 0)
+    image: object  # the page as Pillow's image, ruled lines kept (tick boxes are read from it)
+    text: object  # the page in grey, evened out, without its ruled lines: what Tesseract reads
+    tables: list[list[list[int]]]  # cells the ruled lines enclose, [left, top, right, bottom], per table
 
 
-def otsu(histogram: list[int]) -> int:
-    """The grey level that divides a histogram into two classes with the most variance between them."""
-    total = sum(histogram)
-    weighted = sum(i * n for i, n in enumerate(histogram))
-    best, level, below, below_sum = -1.0, 128, 0, 0.0
-    for i, n in enumerate(histogram):
-        below += n
-        below_sum += i * n
-        above = total - below
-        if below == 0 or above == 0:
-            continue
-        between = below * above * (below_sum / below - (weighted - below_sum) / above) ** 2
-        if between > best:
-            best, level = between, i
-    return level
+def prepare(image, deadline: float | None = None) -> Page:
+    """The page upright as its EXIF says (a phone photo), grey, then cleaned by parsers.ocr_clean in
+    a helper program with its own limits: perspective undone, light evened out, speckle removed,
+    straightened, ruled lines found and removed from the copy to be read."""
+    from PIL import Image, ImageOps
+
+    from parsers.convert import run_limited
+
+    image = ImageOps.exif_transpose(image).convert("L")
+    left = _left(deadline)
+    with tempfile.TemporaryDirectory(prefix="escalate-ocr-") as tmp:
+        source, out = Path(tmp) / "photo.pgm", Path(tmp) / "clean"
+        image.save(source)
+        env = {
+            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+            "HOME": tmp,
+            "OMP_NUM_THREADS": "1",
+            "OPENBLAS_NUM_THREADS": "1",
+        }
+        command = [sys.executable, "-s", "-m", "parsers.ocr_clean", str(source), str(out)]
+        code, _ = run_limited(command, cwd=str(ROOT), memory=MEMORY_LIMIT, seconds=PAGE_SECONDS, wall=left, env=env)
+        if code is None or code < 0:
+            raise ParseError(f"refused: cleaning the scan for OCR went beyond its limits ({PAGE_SECONDS} s per page)")
+        if code != 0:
+            raise ParseError("not readable: the page image could not be cleaned for OCR")
+        page, text = Image.open(f"{out}.page.pgm"), Image.open(f"{out}.text.pgm")
+        page.load()
+        text.load()
+        tables = json.loads(Path(f"{out}.json").read_text(encoding="utf-8"))["tables"]
+    return Page(page, text, tables)
 
 
-def skew(image) -> float:
-    """The angle (degrees) that turns the page's lines of text level: the one at which the rows of
-    a reduced, black-and-white copy are most unequal (text rows dark, the gaps between them white)."""
-    small = image.resize((max(image.width // 4, 1), max(image.height // 4, 1)), 4)
-    ink = small.point(lambda v: 255 if v < 160 else 0)
-
-    def spread(angle: float) -> float:
-        turned = ink.rotate(angle, expand=False, fillcolor=0)
-        rows = list(turned.resize((1, turned.height), 4).tobytes())  # each row's mean ink (a box filter)
-        mean = sum(rows) / len(rows)
-        return sum((r - mean) ** 2 for r in rows)
-
-    best = max((spread(a / 2), a / 2) for a in range(int(-MAX_SKEW * 2), int(MAX_SKEW * 2) + 1))[1]
-    fine = max((spread(best + d / 10), best + d / 10) for d in range(-4, 5))[1]
-    return fine
+def _left(deadline: float | None) -> float:
+    """Seconds left of the document's wall-clock time; ParseError when they are spent."""
+    left = (deadline - time.monotonic()) if deadline else DOCUMENT_SECONDS
+    if left <= 1:
+        raise ParseError(f"refused: reading the scan by OCR took longer than {DOCUMENT_SECONDS} s")
+    return left
 
 
 def tesseract() -> str:
@@ -155,9 +153,7 @@ def read_words(image, page: int = 0, deadline: float | None = None) -> list[Word
     from parsers.convert import run_limited
 
     program = tesseract()
-    left = (deadline - time.monotonic()) if deadline else DOCUMENT_SECONDS
-    if left <= 1:
-        raise ParseError(f"refused: reading the scan by OCR took longer than {DOCUMENT_SECONDS} s")
+    left = _left(deadline)
     with tempfile.TemporaryDirectory(prefix="escalate-ocr-") as tmp:
         source = Path(tmp) / "page.png"
         image.save(source, dpi=(300, 300))
@@ -172,10 +168,15 @@ def read_words(image, page: int = 0, deadline: float | None = None) -> list[Word
         return _words(out.read_text(encoding="utf-8", errors="replace"), page)
 
 
+# Tesseract chooses between straight and curly quotes by the glyph's slant, which a blurred photo
+# changes; what was typed cannot be told from the page, so OCR gives the straight ones.
+QUOTES = str.maketrans({"\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '"'})
+
+
 def _words(tsv: str, page: int) -> list[Word]:
     words = []
     for row in csv.DictReader(io.StringIO(tsv), delimiter="\t", quoting=csv.QUOTE_NONE):
-        text = (row.get("text") or "").strip()
+        text = (row.get("text") or "").strip().translate(QUOTES)
         if row.get("level") != "5" or not text:
             continue
         try:

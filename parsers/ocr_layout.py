@@ -9,18 +9,19 @@ inside it (a tick, a cross, a dot), ☐ when it is empty, found from the page im
 
 from __future__ import annotations
 
+import itertools
 import re
 import statistics
 from dataclasses import dataclass
 
 from parsers.blocks import Para, Table
-from parsers.ocr import Word
+from parsers.ocr import Page, Word
 from parsers.result import squash
 
 GAP = 2.0  # line heights: a gap wider than this between words divides cells
 MARK_JUNK = re.compile(r"^[()\[\]{}_|Oo0©®@eCcQ°*•■□☐☒☑xX]{1,3}[.,]?$")  # what OCR makes of a drawn box or circle
 FILLED = 0.12  # share of dark pixels inside a mark's middle for it to count as ticked
-GLUED = re.compile(r"^[©®@OQ0o]{1,2}(?=[A-Z][a-z])|^[©®@](?=[A-Za-z])")  # a mark read into its option's word
+GLUED = re.compile(r"^[©®@OQ0o]{1,2}[/(\[]?(?=[A-Z][a-z])|^[©®@](?=[A-Za-z])")  # a mark read into its option's word
 RULE = re.compile(r"^[_|\[\]{}]+$")  # a ruling line or box side read as a character
 
 
@@ -50,6 +51,8 @@ def cells_of(line: list[Word]) -> list[list[Word]]:
     cells: list[list[Word]] = [[]]
     prev = None
     for word in line:
+        if word.text == "|" and _pronoun(prev, word, height):
+            word = Word("I", word.conf, word.left, word.top, word.width, word.height, word.page)
         if RULE.match(word.text):
             if cells[-1]:
                 cells.append([])
@@ -61,6 +64,12 @@ def cells_of(line: list[Word]) -> list[list[Word]]:
         cells[-1].append(word)
         prev = word
     return [c for c in cells if c]
+
+
+def _pronoun(prev: Word | None, word: Word, height: float) -> bool:
+    """Whether a "|" is a capital I in a sans-serif font: as tall as the line's letters and a space
+    from the word before (the page's ruled lines were removed before OCR, parsers.ocr_clean)."""
+    return prev is not None and word.left - prev.right < height and abs(word.height - height) < 0.25 * height
 
 
 def mark(image, words: list[Word], height: float) -> tuple[str | None, list[Word]]:
@@ -169,14 +178,20 @@ class _Row:
     block: Table
 
 
-def blocks_of(pages: list[tuple[object, list[Word]]]) -> list:
-    """Each page's (image, words) as paragraphs and tables, in reading order."""
+def blocks_of(pages: list[tuple[Page, list[Word]]]) -> list:
+    """Each page's (cleaned page, words) as paragraphs and tables, in reading order."""
     blocks: list = []
     row: _Row | None = None  # the last row of cells, which the next line may continue
-    for image, words in pages:
+    for page, words in pages:
+        image = page.image
         prev: list[Word] | None = None  # the last line of one cell, which the next may continue
         right = max((w.right for w in words), default=0)
-        for line in lines_of([w for w in words if w.text.strip() and not _speck(w)]):
+        words = [w for w in words if w.text.strip() and not _speck(w)]
+        tables, words = ruled_tables(image, page.tables, words)
+        for line in lines_of(words):
+            while tables and tables[0][0] < line[0].top:
+                blocks.append(tables.pop(0)[1])
+                row, prev = None, None
             height = _height(line)
             cells = []
             for cell in cells_of(line):
@@ -207,7 +222,65 @@ def blocks_of(pages: list[tuple[object, list[Word]]]) -> list:
                     blocks.append(Para(cells[0][0], soft=soft))
                 row = None
             prev = line if len(cells) == 1 else None
+        blocks.extend(table for _, table in tables)
+        row = None
     return blocks
+
+
+ROW = 15  # pixels: cells whose tops differ by less are in one row
+
+
+def ruled_tables(image, found: list[list[list[int]]], words: list[Word]) -> tuple[list[tuple[int, Table]], list[Word]]:
+    """([(top, table)] for the page's ruled tables, the words outside them). A table is a grid the
+    page's ruled lines draw (parsers.ocr_clean) of two rows or more, one of them of two cells or more
+    (a single box around an answer stays with its label, as the lines of text give it); each word
+    goes to the cell its middle lies in, as pdfplumber assigns a text PDF's characters."""
+    tables, taken = [], set()
+    for cells in found:
+        rows: list[list[list[int]]] = []
+        for cell in sorted(cells, key=lambda c: (c[1], c[0])):
+            if rows and abs(rows[-1][0][1] - cell[1]) < ROW:
+                rows[-1].append(cell)
+            else:
+                rows.append([cell])
+        if len(rows) < 2 or max(len(r) for r in rows) < 2:
+            continue
+        texts = []
+        for cells_of_row in rows:
+            texts.append([])
+            for cell in sorted(cells_of_row, key=lambda c: c[0]):
+                inside = [w for w in words if _within(w, cell)]
+                taken.update(id(w) for w in inside)
+                texts[-1].append(cell_text(image, inside, cell))
+        tables.append((rows[0][0][1], Table(texts)))
+    return sorted(tables, key=lambda t: t[0]), [w for w in words if id(w) not in taken]
+
+
+def _within(word: Word, cell: list[int]) -> bool:
+    x, y = word.left + word.width / 2, word.top + word.height / 2
+    return cell[0] <= x < cell[2] and cell[1] <= y < cell[3]
+
+
+def cell_text(image, words: list[Word], cell: list[int]) -> str:
+    """A cell's words with the writer's line wrapping undone, as parsers.pdf_page does a text PDF's:
+    a line that ends because its next word would not have fitted continues with a space; a line
+    that ends short of the cell's edge is a real line break. A box or circle drawn before a line is
+    its mark (☒ or ☐), as outside tables."""
+    lines = lines_of(words)
+    if not lines:
+        return ""
+    margin = max(min(line[0].left for line in lines) - cell[0], 1)
+    edge = cell[2] - margin
+    text = _marked(image, lines[0])
+    for prev, line in itertools.pairwise(lines):
+        space = 0.5 * _height(prev)
+        text += (" " if prev[-1].right + space + line[0].width >= edge else "\n") + _marked(image, line)
+    return text
+
+
+def _marked(image, line: list[Word]) -> str:
+    glyph, rest = mark(image, line, _height(line))
+    return f"{glyph} {text_of(rest)}" if glyph else text_of(rest)
 
 
 def _speck(word: Word) -> bool:

@@ -55,10 +55,10 @@ def _read_pages(images: list, kind: str, specs, prefixes, form_id) -> ParseResul
     pages = []
     for n, image in enumerate(images):
         try:
-            page = prepare(image)
+            page = prepare(image, deadline)
         except (OSError, ValueError, TypeError, KeyError, IndexError, SyntaxError, ZeroDivisionError) as exc:
             raise ParseError(f"not readable: page {n + 1} of the image is damaged ({plain(exc)})") from None
-        pages.append((page, read_words(page, n, deadline)))
+        pages.append((page, read_words(page.text, n, deadline)))
     words = [w for _, ws in pages for w in ws]
     if not words:
         raise ParseError("not readable: OCR found no words on the scan (blank, too faint, or not a page)")

@@ -1,5 +1,6 @@
 """Scans and photos made here: a filled form printed to page images and spoiled as a copier or a
-phone spoils them (lower resolution, a skewed sheet, blur, speckle, JPEG compression).
+phone spoils them (lower resolution, a skewed sheet, blur, speckle, JPEG compression; a photo's
+page lies on a desk, seen at an angle, lit unevenly, in colour).
 
 Each form's completed PDF from this service is drawn by PDFium (its fields with their values),
 then every page is changed with Pillow. The result is an image file (JPEG, PNG or a many-page
@@ -23,14 +24,24 @@ class Spoil:
     noise: float = 0.0  # share of pixels turned black or white
     quality: int | None = None  # JPEG quality, or None for lossless
     seed: int = 7
+    # A phone photo: the page fills `frame` of the photo's height, on a desk; seen at an angle (its
+    # far edge `tilt` narrower than its near one); light falling off by `shade` across the photo.
+    frame: float = 1.0
+    tilt: float = 0.0
+    shade: float = 0.0
 
     def label(self) -> str:
-        return f"{self.dpi}dpi-skew{self.skew}-blur{self.blur}-noise{self.noise}-q{self.quality}"
+        return (
+            f"{self.dpi}dpi-skew{self.skew}-blur{self.blur}-noise{self.noise}-q{self.quality}"
+            f"-frame{self.frame}-tilt{self.tilt}-shade{self.shade}"
+        )
 
 
 CLEAN = Spoil(dpi=300)
 COPIER = Spoil(dpi=200, skew=1.5, blur=0.6, noise=0.002, quality=75)
-PHONE = Spoil(dpi=150, skew=-2.5, blur=0.8, noise=0.004, quality=60)
+# A page photographed on a desk: about 200 dpi where the page is, its far edge 12% narrower, turned
+# 2.5 degrees, a shadow across it (a third less light at one corner), slightly out of focus, a phone's JPEG.
+PHONE = Spoil(dpi=200, skew=-2.5, blur=0.9, noise=0.002, quality=80, frame=0.84, tilt=0.12, shade=0.35)
 
 
 def pages_of(pdf: bytes, dpi: int) -> list[Image.Image]:
@@ -48,6 +59,8 @@ def pages_of(pdf: bytes, dpi: int) -> list[Image.Image]:
 
 def spoil(page: Image.Image, how: Spoil) -> Image.Image:
     rng = random.Random(how.seed)
+    if how.frame < 1:
+        return photographed(page, how, rng)
     if how.skew:
         page = page.rotate(how.skew, resample=Image.Resampling.BICUBIC, expand=True, fillcolor=255)
     if how.blur:
@@ -64,12 +77,56 @@ def spoil(page: Image.Image, how: Spoil) -> Image.Image:
     return page
 
 
+def photographed(page: Image.Image, how: Spoil, rng: random.Random) -> Image.Image:
+    """The page as a phone sees it on a desk: in perspective, turned, lit unevenly, in colour."""
+    import math
+
+    import numpy as np
+
+    height = round(page.height / how.frame)
+    width = round(height * 3 / 4)  # a phone's 4:3 photo, upright
+    w, h = page.width * (1 - how.tilt / 2), page.height * 0.97  # foreshortened: the far edge narrower
+    cx, cy = width / 2 + rng.uniform(-0.03, 0.03) * width, height / 2 + rng.uniform(-0.02, 0.02) * height
+    corners = [(-w / 2 * (1 - how.tilt), -h / 2), (w / 2 * (1 - how.tilt), -h / 2), (w / 2, h / 2), (-w / 2, h / 2)]
+    turn = math.radians(how.skew)
+    quad = [
+        (cx + x * math.cos(turn) - y * math.sin(turn), cy + x * math.sin(turn) + y * math.cos(turn)) for x, y in corners
+    ]
+    source = [(0, 0), (page.width, 0), (page.width, page.height), (0, page.height)]
+    coeffs = _perspective(quad, source)  # Pillow maps each pixel of the photo back to the page
+    shape = (width, height)
+    sheet = page.convert("RGB").transform(shape, Image.Transform.PERSPECTIVE, coeffs, Image.Resampling.BICUBIC)
+    mask = Image.new("L", page.size, 255).transform(shape, Image.Transform.PERSPECTIVE, coeffs)
+    yy, xx = np.mgrid[0:height, 0:width].astype(np.float32)
+    desk = np.stack([90 + 25 * xx / width, 78 + 15 * yy / height, 66 + 0 * xx], axis=-1)  # a wooden desk
+    photo = np.where(np.asarray(mask)[..., None] > 127, np.asarray(sheet, dtype=np.float32) * (0.96, 0.93, 0.86), desk)
+    light = 1 - how.shade * (0.6 * xx / width + 0.4 * yy / height)  # falling off towards one corner
+    photo *= light[..., None]
+    photo += np.random.default_rng(how.seed).normal(0, 255 * how.noise * 2, photo.shape)  # a sensor's grain
+    image = Image.fromarray(np.clip(photo, 0, 255).astype(np.uint8), "RGB")
+    return image.filter(ImageFilter.GaussianBlur(how.blur)) if how.blur else image
+
+
+def _perspective(to: list[tuple], source: list[tuple]) -> list[float]:
+    """Pillow's eight coefficients of the perspective that maps each point of `to` to `source`."""
+    import numpy as np
+
+    rows, values = [], []
+    for (x, y), (u, v) in zip(to, source, strict=True):
+        rows.append([x, y, 1, 0, 0, 0, -u * x, -u * y])
+        rows.append([0, 0, 0, x, y, 1, -v * x, -v * y])
+        values += [u, v]
+    return list(np.linalg.solve(np.array(rows, dtype=float), np.array(values, dtype=float)))
+
+
 def scanned(pdf: bytes, how: Spoil, fmt: str) -> bytes:
     """The document as a scan: fmt is jpeg, png or heic (the first page: heic is an iPhone's photo,
     written by pillow-heif), tiff (every page) or pdf."""
     pages = [spoil(p, how) for p in pages_of(pdf, how.dpi)]
     out = io.BytesIO()
-    if fmt == "jpeg":
+    if fmt == "jpeg" and how.frame < 1:
+        pages[0].save(out, format="JPEG", quality=how.quality or 90)  # a phone's photo says no resolution
+    elif fmt == "jpeg":
         pages[0].save(out, format="JPEG", quality=how.quality or 90, dpi=(how.dpi, how.dpi))
     elif fmt == "png":
         pages[0].save(out, format="PNG", dpi=(how.dpi, how.dpi))
@@ -112,6 +169,11 @@ def read_back(want: dict, got: dict) -> tuple[int, int, int]:
     exact = sum(found.get(k) == v for k, v in expected.items())
     near = sum(distance(found.get(k, ""), v) <= 1 for k, v in expected.items())
     return exact, near, len(expected)
+
+
+def read_as_text(data: dict) -> dict[str, str]:
+    """Each answer read as text, keyed as typed_values keys them."""
+    return _all_values(data)
 
 
 def _all_values(data: dict) -> dict[str, str]:
