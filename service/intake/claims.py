@@ -37,7 +37,11 @@ MAX_STARTS = 3  # a reader stopped part-way this many times: a person looks at i
 STOPPED = "its reading stopped part-way {n} times (the reading process ended, e.g. a restart); run it again"
 
 
-COLUMNS = tuple(c.key for c in inspect(ReceivedItem).column_attrs)
+@functools.cache
+def _columns() -> tuple[str, ...]:
+    # On first use, not at import: inspecting the mapper configures every mapper (tens of ms), which
+    # `flask ingest` would pay before reading its first byte.
+    return tuple(c.key for c in inspect(ReceivedItem).column_attrs)
 
 
 class ClaimLost(Exception):
@@ -183,7 +187,7 @@ def _settle_statement():  # built once; the SET clause is made from the paramete
 def _changed(item: ReceivedItem) -> dict:
     """The item's columns set since it was loaded or flushed (what the reader read into it)."""
     state = inspect(item)
-    return {key: state.attrs[key].value for key in COLUMNS if state.attrs[key].history.added}
+    return {key: state.attrs[key].value for key in _columns() if state.attrs[key].history.added}
 
 
 def stalled(session: Session, now: dt.datetime | None = None, limit: int = 1000) -> list[int]:
