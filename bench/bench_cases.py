@@ -22,11 +22,10 @@ from pathlib import Path
 from sqlalchemy import create_engine, text
 from sqlalchemy.orm import Session
 
-from bench.common import Figure, median_ms
+from bench.common import PG_DEFAULT, Figure, median_ms
 
 ISSUE = 3
 SAMPLES = Path(__file__).resolve().parent.parent / "samples" / "forms"
-PG_DEFAULT = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 CASES = 100_000
 
 

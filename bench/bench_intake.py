@@ -1,7 +1,8 @@
 """Returned files read as background jobs (issue 18): real `flask --app app worker` processes on the
 intake queue (a Redis of the bench's own; the SQLite queue when redis-server is missing) and the
-database (PostgreSQL in a schema of its own when BENCH_DATABASE_URL or TEST_DATABASE_URL names a
-server, else a SQLite file).
+database (PostgreSQL, the scaling path, in a schema of its own: BENCH_DATABASE_URL, else
+TEST_DATABASE_URL, else the local server .ci/run uses; a SQLite file when none answers, where the
+2-processes ratio is context: its one write lock serialises the workers).
 
 - Items read per second with 1, 2 and 3 worker processes: the same 240 mixed documents (DOCX, PDF,
   e-mails with either attached, typed answers) queued at once into a warmed-up worker, each run on a
@@ -40,7 +41,7 @@ import uuid
 from pathlib import Path
 
 from bench.bench_parse import _mixed_inputs
-from bench.common import Figure
+from bench.common import PG_DEFAULT, Figure
 from tests.support.ports import free_port, wait_for_port
 
 ISSUE = 18
@@ -81,7 +82,7 @@ def _database(workdir: Path, n: int):
     from service.casework import directory
     from service.casework.models import Base
 
-    server = os.environ.get("BENCH_DATABASE_URL") or os.environ.get("TEST_DATABASE_URL")
+    server = _server()
     schema, admin = f"bench_intake_{uuid.uuid4().hex[:10]}", None
     if server:
         admin = create_engine(server)
@@ -223,11 +224,33 @@ def _run(workdir: Path, queue_url: str | None, processes: int, burst, upload=Non
             worker.stop()
 
 
+def _server() -> str | None:
+    """PostgreSQL, the scaling path (docs/operations.md: worker machines share one Redis and one
+    PostgreSQL): BENCH_DATABASE_URL, else TEST_DATABASE_URL, else the local server .ci/run uses, as the
+    cases and workspace benches; a SQLite file when none answers (its one write lock serialises the
+    workers, so its ratio is context, not the scaling target)."""
+    from sqlalchemy import create_engine, text
+
+    url = os.environ.get("BENCH_DATABASE_URL") or os.environ.get("TEST_DATABASE_URL") or PG_DEFAULT
+    engine = create_engine(url)
+    try:
+        with engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+        return url
+    except Exception as exc:  # no server here: the embedded default instead, said in the table
+        print(
+            f"bench_intake: PostgreSQL at {url} not reachable ({type(exc).__name__}); SQLite instead", file=sys.stderr
+        )
+        return None
+    finally:
+        engine.dispose()
+
+
 def run() -> list[Figure]:
     workdir = Path(tempfile.mkdtemp(prefix="bench-intake-"))
     inputs = _mixed_inputs(BURST + 9 + UPLOAD)
     burst, upload, scans = inputs[: BURST + 9], inputs[BURST + 9 :], _scans()
-    database = "PostgreSQL" if os.environ.get("BENCH_DATABASE_URL") or os.environ.get("TEST_DATABASE_URL") else "SQLite"
+    database = "PostgreSQL" if _server() else "SQLite"
     try:
         with _redis(workdir) as redis_url:
             where = f"{'Redis' if redis_url else 'SQLite'} queue, {database}"
@@ -243,7 +266,7 @@ def run() -> list[Figure]:
         Figure(ISSUE, f"items read per second, 1 worker process ({where})", one["rate"], "items/s", ">= 10", one["rate"] >= 10),
         Figure(ISSUE, "items read per second, 2 worker processes", two["rate"], "items/s", "(context)", True),
         Figure(ISSUE, "items read per second, 3 worker processes", three["rate"], "items/s", "(context)", True),
-        Figure(ISSUE, f"  2 processes / 1 ({cores} cores here)", two["rate"] / one["rate"], "x", "> 1.3", two["rate"] / one["rate"] > 1.3),
+        _scaling(two["rate"] / one["rate"], cores, database),
         Figure(ISSUE, "  3 processes / 1 (more processes than cores: no further gain expected)", three["rate"] / one["rate"], "x", "(context)", True),
         Figure(ISSUE, f"  on paper: N machines of {cores} cores, per machine", one["rate"] * cores, "items/s", "(context)", True),
         Figure(ISSUE, f"  machine load average during the runs (1, 2, 3 processes; {cores} cores, shared)", max(r["load"] for r in runs.values()), "", "(context)", True),
@@ -258,3 +281,12 @@ def run() -> list[Figure]:
         Figure(ISSUE, "  scans: 1 process's time / 2 processes'", one["scans_last_read"] / two["scans_last_read"], "x", "> 1.3", one["scans_last_read"] / two["scans_last_read"] > 1.3),
         Figure(ISSUE, f"  queue wait p95 of the {SCANS} scans, 2 processes", two["scans_wait_p95"], "s", "(context)", True),
     ]  # fmt: skip
+
+
+def _scaling(ratio: float, cores: int, database: str) -> Figure:
+    if database == "PostgreSQL":
+        return Figure(ISSUE, f"  2 processes / 1 ({cores} cores here)", ratio, "x", "> 1.3", ratio > 1.3)
+    # One write lock for every worker: SQLite is one machine's embedded default, not the scaling path.
+    return Figure(
+        ISSUE, f"  2 processes / 1 ({cores} cores here; SQLite's one write lock)", ratio, "x", "(context)", True
+    )

@@ -29,10 +29,9 @@ import uuid
 
 from sqlalchemy import create_engine, text
 
-from bench.common import Figure
+from bench.common import PG_DEFAULT, Figure
 
 ISSUE = 6
-PG_DEFAULT = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 CASES = 100_000
 PASSWORD = "bench password, not a secret"
 AGENCIES = [

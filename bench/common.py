@@ -31,3 +31,7 @@ def median_ms(fn: Callable[[], object], repeat: int = 30, warmup: int = 3) -> fl
         fn()
         times.append((time.perf_counter() - start) * 1000)
     return statistics.median(times)
+
+
+# The local PostgreSQL .ci/run uses: the benches that need a server take it when none is named.
+PG_DEFAULT = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
