@@ -21,6 +21,8 @@ class SubmissionIn(_Strict):
 
 
 class RoutedOut(Schema):
+    """Whom a submission was routed to: who was chosen, by which rule of the pack, and why."""
+
     name = fields.String()
     email = fields.String(allow_none=True)
     phone = fields.String(allow_none=True)
@@ -51,11 +53,11 @@ class SubmissionOut(Schema):
     next_step = fields.Nested(NextStepOut)
 
 
-class StageView(Schema):
+class TrackingStageView(Schema):
+    """A stage as the raiser sees it: why a stage was passed only in the service's words."""
+
     stage = fields.String()
     name = fields.String()
-    label = fields.String()
-    skipped = fields.Boolean()
     entered_on = fields.String(allow_none=True)
     timescale = fields.String()
     due = fields.String(allow_none=True)
@@ -63,9 +65,16 @@ class StageView(Schema):
     left_on = fields.String(allow_none=True)
     met = fields.Boolean(allow_none=True)
     overdue = fields.Boolean()
+    skipped = fields.Boolean()
+    reason = fields.String(allow_none=True)
+
+
+class StageView(TrackingStageView):
+    """A stage as staff see it (service.casework.queries.stage_view): the raiser's view and the policy's words."""
+
+    label = fields.String()
     due_soon = fields.Boolean()
     outcome = fields.String(allow_none=True)
-    reason = fields.String(allow_none=True)
     policy_words = fields.String(allow_none=True)
     reading = fields.String(allow_none=True)
 
@@ -102,73 +111,16 @@ class SubmissionView(Schema):
     data = fields.Dict()
 
 
-class RoutingView(Schema):
-    """A routing decision: who was chosen, by which rule of the pack, and why."""
+class RoutingView(RoutedOut):
+    """A routing decision on the case: the routed contact, and the submission and stage it was made for."""
 
     submission_id = fields.Integer(allow_none=True)
     stage = fields.String(allow_none=True)
-    rule_id = fields.String()
-    role = fields.String()
-    name = fields.String()
-    email = fields.String(allow_none=True)
-    phone = fields.String(allow_none=True)
-    agency = fields.String(allow_none=True)
-    reason = fields.String()
-
-
-class CaseOut(Schema):
-    """The case as `flask --app app case REF` prints it (service.casework.queries.case_view), every key."""
-
-    reference = fields.String()
-    partnership = fields.String()
-    partnership_name = fields.String()
-    process = fields.String()
-    status = fields.String()
-    raiser_name = fields.String(allow_none=True)
-    raiser_role = fields.String(allow_none=True)
-    raiser_contact = fields.String(allow_none=True)
-    raising_agency = fields.String(allow_none=True)
-    receiving_agency = fields.String(allow_none=True)
-    receiving_sector = fields.String(allow_none=True)
-    area = fields.String(allow_none=True)
-    category = fields.String(allow_none=True)
-    child_name = fields.String(allow_none=True)
-    date_raised = fields.String(allow_none=True)
-    immediate_risk = fields.Boolean()
-    emergency_route_shown_at = fields.String(allow_none=True)
-    current_stage = fields.String(allow_none=True)
-    current_due = fields.String(allow_none=True)
-    overdue = fields.Boolean()
-    due_soon = fields.Boolean()
-    next_step = fields.String()
-    outcome = fields.String(allow_none=True)
-    resolution = fields.String(allow_none=True)
-    learning = fields.String(allow_none=True)
-    created_at = fields.String()
-    updated_at = fields.String()
-    stages = fields.List(fields.Nested(StageView))
-    submissions = fields.List(fields.Nested(SubmissionView))
-    routing = fields.List(fields.Nested(RoutingView))
-
-
-class TrackingStageView(Schema):
-    """A stage as the raiser sees it: why a stage was passed only in the service's words."""
-
-    stage = fields.String()
-    name = fields.String()
-    entered_on = fields.String(allow_none=True)
-    timescale = fields.String()
-    due = fields.String(allow_none=True)
-    due_words = fields.String()
-    left_on = fields.String(allow_none=True)
-    met = fields.Boolean(allow_none=True)
-    overdue = fields.Boolean()
-    skipped = fields.Boolean()
-    reason = fields.String(allow_none=True)
 
 
 class TrackingOut(Schema):
-    """What the raiser may see by the tracking token (service.casework.queries.tracking_view), every key."""
+    """What the raiser may see by the tracking token (service.casework.queries.tracking_view), every key;
+    the case as staff see it (CaseOut) holds these keys and more."""
 
     reference = fields.String()
     partnership_name = fields.String()
@@ -180,6 +132,32 @@ class TrackingOut(Schema):
     next_step = fields.String()
     emergency_route_shown_at = fields.String(allow_none=True)
     stages = fields.List(fields.Nested(TrackingStageView))
+
+
+class CaseOut(TrackingOut):
+    """The case as `flask --app app case REF` prints it (service.casework.queries.case_view), every key."""
+
+    partnership = fields.String()
+    process = fields.String()
+    raiser_name = fields.String(allow_none=True)
+    raiser_role = fields.String(allow_none=True)
+    raiser_contact = fields.String(allow_none=True)
+    raising_agency = fields.String(allow_none=True)
+    receiving_agency = fields.String(allow_none=True)
+    receiving_sector = fields.String(allow_none=True)
+    area = fields.String(allow_none=True)
+    category = fields.String(allow_none=True)
+    child_name = fields.String(allow_none=True)
+    date_raised = fields.String(allow_none=True)
+    immediate_risk = fields.Boolean()
+    outcome = fields.String(allow_none=True)
+    resolution = fields.String(allow_none=True)
+    learning = fields.String(allow_none=True)
+    created_at = fields.String()
+    updated_at = fields.String()
+    stages = fields.List(fields.Nested(StageView))
+    submissions = fields.List(fields.Nested(SubmissionView))
+    routing = fields.List(fields.Nested(RoutingView))
 
 
 class StageIn(_Strict):
