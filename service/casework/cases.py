@@ -40,6 +40,7 @@ Times: pass `now` (aware UTC datetime) to fix the clock; dates are counted in En
 (service.casework.workdays: the day a stage starts does not count).
 """
 
+from service.casework.channels import SUBMITTED as CHANNELS
 from service.casework.errors import (
     CaseError,
     ChildDetailsRefused,
@@ -52,6 +53,7 @@ from service.casework.errors import (
     UnknownStage,
 )
 from service.casework.lookup import hash_token
+from service.casework.models import MAX_RAW_BYTES
 from service.casework.moves import move_stage
 from service.casework.moves import record_emergency_route_used as record_emergency_route
 from service.casework.queries import (
@@ -66,7 +68,7 @@ from service.casework.queries import (
     tracking_view,
 )
 from service.casework.stages import NextStep, next_step, record_outcome
-from service.casework.submit import CHANNELS, MAX_RAW_BYTES, Routed, SubmissionOutcome, submit
+from service.casework.submit import Routed, SubmissionOutcome, submit
 
 __all__ = [
     "CHANNELS",

@@ -18,7 +18,6 @@ from sqlalchemy.orm import Session
 from forms import registry
 from forms.taxonomy import CATEGORIES
 from service.casework import access, channels
-from service.casework.cases import CHANNELS
 from service.casework.models import Case, RoutingDecision, Submission
 from service.documents import cells
 
@@ -56,7 +55,7 @@ class InboxFilterSchema(Schema):
     partnership = fields.String(load_default=None, validate=validate.Length(max=40))
     stage = fields.String(load_default=None, validate=validate.Length(max=20))
     category = fields.String(load_default=None, validate=validate.OneOf(list(CATEGORIES)))
-    channel = fields.String(load_default=None, validate=validate.OneOf(CHANNELS))
+    channel = fields.String(load_default=None, validate=validate.OneOf(channels.SUBMITTED))
     status = fields.String(load_default=None, validate=validate.OneOf(["open", "resolved"]))
     overdue = fields.Boolean(load_default=False)
     q = fields.String(load_default=None, validate=validate.Length(max=100))

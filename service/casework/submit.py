@@ -22,8 +22,6 @@ from service.casework.models import MAX_RAW_BYTES, Case, ReferenceCounter, Submi
 from service.casework.once import Once
 from service.casework.stages import NextStep, check_move, enter_stage, next_step, stage_taken
 
-CHANNELS = channels.SUBMITTED
-
 
 @dataclass(frozen=True)
 class Routed:
@@ -200,8 +198,8 @@ def _submit(
     session, form_id, data, channel, raw, filename, content_type, case, immediate_risk, now, queue=None, token=None
 ):
     now = now_utc(now)
-    if channel not in CHANNELS:
-        raise CaseError(f"unknown channel '{channel}' (one of {', '.join(CHANNELS)})")
+    if channel not in channels.SUBMITTED:
+        raise CaseError(f"unknown channel '{channel}' (one of {', '.join(channels.SUBMITTED)})")
     if raw is not None and len(raw) > MAX_RAW_BYTES:
         raise CaseError(f"the original file is larger than {MAX_RAW_BYTES // (1024 * 1024)} MiB")
     spec = form_of(form_id)
