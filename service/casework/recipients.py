@@ -10,12 +10,9 @@ from service.casework import routing
 
 
 def _rules(pack: Pack, spec: FormSpec) -> list[dict]:
-    """The routing rules applying to this form whatever its stage."""
-    return [
-        r
-        for r in pack.routing
-        if "stages" not in r["when"] and "stages_from" not in r["when"] and routing.applies(r, pack, spec, None)
-    ]
+    """The routing rules applying to this form whatever its stage (with no stage, `applies` leaves out
+    every rule naming stages)."""
+    return [r for r in pack.routing if routing.applies(r, pack, spec, None)]
 
 
 def agency_roles(pack: Pack, spec: FormSpec) -> set[str]:
