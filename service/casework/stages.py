@@ -218,7 +218,13 @@ def _check_closing_needs(pack: Pack, case: Case) -> None:
     )
 
 
+# How each database names a breach of CaseStage's unique (case_id, stage): PostgreSQL by the constraint's
+# name (models.NAMING), SQLite by its columns. Any other breach on case_stages is not a move made twice.
+_ONE_ENTRY = ("uq_case_stages_case_id", "UNIQUE constraint failed: case_stages.case_id, case_stages.stage")
+
+
 def stage_taken(exc: IntegrityError) -> bool:
     """The case entered this stage in another transaction at the same moment (case_stages is unique
     by case and stage: a case moves forward only, so each stage is entered once)."""
-    return "case_stages" in str(exc.orig)
+    said = str(exc.orig)
+    return any(name in said for name in _ONE_ENTRY)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import threading
 
+import pytest
 from sqlalchemy.orm import Session
 
 from service.casework import cases
@@ -116,3 +117,29 @@ def test_a_case_closed_at_once_is_closed_once_with_one_debrief(db_app, db_engine
         assert (
             session.scalar(select(func.count()).select_from(AuditEntry).where(AuditEntry.action == "case.close")) == 1
         )
+
+
+def test_only_a_stage_entered_twice_reads_as_a_move_made_at_once(db_app, db_engine):
+    """stage_taken tells the unique (case, stage) apart from other breaches on case_stages: a stage
+    row with no stage is a fault to raise, not "moved at the same moment by another update"."""
+    from sqlalchemy.exc import IntegrityError
+
+    from service.casework.models import CaseStage
+    from service.casework.stages import stage_taken
+
+    with db_app.app_context(), Session(db_engine) as session:
+        case = cases.get(
+            session, cases.submit(session, "nt-appendix-a", sample("nt-appendix-a"), channel="web").reference
+        )
+        breaches = {
+            "twice": CaseStage(case_id=case.id, stage=case.current_stage, timescale="none"),
+            "no stage": CaseStage(case_id=case.id, stage=None, timescale="none"),
+        }
+        taken = {}
+        for what, row in breaches.items():
+            session.add(row)
+            with pytest.raises(IntegrityError) as raised:
+                session.flush()
+            session.rollback()
+            taken[what] = stage_taken(raised.value)
+    assert taken == {"twice": True, "no stage": False}
