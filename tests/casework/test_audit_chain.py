@@ -14,6 +14,7 @@ from sqlalchemy.exc import DatabaseError
 from service.casework import audit
 from service.casework.models import AuditEntry
 from service.db import sessions
+from tests.support.databases import empty_database
 
 
 def write(app, count: int, actor: str = "bu@kirklees.example") -> None:
@@ -132,19 +133,9 @@ def test_readiness_slow_path_checks_the_chain(db_app):
 
 @pytest.mark.parametrize("kind", ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def test_the_migration_chains_the_rows_already_written(kind, tmp_path):
-    import contextlib
-    import os
-
     from service import db
-    from tests.conftest import PG_SKIP, pg_schema
 
-    if kind == "sqlite":
-        engine_context = contextlib.nullcontext(db.make_engine(f"sqlite:///{tmp_path / 'old.sqlite3'}"))
-    elif os.environ.get("TEST_DATABASE_URL"):
-        engine_context = pg_schema(os.environ["TEST_DATABASE_URL"])
-    else:
-        pytest.skip(PG_SKIP)
-    with engine_context as engine:
+    with empty_database(kind, tmp_path) as engine:
         db.upgrade(engine, "1801_intake_jobs")
         with engine.begin() as connection:
             for i in range(3):
@@ -162,4 +153,3 @@ def test_the_migration_chains_the_rows_already_written(kind, tmp_path):
             audit.record(session, "bu@kirklees.example", "case.view")
             session.commit()
             assert audit.verify(session).ok and audit.verify(session).checked == 4
-        engine.dispose()

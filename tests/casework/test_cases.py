@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 import re
 
 import pytest
@@ -13,7 +12,8 @@ from sqlalchemy import func, select
 from forms import registry
 from service.casework import cases
 from service.casework.models import Case, CaseStage, OutboxMessage, RoutingDecision, Submission
-from tests.conftest import ALL_FORMS, PG_SKIP, pg_schema, sample
+from tests.conftest import ALL_FORMS, sample
+from tests.support.databases import empty_database
 
 NOW = dt.datetime(2026, 11, 23, 10, tzinfo=dt.UTC)
 
@@ -313,17 +313,7 @@ def test_case_command_prints_json_with_each_stage_due_date(db_app):
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def empty_engine(request, tmp_path):
     """An engine on a database with no tables at all."""
-    from service.db import make_engine
-
-    if request.param == "sqlite":
-        engine = make_engine(f"sqlite:///{tmp_path / 'empty.sqlite3'}")
-        yield engine
-        engine.dispose()
-        return
-    url = os.environ.get("TEST_DATABASE_URL")
-    if not url:
-        pytest.skip(PG_SKIP)
-    with pg_schema(url) as engine:
+    with empty_database(request.param, tmp_path) as engine:
         yield engine
 
 

@@ -15,6 +15,7 @@ from alembic.util import CommandError
 from sqlalchemy import inspect, text
 
 from service import db
+from tests.support.databases import empty_database
 
 ROOT = Path(__file__).resolve().parents[2]
 ALEMBIC = [str(ROOT / ".venv/bin/alembic"), "-c", "migrations/alembic.ini"]
@@ -148,17 +149,7 @@ MOVE_ROWS = (
 def test_downgrading_1201_refuses_to_drop_a_stage_moves_routing_unless_forced(kind, tmp_path):
     # The older schema holds no routing without a submission: refused with a sentence (it failed on
     # the NOT NULL with the database's own error), and when forced those rows and their e-mails go.
-    import contextlib
-
-    from tests.conftest import PG_SKIP, pg_schema
-
-    if kind == "sqlite":
-        engines = contextlib.nullcontext(db.make_engine(f"sqlite:///{tmp_path / 'moves.sqlite3'}"))
-    elif os.environ.get("TEST_DATABASE_URL"):
-        engines = pg_schema(os.environ["TEST_DATABASE_URL"])
-    else:
-        pytest.skip(PG_SKIP)
-    with engines as engine:
+    with empty_database(kind, tmp_path) as engine:
         db.upgrade(engine)
         with engine.begin() as connection:
             for sql in (*CASE_ROWS, *MOVE_ROWS):
@@ -171,4 +162,3 @@ def test_downgrading_1201_refuses_to_drop_a_stage_moves_routing_unless_forced(ki
         command.downgrade(forced, "1301_integrity")
         assert _counts(engine) == dict.fromkeys(KEPT, 1)  # the submission's routing and e-mail stay
         db.upgrade(engine)
-        engine.dispose()
