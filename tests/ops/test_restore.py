@@ -22,8 +22,8 @@ from tests.ops.test_backup import fill
 YEAR = dt.datetime.now(dt.UTC).year
 
 
-def _app(url):
-    return create_app({"TESTING": True, "SECRET_KEY": "test", "DATABASE_URL": url})
+def _app(url, **config):
+    return create_app({"TESTING": True, "SECRET_KEY": "test", "DATABASE_URL": url, **config})
 
 
 def _submit(app, form_id="nt-appendix-a") -> str:
@@ -86,11 +86,17 @@ def _needs(tool: str) -> None:
         pytest.fail(f"{tool} is missing: `make test` installs it (apt-get install -y {tool})")
 
 
-def test_an_age_encrypted_backup_restores_only_with_its_key(tmp_path):
+def _age_key(tmp_path) -> tuple:
+    """A new age identity file in tmp_path, and its public key (the recipient backups are encrypted for)."""
     _needs("age")
     key = tmp_path / "backup-key.txt"
     subprocess.run(["age-keygen", "-o", str(key)], check=True, capture_output=True)
     recipient = subprocess.run(["age-keygen", "-y", str(key)], check=True, capture_output=True, text=True).stdout
+    return key, recipient.strip()
+
+
+def test_an_age_encrypted_backup_restores_only_with_its_key(tmp_path):
+    key, recipient = _age_key(tmp_path)
     url = f"sqlite:///{tmp_path / 'live.sqlite3'}"
     fill(url)
     app = _app(url)
@@ -98,7 +104,7 @@ def test_an_age_encrypted_backup_restores_only_with_its_key(tmp_path):
     folder = tmp_path / "backups"
     folder.mkdir()
     dump = folder / "nightly.dump.age"
-    made = runner.invoke(args=["backup", str(dump), "--encrypt-to", recipient.strip()])
+    made = runner.invoke(args=["backup", str(dump), "--encrypt-to", recipient])
     assert made.exit_code == 0 and "encrypted with age" in made.output, made.output
     body = dump.read_bytes()
     assert body.startswith(b"age-encryption.org/v1") and b"SQLite format 3" not in body
@@ -115,15 +121,10 @@ def test_an_age_encrypted_backup_restores_only_with_its_key(tmp_path):
 def test_the_apps_own_setting_comes_before_the_environments(tmp_path):
     """BACKUP_ENCRYPT_TO is read as every setting is (service/ops/settings.py): the app's config first, so
     a recipient the environment names does not replace it."""
-    _needs("age")
-    key = tmp_path / "backup-key.txt"
-    subprocess.run(["age-keygen", "-o", str(key)], check=True, capture_output=True)
-    recipient = subprocess.run(["age-keygen", "-y", str(key)], check=True, capture_output=True, text=True).stdout
+    _, recipient = _age_key(tmp_path)
     url = f"sqlite:///{tmp_path / 'live.sqlite3'}"
     fill(url)
-    app = create_app(
-        {"TESTING": True, "SECRET_KEY": "test", "DATABASE_URL": url, "BACKUP_ENCRYPT_TO": recipient.strip()}
-    )
+    app = _app(url, BACKUP_ENCRYPT_TO=recipient)
     dump = tmp_path / "nightly.dump.age"
     made = app.test_cli_runner().invoke(args=["backup", str(dump)], env={"BACKUP_ENCRYPT_TO": "not-a-recipient"})
     assert made.exit_code == 0 and "encrypted with age" in made.output, made.output
