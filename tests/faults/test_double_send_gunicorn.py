@@ -4,7 +4,6 @@ every send answered with the same confirmation. Prints its FIGURE line."""
 
 from __future__ import annotations
 
-import http.cookiejar
 import os
 import re
 import threading
@@ -23,14 +22,10 @@ from service.web import drafts
 from service.web.answers import web_answers_from_canonical
 from tests.conftest import PG_SKIP, pg_schema, sample
 from tests.support.gunicorn import gunicorn
+from tests.support.http_client import http_client
 
 SENDS = 10
 FORM = "kirklees-appendix-5"
-
-
-class NoRedirect(urllib.request.HTTPRedirectHandler):
-    def redirect_request(self, *args, **kwargs):
-        return None
 
 
 def test_ten_concurrent_sends_to_several_gunicorn_workers(capsys):
@@ -77,9 +72,7 @@ def test_ten_concurrent_sends_to_several_gunicorn_workers(capsys):
 def _send_at_once(base: str, token: str) -> list[tuple[int, str]]:
     senders = []
     for _ in range(SENDS):
-        browser = urllib.request.build_opener(
-            urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()), NoRedirect()
-        )
+        browser = http_client()
         page = browser.open(f"{base}/d/{token}/check", timeout=30).read().decode()
         csrf = re.search(r'name="csrf_token" (?:type="hidden" )?value="([^"]+)"', page).group(1)
         senders.append((browser, f"csrf_token={csrf}".encode()))

@@ -5,7 +5,6 @@ through the API, its tracking page and record read, a mistyped link, a sign-in w
 
 from __future__ import annotations
 
-import http.cookiejar
 import json
 import os
 import re
@@ -19,14 +18,10 @@ import urllib.request
 from pathlib import Path
 
 from tests.conftest import sample
+from tests.support.http_client import http_client
 from tests.support.ports import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-class NoRedirect(urllib.request.HTTPRedirectHandler):
-    def redirect_request(self, *args, **kwargs):
-        return None
 
 
 def test_no_token_in_the_logs_of_a_whole_journey(tmp_path):
@@ -64,8 +59,7 @@ def test_no_token_in_the_logs_of_a_whole_journey(tmp_path):
 
 
 def _journey(base: str, server) -> list[str]:
-    jar = http.cookiejar.CookieJar()
-    browser = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar), NoRedirect())
+    browser = http_client()
     deadline = time.monotonic() + 60
     while True:
         try:
