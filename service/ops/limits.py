@@ -20,41 +20,32 @@ Retry-After: a GOV.UK page on the journey and sign-in, JSON elsewhere.
 
 from __future__ import annotations
 
-import os
-
 from flask import Flask, jsonify, render_template, request
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from limits.errors import ConfigurationError
+
+from service.ops.settings import UnsafeSettings, setting
 
 SIGN_IN = "10 per minute;100 per day"
 PUBLIC_POST = "120 per minute;3000 per day"
 LOST_LINK = "5 per hour;20 per day"
 
 
-def _setting(app: Flask, name: str, default):
-    value = app.config.get(name)
-    if value is None:
-        value = os.environ.get(name, default)
-    return value
-
-
 def init_app(app: Flask) -> Limiter:
-    enabled = str(_setting(app, "RATELIMIT_ENABLED", "true")).lower() not in ("0", "false", "no", "off")
+    enabled = setting(app, "RATELIMIT_ENABLED", "true").lower() not in ("0", "false", "no", "off")
     app.config["RATELIMIT_ENABLED"] = enabled
     # One Limiter per app: its counters (memory:// in tests) are not shared between app instances.
-    storage = _setting(app, "RATELIMIT_STORAGE_URI", "memory://")
+    storage = setting(app, "RATELIMIT_STORAGE_URI", "memory://")
     try:
         limiter = Limiter(get_remote_address, app=app, storage_uri=storage, headers_enabled=True, enabled=enabled)
     except ConfigurationError as exc:  # e.g. an unknown scheme, or its client library missing
-        from service.ops.settings import UnsafeSettings
-
         scheme = storage.split(":", 1)[0]  # never the rest: a redis:// address can carry a password
         reason = str(exc).replace(storage, f"{scheme}://...")
         raise UnsafeSettings([f"RATELIMIT_STORAGE_URI ({scheme}://...) cannot be used: {reason}"]) from None
     app.extensions["ops_limiter"] = limiter
-    sign_in_limit = _setting(app, "SIGN_IN_RATE_LIMIT", SIGN_IN)
-    public_limit = _setting(app, "PUBLIC_POST_RATE_LIMIT", PUBLIC_POST)
+    sign_in_limit = setting(app, "SIGN_IN_RATE_LIMIT", SIGN_IN)
+    public_limit = setting(app, "PUBLIC_POST_RATE_LIMIT", PUBLIC_POST)
     if "workspace.sign_in" in app.view_functions:
         view = app.view_functions["workspace.sign_in"]
         app.view_functions["workspace.sign_in"] = limiter.limit(sign_in_limit, methods=["POST"])(view)
@@ -62,7 +53,7 @@ def init_app(app: Flask) -> Limiter:
         limiter.limit(public_limit, methods=["POST"])(app.blueprints["web"])
     if "web.lost_link" in app.view_functions:
         view = app.view_functions["web.lost_link"]
-        lost_link_limit = _setting(app, "LOST_LINK_RATE_LIMIT", LOST_LINK)
+        lost_link_limit = setting(app, "LOST_LINK_RATE_LIMIT", LOST_LINK)
         app.view_functions["web.lost_link"] = limiter.limit(lost_link_limit, methods=["POST"])(view)
     if "api.post_submission" in app.view_functions:  # the API's open door: anyone may submit a form
         view = app.view_functions["api.post_submission"]
