@@ -13,6 +13,7 @@ from forms import normalise
 from service.casework import cases
 from service.casework.routing import RoutingError
 from service.web import csrf
+from service.web.security import REQUEST_CAPS
 from service.workspace.auth import all_partnerships
 
 bp = Blueprint("api", __name__, url_prefix="/api")
@@ -88,7 +89,8 @@ def _refused(exc: ApiError):
 
 @bp.errorhandler(413)
 def _too_large(exc):
-    return error("the request is larger than the API takes (1 MiB): shorten the answers", 413)
+    cap = REQUEST_CAPS["api"] // (1024 * 1024)  # the cap service.web.security applies to this blueprint
+    return error(f"the request is larger than the API takes ({cap} MiB): shorten the answers", 413)
 
 
 @bp.errorhandler(ValidationError)
