@@ -123,7 +123,8 @@ def check_pack(raw: dict) -> None:
         if raw.get(key):
             check(_quote_of(raw[key]), text, key)
     if raw.get("immediate_risk"):
-        check_numbers(raw["immediate_risk"], text)
+        check_numbers(raw["immediate_risk"], text)  # the more precise message first
+        check_words(raw["immediate_risk"], text)
     if raw.get("conference_follow_up"):
         check_follow_up(raw["conference_follow_up"], text)
     if raw.get("excluded"):
@@ -132,6 +133,22 @@ def check_pack(raw: dict) -> None:
 
 def _get(item, key):
     return item.get(key) if isinstance(item, dict) else getattr(item, key, None)
+
+
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
+
+
+def check_words(risk, text: str) -> None:
+    """A route with a `reading` shows `text` as the policy's words and the reading as the service's:
+    each sentence of `text` must then be the policy's own (a closing full stop forgiven)."""
+    if not _get(risk, "reading"):
+        return
+    for sentence in _SENTENCE_END.split(_get(risk, "text") or ""):
+        if normalise(sentence).rstrip(".") not in text:
+            raise QuoteError(
+                f"immediate_risk.text: not the policy's words: {sentence!r}: quote the policy, "
+                "or say it in `reading` as the service's"
+            )
 
 
 def check_numbers(risk, text: str) -> None:
