@@ -6,7 +6,7 @@ offers as the person types), or written as "Not listed: <name>", which goes to t
 recipients to find the lead: the roles the pack's other rules for the form send to, named and
 quoted from the pack (Kirklees: the Child Protection Review Unit), never from code. A name the
 directory does not hold is refused on the page, at its row, rather than when the form is sent.
-Who receives is service.casework.recipients' (re-exported here as other_recipients and names)."""
+Who receives is service.casework.recipients'."""
 
 from __future__ import annotations
 
@@ -17,8 +17,7 @@ from service import db
 from service.casework import routing
 from service.casework.models import Contact
 from service.casework.recipients import agency_roles as _roles
-from service.casework.recipients import names as names
-from service.casework.recipients import other_recipients as other_recipients
+from service.casework.recipients import names, other_recipients
 
 NOT_LISTED = routing.NOT_LISTED
 

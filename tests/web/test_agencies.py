@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 
 from forms.loader import load_pack
+from service.casework import recipients
 from service.web import agencies, journey
 from tests.support.packs import pack_copy, rename_cp_review_unit
 
@@ -32,7 +33,7 @@ def test_a_pack_naming_nobody_else_says_a_missing_agency_goes_to_nobody(tmp_path
 
     pack = load_pack(pack_copy(tmp_path, drop_unit_rule))
     spec = pack.form(FORM)
-    assert agencies.other_recipients(pack, spec) == ()
+    assert recipients.other_recipients(pack, spec) == ()
     assert agencies.not_listed_note(pack, spec).endswith(
         "records that it is not in the directory, and it is sent to nobody."
     )
@@ -46,4 +47,4 @@ def test_a_form_not_sent_by_agency_has_no_note(form_id):
 
     spec = registry().form(form_id)
     pack = next(p for p in registry().packs if spec in p.forms)
-    assert agencies.not_listed_note(pack, spec) is None and agencies.other_recipients(pack, spec) == ()
+    assert agencies.not_listed_note(pack, spec) is None and recipients.other_recipients(pack, spec) == ()
