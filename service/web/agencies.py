@@ -18,6 +18,7 @@ from service.casework import routing
 from service.casework.models import Contact
 from service.casework.recipients import agency_roles as _roles
 from service.casework.recipients import names, other_recipients
+from service.web.answers import cleaned
 
 NOT_LISTED = routing.NOT_LISTED
 
@@ -72,7 +73,7 @@ def check(form, pack: Pack, spec: FormSpec) -> bool:
         if column is not None:
             targets += [entry.form[column.key] for entry in form[f.key].entries]
         for field in targets:
-            value = (field.data or "").strip()
+            value = cleaned(field.data)  # as the answer is kept: no control characters to name back
             if value and not routing.not_listed(value) and routing.normalise_agency(value) not in known:
                 field.errors = [*field.errors, not_in_directory(pack, spec, value)]
                 fine = False
