@@ -217,8 +217,8 @@ def rules(pack) -> list[Rule]:
         # The chasers quote nothing (the policy is silent): they are said with the reading they follow.
         follow = pack.conference_follow_up
         name = "The agency's response to a conference escalation, and reminders"
-        said = (f"{follow.response.reading}.", follow.chasers.describe(follow.days))
-        reading = " ".join(part for part in said if part != "None.")
+        said = [f"{follow.response.reading}."] if follow.response.reading else []
+        reading = " ".join([*said, follow.chasers.describe(follow.days)])
         found.append(Rule("Follow-up", name, follow.source, follow.quote + follow.chasers.quote, reading))
     for rule in pack.routing:
         found.append(Rule("Notification", _notification_name(pack, rule), rule["source"], tuple(rule["quote"])))
