@@ -33,7 +33,9 @@ def not_listed_note(pack: Pack, spec: FormSpec) -> str | None:
     if not roles:  # routing.route records it as not in the directory and sends it to nobody
         return f"{lead}: the form then records that it is not in the directory, and it is sent to nobody."
     said = "; ".join(f"{r.source}: “{' … '.join(r.quote)}”" for r in roles if r.quote)
-    return f"{lead}: it is sent to {names(roles)} to find its lead" + (f" (the policy, {said})." if said else ".")
+    # The policy names who receives the form; that they find a missing agency's lead is the service's reading.
+    why = f"this service’s reading; the policy, {said}" if said else "this service’s reading"
+    return f"{lead}: it is sent to {names(roles)} to find its lead ({why})."
 
 
 def not_in_directory(pack: Pack, spec: FormSpec, value: str) -> str:

@@ -19,7 +19,11 @@ def test_the_pack_names_who_finds_a_missing_agency(tmp_path):
     spec = pack.form(FORM)
     note = agencies.not_listed_note(pack, spec)
     assert "it is sent to the Conference Liaison Office to find its lead" in note
-    assert "(the policy, Appendix 3 (a test's wording): “Please refer to the”)" in note
+    # That it finds the lead is the service's reading; only the quote is the policy's.
+    assert (
+        "to find its lead (this service’s reading; the policy, Appendix 3 (a test's wording): “Please refer to the”)"
+        in note
+    )
     assert "Conference Liaison Office to find its lead" in agencies.not_in_directory(pack, spec, "Nowhere Agency")
     hint = journey.option(pack, f"form:{FORM}").hint
     assert "copied to the Conference Liaison Office," in hint

@@ -670,7 +670,10 @@ def test_an_agency_missing_from_the_directory_is_refused_at_its_row(chair, web_a
     assert page.select_one("input[name=rows-0-agency]")["list"] == "directory-agencies"
     # Who finds a missing agency's lead is the pack's role, with the policy's words (tests/web/test_agencies.py).
     inset = page.select_one(".govuk-inset-text:-soup-contains('Not listed')").get_text(" ", strip=True)
-    assert "Child Protection Review Unit (CPRU)" in inset and "Appendix 3: “Please contact the CPRU at”" in inset
+    assert (
+        "Child Protection Review Unit (CPRU) to find its lead (this service’s reading; the policy, Appendix 3: “Please contact the CPRU at”)"
+        in inset
+    )
     response = web.post(url, data=section_post(spec.sections[0], answers, csrf(page), **{"continue": "1"}))
     page = soup(response)
     assert response.status_code == 200
