@@ -123,7 +123,8 @@ def check_pack(raw: dict) -> None:
         if raw.get(key):
             check(_quote_of(raw[key]), text, key)
     if raw.get("immediate_risk"):
-        check_numbers(raw["immediate_risk"], text)
+        check_numbers(raw["immediate_risk"], text)  # the more precise message first
+        check_words(raw["immediate_risk"], text)
     if raw.get("conference_follow_up"):
         check_follow_up(raw["conference_follow_up"], text)
     if raw.get("excluded"):
@@ -132,6 +133,22 @@ def check_pack(raw: dict) -> None:
 
 def _get(item, key):
     return item.get(key) if isinstance(item, dict) else getattr(item, key, None)
+
+
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
+
+
+def check_words(risk, text: str) -> None:
+    """A route with a `reading` shows `text` as the policy's words and the reading as the service's:
+    each sentence of `text` must then be the policy's own (a closing full stop forgiven)."""
+    if not _get(risk, "reading"):
+        return
+    for sentence in _SENTENCE_END.split(_get(risk, "text") or ""):
+        if normalise(sentence).rstrip(".") not in text:
+            raise QuoteError(
+                f"immediate_risk.text: not the policy's words: {sentence!r}: quote the policy, "
+                "or say it in `reading` as the service's"
+            )
 
 
 def check_numbers(risk, text: str) -> None:
@@ -200,8 +217,8 @@ def rules(pack) -> list[Rule]:
         # The chasers quote nothing (the policy is silent): they are said with the reading they follow.
         follow = pack.conference_follow_up
         name = "The agency's response to a conference escalation, and reminders"
-        said = (f"{follow.response.reading}.", follow.chasers.describe(follow.days))
-        reading = " ".join(part for part in said if part != "None.")
+        said = [f"{follow.response.reading}."] if follow.response.reading else []
+        reading = " ".join([*said, follow.chasers.describe(follow.days)])
         found.append(Rule("Follow-up", name, follow.source, follow.quote + follow.chasers.quote, reading))
     for rule in pack.routing:
         found.append(Rule("Notification", _notification_name(pack, rule), rule["source"], tuple(rule["quote"])))

@@ -6,7 +6,7 @@ offers as the person types), or written as "Not listed: <name>", which goes to t
 recipients to find the lead: the roles the pack's other rules for the form send to, named and
 quoted from the pack (Kirklees: the Child Protection Review Unit), never from code. A name the
 directory does not hold is refused on the page, at its row, rather than when the form is sent.
-Who receives is service.casework.recipients' (re-exported here as other_recipients and names)."""
+Who receives is service.casework.recipients'."""
 
 from __future__ import annotations
 
@@ -17,8 +17,8 @@ from service import db
 from service.casework import routing
 from service.casework.models import Contact
 from service.casework.recipients import agency_roles as _roles
-from service.casework.recipients import names as names
-from service.casework.recipients import other_recipients as other_recipients
+from service.casework.recipients import names, other_recipients
+from service.web.answers import cleaned
 
 NOT_LISTED = routing.NOT_LISTED
 
@@ -33,7 +33,9 @@ def not_listed_note(pack: Pack, spec: FormSpec) -> str | None:
     if not roles:  # routing.route records it as not in the directory and sends it to nobody
         return f"{lead}: the form then records that it is not in the directory, and it is sent to nobody."
     said = "; ".join(f"{r.source}: “{' … '.join(r.quote)}”" for r in roles if r.quote)
-    return f"{lead}: it is sent to {names(roles)} to find its lead" + (f" (the policy, {said})." if said else ".")
+    # The policy names who receives the form; that they find a missing agency's lead is the service's reading.
+    why = f"this service’s reading; the policy, {said}" if said else "this service’s reading"
+    return f"{lead}: it is sent to {names(roles)} to find its lead ({why})."
 
 
 def not_in_directory(pack: Pack, spec: FormSpec, value: str) -> str:
@@ -73,7 +75,7 @@ def check(form, pack: Pack, spec: FormSpec) -> bool:
         if column is not None:
             targets += [entry.form[column.key] for entry in form[f.key].entries]
         for field in targets:
-            value = (field.data or "").strip()
+            value = cleaned(field.data)  # as the answer is kept: no control characters to name back
             if value and not routing.not_listed(value) and routing.normalise_agency(value) not in known:
                 field.errors = [*field.errors, not_in_directory(pack, spec, value)]
                 fine = False

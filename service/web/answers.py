@@ -49,7 +49,7 @@ def section_answers(form: SectionForm) -> dict:
             rows = [_clean_row(f, r) for r in value]
             value = [r for r in rows if has_answer(r)]
         elif f.type in ("text", "textarea"):
-            value = _text(value)
+            value = cleaned(value)
         elif f.type == "choice":
             value = value or ""
         elif f.type == "ticks":
@@ -62,11 +62,11 @@ def _clean_row(spec_field: SpecField, row: dict) -> dict:
     clean = {}
     for c in spec_field.columns:
         value = row.get(c.key)
-        clean[c.key] = value if c.type == "date" else _text(value)
+        clean[c.key] = value if c.type == "date" else cleaned(value)
     return clean
 
 
-def _text(value: str | None) -> str:
+def cleaned(value: str | None) -> str:
     """An answer through the one normaliser (the page's validators have refused what it cannot take)."""
     try:
         return normalise.text(value or "").strip()

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from forms.model import FormSpec, Pack
-from service.web import agencies
+from service.casework import recipients
 
 
 @dataclass(frozen=True)
@@ -68,7 +68,7 @@ def options(pack: Pack) -> list[Option]:
 def _hint(pack: Pack, spec: FormSpec) -> str:
     hint = spec.who_completes + "."
     if spec.process == "cp-conference":  # the chair's log (service.conference) is where chairs record them
-        copied = agencies.names(agencies.other_recipients(pack, spec))
+        copied = recipients.names(recipients.other_recipients(pack, spec))
         hint += (
             " Chairs with a workspace account record conferences in the conference log instead: it sends each"
             " agency's safeguarding lead its letter and chases a late reply. It can be sent from here only by"

@@ -307,6 +307,7 @@ def _send_to_the_log(token, key, draft, spec, pack, data):
 
 def _conference_sent(session, case: Case):
     """The confirmation of a sent Appendix 3 table: each row's case and response deadline."""
+    from service.conference import wording
     from service.conference.models import ConferenceIssue
 
     first = session.scalar(select(ConferenceIssue).where(ConferenceIssue.case_id == case.id))
@@ -315,10 +316,14 @@ def _conference_sent(session, case: Case):
         for i in first.conference.issues
         if i.case is not None
     ]
-    pack = registry().pack(case.partnership)
-    copied = agencies.names(agencies.other_recipients(pack, pack.form(case.submissions[0].form_id)))
+    # Who is copied and the response time in the pack's words, as the log's pages say them.
+    said = wording.described(case.partnership)
     return render_page(
-        "conference_sent.html", title="Conference escalations sent", pack=pack, rows=rows, copied_to=copied
+        "conference_sent.html",
+        title="Conference escalations sent",
+        pack=registry().pack(case.partnership),
+        rows=rows,
+        said=said,
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 
 import pytest
@@ -98,6 +99,23 @@ def test_the_emergency_route_shows_a_number_the_policy_lacks_only_as_the_service
     _edit(packs_copy / "sscp", lambda d: d["immediate_risk"].update(text=sscp.immediate_risk.text))
     _edit(packs_copy / "sscp", lambda d: d["immediate_risk"].pop("reading"))
     with pytest.raises(PackError, match=r"immediate_risk\.phones\.0: 999 is not in the policy"):
+        load_registry(packs_copy)
+
+
+@pytest.mark.parametrize("pack_id", ["north-tyneside", "gloucestershire", "merton", "sscp"])
+def test_where_the_policy_gives_no_number_the_route_s_words_are_the_policy_s(pack_id, packs_copy):
+    """The banner shows `text` as the policy's words and 999 as the service's reading: each sentence of
+    `text` is the policy's own; an instruction it does not give (Merton: "do not wait") is refused there."""
+    pack = next(p for p in PACKS if p.id == pack_id)
+    policy = quotes.policy_text(pack.policy_file)
+    for sentence in re.split(r"(?<=[.!?])\s+", pack.immediate_risk.text):
+        assert quotes.normalise(sentence.rstrip(".")) in policy, sentence
+
+    def instruct(d):
+        d["immediate_risk"]["text"] += " Act to protect the child."
+
+    _edit(packs_copy / pack_id, instruct)
+    with pytest.raises(PackError, match=rf"{pack_id}/pack\.yaml: immediate_risk\.text: not the policy's words"):
         load_registry(packs_copy)
 
 

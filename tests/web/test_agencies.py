@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 
 from forms.loader import load_pack
+from service.casework import recipients
 from service.web import agencies, journey
 from tests.support.packs import pack_copy, rename_cp_review_unit
 
@@ -18,7 +19,11 @@ def test_the_pack_names_who_finds_a_missing_agency(tmp_path):
     spec = pack.form(FORM)
     note = agencies.not_listed_note(pack, spec)
     assert "it is sent to the Conference Liaison Office to find its lead" in note
-    assert "(the policy, Appendix 3 (a test's wording): “Please refer to the”)" in note
+    # That it finds the lead is the service's reading; only the quote is the policy's.
+    assert (
+        "to find its lead (this service’s reading; the policy, Appendix 3 (a test's wording): “Please refer to the”)"
+        in note
+    )
     assert "Conference Liaison Office to find its lead" in agencies.not_in_directory(pack, spec, "Nowhere Agency")
     hint = journey.option(pack, f"form:{FORM}").hint
     assert "copied to the Conference Liaison Office," in hint
@@ -32,7 +37,7 @@ def test_a_pack_naming_nobody_else_says_a_missing_agency_goes_to_nobody(tmp_path
 
     pack = load_pack(pack_copy(tmp_path, drop_unit_rule))
     spec = pack.form(FORM)
-    assert agencies.other_recipients(pack, spec) == ()
+    assert recipients.other_recipients(pack, spec) == ()
     assert agencies.not_listed_note(pack, spec).endswith(
         "records that it is not in the directory, and it is sent to nobody."
     )
@@ -46,4 +51,4 @@ def test_a_form_not_sent_by_agency_has_no_note(form_id):
 
     spec = registry().form(form_id)
     pack = next(p for p in registry().packs if spec in p.forms)
-    assert agencies.not_listed_note(pack, spec) is None and agencies.other_recipients(pack, spec) == ()
+    assert agencies.not_listed_note(pack, spec) is None and recipients.other_recipients(pack, spec) == ()

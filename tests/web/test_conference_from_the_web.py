@@ -55,6 +55,17 @@ def test_each_row_is_its_own_case_in_the_log_with_its_deadline(web):
                 assert not any(other in message.body for other in others), message.to_email
 
 
+def test_the_confirmation_says_whose_the_response_time_is(web):
+    """Appendix 3 sets no response time: the confirmation gives §2's words and labels the 5 working days
+    as this service's reading, not as "the policy's timescale"; who is copied is the pack's role."""
+    response = _send(web, sample(SPEC.id)["rows"][:1])
+    said = " ".join(soup(response).select_one("#what-happens").get_text().split())
+    assert "policy's timescale" not in said
+    assert "“each step in this process should not exceed 5 working days” (the policy’s words" in said
+    assert "this service’s reading: Appendix 3 sets no time for the agency's response" in said
+    assert "with a copy to the Child Protection Review Unit (CPRU)" in said
+
+
 def test_an_agency_not_listed_goes_to_the_cp_review_unit(web):
     rows = [{**sample(SPEC.id)["rows"][0], "agency": "Not listed: Hilltop Nursery"}]
     response = _send(web, rows)

@@ -40,8 +40,8 @@ def test_retention_comes_from_the_settings(tmp_path):
     from service.db import make_engine
 
     engine = make_engine(f"sqlite:///{tmp_path / 'r.sqlite3'}")
-    Base.metadata.create_all(engine)
     app = create_app({"TESTING": True, "SECRET_KEY": "t", "DATABASE_ENGINE": engine, "RETENTION_YEARS": "8"})
+    Base.metadata.create_all(engine)  # after create_app, which imports every model
     text = BeautifulSoup(app.test_client().get("/p/kirklees/privacy").get_data(as_text=True), "html.parser").get_text()
     assert "for 8 years after the case is closed" in text
 

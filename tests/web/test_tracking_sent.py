@@ -25,8 +25,8 @@ def web_client(tmp_path):
     from service.db import make_engine, sessions
 
     engine = make_engine(f"sqlite:///{tmp_path / 'web.sqlite3'}")
-    Base.metadata.create_all(engine)
     app = create_app({"TESTING": True, "SECRET_KEY": "test", "DATABASE_ENGINE": engine})
+    Base.metadata.create_all(engine)  # after create_app, which imports every model
     with sessions(app)() as session:
         directory.seed(session)
     yield app.test_client()

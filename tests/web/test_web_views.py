@@ -30,8 +30,8 @@ def web_app(tmp_path):
     from service.db import make_engine, sessions
 
     engine = make_engine(f"sqlite:///{tmp_path / 'web.sqlite3'}")
-    Base.metadata.create_all(engine)
     app = create_app({"TESTING": True, "SECRET_KEY": "test", "DATABASE_ENGINE": engine})
+    Base.metadata.create_all(engine)  # after create_app, which imports every model
     with sessions(app)() as session:
         directory.seed(session)
     yield app
@@ -670,7 +670,10 @@ def test_an_agency_missing_from_the_directory_is_refused_at_its_row(chair, web_a
     assert page.select_one("input[name=rows-0-agency]")["list"] == "directory-agencies"
     # Who finds a missing agency's lead is the pack's role, with the policy's words (tests/web/test_agencies.py).
     inset = page.select_one(".govuk-inset-text:-soup-contains('Not listed')").get_text(" ", strip=True)
-    assert "Child Protection Review Unit (CPRU)" in inset and "Appendix 3: “Please contact the CPRU at”" in inset
+    assert (
+        "Child Protection Review Unit (CPRU) to find its lead (this service’s reading; the policy, Appendix 3: “Please contact the CPRU at”)"
+        in inset
+    )
     response = web.post(url, data=section_post(spec.sections[0], answers, csrf(page), **{"continue": "1"}))
     page = soup(response)
     assert response.status_code == 200
@@ -680,6 +683,26 @@ def test_an_agency_missing_from_the_directory_is_refused_at_its_row(chair, web_a
     assert page.select_one("#rows-0-agency-error") is not None
     with web_app.app_context():
         assert db.session().scalar(select(Case)) is None
+
+
+def test_an_agency_s_name_is_named_back_as_it_is_kept_without_control_characters(chair):
+    """A pasted name holding control characters (a bell, a terminal colour code) is named in the error as
+    the form keeps it, cleaned (forms.normalise), and compared with the directory the same way."""
+    spec = REGISTRY.form("kirklees-appendix-3")
+    url = start_form(chair, spec.id)
+    for value, named in (
+        ("Nowhere\x07 Agency\x1b[31m", "Nowhere Agency[31m is not in the KSCP directory"),
+        ("Greenfield\x00 High School", None),  # the directory's agency, once cleaned
+    ):
+        rows = [{**row, "agency": value} for row in sample(spec.id)["rows"][:1]]
+        answers = formbuild.web_answers_from_canonical(spec, {"rows": rows})
+        page = soup(chair.get(url))
+        response = chair.post(url, data=section_post(spec.sections[0], answers, csrf(page), **{"continue": "1"}))
+        if named is None:
+            assert response.status_code == 302, soup(response).select_one(".govuk-error-summary")
+            continue
+        error = soup(response).select_one(".govuk-error-summary a[href='#rows-0-agency']").get_text(strip=True)
+        assert error.startswith(named) and "\x07" not in error and "\x1b" not in error
 
 
 def test_journey_and_stage_update_on_each_database(db_app):
