@@ -73,8 +73,9 @@ def _redis(workdir: Path):
 
 
 @contextlib.contextmanager
-def _database(workdir: Path, n: int):
-    """An empty database with every table and the sample directory, and its URL for the workers."""
+def _database(workdir: Path, n: int, server: str | None):
+    """An empty database with every table and the sample directory, and its URL for the workers: a
+    schema of its own on `server` (PostgreSQL), or a SQLite file when there is none."""
     from sqlalchemy import create_engine, text
 
     from app import create_app
@@ -82,7 +83,6 @@ def _database(workdir: Path, n: int):
     from service.casework import directory
     from service.casework.models import Base
 
-    server = _server()
     schema, admin = f"bench_intake_{uuid.uuid4().hex[:10]}", None
     if server:
         admin = create_engine(server)
@@ -187,10 +187,10 @@ def _scans() -> list[tuple[str, bytes]]:
     return [(name, made[0]) for name, made in scans(SCANS).items()]
 
 
-def _run(workdir: Path, queue_url: str | None, processes: int, burst, upload=None, scans=None) -> dict:
+def _run(workdir: Path, server: str | None, queue_url: str | None, processes: int, burst, upload=None, scans=None):
     from app import create_app
 
-    with _database(workdir, processes) as (engine, url):
+    with _database(workdir, processes, server) as (engine, url):
         queue = queue_url or f"sqlite:///{workdir / f'queue-{processes}.sqlite3'}"
         name = f"bench{uuid.uuid4().hex[:10]}"
         app = create_app(
@@ -250,12 +250,13 @@ def run() -> list[Figure]:
     workdir = Path(tempfile.mkdtemp(prefix="bench-intake-"))
     inputs = _mixed_inputs(BURST + 9 + UPLOAD)
     burst, upload, scans = inputs[: BURST + 9], inputs[BURST + 9 :], _scans()
-    database = "PostgreSQL" if _server() else "SQLite"
+    server = _server()  # asked once: each run of 1, 2 and 3 processes on the same database server
+    database = "PostgreSQL" if server else "SQLite"
     try:
         with _redis(workdir) as redis_url:
             where = f"{'Redis' if redis_url else 'SQLite'} queue, {database}"
             runs = {
-                n: _run(workdir, redis_url, n, burst, upload if n == 2 else None, scans if n < 3 else None)
+                n: _run(workdir, server, redis_url, n, burst, upload if n == 2 else None, scans if n < 3 else None)
                 for n in (1, 2, 3)
             }
     finally:

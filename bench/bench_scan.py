@@ -16,6 +16,7 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import resource
 import shutil
@@ -212,7 +213,7 @@ def _at_first_byte(args: list[str], env: dict) -> tuple[float, float]:
         os.mkfifo(pipe)
         process = subprocess.Popen([*args, str(pipe)], cwd=ROOT, env=env, stdout=subprocess.DEVNULL)
         try:
-            with open(pipe, "wb") as writer:  # returns once the command has opened its end
+            with os.fdopen(_writer(pipe, process), "wb") as writer:
                 fields = Path(f"/proc/{process.pid}/stat").read_text().rsplit(")", 1)[1].split()
                 cpu = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
                 status = Path(f"/proc/{process.pid}/status").read_text()
@@ -220,18 +221,38 @@ def _at_first_byte(args: list[str], env: dict) -> tuple[float, float]:
                 writer.write(f"Returned form {time.time_ns()}\n".encode())  # new bytes: stored each time
         finally:
             process.wait(timeout=120)
-    return cpu, peak / 1024
+    return cpu, peak / 1024  # measured at the open: `flask parse` then exits 1 (the text is no form)
+
+
+def _writer(pipe: Path, process: subprocess.Popen) -> int:
+    """The pipe's writing end, once the command has opened its reading end (a blocking open would wait
+    for ever for a command that failed before reading its file)."""
+    deadline = time.monotonic() + 120
+    while True:
+        try:
+            fd = os.open(pipe, os.O_WRONLY | os.O_NONBLOCK)  # ENXIO while no reader has it open
+        except OSError as exc:
+            if exc.errno != errno.ENXIO or process.poll() is not None or time.monotonic() > deadline:
+                process.kill()
+                raise RuntimeError(f"{' '.join(map(str, process.args))} never opened its file to read") from None
+            time.sleep(0.001)
+            continue
+        os.set_blocking(fd, True)
+        return fd
 
 
 def _whole(args: list[str], env: dict) -> tuple[float, float]:
     """(processor seconds, peak MB) of the whole `flask ARGS` run, to its end."""
     measure = (
         "import resource, subprocess, sys\n"
-        "subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)\n"
+        "code = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL).returncode\n"
         "r = resource.getrusage(resource.RUSAGE_CHILDREN)\n"
         "print(r.ru_utime + r.ru_stime, r.ru_maxrss)\n"
+        "sys.exit(code)\n"
     )
     out = subprocess.run([sys.executable, "-c", measure, *args], capture_output=True, text=True, cwd=ROOT, env=env)
+    if out.returncode != 0:  # a command that failed early would look fast
+        raise RuntimeError(f"{' '.join(args)} failed (exit {out.returncode}): {out.stderr[-500:]}")
     cpu, rss = out.stdout.split()
     return float(cpu), int(rss) / 1024
 

@@ -29,7 +29,7 @@ def parse_scanned_pdf(content: bytes, *, specs, prefixes, form_id=None) -> Parse
     """A PDF whose pages have no text (a copier's scan), each page rendered at 300 dpi and read by OCR."""
     import pypdfium2 as pdfium
 
-    from parsers.ocr import MAX_PAGES
+    from parsers.ocr import MAX_PAGES, MAX_PIXELS
 
     try:
         document = pdfium.PdfDocument(content)
@@ -39,9 +39,14 @@ def parse_scanned_pdf(content: bytes, *, specs, prefixes, form_id=None) -> Parse
         if len(document) > MAX_PAGES:
             raise ParseError(f"refused: a scanned PDF of {len(document)} pages (OCR reads at most {MAX_PAGES})")
         images = []
-        for page in document:
-            images.append(page.render(scale=RENDER_DPI / 72, grayscale=True).to_pil())
-            page.close()
+        for n, page in enumerate(document, 1):
+            try:
+                width, height = page.get_size()  # points: weighed before drawing, as an image before decoding
+                if width * height * (RENDER_DPI / 72) ** 2 > MAX_PIXELS:
+                    raise ParseError(f"refused: page {n} of the scan is larger than any scanned page")
+                images.append(page.render(scale=RENDER_DPI / 72, grayscale=True).to_pil())
+            finally:
+                page.close()
     finally:
         document.close()
     return _read_pages(images, "pdf", specs, prefixes, form_id)

@@ -1,6 +1,6 @@
 """The mail channels of ingestion: an inbound SMTP receiver (aiosmtpd) and IMAP mailbox polling.
 
-Both store each message's bytes, exactly as received (service.intake.ingest.store), queue it to be
+Both store each message's bytes, exactly as received (service.intake.store), queue it to be
 read (service.intake.jobs) and answer at once: "received as item N". Neither parses anything itself.
 """
 
@@ -16,7 +16,7 @@ from flask import Flask
 from service import db
 from service.casework.oauth import TokenSource
 from service.intake import jobs
-from service.intake.ingest import IngestOutcome, store
+from service.intake.store import IngestOutcome, store
 
 log = logging.getLogger(__name__)
 MAX_MESSAGE_BYTES = 60 * 1024 * 1024

@@ -24,6 +24,7 @@ import functools
 import logging
 import os
 import threading
+import time
 import uuid
 
 from sqlalchemy import bindparam, case, func, inspect, or_, select, update
@@ -31,6 +32,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
 from service.intake.models import ReceivedItem
+from service.intake.store import now_or
 
 log = logging.getLogger(__name__)
 MAX_STARTS = 3  # a reader stopped part-way this many times: a person looks at it instead
@@ -64,33 +66,17 @@ def max_hold() -> dt.timedelta:
     return dt.timedelta(seconds=float(os.environ.get("INTAKE_MAX_HOLD_SECONDS", 900)))
 
 
+MIN_BEAT = 0.1  # seconds between renewals at the least, however short a lease is set: never a busy loop
+
+
 def new_token() -> str:
     return uuid.uuid4().hex
-
-
-def _now(now: dt.datetime | None) -> dt.datetime:
-    return now or dt.datetime.now(dt.UTC)
 
 
 def claim(session: Session, item_id: int, token: str, now: dt.datetime | None = None) -> ReceivedItem | None:
     """Take the item for this reader (the same token takes it again: a retried job); None when another
     reader holds it or it was read already. The item comes back with its bytes, in one statement."""
-    return _take(session, item_id, token, now)
-
-
-@contextlib.contextmanager
-def holding(session: Session, item_id: int, token: str, now: dt.datetime | None = None):
-    """claim(), its lease renewed from the moment it is taken until the block ends (`heartbeat`)."""
-    item = _take(session, item_id, token, now)
-    if item is None:
-        yield None
-        return
-    with heartbeat(session, item_id, token):
-        yield item
-
-
-def _take(session: Session, item_id: int, token: str, now: dt.datetime | None) -> ReceivedItem | None:
-    now = _now(now)
+    now = now_or(now)
     params = {"item_id": item_id, "token": token, "now": now, "until": now + lease()}
     taken = session.execute(_take_statement(), params, execution_options=_RETURNED).first()
     session.commit()
@@ -99,6 +85,17 @@ def _take(session: Session, item_id: int, token: str, now: dt.datetime | None) -
     item, raw = taken
     set_committed_value(item, "raw", raw)
     return item
+
+
+@contextlib.contextmanager
+def holding(session: Session, item_id: int, token: str, now: dt.datetime | None = None):
+    """claim(), its lease renewed from the moment it is taken until the block ends (`heartbeat`)."""
+    item = claim(session, item_id, token, now)
+    if item is None:
+        yield None
+        return
+    with heartbeat(session, item_id, token):
+        yield item
 
 
 _RETURNED = {"synchronize_session": False, "populate_existing": True}
@@ -128,7 +125,7 @@ def renew(session: Session, item_id: int, token: str, now: dt.datetime | None = 
     Item = ReceivedItem
     mine = (Item.id == item_id) & (Item.claim == token) & (Item.status == "reading")
     done = session.execute(
-        update(Item).where(mine).values(lease_until=_now(now) + lease()).execution_options(synchronize_session=False)
+        update(Item).where(mine).values(lease_until=now_or(now) + lease()).execution_options(synchronize_session=False)
     )
     session.commit()
     return done.rowcount == 1
@@ -138,13 +135,21 @@ def renew(session: Session, item_id: int, token: str, now: dt.datetime | None = 
 def heartbeat(session: Session, item_id: int, token: str):
     """Renew the claim every third of the lease while the block runs (on a connection of its own: a
     session is not shared between threads); stops when the block ends, when the claim is lost, or
-    after max_hold(). A renewal that fails (the database briefly down) is tried at the next beat."""
+    after max_hold() (said in the log). A renewal that fails (the database briefly down) is tried at
+    the next beat."""
     stop = threading.Event()
-    beat = lease().total_seconds() / 3
-    until = _now(None) + max_hold()
+    beat = max(lease().total_seconds() / 3, MIN_BEAT)
+    until = time.monotonic() + max_hold().total_seconds()
 
     def run():
-        while not stop.wait(beat) and _now(None) < until:
+        while not stop.wait(beat):
+            if time.monotonic() > until:
+                log.warning(
+                    "item %s still held by its reader after %s; its lease is no longer renewed (another reader may take it)",
+                    item_id,
+                    max_hold(),
+                )
+                return
             try:
                 with Session(session.get_bind()) as own:
                     if not renew(own, item_id, token):
@@ -167,7 +172,7 @@ def settle(session: Session, item: ReceivedItem, status: str, now: dt.datetime |
     item object is left matching the row (nothing for the commit to write again)."""
     # A held item keeps the person's choices (a corrected reply): releasing it applies those answers.
     kept = {} if status == "held" else {"rerun": None}
-    values = {**_changed(item), "status": status, "read_at": _now(now), "lease_until": None, **kept, **values}
+    values = {**_changed(item), "status": status, "read_at": now_or(now), "lease_until": None, **kept, **values}
     with session.no_autoflush:  # the item's own changes are in `values`; nothing else touches its row
         done = session.execute(_settle_statement(), {**values, "item_id": item.id, "token": item.claim})
     if done.rowcount != 1:
@@ -193,7 +198,7 @@ def _changed(item: ReceivedItem) -> dict:
 def stalled(session: Session, now: dt.datetime | None = None, limit: int = 1000) -> list[int]:
     """Items that need a job again: waiting with no job queued (or one queued long ago), or being
     read by a reader whose lease ran out. Marked queued now, so concurrent sweeps rarely repeat them."""
-    now = _now(now)
+    now = now_or(now)
     Item = ReceivedItem
     grace = now - dt.timedelta(seconds=10)  # a channel queues its item just after storing it
     waiting = (Item.status == "received") & (Item.received_at < grace)
@@ -214,7 +219,7 @@ def mark_queued(session: Session, item_ids: list[int], now: dt.datetime | None =
         session.execute(
             update(ReceivedItem)
             .where(ReceivedItem.id.in_(item_ids))
-            .values(queued_at=_now(now))
+            .values(queued_at=now_or(now))
             .execution_options(synchronize_session=False)
         )
         session.commit()
@@ -222,7 +227,7 @@ def mark_queued(session: Session, item_ids: list[int], now: dt.datetime | None =
 
 def backlog(session: Session, now: dt.datetime | None = None) -> dict:
     """What is waiting or being read: counts, the oldest waiting item's age, readings past their lease."""
-    now = _now(now)
+    now = now_or(now)
     Item = ReceivedItem
     pending = Item.status.in_(("received", "reading"))
     counts = dict(session.execute(select(Item.status, func.count()).where(pending).group_by(Item.status)).all())

@@ -39,8 +39,7 @@ from service.casework.models import Case
 from service.intake import claims, matching, parties, sender_auth
 from service.intake.claims import ClaimLost
 from service.intake.models import ReceivedItem
-from service.intake.store import CHANNELS, IngestOutcome, store
-from service.intake.store import outcome_of as _outcome
+from service.intake.store import CHANNELS, IngestOutcome, outcome_of, store
 
 log = logging.getLogger(__name__)
 # Other parts of the service that take some inputs themselves (the conference log takes returned
@@ -88,7 +87,7 @@ def ingest(
     if stored.status != "received":
         return stored
     read_now = read(session, stored.item_id, claim=claims.new_token(), form_id=form_id, trusted=trusted, now=now)
-    return read_now or _outcome(session.get(ReceivedItem, stored.item_id, populate_existing=True))
+    return read_now or outcome_of(session.get(ReceivedItem, stored.item_id, populate_existing=True))
 
 
 def read(
@@ -268,7 +267,7 @@ def _settled(session, item: ReceivedItem, status: str, reason: str | None, now, 
     """The reading's outcome, written while this reader's claim holds (ClaimLost otherwise)."""
     claims.settle(session, item, status, now, reason=reason, **values)
     session.commit()
-    return _outcome(item)
+    return outcome_of(item)
 
 
 def ingest_files(

@@ -16,8 +16,9 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 from service.intake import claims
-from service.intake.ingest import IngestOutcome, _outcome, read
+from service.intake.ingest import read
 from service.intake.models import ReceivedItem
+from service.intake.store import IngestOutcome, outcome_of
 
 REVIEWED = ("quarantined", "held")
 
@@ -105,4 +106,4 @@ def request_release(session: Session, item_id: int, *, actor: str, now: dt.datet
 
 def _read_now(session: Session, item_id: int, now) -> IngestOutcome:
     outcome = read(session, item_id, claim=claims.new_token(), now=now or dt.datetime.now(dt.UTC))
-    return outcome or _outcome(session.get(ReceivedItem, item_id, populate_existing=True))
+    return outcome or outcome_of(session.get(ReceivedItem, item_id, populate_existing=True))

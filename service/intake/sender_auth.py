@@ -178,6 +178,7 @@ def _dnsfunc(servers: tuple[str, ...]):
 
 
 MAX_DKIM_CHECKS = 3  # key look-ups (5 s each at worst) per message: a bounded time in the worker
+MAX_NAMED = 5  # signing domains named in the verdict (a person reads it); the rest are counted
 
 
 def _dkim(raw: bytes, from_domain: str, servers: tuple[str, ...]) -> Verdict:
@@ -200,10 +201,10 @@ def _dkim(raw: bytes, from_domain: str, servers: tuple[str, ...]) -> Verdict:
         # A signature by another domain could never make the sender authentic: not looked up, so a
         # message with many signatures costs no more than the few that could count.
         if not aligned(domain, from_domain):
-            seen.append(f"{domain} (not the sender)")
+            seen.append(f"{_shown(domain)} (not the sender)")
             continue
         if tried == MAX_DKIM_CHECKS:
-            seen.append(f"{domain} (not checked: more than {MAX_DKIM_CHECKS} signatures for the sender)")
+            seen.append(f"{_shown(domain)} (not checked: more than {MAX_DKIM_CHECKS} signatures for the sender)")
             break
         tried += 1
         try:
@@ -213,8 +214,21 @@ def _dkim(raw: bytes, from_domain: str, servers: tuple[str, ...]) -> Verdict:
             good = False
         if good:
             return Verdict(True, f"DKIM signature of {domain} verified")
-        seen.append(f"{domain} (did not verify)")
-    return Verdict(False, "no DKIM signature for the sender's domain verified: " + ", ".join(seen or ["unreadable"]))
+        seen.append(f"{_shown(domain)} (did not verify)")
+    return Verdict(False, "no DKIM signature for the sender's domain verified: " + _listed(seen))
+
+
+def _shown(domain: str) -> str:
+    """A signature's domain as a person may read it: whatever its sender wrote, so kept to a domain
+    name's length (253) and printable characters."""
+    return "".join(c for c in domain[:253] if c.isprintable())
+
+
+def _listed(seen: list[str]) -> str:
+    """The signatures seen, each once, the first MAX_NAMED by name (a message may carry thousands)."""
+    named = list(dict.fromkeys(seen))
+    more = len(named) - MAX_NAMED
+    return ", ".join(named[:MAX_NAMED] or ["unreadable"]) + (f" and {more} more" if more > 0 else "")
 
 
 __all__ = ["Settings", "Verdict", "aligned", "check", "from_addresses"]

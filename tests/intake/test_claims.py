@@ -131,3 +131,36 @@ def test_a_database_fault_retries_the_job_with_backoff(tmp_path):
         < again.eta - before
         <= dt.timedelta(seconds=2 * jobs.RETRY_DELAY + 1)
     )
+
+
+def test_a_living_reader_renews_its_lease_until_max_hold_then_says_it_stopped(db_session, monkeypatch, caplog):
+    """The heartbeat moves the lease on while the reader works; a reader still holding the item after
+    max_hold() stops renewing (another may take it over), and the log says so rather than going quiet."""
+    import logging
+    import threading
+    import time
+
+    monkeypatch.setenv("INTAKE_LEASE_SECONDS", "0.6")  # a renewal every 0.2 s
+    monkeypatch.setenv("INTAKE_MAX_HOLD_SECONDS", "1.5")
+    item_id = stored(db_session)
+
+    def lease_until():
+        with db_session.get_bind().connect() as connection:  # not the reader's session: what is committed
+            return connection.scalar(select(ReceivedItem.lease_until).where(ReceivedItem.id == item_id))
+
+    def beating() -> bool:
+        return any(t.name == f"lease-{item_id}" for t in threading.enumerate())
+
+    with (
+        caplog.at_level(logging.WARNING, logger="service.intake.claims"),
+        claims.holding(db_session, item_id, "job-a") as item,
+    ):
+        assert item is not None
+        first = lease_until()
+        time.sleep(1.0)
+        assert lease_until() > first  # renewed while the reader lives
+        deadline = time.monotonic() + 10
+        while beating() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not beating()  # past max_hold: it stopped, the block still running
+    assert f"item {item_id} still held by its reader" in caplog.text and "no longer renewed" in caplog.text

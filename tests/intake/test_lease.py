@@ -13,11 +13,9 @@ from sqlalchemy import select
 
 from forms import registry
 from forms.schema import validate_data
-from service import db
-from service.intake import ingest, jobs
 from service.intake.models import ReceivedItem
 from tests.conftest import sample
-from tests.intake.workers import Shared, Worker, queue_name, shared_database, tally, wait_until_read
+from tests.intake.workers import Shared, Worker, queue_name, shared_database, store_all, tally, wait_until_read
 
 pytestmark = [
     pytest.mark.slow,
@@ -56,13 +54,6 @@ def word_97(form_id: str, tmp_path) -> bytes:
     return soffice_convert([source], "doc", tmp_path)[0].read_bytes()
 
 
-def store(app, files) -> list[int]:
-    with app.app_context(), db.sessions(app)() as session:
-        ids = [ingest.store(session, content, channel="upload", filename=name).item_id for name, content in files]
-    jobs.enqueue(app, ids)
-    return ids
-
-
 def item(engine, item_id: int):
     with engine.connect() as connection:
         return connection.execute(select(ReceivedItem).where(ReceivedItem.id == item_id)).one()
@@ -73,7 +64,7 @@ def test_a_reading_longer_than_the_lease_is_read_once(tmp_path, capsys, postgres
     files = [("scan.pdf", scan(*PAGES)), ("returned.doc", word_97("kirklees-appendix-5", tmp_path))]
     with shared_database(tmp_path, postgres) as (engine, url):
         shared = Shared(engine, url, f"sqlite:///{tmp_path / 'queue.sqlite3'}", queue_name())
-        ids = store(shared.app(), files)
+        ids = store_all(shared.app(), files)
         # Three processes and a sweep every second: an item whose lease ran out would be read again at once.
         worker = Worker(shared, 3, tmp_path / "worker.log", lease=LEASE)
         try:
@@ -100,7 +91,7 @@ def test_a_reading_longer_than_the_lease_is_read_once(tmp_path, capsys, postgres
 def test_a_reader_killed_while_renewing_is_taken_over(tmp_path, postgres):
     with shared_database(tmp_path, postgres) as (engine, url):
         shared = Shared(engine, url, f"sqlite:///{tmp_path / 'queue.sqlite3'}", queue_name())
-        (item_id,) = store(shared.app(), [("scan.pdf", scan(*reversed(PAGES)))])
+        (item_id,) = store_all(shared.app(), [("scan.pdf", scan(*reversed(PAGES)))])
         first = Worker(shared, 1, tmp_path / "first.log", lease=LEASE)
         try:
             renewed, deadline = None, time.monotonic() + 60

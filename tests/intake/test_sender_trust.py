@@ -374,3 +374,22 @@ def test_the_receiving_servers_verdict_needs_alignment_with_the_from_domain(resu
     raw = f"Authentication-Results: {MX}; {results}\r\nFrom: {RAISER}\r\nSubject: x\r\n\r\nx\r\n".encode()
     verdict = sender_auth.check(raw, sender_auth.Settings(authserv_id=MX))
     assert verdict.passed is passed and verdict.detail.startswith(words), verdict.detail
+
+
+def test_thousands_of_foreign_signatures_make_a_short_verdict_in_words():
+    """A message carrying 5,000 signatures by other domains (one with a control character, one 1 MB
+    long): the verdict a person reads names a few, once each, counts the rest and stays short."""
+    from service.intake import sender_auth
+
+    signature = "DKIM-Signature: v=1; a=rsa-sha256; d={}; s=sel; h=from; bh=YQ==; b=YQ==\r\n"
+    foreign = [f"s{n}.elsewhere.example" for n in range(5000)] + ["s1.elsewhere.example"] * 10
+    foreign[1] = "bell\x07.elsewhere.example"
+    foreign[2] = "x" * 1_000_000 + ".example"
+    raw = "".join(signature.format(d) for d in foreign).encode() + (
+        b"From: zoe.nowak@riverside.example\r\nTo: escalations@escalate.example\r\nSubject: RE\r\n\r\nHello\r\n"
+    )
+    verdict = sender_auth.check(raw, sender_auth.Settings(), sender="zoe.nowak@riverside.example")
+    assert not verdict.passed
+    assert "s0.elsewhere.example (not the sender)" in verdict.detail
+    assert verdict.detail.endswith(f" and {len(set(foreign)) - sender_auth.MAX_NAMED} more"), verdict.detail[-200:]
+    assert len(verdict.detail) < 1000 and verdict.detail.isprintable()

@@ -14,8 +14,7 @@ from sqlalchemy import select
 
 from forms import registry
 from parsers.scan import CONFIRM
-from service import db
-from service.intake import ingest, jobs
+from service.intake import jobs
 from service.intake.models import ReceivedItem
 from tests.intake.workers import (
     Shared,
@@ -24,6 +23,7 @@ from tests.intake.workers import (
     returns,
     scans,
     shared_database,
+    store_all,
     tally,
     wait_until_read,
     with_scans,
@@ -32,17 +32,6 @@ from tests.support.redis_server import own_redis
 
 own_redis = own_redis  # the fixture: a redis-server of the test's own
 pytestmark = pytest.mark.slow
-
-
-def store_all(app, files) -> list[int]:
-    """What every channel does: store each file, queue it, answer with the item."""
-    with app.app_context(), db.sessions(app)() as session:
-        stored = [
-            ingest.store(session, content, channel="smtp" if name.endswith(".eml") else "upload", filename=name)
-            for name, content in files
-        ]
-    jobs.enqueue(app, [s.item_id for s in stored if s.status == "received"])
-    return [s.item_id for s in stored]
 
 
 def check_none_lost_or_doubled(engine, files) -> dict:

@@ -26,7 +26,9 @@ from forms.schema import validate_data
 from service import db
 from service.casework import directory
 from service.casework.models import Base, OutboxMessage, Submission
+from service.intake import jobs
 from service.intake.models import ReceivedItem
+from service.intake.store import store
 from tests.conftest import pg_schema, sample
 from tests.parsers.scans import Spoil, pages_of, scanned
 
@@ -116,6 +118,17 @@ class Worker:
             except subprocess.TimeoutExpired:
                 self.kill()
         self.log.close()
+
+
+def store_all(app, files) -> list[int]:
+    """What every channel does: store each file, queue it, answer with the item."""
+    with app.app_context(), db.sessions(app)() as session:
+        stored = [
+            store(session, content, channel="smtp" if name.endswith(".eml") else "upload", filename=name)
+            for name, content in files
+        ]
+    jobs.enqueue(app, [s.item_id for s in stored if s.status == "received"])
+    return [s.item_id for s in stored]
 
 
 def queue_name() -> str:

@@ -150,7 +150,7 @@ def scanned(pdf: bytes, how: Spoil, fmt: str) -> bytes:
 def typed_values(data: dict) -> dict[str, str]:
     """Each answer as text (a row's cells each on their own), leaving out the empty ones and those
     written in letters Tesseract's English model has not got (ễ, ś, Arabic): what OCR must read."""
-    return {k: v for k, v in _all_values(data).items() if v and all(ord(c) < 128 for c in v)}
+    return {k: v for k, v in read_as_text(data).items() if v and all(ord(c) < 128 for c in v)}
 
 
 def distance(a: str, b: str) -> int:
@@ -165,7 +165,7 @@ def distance(a: str, b: str) -> int:
 
 def read_back(want: dict, got: dict) -> tuple[int, int, int]:
     """(values read exactly, read within one character, values) of the typed values in `want`."""
-    expected, found = typed_values(want), _all_values(got)
+    expected, found = typed_values(want), read_as_text(got)
     exact = sum(found.get(k) == v for k, v in expected.items())
     near = sum(distance(found.get(k, ""), v) <= 1 for k, v in expected.items())
     return exact, near, len(expected)
@@ -173,10 +173,6 @@ def read_back(want: dict, got: dict) -> tuple[int, int, int]:
 
 def read_as_text(data: dict) -> dict[str, str]:
     """Each answer read as text, keyed as typed_values keys them."""
-    return _all_values(data)
-
-
-def _all_values(data: dict) -> dict[str, str]:
     out = {}
     for key, value in data.items():
         if isinstance(value, list) and value and isinstance(value[0], dict):
@@ -191,5 +187,5 @@ def _all_values(data: dict) -> dict[str, str]:
 
 def misread(want: dict, got: dict) -> dict[str, tuple[str, str]]:
     """The typed values not read exactly: {key: (typed, read)}."""
-    found = _all_values(got)
+    found = read_as_text(got)
     return {k: (v, found.get(k, "")) for k, v in typed_values(want).items() if found.get(k) != v}

@@ -139,6 +139,19 @@ def test_a_500_page_pdf_is_refused_by_its_page_count():
     refused(out.getvalue(), "long.pdf", "500 pages")
 
 
+def test_a_scanned_pdf_page_larger_than_any_scanned_page_is_refused_before_it_is_drawn():
+    """A PDF of no text whose page is 69 inches square: drawn at OCR's 300 dpi it would be 434 million
+    pixels. Refused by its size, as an image that large is, not by the reader running out of memory."""
+    import pypdfium2 as pdfium
+
+    document = pdfium.PdfDocument.new()
+    document.new_page(595, 842)  # an A4 page first: each page is weighed
+    document.new_page(5000, 5000)
+    out = io.BytesIO()
+    document.save(out)
+    refused(out.getvalue(), "scan.pdf", "page 2 of the scan is larger than any scanned page")
+
+
 def test_encrypted_pdf():
     from tests.parsers.test_pdf import encrypted
 
