@@ -12,7 +12,7 @@ import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -43,22 +43,44 @@ def overdue(session: Session, today: dt.date, partnerships: list[str] | None = N
     return list(session.scalars(query))
 
 
-def overdue_count(session: Session, today: dt.date, partnerships: list[str]) -> int:
-    from sqlalchemy import func
+@dataclass(frozen=True)
+class OverdueCount:
+    """Rows awaiting a response past their due date: those the service still sends a chaser, and
+    those that have had every chaser their pack gives (they stay overdue on the log for a person)."""
 
-    return (
-        session.scalar(
-            select(func.count())
-            .select_from(ConferenceIssue)
-            .join(Conference)
-            .where(
-                ConferenceIssue.status == "awaiting",
-                ConferenceIssue.due < today,
-                Conference.partnership.in_(partnerships),
-            )
+    to_chase: int
+    chased_out: int
+
+    @property
+    def total(self) -> int:
+        return self.to_chase + self.chased_out
+
+
+def overdue_count(session: Session, today: dt.date, partnerships: list[str]) -> OverdueCount:
+    counted = session.execute(
+        select(Conference.partnership, ConferenceIssue.chasers, func.count())
+        .select_from(ConferenceIssue)
+        .join(Conference)
+        .where(
+            ConferenceIssue.status == "awaiting",
+            ConferenceIssue.due < today,
+            Conference.partnership.in_(partnerships),
         )
-        or 0
+        .group_by(Conference.partnership, ConferenceIssue.chasers)
     )
+    to_chase = chased_out = 0
+    for partnership, sent, count in counted:
+        if sent < most_chasers(partnership):
+            to_chase += count
+        else:
+            chased_out += count
+    return OverdueCount(to_chase, chased_out)
+
+
+def most_chasers(partnership: str) -> int:
+    """How many chasers the partnership's pack gives a row (none without a conference follow-up)."""
+    follow_up = registry().pack(partnership).conference_follow_up
+    return follow_up.chasers.count if follow_up else 0
 
 
 def chase(
@@ -74,9 +96,10 @@ def chase(
     cal = workdays.calendar(session)
     chased = []
     for issue in overdue(session, today):
-        follow_up = registry().pack(issue.conference.partnership).conference_follow_up
-        if issue.case is None or follow_up is None or issue.chasers >= follow_up.chasers.count:
+        partnership = issue.conference.partnership
+        if issue.case is None or issue.chasers >= most_chasers(partnership):
             continue
+        follow_up = registry().pack(partnership).conference_follow_up
         if not _claim(session, issue, today, cal.add_working_days(today, follow_up.days)):
             session.rollback()
             continue  # another run chased it, or the agency responded meanwhile

@@ -15,9 +15,10 @@ from sqlalchemy import func, select
 
 from forms import registry
 from service.casework.models import AuditEntry, OutboxMessage
+from service.conference import log
 from service.conference.models import Conference
 from service.documents import records as documents
-from tests.conference.test_log import answers, conference_app, conference_session, record  # noqa: F401
+from tests.conference.test_log import ROWS, answers, conference_app, conference_session, link_for, record  # noqa: F401
 from tests.workspace.support import csrf_from, make_user, sign_in
 
 TODAY = dt.date.today()
@@ -78,6 +79,33 @@ def test_a_chair_sees_only_their_partnerships_log(ws_app, ws_session):
     assert chair.get("/workspace/conference/export.csv").status_code == 200
     assert merton.get("/workspace/conference/export.csv").status_code == 403
     assert kirklees_bu.get("/workspace/conference/export.csv").status_code == 200
+
+
+def _overdue_warning(chair) -> str:
+    page = chair.get("/workspace/conference").get_data(as_text=True)
+    return BeautifulSoup(page, "html.parser").select_one(".govuk-warning-text").get_text(" ", strip=True)
+
+
+def test_the_overdue_warning_does_not_promise_a_chaser_the_pack_does_not_give(ws_app, ws_session):
+    """Rows that have had the Kirklees pack's two chasers get no more: the warning says they stay
+    overdue, and promises the weekday chasers only for the rows that still have one to come."""
+    start = dt.datetime.now(dt.UTC) - dt.timedelta(days=60)
+    chased = record(ws_app, ws_session, answers(meeting_date=start.date().isoformat(), rows=ROWS[:2]), now=start)
+    with ws_app.app_context():
+        for days in (10, 25, 40):  # the third finds both rows with their last chaser sent
+            log.chase(ws_session, now=start + dt.timedelta(days=days), link_for=link_for)
+    assert [i.chasers for i in chased.issues] == [2, 2]
+    chair = signed_in(ws_app, "chair@kirklees.example", "conference-chair", "kirklees")
+    assert _overdue_warning(chair) == (
+        "! Warning 2 agency responses are overdue. They have had every chaser the service sends, "
+        "and stay overdue until the agency responds."
+    )
+    later = start + dt.timedelta(days=30)
+    record(ws_app, ws_session, answers(meeting_date=later.date().isoformat(), rows=ROWS[2:]), now=later)
+    assert _overdue_warning(chair) == (
+        "! Warning 3 agency responses are overdue. The service sends chasers for 1 of them each weekday "
+        "morning; 2 have had every chaser the service sends, and stay overdue until the agency responds."
+    )
 
 
 def test_a_stranger_is_sent_to_sign_in(ws_app):
