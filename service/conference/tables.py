@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 from forms import registry
 from forms.schema import describe_errors
 from parsers import ParseError
-from service.conference import log
+from service.conference import form_errors, log
 from service.conference.models import Conference
 
 MAX_BYTES = 20 * 1024 * 1024
@@ -45,7 +45,7 @@ class TableError(ValueError):
 class ConferencesRefused(log.LogError):
     """Conferences of a table that were refused: `refused` holds each one's number in the table (from
     1), its answers (log.record's) and what is wrong (log.LogError's messages), so a page can name
-    each in words."""
+    each in words; the exception's own text is those words too (a quarantined item's reason, the CLI)."""
 
     def __init__(self, refused: list[tuple[int, dict, dict[str, list[str]]]]):
         self.refused = refused
@@ -56,6 +56,8 @@ class ConferencesRefused(log.LogError):
                 for key, messages in problems.items()
             }
         )
+        said = "; ".join(entry["text"] for entry in form_errors.table_errors(refused))
+        self.args = (f"the table's conferences were not recorded: {said}",)
 
 
 def classify(text: str) -> str:

@@ -65,3 +65,31 @@ def test_a_row_without_a_reason_and_a_future_date(ws_app):
     summary = [a.get_text(strip=True) for a in soup.select(".govuk-error-summary a")]
     assert summary == ["Date of meeting must be today or in the past"]
     assert soup.select_one("#meeting_date-day-error") is not None
+
+
+def test_an_answer_too_long_is_not_called_missing(ws_app):
+    """The validators say "Length must be between 1 and 120." both for nothing and for too much;
+    given an answer, the chair is told the most it may be, not to enter it."""
+    chair = signed_in(ws_app, "chair@kirklees.example", "conference-chair", "kirklees")
+    page = chair.get("/workspace/conference/new").get_data(as_text=True)
+    response = chair.post(
+        "/workspace/conference/new?partnership=kirklees",
+        data={
+            "csrf_token": csrf_from(page),
+            "meeting_date-day": "5",
+            "meeting_date-month": "11",
+            "meeting_date-year": "2026",
+            "family": "F" * 121,
+            "chair_name": "Rhian Pritchard",
+            "rows-0-agency": "Greenfield High School",
+            "rows-0-reason": "non-attendance",
+            "rows-0-agency_rep": "R" * 201,
+        },
+    )
+    assert response.status_code == 400
+    soup = BeautifulSoup(response.get_data(as_text=True), "html.parser")
+    summary = {a.get_text(strip=True): a["href"] for a in soup.select(".govuk-error-summary a")}
+    assert summary == {
+        "Family name or identifying factors: enter at most 120 characters": "#family",
+        "Row 1, name of agency rep: enter at most 200 characters": "#rows-0-agency_rep",
+    }
