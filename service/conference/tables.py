@@ -159,8 +159,9 @@ def record_all(
     once=None,
     commit: bool = True,
 ) -> list[Conference]:
-    """Record each conference of a table (log answers); every one is checked before any is stored.
-    `once` (log.record) names the send and goes with the first conference; `commit` as log.record."""
+    """Record each conference of a table (log answers); every one is checked before any is stored, and
+    all are stored together. `once` (log.record) names the send and goes with the first conference;
+    `commit` as log.record."""
     today = log.workdays.today(now or dt.datetime.now(dt.UTC))
     refused = []
     for number, answers in enumerate(found, start=1):
@@ -170,7 +171,9 @@ def record_all(
             refused.append((number, answers, exc.messages))
     if refused:
         raise ConferencesRefused(refused)
-    return [
+    # One transaction for the whole table: a conference failing while it is recorded leaves none of
+    # the others recorded and notified (log.record rolls back), so the table can be sent again.
+    recorded = [
         log.record(
             session,
             partnership,
@@ -184,7 +187,10 @@ def record_all(
             content_type=content_type,
             now=now,
             once=once if number == 0 else None,
-            commit=commit,
+            commit=False,
         )
         for number, answers in enumerate(found)
     ]
+    if commit:
+        session.commit()
+    return recorded
