@@ -15,7 +15,7 @@ from flask_wtf import FlaskForm
 from sqlalchemy import select
 
 from service import db
-from service.casework import workdays
+from service.casework import channels, workdays
 from service.conference import access, form_errors, log, patterns, responses, tables, wording
 from service.conference.models import REASONS, Conference, ConferenceResponse
 from service.workspace.auth import public, remote_addr
@@ -274,6 +274,7 @@ def conference_page(conference_id: int):
         "conference/conference.html",
         title=f"Conference of {conference.meeting_date:%d %B %Y}",
         conference=conference,
+        recorded=f"{conference.recorded_by} ({channels.received(conference.channel)})",
         issues=[
             {
                 "row": patterns.row_view(issue, today),

@@ -404,3 +404,14 @@ def test_the_response_page_names_a_missing_answer_by_its_label(ws_app, ws_sessio
     summary = page.select_one(".govuk-error-summary").get_text(" ", strip=True)
     assert "Your name and role: enter your name" in summary and "responder" not in summary
     assert _summary_links(str(page)) == ["#responder"] and page.find(id="responder") is not None
+
+
+def test_the_conference_page_says_how_it_was_recorded_in_words(ws_app, ws_session):
+    conference = record(ws_app, ws_session)
+    bu = signed_in(ws_app, "bu@kirklees.example", "business-unit", "kirklees")
+    soup = BeautifulSoup(bu.get(f"/workspace/conference/{conference.id}").get_data(as_text=True), "html.parser")
+    recorded = {
+        row.select_one("dt").get_text(strip=True): row.select_one("dd").get_text(strip=True)
+        for row in soup.select(".govuk-summary-list__row")
+    }["Recorded by"]
+    assert recorded == "chair@kirklees.example (sent with the web form)"  # not the channel's key, "(web)"
