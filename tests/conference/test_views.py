@@ -220,6 +220,17 @@ def test_views_by_agency_chair_and_period_and_patterns(ws_app, ws_session):
     assert chair.get("/workspace/conference?view=nonsense").status_code == 400
 
 
+def _upload(ws_app, content: bytes, filename: str):
+    """The chair's upload of a returned table, from the Record a conference page."""
+    chair = signed_in(ws_app, "chair@kirklees.example", "conference-chair", "kirklees")
+    page = chair.get("/workspace/conference/new").get_data(as_text=True)
+    return chair.post(
+        "/workspace/conference/upload",
+        data={"csrf_token": csrf_from(page), "table": (io.BytesIO(content), filename)},
+        content_type="multipart/form-data",
+    )
+
+
 @pytest.mark.parametrize("fmt", ["docx", "pdf", "eml"])
 def test_a_returned_table_is_uploaded_into_log_rows(ws_app, ws_session, fmt):
     spec = registry().form("kirklees-appendix-3")
@@ -245,13 +256,7 @@ def test_a_returned_table_is_uploaded_into_log_rows(ws_app, ws_session, fmt):
         content = message.as_bytes()
     else:
         content = documents.render(spec, data, fmt)
-    chair = signed_in(ws_app, "chair@kirklees.example", "conference-chair", "kirklees")
-    page = chair.get("/workspace/conference/new").get_data(as_text=True)
-    response = chair.post(
-        "/workspace/conference/upload",
-        data={"csrf_token": csrf_from(page), "table": (io.BytesIO(content), f"appendix3.{fmt}")},
-        content_type="multipart/form-data",
-    )
+    response = _upload(ws_app, content, f"appendix3.{fmt}")
     assert response.status_code == 302, response.get_data(as_text=True)
     (conference,) = ws_session.scalars(select(Conference)).all()
     assert [(i.agency, i.reason) for i in conference.issues] == [
@@ -262,13 +267,7 @@ def test_a_returned_table_is_uploaded_into_log_rows(ws_app, ws_session, fmt):
 
 
 def test_an_unreadable_upload_says_why(ws_app, ws_session):
-    chair = signed_in(ws_app, "chair@kirklees.example", "conference-chair", "kirklees")
-    page = chair.get("/workspace/conference/new").get_data(as_text=True)
-    response = chair.post(
-        "/workspace/conference/upload",
-        data={"csrf_token": csrf_from(page), "table": (io.BytesIO(b"PK\x03\x04broken"), "a3.docx")},
-        content_type="multipart/form-data",
-    )
+    response = _upload(ws_app, b"PK\x03\x04broken", "a3.docx")
     assert response.status_code == 400 and "The table could not be read" in response.get_data(as_text=True)
     assert ws_session.scalar(select(func.count()).select_from(Conference)) == 0
 
@@ -286,16 +285,7 @@ def test_a_refused_upload_names_each_conference_row_and_question_in_words(ws_app
             {**row, "meeting_date": future, "agency": "Greenfield High School"},
         ]
     }
-    chair = signed_in(ws_app, "chair@kirklees.example", "conference-chair", "kirklees")
-    page = chair.get("/workspace/conference/new").get_data(as_text=True)
-    response = chair.post(
-        "/workspace/conference/upload",
-        data={
-            "csrf_token": csrf_from(page),
-            "table": (io.BytesIO(documents.render(spec, data, "docx")), "appendix3.docx"),
-        },
-        content_type="multipart/form-data",
-    )
+    response = _upload(ws_app, documents.render(spec, data, "docx"), "appendix3.docx")
     assert response.status_code == 400
     soup = BeautifulSoup(response.get_data(as_text=True), "html.parser")
     summary = {a.get_text(" ", strip=True): a["href"] for a in soup.select(".govuk-error-summary a")}
