@@ -9,6 +9,7 @@ labelled so); after that the row stays overdue on the log.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -21,6 +22,8 @@ from service.casework import workdays
 from service.conference.letters import response_link, response_token, write_messages
 from service.conference.models import Conference, ConferenceIssue
 
+logger = logging.getLogger("escalate.conference")
+
 
 @dataclass(frozen=True)
 class Chased:
@@ -28,6 +31,7 @@ class Chased:
     agency: str
     due: dt.date
     chasers: int
+    failed: str | None = None  # why its chaser could not be written (the row is left for the next run)
 
 
 def overdue(session: Session, today: dt.date, partnerships: list[str] | None = None) -> list[ConferenceIssue]:
@@ -105,9 +109,11 @@ def chase(
             continue  # another run chased it, or the agency responded meanwhile
         try:
             _write_chaser(session, issue, link_for, now)
-        except Exception:
-            session.rollback()  # the claim goes with it: the next run chases the row
-            raise
+        except Exception as exc:  # one row's failure does not hold back the other agencies' chasers
+            session.rollback()  # the claim goes with it: the next run chases the row again
+            logger.exception("conference chaser not written")
+            chased.append(Chased(issue.case.reference, issue.agency, issue.due, issue.chasers, str(exc) or "failed"))
+            continue
         session.commit()
         chased.append(Chased(issue.case.reference, issue.agency, issue.due, issue.chasers))
     return chased
