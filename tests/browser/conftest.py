@@ -57,7 +57,6 @@ def live_server(tmp_path_factory):
     if not ASSETS.exists():
         pytest.fail("GOV.UK Frontend assets are not built: run `make assets` (make test does)")
     engine = make_engine(f"sqlite:///{tmp_path_factory.mktemp('browser') / 'web.sqlite3'}")
-    Base.metadata.create_all(engine)
     # One address posts every form of every partnership in a few minutes: a higher public limit than
     # a real office needs (the limit itself is tested in test_ops_limits).
     app = create_app(
@@ -70,6 +69,9 @@ def live_server(tmp_path_factory):
             "ARGON2_TIME_COST": 1,
         }
     )
+    # The tables once the app has imported every model (the drafts' too: with only these files
+    # collected, nothing had imported service.web.drafts before, and public pages failed).
+    Base.metadata.create_all(engine)
     with sessions(app)() as session:
         directory.seed(session)
     # A conference escalation is sent by a signed-in chair (service.casework.access): chair_signed_in.

@@ -37,9 +37,9 @@ def site(tmp_path_factory):
     from tests.parsers.test_docx import LEGACY
 
     engine = make_engine(f"sqlite:///{tmp_path_factory.mktemp('layout') / 'layout.sqlite3'}")
-    Base.metadata.create_all(engine)
     config = {key: value for key, value in WS_CONFIG.items() if key != "TESTING"}
     app = create_app({**config, "SECRET_KEY": "browser-layout", "DATABASE_ENGINE": engine, "COOKIE_SECURE": False})
+    Base.metadata.create_all(engine)  # once the app has imported every model (the drafts' too)
     with sessions(app)() as session:
         directory.seed(session)
     make_user(app, BU, "business-unit", "kirklees")
