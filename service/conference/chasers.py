@@ -9,10 +9,11 @@ labelled so); after that the row stays overdue on the log.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -21,6 +22,8 @@ from service.casework import workdays
 from service.conference.letters import response_link, response_token, write_messages
 from service.conference.models import Conference, ConferenceIssue
 
+logger = logging.getLogger("escalate.conference")
+
 
 @dataclass(frozen=True)
 class Chased:
@@ -28,6 +31,7 @@ class Chased:
     agency: str
     due: dt.date
     chasers: int
+    failed: str | None = None  # why its chaser could not be written (the row is left for the next run)
 
 
 def overdue(session: Session, today: dt.date, partnerships: list[str] | None = None) -> list[ConferenceIssue]:
@@ -43,22 +47,44 @@ def overdue(session: Session, today: dt.date, partnerships: list[str] | None = N
     return list(session.scalars(query))
 
 
-def overdue_count(session: Session, today: dt.date, partnerships: list[str]) -> int:
-    from sqlalchemy import func
+@dataclass(frozen=True)
+class OverdueCount:
+    """Rows awaiting a response past their due date: those the service still sends a chaser, and
+    those that have had every chaser their pack gives (they stay overdue on the log for a person)."""
 
-    return (
-        session.scalar(
-            select(func.count())
-            .select_from(ConferenceIssue)
-            .join(Conference)
-            .where(
-                ConferenceIssue.status == "awaiting",
-                ConferenceIssue.due < today,
-                Conference.partnership.in_(partnerships),
-            )
+    to_chase: int
+    chased_out: int
+
+    @property
+    def total(self) -> int:
+        return self.to_chase + self.chased_out
+
+
+def overdue_count(session: Session, today: dt.date, partnerships: list[str]) -> OverdueCount:
+    counted = session.execute(
+        select(Conference.partnership, ConferenceIssue.chasers, func.count())
+        .select_from(ConferenceIssue)
+        .join(Conference)
+        .where(
+            ConferenceIssue.status == "awaiting",
+            ConferenceIssue.due < today,
+            Conference.partnership.in_(partnerships),
         )
-        or 0
+        .group_by(Conference.partnership, ConferenceIssue.chasers)
     )
+    to_chase = chased_out = 0
+    for partnership, sent, count in counted:
+        if sent < most_chasers(partnership):
+            to_chase += count
+        else:
+            chased_out += count
+    return OverdueCount(to_chase, chased_out)
+
+
+def most_chasers(partnership: str) -> int:
+    """How many chasers the partnership's pack gives a row (none without a conference follow-up)."""
+    follow_up = registry().pack(partnership).conference_follow_up
+    return follow_up.chasers.count if follow_up else 0
 
 
 def chase(
@@ -74,17 +100,20 @@ def chase(
     cal = workdays.calendar(session)
     chased = []
     for issue in overdue(session, today):
-        follow_up = registry().pack(issue.conference.partnership).conference_follow_up
-        if issue.case is None or follow_up is None or issue.chasers >= follow_up.chasers.count:
+        partnership = issue.conference.partnership
+        if issue.case is None or issue.chasers >= most_chasers(partnership):
             continue
+        follow_up = registry().pack(partnership).conference_follow_up
         if not _claim(session, issue, today, cal.add_working_days(today, follow_up.days)):
             session.rollback()
             continue  # another run chased it, or the agency responded meanwhile
         try:
             _write_chaser(session, issue, link_for, now)
-        except Exception:
-            session.rollback()  # the claim goes with it: the next run chases the row
-            raise
+        except Exception as exc:  # one row's failure does not hold back the other agencies' chasers
+            session.rollback()  # the claim goes with it: the next run chases the row again
+            logger.exception("conference chaser not written")
+            chased.append(Chased(issue.case.reference, issue.agency, issue.due, issue.chasers, str(exc) or "failed"))
+            continue
         session.commit()
         chased.append(Chased(issue.case.reference, issue.agency, issue.due, issue.chasers))
     return chased

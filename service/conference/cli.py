@@ -32,12 +32,12 @@ def chase_command():
 
     chased = log.chase(db.session())
     for row in chased:
-        click.echo(
-            json.dumps(
-                {"reference": row.reference, "agency": row.agency, "due": row.due.isoformat(), "chasers": row.chasers}
-            )
-        )
-    click.echo(f"{len(chased)} chaser(s) queued", err=True)
+        said = {"reference": row.reference, "agency": row.agency, "due": row.due.isoformat(), "chasers": row.chasers}
+        click.echo(json.dumps({**said, "failed": row.failed} if row.failed else said))
+    failed = [row for row in chased if row.failed]
+    click.echo(f"{len(chased) - len(failed)} chaser(s) queued", err=True)
+    if failed:  # the timer's run shows as failed; those rows are chased again on the next run
+        raise click.ClickException(f"{len(failed)} chaser(s) could not be written: see the lines with 'failed'")
 
 
 @conference_group.command("reply")

@@ -8,7 +8,9 @@ family and chair, then each answer in the same words, linked to the file input."
 from __future__ import annotations
 
 import datetime as dt
+import re
 
+TOO_LONG = re.compile(r"(?:Length must be between \d+ and|Longer than maximum length) (\d+)")
 MISSING = ("Missing data", "Shorter than minimum", "Field may not be null", "Not a valid", "not a date", "Length must")
 
 WORDS = {
@@ -24,12 +26,15 @@ WORDS = {
 }
 
 
-def _text(key: str, message: str, row: int | None) -> str:
+def _text(key: str, message: str, row: int | None, answered: bool = False) -> str:
     missing, other = WORDS.get(key, ("{}", "{}"))
     if key == "meeting_date" and "future" in message:
         return "Date of meeting must be today or in the past"
     if key == "meeting_date" and message.startswith(("Missing", "Field may not")):
         return missing
+    # "Length must be between 1 and 120." says too short or too long: given an answer, too long.
+    if answered and (most := TOO_LONG.match(message)):
+        return other.format(f"enter at most {most.group(1)} characters", n=(row or 0) + 1)
     empty = any(message.startswith(m) for m in MISSING) and key != "meeting_date"
     template = missing if empty else other
     return template.format(message, n=(row or 0) + 1)
@@ -52,10 +57,18 @@ def errors(messages: dict[str, list[str]], given: dict) -> tuple[list[dict], dic
         if name == "meeting_date" and not given.get("meeting_date"):
             texts = ["Missing data for required field."]
         for message in texts:
-            text = message if key == "rows" else _text(name, message, row)
+            text = message if key == "rows" else _text(name, message, row, bool(_answer(given, row, name)))
             summary.append({"text": text, "href": f"#{target}"})
             inline.setdefault(target, text)
     return summary, inline
+
+
+def _answer(given: dict, row: int | None, name: str):
+    """What was given for the answer (a row's from given["rows"]), or None."""
+    if row is None:
+        return given.get(name)
+    rows = given.get("rows")
+    return rows[row].get(name) if isinstance(rows, list) and row < len(rows) and isinstance(rows[row], dict) else None
 
 
 def table_errors(refused: list[tuple[int, dict, dict[str, list[str]]]]) -> list[dict]:

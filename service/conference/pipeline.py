@@ -93,8 +93,8 @@ def _table(session: Session, item, result, spec, *, trusted: bool, now, data=Non
             item,
             "held",
             None,
-            f"an Appendix 3 table from {item.sender or 'an unknown sender'}, who may not record the "
-            f"{partnership} conference log; held for review",
+            f"the {spec.appendix or spec.short_title} table from {item.sender or 'an unknown sender'}, who may not "
+            f"record the {log.registry().pack(partnership).short_name} conference log; held for review",
             now=now,
         )
     data, errors = (data, {}) if data is not None else result.canonical(spec)

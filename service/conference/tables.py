@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 from forms import registry
 from forms.schema import describe_errors
 from parsers import ParseError
-from service.conference import log
+from service.conference import form_errors, log
 from service.conference.models import Conference
 
 MAX_BYTES = 20 * 1024 * 1024
@@ -45,7 +45,7 @@ class TableError(ValueError):
 class ConferencesRefused(log.LogError):
     """Conferences of a table that were refused: `refused` holds each one's number in the table (from
     1), its answers (log.record's) and what is wrong (log.LogError's messages), so a page can name
-    each in words."""
+    each in words; the exception's own text is those words too (a quarantined item's reason, the CLI)."""
 
     def __init__(self, refused: list[tuple[int, dict, dict[str, list[str]]]]):
         self.refused = refused
@@ -56,6 +56,8 @@ class ConferencesRefused(log.LogError):
                 for key, messages in problems.items()
             }
         )
+        said = "; ".join(entry["text"] for entry in form_errors.table_errors(refused))
+        self.args = (f"the table's conferences were not recorded: {said}",)
 
 
 def classify(text: str) -> str:
@@ -157,8 +159,9 @@ def record_all(
     once=None,
     commit: bool = True,
 ) -> list[Conference]:
-    """Record each conference of a table (log answers); every one is checked before any is stored.
-    `once` (log.record) names the send and goes with the first conference; `commit` as log.record."""
+    """Record each conference of a table (log answers); every one is checked before any is stored, and
+    all are stored together. `once` (log.record) names the send and goes with the first conference;
+    `commit` as log.record."""
     today = log.workdays.today(now or dt.datetime.now(dt.UTC))
     refused = []
     for number, answers in enumerate(found, start=1):
@@ -168,7 +171,9 @@ def record_all(
             refused.append((number, answers, exc.messages))
     if refused:
         raise ConferencesRefused(refused)
-    return [
+    # One transaction for the whole table: a conference failing while it is recorded leaves none of
+    # the others recorded and notified (log.record rolls back), so the table can be sent again.
+    recorded = [
         log.record(
             session,
             partnership,
@@ -182,7 +187,10 @@ def record_all(
             content_type=content_type,
             now=now,
             once=once if number == 0 else None,
-            commit=commit,
+            commit=False,
         )
         for number, answers in enumerate(found)
     ]
+    if commit:
+        session.commit()
+    return recorded

@@ -15,7 +15,7 @@ from flask_wtf import FlaskForm
 from sqlalchemy import select
 
 from service import db
-from service.casework import workdays
+from service.casework import channels, workdays
 from service.conference import access, form_errors, log, patterns, responses, tables, wording
 from service.conference.models import REASONS, Conference, ConferenceResponse
 from service.workspace.auth import public, remote_addr
@@ -121,7 +121,7 @@ def log_page():
         reasons=REASONS,
         found_patterns=patterns.patterns(session, scope, today),
         follow_ups=[wording.described(p) for p in scope if p in log.conference_partnerships()],
-        overdue=_overdue_words(log.overdue_count(session, today, scope)),
+        overdue=wording.overdue(log.overdue_count(session, today, scope)),
         held=responses.held(session, scope),
         filters=filters,
         today=today,
@@ -274,6 +274,7 @@ def conference_page(conference_id: int):
         "conference/conference.html",
         title=f"Conference of {conference.meeting_date:%d %B %Y}",
         conference=conference,
+        recorded=f"{conference.recorded_by} ({channels.received(conference.channel)})",
         issues=[
             {
                 "row": patterns.row_view(issue, today),
@@ -386,11 +387,3 @@ def respond(token: str):
         values=values,
         errors=errors,
     ), (400 if errors else 200)
-
-
-def _overdue_words(count: int) -> str | None:
-    # The chasers go by the shipped timer (deploy/systemd/escalate-chase.timer), not from this page.
-    if not count:
-        return None
-    said = "1 agency response is" if count == 1 else f"{count} agency responses are"
-    return f"{said} overdue. The service sends their chasers each weekday morning."

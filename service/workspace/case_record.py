@@ -124,7 +124,8 @@ def _has_stage(case: Case, stage: str | None) -> bool:
 
 
 def conference_rows(case: Case) -> list[dict]:
-    """The conference log rows this case is: the agency's response and when it is due (Kirklees §2)."""
+    """The conference log rows this case is: the agency's response and when it is due (the pack's
+    conference_follow_up)."""
     rows = db.session().scalars(select(ConferenceIssue).where(ConferenceIssue.case_id == case.id))
     return [
         {

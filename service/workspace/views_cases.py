@@ -115,6 +115,8 @@ def _page(case, *, note_form=None, outcome_form=None, close_form=None, move_form
         category=CATEGORIES.get(case.category or "", case.category),
         submissions=submissions,
         conference_rows=case_record.conference_rows(case),
+        # The response time as the pack gives it: the policy's words, then the service's labelled reading.
+        conference_response=pack.conference_follow_up.describe(pack.short_name) if pack.conference_follow_up else None,
         held=held,
         notes=notes,
         history=audit.for_case(session, case.reference, limit=50),

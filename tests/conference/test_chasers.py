@@ -13,7 +13,7 @@ from service.casework.models import OutboxMessage
 from service.conference import log
 from service.conference.models import ConferenceIssue
 from service.db import sessions
-from tests.conference.test_log import conference_app, conference_session, link_for, record  # noqa: F401
+from tests.conference.test_log import ROWS, answers, conference_app, conference_session, link_for, record  # noqa: F401
 
 RUNS = 6
 LATE = dt.datetime(2026, 11, 17, 8, tzinfo=dt.UTC)  # the rows recorded on the 9th were due on the 16th
@@ -59,3 +59,29 @@ def test_runs_at_the_same_moment_send_each_chaser_once(ws_app, ws_session):
     ws_session.expire_all()
     assert len(_reminders(ws_session)) == 4 * len(conference.issues)
     assert {i.chasers for i in ws_session.scalars(select(ConferenceIssue))} == {2}
+
+
+def test_a_chaser_that_cannot_be_written_does_not_hold_back_the_others(ws_app, ws_session):
+    """The first overdue row's chaser fails while it is written: that row is reported with the reason
+    and left unclaimed for the next run, and the other rows are still chased."""
+    conference = record(ws_app, ws_session, answers(rows=ROWS[:2]))
+    calls = []
+
+    def first_link_fails(token: str) -> str:
+        calls.append(token)
+        if len(calls) == 1:
+            raise RuntimeError("the link could not be made")
+        return link_for(token)
+
+    with ws_app.app_context():
+        chased = log.chase(ws_session, now=LATE, link_for=first_link_fails)
+    assert [(c.agency, c.chasers, c.failed) for c in chased] == [
+        (ROWS[0]["agency"], 0, "the link could not be made"),
+        (ROWS[1]["agency"], 1, None),
+    ]
+    ws_session.expire_all()
+    assert [i.chasers for i in conference.issues] == [0, 1]
+    assert len(_reminders(ws_session)) == 2  # the second row's lead and its copy
+    with ws_app.app_context():
+        again = log.chase(ws_session, now=LATE, link_for=link_for)
+    assert [(c.agency, c.chasers, c.failed) for c in again] == [(ROWS[0]["agency"], 1, None)]

@@ -9,12 +9,17 @@ from tests.conference.test_log import conference_app, conference_session  # noqa
 from tests.workspace.support import csrf_from, signed_in
 
 
-def test_an_empty_submission_is_marked_at_each_input(ws_app):
+def _chair(ws_app):
+    """A signed-in chair and the CSRF token of their Record a conference page."""
     chair = signed_in(ws_app, "chair@kirklees.example", "conference-chair", "kirklees")
-    page = chair.get("/workspace/conference/new").get_data(as_text=True)
+    return chair, csrf_from(chair.get("/workspace/conference/new").get_data(as_text=True))
+
+
+def test_an_empty_submission_is_marked_at_each_input(ws_app):
+    chair, csrf = _chair(ws_app)
     response = chair.post(
         "/workspace/conference/new?partnership=kirklees",
-        data={"csrf_token": csrf_from(page), "chair_name": "", "family": ""},
+        data={"csrf_token": csrf, "chair_name": "", "family": ""},
     )
     assert response.status_code == 400
     soup = BeautifulSoup(response.get_data(as_text=True), "html.parser")
@@ -30,12 +35,11 @@ def test_an_empty_submission_is_marked_at_each_input(ws_app):
 
 
 def test_a_row_without_a_reason_and_a_future_date(ws_app):
-    chair = signed_in(ws_app, "chair@kirklees.example", "conference-chair", "kirklees")
-    page = chair.get("/workspace/conference/new").get_data(as_text=True)
+    chair, csrf = _chair(ws_app)
     response = chair.post(
         "/workspace/conference/new?partnership=kirklees",
         data={
-            "csrf_token": csrf_from(page),
+            "csrf_token": csrf,
             "meeting_date-day": "1",
             "meeting_date-month": "1",
             "meeting_date-year": "2099",
@@ -51,7 +55,7 @@ def test_a_row_without_a_reason_and_a_future_date(ws_app):
     response = chair.post(
         "/workspace/conference/new?partnership=kirklees",
         data={
-            "csrf_token": csrf_from(page),
+            "csrf_token": csrf,
             "meeting_date-day": "1",
             "meeting_date-month": "1",
             "meeting_date-year": "2099",
@@ -65,3 +69,30 @@ def test_a_row_without_a_reason_and_a_future_date(ws_app):
     summary = [a.get_text(strip=True) for a in soup.select(".govuk-error-summary a")]
     assert summary == ["Date of meeting must be today or in the past"]
     assert soup.select_one("#meeting_date-day-error") is not None
+
+
+def test_an_answer_too_long_is_not_called_missing(ws_app):
+    """The validators say "Length must be between 1 and 120." both for nothing and for too much;
+    given an answer, the chair is told the most it may be, not to enter it."""
+    chair, csrf = _chair(ws_app)
+    response = chair.post(
+        "/workspace/conference/new?partnership=kirklees",
+        data={
+            "csrf_token": csrf,
+            "meeting_date-day": "5",
+            "meeting_date-month": "11",
+            "meeting_date-year": "2026",
+            "family": "F" * 121,
+            "chair_name": "Rhian Pritchard",
+            "rows-0-agency": "Greenfield High School",
+            "rows-0-reason": "non-attendance",
+            "rows-0-agency_rep": "R" * 201,
+        },
+    )
+    assert response.status_code == 400
+    soup = BeautifulSoup(response.get_data(as_text=True), "html.parser")
+    summary = {a.get_text(strip=True): a["href"] for a in soup.select(".govuk-error-summary a")}
+    assert summary == {
+        "Family name or identifying factors: enter at most 120 characters": "#family",
+        "Row 1, name of agency rep: enter at most 200 characters": "#rows-0-agency_rep",
+    }

@@ -129,3 +129,14 @@ def test_pages_and_letters_name_the_copied_role_as_the_pack_does(ws_app, ws_sess
     ).get_data(as_text=True)
     assert "the Conference Liaison Office can see it" in done and "Review Unit" not in done
     assert conference.issues[0].agency == ROWS[0]["agency"]
+
+
+def test_the_case_page_gives_the_packs_response_time(ws_app, ws_session, other_numbers, monkeypatch):
+    """A conference row's case page says the pack's response time, as the log's pages do (it said
+    "Kirklees §2: within 5 working days" whatever the pack gave)."""
+    monkeypatch.setitem(ws_app.extensions, "registry", registry())  # the workspace reads the app's registry
+    conference = record(ws_app, ws_session, answers(rows=[ROWS[0]]))
+    bu = signed_in(ws_app, "bu@kirklees.example", "business-unit", "kirklees")
+    page = bu.get(f"/workspace/cases/{conference.issues[0].case.reference}").get_data(as_text=True)
+    assert f"{POLICY_WORDS} (the policy’s words; this service’s reading: a test&#39;s reading: 3 working days)" in page
+    assert "within 5 working days" not in page

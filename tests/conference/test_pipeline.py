@@ -115,7 +115,10 @@ def test_an_appendix_3_table_by_email_from_a_chair_becomes_log_rows(ws_app, ws_s
 def test_an_appendix_3_table_from_a_stranger_is_held_and_an_upload_is_taken(ws_app, ws_session):
     with ws_app.app_context():
         held = ingest.ingest(ws_session, _emailed_table("someone@elsewhere.example"), channel="smtp", now=NOW)
-        assert held.status == "held" and "may not record" in held.reason
+        assert held.status == "held" and held.reason == (
+            "the Appendix 3 table from someone@elsewhere.example, who may not record the KSCP conference log; "
+            "held for review"
+        )  # the partnership as staff name it, not its id ('kirklees')
         assert ws_session.scalar(select(func.count()).select_from(Conference)) == 0
         uploaded = ingest.ingest(
             ws_session, documents.render(SPEC, TABLE, "pdf"), channel="upload", filename="a3.pdf", now=NOW
@@ -199,4 +202,32 @@ def test_a_table_that_does_not_fit_the_form_is_quarantined_in_its_words(ws_app, 
     assert outcome.reason.startswith("the table does not fit the Child Protection Case Conference escalation")
     assert "CP Chair" in outcome.reason and "Date of meeting" in outcome.reason
     assert not any(c in outcome.reason for c in "{}[]") and not any(k in outcome.reason for k in ("cp_chair", "rows."))
+    assert ws_session.scalar(select(func.count()).select_from(Conference)) == 0
+
+
+def test_a_table_whose_conferences_are_refused_is_quarantined_in_words(ws_app, ws_session):
+    """Each refused conference is named by its date, family and chair, then the row and question as
+    the chair's form words them: no answer keys (the table's form allows a longer family name than the log)."""
+    huge = "Family " + "Z" * 150
+    bad = {
+        "rows": [
+            {**TABLE["rows"][0], "agency": "Nowhere Academy"},
+            {**TABLE["rows"][1], "meeting_date": "2026-11-06", "family": huge},
+            {**TABLE["rows"][1], "meeting_date": "2026-11-06", "family": huge, "agency": "Greenfield High School"},
+        ]
+    }
+    with ws_app.app_context():
+        outcome = ingest.ingest(
+            ws_session, documents.render(SPEC, bad, "docx"), channel="upload", filename="a3.docx", now=NOW
+        )
+    assert outcome.status == "quarantined", outcome.reason[:500]
+    assert outcome.reason == (
+        "the table's conferences were not recorded: "
+        "Conference 1 (5 November 2026, Family B, chaired by Rhian Pritchard): Row 1, agency: no Agency "
+        "safeguarding lead for the agency 'Nowhere Academy' in the KSCP directory: check the agency's name, or "
+        "the business unit adds its contact to the directory; "
+        f"Conference 2 (6 November 2026, {huge}, chaired by Rhian Pritchard): Family name or identifying "
+        "factors: enter at most 120 characters"
+    )
+    assert ws_session.get(ReceivedItem, outcome.item_id).reason == outcome.reason
     assert ws_session.scalar(select(func.count()).select_from(Conference)) == 0

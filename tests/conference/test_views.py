@@ -15,9 +15,10 @@ from sqlalchemy import func, select
 
 from forms import registry
 from service.casework.models import AuditEntry, OutboxMessage
+from service.conference import log
 from service.conference.models import Conference
 from service.documents import records as documents
-from tests.conference.test_log import answers, conference_app, conference_session, record  # noqa: F401
+from tests.conference.test_log import ROWS, answers, conference_app, conference_session, link_for, record  # noqa: F401
 from tests.workspace.support import csrf_from, make_user, sign_in
 
 TODAY = dt.date.today()
@@ -78,6 +79,33 @@ def test_a_chair_sees_only_their_partnerships_log(ws_app, ws_session):
     assert chair.get("/workspace/conference/export.csv").status_code == 200
     assert merton.get("/workspace/conference/export.csv").status_code == 403
     assert kirklees_bu.get("/workspace/conference/export.csv").status_code == 200
+
+
+def _overdue_warning(chair) -> str:
+    page = chair.get("/workspace/conference").get_data(as_text=True)
+    return BeautifulSoup(page, "html.parser").select_one(".govuk-warning-text").get_text(" ", strip=True)
+
+
+def test_the_overdue_warning_does_not_promise_a_chaser_the_pack_does_not_give(ws_app, ws_session):
+    """Rows that have had the Kirklees pack's two chasers get no more: the warning says they stay
+    overdue, and promises the weekday chasers only for the rows that still have one to come."""
+    start = dt.datetime.now(dt.UTC) - dt.timedelta(days=60)
+    chased = record(ws_app, ws_session, answers(meeting_date=start.date().isoformat(), rows=ROWS[:2]), now=start)
+    with ws_app.app_context():
+        for days in (10, 25, 40):  # the third finds both rows with their last chaser sent
+            log.chase(ws_session, now=start + dt.timedelta(days=days), link_for=link_for)
+    assert [i.chasers for i in chased.issues] == [2, 2]
+    chair = signed_in(ws_app, "chair@kirklees.example", "conference-chair", "kirklees")
+    assert _overdue_warning(chair) == (
+        "! Warning 2 agency responses are overdue. They have had every chaser the service sends, "
+        "and stay overdue until the agency responds."
+    )
+    later = start + dt.timedelta(days=30)
+    record(ws_app, ws_session, answers(meeting_date=later.date().isoformat(), rows=ROWS[2:]), now=later)
+    assert _overdue_warning(chair) == (
+        "! Warning 3 agency responses are overdue. The service sends chasers for 1 of them each weekday "
+        "morning; 2 have had every chaser the service sends, and stay overdue until the agency responds."
+    )
 
 
 def test_a_stranger_is_sent_to_sign_in(ws_app):
@@ -192,6 +220,17 @@ def test_views_by_agency_chair_and_period_and_patterns(ws_app, ws_session):
     assert chair.get("/workspace/conference?view=nonsense").status_code == 400
 
 
+def _upload(ws_app, content: bytes, filename: str):
+    """The chair's upload of a returned table, from the Record a conference page."""
+    chair = signed_in(ws_app, "chair@kirklees.example", "conference-chair", "kirklees")
+    page = chair.get("/workspace/conference/new").get_data(as_text=True)
+    return chair.post(
+        "/workspace/conference/upload",
+        data={"csrf_token": csrf_from(page), "table": (io.BytesIO(content), filename)},
+        content_type="multipart/form-data",
+    )
+
+
 @pytest.mark.parametrize("fmt", ["docx", "pdf", "eml"])
 def test_a_returned_table_is_uploaded_into_log_rows(ws_app, ws_session, fmt):
     spec = registry().form("kirklees-appendix-3")
@@ -217,13 +256,7 @@ def test_a_returned_table_is_uploaded_into_log_rows(ws_app, ws_session, fmt):
         content = message.as_bytes()
     else:
         content = documents.render(spec, data, fmt)
-    chair = signed_in(ws_app, "chair@kirklees.example", "conference-chair", "kirklees")
-    page = chair.get("/workspace/conference/new").get_data(as_text=True)
-    response = chair.post(
-        "/workspace/conference/upload",
-        data={"csrf_token": csrf_from(page), "table": (io.BytesIO(content), f"appendix3.{fmt}")},
-        content_type="multipart/form-data",
-    )
+    response = _upload(ws_app, content, f"appendix3.{fmt}")
     assert response.status_code == 302, response.get_data(as_text=True)
     (conference,) = ws_session.scalars(select(Conference)).all()
     assert [(i.agency, i.reason) for i in conference.issues] == [
@@ -234,13 +267,7 @@ def test_a_returned_table_is_uploaded_into_log_rows(ws_app, ws_session, fmt):
 
 
 def test_an_unreadable_upload_says_why(ws_app, ws_session):
-    chair = signed_in(ws_app, "chair@kirklees.example", "conference-chair", "kirklees")
-    page = chair.get("/workspace/conference/new").get_data(as_text=True)
-    response = chair.post(
-        "/workspace/conference/upload",
-        data={"csrf_token": csrf_from(page), "table": (io.BytesIO(b"PK\x03\x04broken"), "a3.docx")},
-        content_type="multipart/form-data",
-    )
+    response = _upload(ws_app, b"PK\x03\x04broken", "a3.docx")
     assert response.status_code == 400 and "The table could not be read" in response.get_data(as_text=True)
     assert ws_session.scalar(select(func.count()).select_from(Conference)) == 0
 
@@ -258,16 +285,7 @@ def test_a_refused_upload_names_each_conference_row_and_question_in_words(ws_app
             {**row, "meeting_date": future, "agency": "Greenfield High School"},
         ]
     }
-    chair = signed_in(ws_app, "chair@kirklees.example", "conference-chair", "kirklees")
-    page = chair.get("/workspace/conference/new").get_data(as_text=True)
-    response = chair.post(
-        "/workspace/conference/upload",
-        data={
-            "csrf_token": csrf_from(page),
-            "table": (io.BytesIO(documents.render(spec, data, "docx")), "appendix3.docx"),
-        },
-        content_type="multipart/form-data",
-    )
+    response = _upload(ws_app, documents.render(spec, data, "docx"), "appendix3.docx")
     assert response.status_code == 400
     soup = BeautifulSoup(response.get_data(as_text=True), "html.parser")
     summary = {a.get_text(" ", strip=True): a["href"] for a in soup.select(".govuk-error-summary a")}
@@ -376,3 +394,14 @@ def test_the_response_page_names_a_missing_answer_by_its_label(ws_app, ws_sessio
     summary = page.select_one(".govuk-error-summary").get_text(" ", strip=True)
     assert "Your name and role: enter your name" in summary and "responder" not in summary
     assert _summary_links(str(page)) == ["#responder"] and page.find(id="responder") is not None
+
+
+def test_the_conference_page_says_how_it_was_recorded_in_words(ws_app, ws_session):
+    conference = record(ws_app, ws_session)
+    bu = signed_in(ws_app, "bu@kirklees.example", "business-unit", "kirklees")
+    soup = BeautifulSoup(bu.get(f"/workspace/conference/{conference.id}").get_data(as_text=True), "html.parser")
+    recorded = {
+        row.select_one("dt").get_text(strip=True): row.select_one("dd").get_text(strip=True)
+        for row in soup.select(".govuk-summary-list__row")
+    }["Recorded by"]
+    assert recorded == "chair@kirklees.example (sent with the web form)"  # not the channel's key, "(web)"
