@@ -37,7 +37,7 @@ def delivery_words(message: OutboxMessage | None) -> tuple[str, str]:
     if message.status == "pending":
         tried = f", tried {_times(message.attempts)} so far" if message.attempts else ""
         return "yellow", f"E-mail waiting to be sent{tried}"
-    # The reason is already a sentence saying how often it was tried ("Not delivered after 12 attempts...").
+    # The reason is already a sentence: the mail server's refusal, or "Not delivered after 12 attempts; the last: ...".
     return "red", message.last_error or f"E-mail not delivered after {_times(message.attempts)}"
 
 

@@ -75,7 +75,6 @@ def conference_server(tmp_path):
     from service.db import make_engine
 
     engine = make_engine(f"sqlite:///{tmp_path / 'conference.sqlite3'}")
-    Base.metadata.create_all(engine)
     config = {key: value for key, value in WS_CONFIG.items() if key != "TESTING"}
     app = create_app(
         {
@@ -87,6 +86,7 @@ def conference_server(tmp_path):
             "INTAKE_QUEUE_IMMEDIATE": True,  # a returned e-mail's reading job runs as it is queued
         }
     )
+    Base.metadata.create_all(engine)  # after create_app, which imports every model (the drafts table too)
     with sessions(app)() as session:
         directory.seed(session)
     make_user(app, CHAIR, "conference-chair", "kirklees")

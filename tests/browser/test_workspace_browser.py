@@ -28,9 +28,9 @@ def workspace_server(tmp_path):
     from service.db import make_engine
 
     engine = make_engine(f"sqlite:///{tmp_path / 'workspace.sqlite3'}")
-    Base.metadata.create_all(engine)
     config = {key: value for key, value in WS_CONFIG.items() if key != "TESTING"}
     app = create_app({**config, "SECRET_KEY": "browser-workspace", "DATABASE_ENGINE": engine, "COOKIE_SECURE": False})
+    Base.metadata.create_all(engine)  # after create_app, which imports every model (the drafts table too)
     with sessions(app)() as session:
         directory.seed(session)
     make_user(app, BU, "business-unit", "kirklees")
