@@ -71,11 +71,14 @@ def _command_app(*, whole: bool) -> Flask:
 
 def _store_and_queue(app: Flask, paths, inputs, partnership, form_id):
     from service import db
-    from service.intake import jobs
     from service.intake.store import store
 
     with db.sessions(app)() as session:
         stored = [store(session, c, channel="cli", filename=n, partnership=partnership) for n, c in inputs]
+        # The queue (Huey, and the redis and psycopg clients its storage module imports whatever the
+        # queue) is loaded once every file is stored: what is stored is never lost, queued or not.
+        from service.intake import jobs
+
         queued = jobs.enqueue(app, [o.item_id for o in stored if o.status == "received"], form_id)
         for path, outcome in zip(paths, stored, strict=True):
             yield _line(path, outcome, queued)
