@@ -10,7 +10,20 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import Boolean, Date, ForeignKey, Index, Integer, LargeBinary, String, Text, delete, select, text
+from sqlalchemy import (
+    Boolean,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+    delete,
+    select,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from service.casework import retention
@@ -105,6 +118,9 @@ class ConferenceResponse(Base):
     """An agency's response to a row, through the private link or a reply e-mail."""
 
     __tablename__ = "conference_responses"
+    # A response sent twice from one page (a double click, a browser's retry, two at once) is one:
+    # the page's send key is unique for its row, so the database refuses the second insert.
+    __table_args__ = (UniqueConstraint("issue_id", "send_key"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     issue_id: Mapped[int] = mapped_column(ForeignKey("conference_issues.id", ondelete="CASCADE"), index=True)
@@ -118,6 +134,7 @@ class ConferenceResponse(Base):
     # A reply e-mail's sender check (service.intake.sender_auth), in words: "DMARC passed at ...".
     sender_check: Mapped[str | None] = mapped_column(Text)
     raw: Mapped[bytes | None] = mapped_column(LargeBinary)
+    send_key: Mapped[str | None] = mapped_column(String(64))  # the private link page's, one per page shown
 
     issue: Mapped[ConferenceIssue] = relationship(back_populates="responses")
 

@@ -17,9 +17,11 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import secrets
 from dataclasses import dataclass
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from forms import registry
@@ -50,10 +52,28 @@ def _respond(issue: ConferenceIssue, response: ConferenceResponse) -> None:
         issue.responded_at = response.received_at
 
 
+SEND_KEY = re.compile(r"[A-Za-z0-9_-]{16,64}")
+
+
+def send_key() -> str:
+    """A new key for one showing of the private link's page: what is sent from it is recorded once."""
+    return secrets.token_urlsafe(24)
+
+
 def record_link_response(
-    session: Session, issue: ConferenceIssue, *, responder: str, text: str, now: dt.datetime | None = None
+    session: Session,
+    issue: ConferenceIssue,
+    *,
+    responder: str,
+    text: str,
+    send_key: str,
+    now: dt.datetime | None = None,
 ) -> ConferenceResponse:
-    """The response typed on the private link's page; commits."""
+    """The response typed on the private link's page; commits. The page's send key is unique for the
+    row (the database refuses a second insert), so the same page sent twice, even at the same moment,
+    records one response: the later send is answered with the first one's."""
+    if not SEND_KEY.fullmatch(send_key or ""):
+        raise ResponseError("send_key: the page was not sent whole")
     responder, text = (responder or "").strip(), (text or "").strip()
     if not responder:
         raise ResponseError("responder: enter your name")
@@ -64,10 +84,27 @@ def record_link_response(
     if len(text) > MAX_RESPONSE:
         raise ResponseError(f"text: at most {MAX_RESPONSE} characters")
     response = ConferenceResponse(
-        channel="link", received_at=now or dt.datetime.now(dt.UTC), responder=responder, text=text, accepted=True
+        channel="link",
+        received_at=now or dt.datetime.now(dt.UTC),
+        responder=responder,
+        text=text,
+        accepted=True,
+        send_key=send_key,
     )
+    issue_id = issue.id
     _respond(issue, response)
-    session.commit()
+    try:
+        session.commit()
+    except IntegrityError:
+        session.rollback()
+        first = session.scalar(
+            select(ConferenceResponse).where(
+                ConferenceResponse.issue_id == issue_id, ConferenceResponse.send_key == send_key
+            )
+        )
+        if first is None:
+            raise
+        return first
     return response
 
 

@@ -360,20 +360,32 @@ def respond(token: str):
         return render_template("conference/respond_unknown.html", title="Link not recognised", errors=[]), 404
     form = CsrfForm()
     errors: list[dict] = []
-    values = {"responder": "", "text": ""}
+    values = {"responder": "", "text": "", "send_key": responses.send_key()}
     if request.method == "POST":
         values = {k: request.form.get(k, "") for k in values}
         if not form.validate_on_submit():
             errors.append({"text": "The form expired: try again", "href": "#text"})
         else:
             try:
-                responses.record_link_response(session, issue, responder=values["responder"], text=values["text"])
+                responses.record_link_response(
+                    session,
+                    issue,
+                    responder=values["responder"],
+                    text=values["text"],
+                    send_key=values["send_key"],
+                )
             except responses.ResponseError as exc:
                 field, _, what = str(exc).partition(": ")
                 label = RESPOND_LABELS.get(field)
-                errors.append(
-                    {"text": f"{label}: {what}", "href": f"#{field}"} if label else {"text": str(exc), "href": "#text"}
-                )
+                if field == "send_key":  # a page cut short or made elsewhere: this one is whole
+                    values["send_key"] = responses.send_key()
+                    errors.append({"text": "Your response was not sent whole: send it again", "href": "#text"})
+                else:
+                    errors.append(
+                        {"text": f"{label}: {what}", "href": f"#{field}"}
+                        if label
+                        else {"text": str(exc), "href": "#text"}
+                    )
             else:
                 copied = wording.described(issue.conference.partnership)["copied"]
                 return render_template(

@@ -92,7 +92,12 @@ def test_a_purged_case_leaves_nothing_in_any_table(ws_app, ws_session):
     with ws_app.app_context():
         conference = _conference(ws_session)
         responses.record_link_response(
-            ws_session, conference.issues[0], responder="Yusuf Abernethy", text="Our report was late.", now=OLD
+            ws_session,
+            conference.issues[0],
+            responder="Yusuf Abernethy",
+            text="Our report was late.",
+            now=OLD,
+            send_key="retention-test-key-1",
         )
     purged = [outcome.reference, *(issue.case.reference for issue in conference.issues)]
     case_id = ws_session.scalar(select(Case.id).where(Case.reference == outcome.reference))

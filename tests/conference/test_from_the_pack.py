@@ -27,7 +27,7 @@ from tests.conference.test_log import (  # noqa: F401
     record,
 )
 from tests.support.packs import pack_copy, rename_cp_review_unit
-from tests.workspace.support import csrf_from, signed_in
+from tests.workspace.support import hidden_from, signed_in
 
 POLICY_WORDS = "“each step in this process should not exceed 5 working days”"
 
@@ -125,7 +125,7 @@ def test_pages_and_letters_name_the_copied_role_as_the_pack_does(ws_app, ws_sess
     public = ws_app.test_client()
     done = public.post(
         path,
-        data={"csrf_token": csrf_from(public.get(path).get_data(as_text=True)), "responder": "DSL", "text": "Noted."},
+        data={**hidden_from(public.get(path).get_data(as_text=True)), "responder": "DSL", "text": "Noted."},
     ).get_data(as_text=True)
     assert "the Conference Liaison Office can see it" in done and "Review Unit" not in done
     assert conference.issues[0].agency == ROWS[0]["agency"]

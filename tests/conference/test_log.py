@@ -249,7 +249,9 @@ def test_mail_that_answers_no_row_or_is_not_mail(ws_app, ws_session):
 def test_an_overdue_response_raises_a_chaser_then_stops(ws_app, ws_session):
     conference = record(ws_app, ws_session)
     with ws_app.app_context():
-        responses.record_link_response(ws_session, conference.issues[0], responder="DSL", text="We will attend.")
+        responses.record_link_response(
+            ws_session, conference.issues[0], responder="DSL", text="We will attend.", send_key="chaser-test-key-0001"
+        )
         assert log.chase(ws_session, now=NOW + dt.timedelta(days=7), link_for=link_for) == []  # due Monday 16th
         chased = log.chase(ws_session, now=dt.datetime(2026, 11, 17, 8, tzinfo=dt.UTC), link_for=link_for)
     assert sorted(c.agency for c in chased) == ["Adult Mental Health Service", "West Yorkshire Police"]

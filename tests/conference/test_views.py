@@ -19,7 +19,7 @@ from service.conference import log
 from service.conference.models import Conference
 from service.documents import records as documents
 from tests.conference.test_log import ROWS, answers, conference_app, conference_session, link_for, record  # noqa: F401
-from tests.workspace.support import csrf_from, make_user, sign_in
+from tests.workspace.support import csrf_from, hidden_from, make_user, sign_in
 
 TODAY = dt.date.today()
 
@@ -174,10 +174,10 @@ def test_the_agency_responds_through_its_private_link(ws_app, ws_session):
     html = page.get_data(as_text=True)
     assert page.status_code == 200 and "Greenfield High School" in html
     assert "Family B" not in html  # the link shows no child details
-    missing = client.post(path, data={"csrf_token": csrf_from(html), "responder": "", "text": ""})
+    missing = client.post(path, data={**hidden_from(html), "responder": "", "text": ""})
     assert missing.status_code == 400 and "enter your name" in missing.get_data(as_text=True)
     done = client.post(
-        path, data={"csrf_token": csrf_from(html), "responder": "A. Lead, DSL", "text": "We will attend next time."}
+        path, data={**hidden_from(html), "responder": "A. Lead, DSL", "text": "We will attend next time."}
     )
     assert done.status_code == 200 and "Response received" in done.get_data(as_text=True)
     ws_session.refresh(conference.issues[0])
@@ -389,7 +389,7 @@ def test_the_response_page_names_a_missing_answer_by_its_label(ws_app, ws_sessio
     path = re.search(r"http://escalate\.example(/conference/respond/\S+)", body).group(1)
     client = ws_app.test_client()
     html = client.get(path).get_data(as_text=True)
-    missing = client.post(path, data={"csrf_token": csrf_from(html), "responder": "", "text": "x"})
+    missing = client.post(path, data={**hidden_from(html), "responder": "", "text": "x"})
     page = BeautifulSoup(missing.get_data(as_text=True), "html.parser")
     summary = page.select_one(".govuk-error-summary").get_text(" ", strip=True)
     assert "Your name and role: enter your name" in summary and "responder" not in summary

@@ -62,6 +62,13 @@ def csrf_from(html: str) -> str:
     return found.group(1)
 
 
+def hidden_from(html: str) -> dict[str, str]:
+    """The hidden inputs of a page's form (its CSRF token, a private link page's send key), to post back."""
+    return dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', html)) | {
+        "csrf_token": csrf_from(html)
+    }
+
+
 def sign_in(client, email: str, password: str = PASSWORD, code: str = ""):
     page = client.get("/workspace/sign-in")
     token = csrf_from(page.get_data(as_text=True))
