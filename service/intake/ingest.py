@@ -189,16 +189,18 @@ def _read_and_apply(
     spec = registry().forms.get(result.form_id) if result.form_id else None
     if spec is not None:
         result.partnership = spec.partnership
+    twin = matching.take_message_id(session, item, (result.email or {}).get("message_id"))
     item.parsed = result.to_json(spec)
     item.form_id = result.form_id
     item.partnership = result.partnership or item.partnership
     if result.email:
-        item.message_id = result.email.get("message_id") or None
         item.sender = result.email.get("from") or None
-        twin = matching.same_message(session, item)
         if twin is not None:
             reason = f"the same e-mail (Message-ID) was received before (item {twin.id})"
-            return _settled(session, item, "duplicate", reason, now, case_reference=twin.case_reference)
+            message_id = result.email.get("message_id")  # kept on the duplicate, which the unique key leaves out
+            return _settled(
+                session, item, "duplicate", reason, now, case_reference=twin.case_reference, message_id=message_id
+            )
         if result.email.get("automatic") or outbox.is_ours(result.email):
             reason = result.reason if result.email.get("automatic") else OWN_MESSAGE
             return _settled(session, item, "ignored", reason, now)
@@ -252,7 +254,7 @@ def _read_and_apply(
     except cases.CaseError as exc:
         item = session.get(ReceivedItem, item_id, populate_existing=True)  # the rollback undid the case
         item.parsed, item.form_id = result.to_json(spec), result.form_id
-        item.message_id, item.sender = (result.email or {}).get("message_id"), (result.email or {}).get("from")
+        item.sender = (result.email or {}).get("from")  # its Message-ID is the item's already
         return _settled(session, item, "quarantined", str(exc), now)
     routed = [{"name": r.name, "email": r.email, "role": r.role, "agency": r.agency} for r in outcome.routes]
     return IngestOutcome(

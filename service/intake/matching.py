@@ -3,23 +3,42 @@ a reply belongs to, whether its sender is a party to that case; (a validation er
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.attributes import set_committed_value
 
 from parsers import ParseResult
 from service.casework.models import Case, OutboxMessage
+from service.intake.claims import ClaimLost
 from service.intake.models import ReceivedItem
 
 
-def same_message(session, item: ReceivedItem) -> ReceivedItem | None:
-    if not item.message_id:
+def take_message_id(session, item: ReceivedItem, message_id: str | None):
+    """Make this item the one that holds its e-mail's Message-ID, or return (id, case_reference) of the
+    item that holds it already. The database decides, by a unique index over the items that are not
+    duplicates, so two copies of one e-mail read at the same moment cannot both be applied (a check
+    before the write could not tell them apart: each would find the other not yet written). Written
+    and committed on a connection of its own, so the reader's session keeps what it holds."""
+    if not message_id:
         return None
-    return session.scalar(
-        select(ReceivedItem)
-        .where(ReceivedItem.message_id == item.message_id, ReceivedItem.id != item.id)
-        .where(ReceivedItem.status != "duplicate")
-        .order_by(ReceivedItem.id)
-        .limit(1)
-    )
+    table = ReceivedItem.__table__
+    mine = (table.c.id == item.id) & (table.c.claim == item.claim) & (table.c.status == "reading")
+    holder = (table.c.message_id == message_id) & (table.c.status != "duplicate") & (table.c.id != item.id)
+    for _ in range(3):  # the holder may be removed (retention) between the refusal and the look
+        try:
+            with session.get_bind().begin() as connection:
+                done = connection.execute(update(table).where(mine).values(message_id=message_id))
+        except IntegrityError:
+            with session.get_bind().connect() as connection:
+                found = connection.execute(select(table.c.id, table.c.case_reference).where(holder)).first()
+            if found is not None:
+                return found
+            continue
+        if done.rowcount != 1:
+            raise ClaimLost(f"item {item.id} is being read by another reader")
+        set_committed_value(item, "message_id", message_id)
+        return None
+    raise RuntimeError("the e-mail's Message-ID is held by an item that cannot be found")
 
 
 def thread(session, result: ParseResult) -> str | None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import JSON, ForeignKey, Index, Integer, LargeBinary, String, Text, delete
+from sqlalchemy import JSON, ForeignKey, Index, Integer, LargeBinary, String, Text, delete, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from service.casework import retention
@@ -68,6 +68,14 @@ class ReceivedItem(Base):
         Index("ix_received_items_status_partnership", "status", "partnership", "received_at"),
         # The sweep for stalled readings and unqueued items.
         Index("ix_received_items_status_lease", "status", "lease_until"),
+        # One item holds an e-mail's Message-ID; a copy read later (or at the same moment) is a duplicate.
+        Index(
+            "uq_received_items_message_id",
+            "message_id",
+            unique=True,
+            sqlite_where=text("status != 'duplicate'"),
+            postgresql_where=text("status != 'duplicate'"),
+        ),
     )
 
 

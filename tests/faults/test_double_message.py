@@ -1,0 +1,61 @@
+"""Copies of one e-mail (one Message-ID, different bytes: relayed twice, or fetched by IMAP and
+delivered by SMTP) read at the same moment by different readers: one is applied, the others are
+duplicates, and one case is made. The database decides, by a unique index over the items that are
+not duplicates; a check before the write let each reader miss the other. On SQLite and PostgreSQL;
+prints its FIGURE line."""
+
+from __future__ import annotations
+
+import threading
+from email import policy
+
+from sqlalchemy import func, select
+
+from service.casework.models import Case
+from service.db import sessions
+from service.intake import claims, ingest
+from service.intake.models import ReceivedItem
+from service.intake.store import store
+from tests.intake.test_ingest_mail import returned_form
+
+COPIES = 4
+
+
+def test_copies_of_one_email_read_at_once_make_one_case(db_app, capsys):
+    raw = returned_form(message_id="<once@riverside.example>").as_bytes(policy=policy.SMTP)
+    with sessions(db_app)() as session:  # each copy came by another relay: other bytes, one Message-ID
+        ids = [
+            store(session, f"Received: from relay{n}.example\r\n".encode() + raw, channel="smtp").item_id
+            for n in range(COPIES)
+        ]
+    barrier = threading.Barrier(COPIES)
+    outcomes: dict[int, str] = {}
+
+    def read(item_id: int):
+        with db_app.app_context(), sessions(db_app)() as session:
+            barrier.wait()
+            outcome = ingest.read(session, item_id, claim=claims.new_token())
+            outcomes[item_id] = outcome.status if outcome else "not read"
+
+    threads = [threading.Thread(target=read, args=(item_id,)) for item_id in ids]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(120)
+    with sessions(db_app)() as session:
+        made = session.scalar(select(func.count()).select_from(Case))
+        items = session.scalars(select(ReceivedItem).order_by(ReceivedItem.id)).all()
+        statuses = sorted(i.status for i in items)
+        holders = {i.id for i in items if i.status == "accepted"}
+        pointed = {int(i.reason.rsplit("item ", 1)[1].rstrip(")")) for i in items if i.status == "duplicate"}
+        kept = {i.message_id for i in items}
+    with capsys.disabled():
+        print(
+            f"\nFIGURE double message ({db_app.extensions['db_engine'].dialect.name}): {COPIES} copies of one "
+            f"e-mail read at once: {statuses.count('accepted')} applied, {statuses.count('duplicate')} duplicates, "
+            f"cases made {made}"
+        )
+    assert statuses == ["accepted"] + ["duplicate"] * (COPIES - 1), outcomes
+    assert made == 1
+    assert pointed == holders  # each duplicate names the copy that was applied
+    assert kept == {"<once@riverside.example>"}  # every copy keeps its Message-ID
