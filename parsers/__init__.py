@@ -50,10 +50,9 @@ def parse_document(content: bytes, kind: str, *, specs, prefixes, form_id=None) 
     from parsers.blocks import text_blocks
     from parsers.layout import find_reference, read_blocks
 
-    if len(content) > MAX_DOCUMENT_BYTES:
-        raise ParseError(
-            f"refused: the document is {len(content) / 1048576:.1f} MB (at most {MAX_DOCUMENT_BYTES // 1048576} MB)"
-        )
+    limit = MAX_EMAIL_BYTES if kind == "photos" else MAX_DOCUMENT_BYTES  # a set of photos: as an e-mail's
+    if len(content) > limit:
+        raise ParseError(f"refused: the document is {len(content) / 1048576:.1f} MB (at most {limit // 1048576} MB)")
     if kind == "docx":
         return read_docx(content, specs=specs, prefixes=prefixes, form_id=form_id)
     if kind == "pdf":
@@ -76,6 +75,11 @@ def parse_document(content: bytes, kind: str, *, specs, prefixes, form_id=None) 
         from parsers.scan import parse_image
 
         return parse_image(content, specs=specs, prefixes=prefixes, form_id=form_id, heic=kind == "heic")
+    if kind == "photos":
+        from parsers.photoset import unpack
+        from parsers.scan import parse_photos
+
+        return parse_photos(unpack(content), specs=specs, prefixes=prefixes, form_id=form_id)
     raise ParseError(
         refusal(kind) or "not a document: the file is not a Word or OpenDocument document, a PDF, an image or an e-mail"
     )

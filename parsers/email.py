@@ -13,6 +13,7 @@ import re
 from dataclasses import dataclass, field
 from email.policy import EmailPolicy
 from email.utils import getaddresses
+from functools import partial
 
 from parsers.blocks import text_blocks
 from parsers.layout import find_reference, read_blocks
@@ -282,6 +283,7 @@ def _strip_quoted(body: str) -> str:
 def parse_email(content: bytes, kind: str, *, specs, prefixes, form_id=None) -> ParseResult:
     from parsers import MAX_DOCUMENT_BYTES, parse_document, sniff
     from parsers.kinds import DOCUMENTS, IMAGES
+    from parsers.scan import parse_photos
 
     mail = read_msg(content) if kind == "msg" else read_eml(content)
     summary = mail.summary()
@@ -289,29 +291,31 @@ def parse_email(content: bytes, kind: str, *, specs, prefixes, form_id=None) -> 
     if mail.automatic:
         what = "a bounce (delivery failure report)" if mail.automatic == "bounce" else "an automatic reply"
         return ParseResult(kind="email", reference=reference, email=summary, reason=f"not a form: the e-mail is {what}")
+    readers = {"specs": specs, "prefixes": prefixes, "form_id": form_id}
     found: list[ParseResult] = []
     limit = f"(at most {MAX_DOCUMENT_BYTES // 1048576} MB); not read"
     problems: list[str] = [f"{what} {limit}" for what in mail.too_large]
-    # Documents first; a scan or photo attached is read by OCR only when no document holds the form.
-    attached = sorted(
-        ((name, data, sniff(data, name)) for name, data in mail.attachments), key=lambda a: a[2] in IMAGES
-    )
+    # Documents first; the scans and photos attached are read by OCR only when no document holds the
+    # form, together, as the pages of one form in the order attached (parsers.scan.parse_photos).
+    attached = [(name, data, sniff(data, name)) for name, data in mail.attachments]
+    photos = []
     for name, data, attachment_kind in attached:
-        if attachment_kind not in DOCUMENTS or (attachment_kind in IMAGES and found):
+        if attachment_kind not in DOCUMENTS:
             continue
         if len(data) > MAX_DOCUMENT_BYTES:
             problems.append(f"attachment {name} is {len(data) / 1048576:.1f} MB {limit}")
-            continue
-        try:
-            result = parse_document(data, attachment_kind, specs=specs, prefixes=prefixes, form_id=form_id)
-        except ParseError as exc:
-            problems.append(f"attachment {name}: {exc}")
-            continue
-        if result.recognised:
-            result.warnings.insert(0, f"read from attachment {name}")
-            found.append(result)
+        elif attachment_kind in IMAGES:
+            photos.append((name, data))
         else:
-            problems.append(f"attachment {name}: {result.reason}")
+            _read_attachment(
+                f"attachment {name}", partial(parse_document, data, attachment_kind, **readers), found, problems
+            )
+    if photos and not found:
+        names = ", ".join(name for name, _ in photos)
+        what = (
+            f"attachment {names}" if len(photos) == 1 else f"attachments {names} (as one form's pages, in that order)"
+        )
+        _read_attachment(what, partial(parse_photos, photos, **readers), found, problems)
     if found:
         result = max(found, key=lambda r: r.score)
         result.warnings.extend(problems)
@@ -329,6 +333,20 @@ def parse_email(content: bytes, kind: str, *, specs, prefixes, form_id=None) -> 
     result.email = summary
     result.reference = reference or result.reference
     return result
+
+
+def _read_attachment(what: str, read, found: list, problems: list) -> None:
+    """One reading of what is attached: a form found, or the reason none was."""
+    try:
+        result = read()
+    except ParseError as exc:
+        problems.append(f"{what}: {exc}")
+        return
+    if result.recognised:
+        result.warnings.insert(0, f"read from {what}")
+        found.append(result)
+    else:
+        problems.append(f"{what}: {result.reason}")
 
 
 def answers_text(spec, data: dict) -> str:

@@ -12,9 +12,10 @@ from __future__ import annotations
 import io
 import zipfile
 
-DOCUMENTS = ("docx", "pdf", "doc", "odt", "rtf", "image", "heic")  # what parse_document reads
+DOCUMENTS = ("docx", "pdf", "doc", "odt", "rtf", "image", "heic", "photos")  # what parse_document reads
 IMAGES = ("image", "heic")  # read by OCR; HEIC (an iPhone's photos) through pillow-heif
 CONVERTED = ("doc", "odt", "rtf")  # read after LibreOffice makes them a DOCX
+# "photos": photos of one form's pages uploaded together, kept as one set (parsers.photoset)
 
 _REFUSED = {
     "encrypted": "not readable: the Office file is protected by a password; send it again without the password",
@@ -31,7 +32,7 @@ def refusal(kind: str) -> str | None:
 
 
 def sniff(content: bytes, filename: str | None = None) -> str:
-    """pdf, docx, doc, odt, rtf, image, msg, email or text; a kind refusal() explains; or unknown."""
+    """pdf, docx, doc, odt, rtf, image, photos, msg, email or text; a kind refusal() explains; or unknown."""
     name = (filename or "").lower()
     if content.startswith(b"%PDF") or b"%PDF-" in content[:1024]:
         return "pdf"
@@ -74,6 +75,10 @@ def _zip_kind(content: bytes) -> str:
         names = set(archive.namelist())
     except (zipfile.BadZipFile, ValueError, OSError, EOFError):
         return "docx"  # damaged: the Word reader names what is wrong with it
+    from parsers.photoset import MARKER
+
+    if archive.comment == MARKER:
+        return "photos"
     if any(n.startswith("word/") for n in names):
         return "docx"
     if "content.xml" in names:

@@ -45,8 +45,21 @@ def score(spec: FormSpec, found: set[str], full: str) -> tuple[float, int]:
     hits = sum(any(name in found for name in names) for names in lab.scored)
     hits += sum(title in found for title in lab.sections)
     total = len(lab.scored) + len(lab.sections)
-    title_hit = lab.title in full or norm(spec.short_title) in full
-    return (hits + 2 * title_hit) / (total + 2), hits
+    return (hits + 2 * _titled(spec, full)) / (total + 2), hits
+
+
+def _titled(spec: FormSpec, full: str) -> bool:
+    return labels_of(spec).title in full or norm(spec.short_title) in full
+
+
+def first_page_of(blocks: list, specs) -> FormSpec | None:
+    """The form these blocks begin (a form's first page): its title printed on them, and at least
+    MIN_LABELS of its labels; of several, the one whose labels they carry best. A later page, which
+    carries no title, begins none."""
+    found, full = _snippets(blocks)
+    titled = [(score(s, found, full), s) for s in specs if _titled(s, full)]
+    (_, hits), spec = max(titled, key=lambda x: x[0][0], default=((0.0, 0), None))
+    return spec if hits >= MIN_LABELS else None
 
 
 def recognise(blocks: list, specs) -> tuple[FormSpec | None, float, str]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import time
 
-from parsers.layout import find_reference, read_blocks
+from parsers.layout import find_reference, first_page_of, read_blocks
 from parsers.result import ParseError, ParseResult, plain
 
 LOW_CONFIDENCE = 80  # an answer whose least certain word is below this is named for checking
@@ -52,9 +52,65 @@ def parse_scanned_pdf(content: bytes, *, specs, prefixes, form_id=None) -> Parse
     return _read_pages(images, "pdf", specs, prefixes, form_id)
 
 
+def parse_photos(photos: list[tuple[str, bytes]], *, specs, prefixes, form_id=None) -> ParseResult:
+    """Photos or scans of one form's pages, each its own file (name, bytes), in page order, read as
+    that form's pages together, so answers running onto page 2 are joined to page 1's. Bounded as
+    one scan: MAX_PAGES pages and DOCUMENT_SECONDS of OCR for the whole set. A photo that begins
+    another form (its title and labels, read alone) is not read with the first form, nor are those
+    after it: the form the first pages are is read, and the warnings name the photos left out."""
+    from PIL import ImageOps
+
+    from parsers.kinds import IMAGES, sniff
+    from parsers.ocr import MAX_PAGES, open_image
+    from parsers.photoset import too_many
+
+    if len(photos) > MAX_PAGES:
+        raise ParseError(too_many(len(photos)))
+    images: list[list] = []
+    for name, content in photos:
+        kind = sniff(content, name)
+        if kind not in IMAGES:
+            raise ParseError(f"not readable: {name} is not a photo or scan (JPEG, PNG, TIFF or HEIC)")
+        try:
+            opened = open_image(content, heic=kind == "heic")
+            # Turned upright and grey at once: ten phone photos in colour would not fit the reader's memory.
+            images.append([ImageOps.exif_transpose(page).convert("L") for page in opened])
+        except ParseError as exc:
+            raise ParseError(f"{exc} ({name})") from None
+        except (OSError, ValueError, TypeError, SyntaxError) as exc:
+            raise ParseError(f"not readable: {name} is damaged ({plain(exc)})") from None
+        if sum(map(len, images)) > MAX_PAGES:
+            raise ParseError(too_many(sum(map(len, images))))
+    pages = _ocr([page for pages in images for page in pages])
+    begins = [first_page_of(_own_blocks(pages, images, n), specs) for n in range(len(images))]
+    first = form_id or next((spec.id for spec in begins if spec is not None), None)
+    cut = next((n for n in range(1, len(images)) if begins[n] is not None and begins[n].id != first), len(images))
+    kept = sum(len(i) for i in images[:cut])
+    result = _read_ocr(pages[:kept], "image", specs, prefixes, form_id)
+    if cut < len(images):
+        left_out = ", ".join(name for name, _ in photos[cut:])
+        result.warnings.append(
+            f"not read with this form: {left_out} ({photos[cut][0]} begins another form, {begins[cut].title}); "
+            "send that form's pages on their own"
+        )
+    return result
+
+
+def _own_blocks(pages: list, images: list[list], n: int) -> list:
+    """The blocks of image n's pages alone."""
+    from parsers.ocr_layout import blocks_of
+
+    start = sum(len(i) for i in images[:n])
+    return blocks_of(pages[start : start + len(images[n])])
+
+
 def _read_pages(images: list, kind: str, specs, prefixes, form_id) -> ParseResult:
+    return _read_ocr(_ocr(images), kind, specs, prefixes, form_id)
+
+
+def _ocr(images: list) -> list:
+    """Each page image cleaned and read by OCR: (page, words), all within one DOCUMENT_SECONDS."""
     from parsers.ocr import DOCUMENT_SECONDS, prepare, read_words
-    from parsers.ocr_layout import blocks_of, confidences
 
     deadline = time.monotonic() + DOCUMENT_SECONDS
     pages = []
@@ -64,6 +120,13 @@ def _read_pages(images: list, kind: str, specs, prefixes, form_id) -> ParseResul
         except (OSError, ValueError, TypeError, KeyError, IndexError, SyntaxError, ZeroDivisionError) as exc:
             raise ParseError(f"not readable: page {n + 1} of the image is damaged ({plain(exc)})") from None
         pages.append((page, read_words(page.text, n, deadline)))
+    return pages
+
+
+def _read_ocr(pages: list, kind: str, specs, prefixes, form_id) -> ParseResult:
+    """The form read from OCR's pages together (continuation: an answer may run onto the next page)."""
+    from parsers.ocr_layout import blocks_of, confidences
+
     words = [w for _, ws in pages for w in ws]
     if not words:
         raise ParseError("not readable: OCR found no words on the scan (blank, too faint, or not a page)")
@@ -85,7 +148,7 @@ def _read_pages(images: list, kind: str, specs, prefixes, form_id) -> ParseResul
                 f"'{answer.label}': OCR was unsure ({answer.confidence:.0f}%); check it against the page image"
             )
     result.confirm = CONFIRM
-    result.warnings.insert(0, f"read by OCR from {len(images)} page image{'s' if len(images) > 1 else ''}")
+    result.warnings.insert(0, f"read by OCR from {len(pages)} page image{'s' if len(pages) > 1 else ''}")
     return result
 
 

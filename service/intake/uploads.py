@@ -66,6 +66,16 @@ def store_upload(
     return batch, outcomes
 
 
+def photos_of_one_form(photos: list[tuple[str, bytes]]) -> tuple[str, bytes, str]:
+    """Photos of one form's pages, in the order chosen, as the one file stored and read as that form
+    (parsers.photoset keeps each photo's bytes as they came), named as a person knows them:
+    "3 photos: IMG_1.jpg, IMG_2.jpg, IMG_3.jpg"."""
+    from parsers.photoset import CONTENT_TYPE, pack
+
+    name = f"{len(photos)} photos: " + ", ".join(name for name, _ in photos)
+    return name, pack(photos), CONTENT_TYPE
+
+
 def batch_states(session: Session, batch: UploadBatch) -> list[FileState]:
     ids = [f["item_id"] for f in batch.files if f["item_id"] is not None]
     items = {i.id: i for i in session.scalars(select(ReceivedItem).where(ReceivedItem.id.in_(ids)))} if ids else {}

@@ -1,13 +1,17 @@
-"""The upload page: a business unit uploads returned forms (DOCX, PDF, e-mails), each stored and
-queued at once ("received as item N"), then follows the batch as the workers read them: each file's
-state and the batch's progress, the page refreshing itself (no JavaScript) while any is unread."""
+"""The upload page: a business unit uploads returned forms (DOCX, PDF, e-mails, scans and photos), each
+stored and queued at once ("received as item N"), then follows the batch as the workers read them: each
+file's state and the batch's progress, the page refreshing itself (no JavaScript) while any is unread.
+Photos of one form taken page by page, when the box says so, are kept together as one item and read as
+that form's pages (parsers.photoset)."""
 
 from __future__ import annotations
+
+import re
 
 from flask import abort, current_app, redirect, render_template, request, url_for
 from flask_login import current_user
 from flask_wtf import FlaskForm
-from wtforms import SelectField
+from wtforms import BooleanField, SelectField
 
 from service import db
 from service.intake import jobs, uploads
@@ -17,11 +21,12 @@ from service.workspace import bp
 from service.workspace.auth import allowed_partnerships, requires
 from service.workspace.common import audit_here, refresh, registry
 
-ACCEPT = ".docx,.pdf,.eml,.msg"
+ACCEPT = ".docx,.pdf,.eml,.msg,.jpg,.jpeg,.png,.tif,.tiff,.heic"
 
 
 class UploadForm(FlaskForm):
     partnership = SelectField("Partnership the forms are from", validate_choice=False)
+    pages = BooleanField("These photos are the pages of one form")
 
 
 def _choices() -> list[tuple[str, str]]:
@@ -66,6 +71,11 @@ def upload_files():
         error = f"Upload at most {uploads.MAX_FILES} files at a time (you chose {len(chosen)})"
         return _page(form, [{"text": error, "href": "#files"}], 400)
     files = [(f.filename[:200], f.read(MAX_INPUT_BYTES + 1), f.mimetype or None) for f in chosen]
+    if form.pages.data and len(files) > 1:
+        problem = _not_pages(files)
+        if problem:
+            return _page(form, [{"text": problem, "href": "#files"}], 400)
+        files = [uploads.photos_of_one_form([(name, content) for name, content, _ in sorted(files, key=_page_order)])]
     batch, outcomes = uploads.store_upload(db.session(), files, uploaded_by=current_user.email, partnership=partnership)
     audit_here("intake.upload", partnership=partnership, detail=f"{len(files)} files, items " + ", ".join(
         str(o.item_id) for o in outcomes
@@ -73,6 +83,28 @@ def upload_files():
     db.session().commit()
     jobs.enqueue(current_app._get_current_object(), [o.item_id for o in outcomes if o.status == "received"])
     return redirect(url_for("workspace.upload_batch", batch_id=batch.id))
+
+
+def _not_pages(files: list[tuple[str, bytes, str | None]]) -> str | None:
+    """Why the files cannot be read as the photos of one form's pages, or None."""
+    from parsers import sniff
+    from parsers.kinds import IMAGES
+    from parsers.ocr import MAX_PAGES
+
+    if len(files) > MAX_PAGES:
+        return f"Choose at most {MAX_PAGES} photos of one form's pages (you chose {len(files)})"
+    others = [name for name, content, _ in files if sniff(content, name) not in IMAGES]
+    if others:
+        return (
+            f"{', '.join(others)} {'is not a photo or scan' if len(others) == 1 else 'are not photos or scans'} "
+            "(JPEG, PNG, TIFF or HEIC): choose only the photos of one form's pages, or untick the box"
+        )
+    return None
+
+
+def _page_order(file: tuple) -> list:
+    """File names in the order people count them: IMG_2 before IMG_10."""
+    return [int(part) if part.isdigit() else part.lower() for part in re.split(r"(\d+)", file[0])]
 
 
 @bp.route("/upload/<batch_id>")

@@ -124,11 +124,9 @@ def scanned(pdf: bytes, how: Spoil, fmt: str) -> bytes:
     written by pillow-heif), tiff (every page) or pdf."""
     pages = [spoil(p, how) for p in pages_of(pdf, how.dpi)]
     out = io.BytesIO()
-    if fmt == "jpeg" and how.frame < 1:
-        pages[0].save(out, format="JPEG", quality=how.quality or 90)  # a phone's photo says no resolution
-    elif fmt == "jpeg":
-        pages[0].save(out, format="JPEG", quality=how.quality or 90, dpi=(how.dpi, how.dpi))
-    elif fmt == "png":
+    if fmt == "jpeg":
+        return _jpeg(pages[0], how)
+    if fmt == "png":
         pages[0].save(out, format="PNG", dpi=(how.dpi, how.dpi))
     elif fmt == "tiff":
         pages[0].save(out, format="TIFF", save_all=True, append_images=pages[1:], compression="tiff_lzw")
@@ -142,6 +140,35 @@ def scanned(pdf: bytes, how: Spoil, fmt: str) -> bytes:
     else:
         raise ValueError(fmt)
     return out.getvalue()
+
+
+def photos(pdf: bytes, how: Spoil) -> list[bytes]:
+    """Each page of the document as a JPEG of its own, as a phone takes them (or a copier that scans
+    each page to its own file)."""
+    return [_jpeg(spoil(page, how), how) for page in pages_of(pdf, how.dpi)]
+
+
+def _jpeg(page: Image.Image, how: Spoil) -> bytes:
+    out = io.BytesIO()
+    if how.frame < 1:
+        page.save(out, format="JPEG", quality=how.quality or 90)  # a phone's photo says no resolution
+    else:
+        page.save(out, format="JPEG", quality=how.quality or 90, dpi=(how.dpi, how.dpi))
+    return out.getvalue()
+
+
+def on_page(pdf: bytes, want: dict, number: int) -> set[str]:
+    """The typed values printed on page `number` (from 1) of the document and on no page before it."""
+    import pypdfium2 as pdfium
+
+    document = pdfium.PdfDocument(pdf)
+    document.init_forms()
+    try:
+        texts = [" ".join(document[i].get_textpage().get_text_range().split()) for i in range(number)]
+    finally:
+        document.close()
+    values = {k: " ".join(v.split())[:25] for k, v in typed_values(want).items()}
+    return {k for k, v in values.items() if v in texts[-1] and not any(v in t for t in texts[:-1])}
 
 
 # --- how much came back --------------------------------------------------------------------------

@@ -23,6 +23,8 @@ from tests.parsers.scans import (
     PHONE,
     distance,
     misread,
+    on_page,
+    photos,
     read_as_text,
     read_back,
     scanned,
@@ -203,3 +205,96 @@ def test_a_ticked_answer_is_as_sure_as_its_options_words_not_the_questions():
     answer = Answer([c.value for c in ticked], nature.label)
     assert ticked_confidence(spec, "nature", answer, words) == 43.0
     assert ticked_confidence(spec, "child_name", Answer("x", "Child"), words) is None  # not a tick
+
+
+def _mail(photographs: list[tuple[str, bytes]]) -> bytes:
+    from email.message import EmailMessage
+
+    message = EmailMessage()
+    message["From"], message["To"] = "amira.haddad@health.example", "escalations@escalate.example"
+    message["Subject"] = "Appendix 5 (photos)"
+    message.set_content("Photos of the form attached, page 1 first.")
+    for name, content in photographs:
+        message.add_attachment(content, maintype="image", subtype="jpeg", filename=name)
+    return message.as_bytes()
+
+
+def test_a_form_photographed_page_by_page_and_emailed_is_read_as_one_form():
+    """Appendix 5's answers run onto page 2 (its agencies' response, the actions, comments). Each page
+    photographed on its own and attached to one e-mail, the photos are read together as the form's
+    pages: page 2's values come back, as a copier's scan of the whole document reads them. (Before,
+    each photo was read on its own and the best kept: page 2's nine values were lost.)"""
+    spec = registry().form("kirklees-appendix-5")
+    want = validate_data(spec, sample(spec.id))
+    pdf = render(spec, want, "pdf")
+    second = on_page(pdf, want, 2)
+    assert len(second) >= 8  # the test's premise: answers on page 2 that page 1 has not got
+    shots = [(f"IMG_204{n}.jpg", photo) for n, photo in enumerate(photos(pdf, COPIER), 1)]
+    result = parse_safely(_mail(shots), "photos.eml")  # in the worker, within its limits
+    assert result.kind == "email" and result.form_id == spec.id, result.reason
+    got = read_as_text(result.canonical(spec)[0])
+    whole = read_as_text(parse(scanned(pdf, COPIER, "tiff"), "scan.tiff").canonical(spec)[0])
+    typed = typed_values(want)
+    assert {k: got.get(k) for k in second} == {k: whole.get(k) for k in second}
+    assert sum(got.get(k) == typed[k] for k in second) >= len(second) - 1, misread(want, result.canonical(spec)[0])
+    assert result.warnings[0] == "read from attachments IMG_2041.jpg, IMG_2042.jpg (as one form's pages, in that order)"
+    assert result.warnings[1] == "read by OCR from 2 page images" and result.confirm
+
+
+def test_photos_of_two_forms_read_the_first_form_and_name_the_photo_left_out():
+    """A photo that begins another form (its title and labels) is not read into the first: the form
+    the first photo is comes back, without the other's answers, and the warning names what was left."""
+    first, other = registry().form("sscp-outcome-resolution-notice"), registry().form("gloucestershire-dispute-record")
+    shots = [
+        ("notice.jpg", photos(render(first, sample(first.id), "pdf"), CLEAN)[0]),
+        ("dispute.jpg", photos(render(other, sample(other.id), "pdf"), CLEAN)[0]),
+    ]
+    result = parse(_mail(shots), "photos.eml")
+    assert result.form_id == first.id, result.reason
+    assert result.answers["role"].value == "Director of Nursing"
+    theirs = set(typed_values(validate_data(other, sample(other.id))).values())
+    assert not theirs & {str(answer.value) for answer in result.answers.values()}
+    assert result.warnings[1] == "read by OCR from 1 page image"
+    assert (
+        f"not read with this form: dispute.jpg (dispute.jpg begins another form, {other.title}); "
+        "send that form's pages on their own"
+    ) in result.warnings
+
+
+def test_more_photos_than_one_form_has_pages_are_refused_before_any_is_read():
+    import io
+
+    from PIL import Image
+
+    from parsers.ocr import MAX_PAGES
+
+    out = io.BytesIO()
+    Image.new("L", (40, 40), 255).save(out, format="JPEG")
+    shots = [(f"IMG_{n}.jpg", out.getvalue() + bytes([n])) for n in range(MAX_PAGES + 1)]  # each its own file
+    result = parse(_mail(shots), "photos.eml")
+    assert not result.recognised
+    assert f"refused: {MAX_PAGES + 1} photos or scans are more pages than one form has" in result.reason
+    assert result.reason.startswith("the e-mail carries no form: attachments IMG_0.jpg, IMG_1.jpg")
+
+
+def test_a_set_of_photos_keeps_each_photos_bytes_and_is_read_only_within_bounds():
+    import io
+    import zipfile
+
+    from parsers import sniff
+    from parsers.photoset import MARKER, pack, unpack
+
+    shots = [("IMG_1.jpg", b"\xff\xd8\xff first"), ("scan 2.png", b"\x89PNG\r\n\x1a\n second")]
+    packed = pack(shots)
+    assert sniff(packed, "2 photos: IMG_1.jpg, scan 2.png") == "photos"
+    assert unpack(packed) == shots and pack(shots) == packed  # the same photos: the same bytes (a duplicate)
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("01-IMG_1.jpg", b"\xff\xd8\xff" + b"\0" * 1000)
+    assert sniff(out.getvalue(), "photos.zip") == "zip"  # a zip not made here is refused as before
+    with zipfile.ZipFile(out, "a") as archive:
+        archive.comment = MARKER
+    with pytest.raises(ParseError, match="compressed"):
+        parse(out.getvalue(), "photos.zip")  # marked as a set, but compressed: never inflated
+    with pytest.raises(ParseError, match="refused: 11 photos or scans are more pages than one form has"):
+        parse(pack([(f"IMG_{n}.jpg", b"\xff\xd8\xff") for n in range(11)]), "set")

@@ -7,22 +7,29 @@ from __future__ import annotations
 import datetime as dt
 import io
 import json
+import shutil
 
 import pytest
 from bs4 import BeautifulSoup
+from PIL import Image
 from sqlalchemy import select
 
 from app import create_app
+from forms import registry
+from forms.schema import validate_data
 from service.casework import directory
 from service.db import sessions
+from service.documents.records import render
 from service.intake import claims, jobs
+from service.intake.models import ReceivedItem
+from tests.conftest import sample
 from tests.intake.test_ingest import document
 from tests.workspace.support import csrf_from, signed_in, ws_app_fixture, ws_session_fixture  # noqa: F401
 
 
-def upload(client, files: list[tuple[str, bytes]]):
+def upload(client, files: list[tuple[str, bytes]], **fields):
     token = csrf_from(client.get("/workspace/upload").get_data(as_text=True))
-    data = {"csrf_token": token, "files": [(io.BytesIO(content), name) for name, content in files]}
+    data = {"csrf_token": token, "files": [(io.BytesIO(content), name) for name, content in files], **fields}
     return client.post("/workspace/upload", data=data, content_type="multipart/form-data")
 
 
@@ -58,6 +65,60 @@ def test_upload_needs_a_file(ws_app):
     client = signed_in(ws_app, "bu@kirklees.example", "business-unit", "kirklees")
     page = upload(client, [])
     assert page.status_code == 400 and "Choose the returned forms to upload" in page.get_data(as_text=True)
+
+
+@pytest.mark.skipif(shutil.which("tesseract") is None, reason="Tesseract is not installed")
+def test_photos_of_one_forms_pages_uploaded_together_are_read_as_that_form(ws_app):
+    """Appendix 5 photographed page by page: uploaded with the box ticked, the photos are kept as one
+    item, every photo's bytes as they came, shown by their names, and read together as the form's
+    pages (page 2's answers joined to page 1's), in the order of their names."""
+    from parsers.photoset import unpack
+    from tests.parsers.scans import COPIER, on_page, photos, read_as_text, typed_values
+
+    spec = registry().form("kirklees-appendix-5")
+    want = validate_data(spec, sample(spec.id))
+    pdf = render(spec, want, "pdf")
+    first, second = photos(pdf, COPIER)
+    client = signed_in(ws_app, "bu@kirklees.example", "business-unit", "kirklees")
+    answer = upload(client, [("IMG_10.jpg", second), ("IMG_9.jpg", first)], pages="y")  # IMG_9 is page 1
+    found = rows(client.get(answer.headers["Location"]))
+    assert [r[0] for r in found] == ["2 photos: IMG_9.jpg, IMG_10.jpg"] and found[0][2] == "Quarantined"
+    with sessions(ws_app)() as session:
+        item = session.scalars(select(ReceivedItem)).one()
+        assert unpack(item.raw) == [("IMG_9.jpg", first), ("IMG_10.jpg", second)]  # byte for byte
+        assert item.form_id == spec.id and item.parsed["confirm"], item.reason
+        got = read_as_text(item.parsed["data"])
+    typed = typed_values(want)
+    page_two = on_page(pdf, want, 2)
+    assert sum(got.get(k) == typed[k] for k in page_two) >= len(page_two) - 1, {k: got.get(k) for k in page_two}
+    page = client.get(f"/workspace/quarantine/{item.id}").get_data(as_text=True)
+    assert "Download 2 photos: IMG_9.jpg, IMG_10.jpg</a> (together in one zip file" in page
+    original = client.get(f"/workspace/quarantine/{item.id}/original")
+    assert original.headers["Content-Disposition"].endswith(f"received-{item.id}-photos.zip")
+    assert original.mimetype == "application/zip" and unpack(original.get_data())[1] == ("IMG_10.jpg", second)
+
+
+def test_files_that_are_not_one_forms_photos_are_refused_with_the_box_ticked(ws_app):
+    client = signed_in(ws_app, "bu@kirklees.example", "business-unit", "kirklees")
+    out = io.BytesIO()
+    Image.new("L", (40, 40), 255).save(out, format="PNG")
+    photo = out.getvalue()
+    for files, error in [
+        (
+            [("IMG_1.png", photo), ("notes.docx", document("kirklees-appendix-5"))],
+            "notes.docx is not a photo or scan (JPEG, PNG, TIFF or HEIC): choose only the photos of one "
+            "form's pages, or untick the box",
+        ),
+        ([(f"IMG_{n}.png", photo) for n in range(11)], "Choose at most 10 photos of one form's pages (you chose 11)"),
+    ]:
+        page = upload(client, files, pages="y")
+        soup = BeautifulSoup(page.get_data(as_text=True), "html.parser")
+        assert page.status_code == 400
+        summary = soup.select_one(".govuk-error-summary a")
+        assert summary.get_text(strip=True) == error and summary["href"] == "#files"
+        assert soup.select_one("#pages").has_attr("checked")  # the person's choice kept
+    with sessions(ws_app)() as session:
+        assert session.scalars(select(ReceivedItem)).first() is None  # nothing stored
 
 
 @pytest.fixture
