@@ -19,6 +19,11 @@ CONTENT_TYPE = "application/zip"
 _WHEN = (1980, 1, 1, 0, 0, 0)  # a fixed time: the same photos make the same bytes (a duplicate is known)
 
 
+def is_set(content_type: str | None, filename: str | None) -> bool:
+    """Whether a kept file is a set of photos made here (a zip a person sent keeps its own name)."""
+    return content_type == CONTENT_TYPE and not (filename or "").lower().endswith(".zip")
+
+
 def pack(photos: list[tuple[str, bytes]]) -> bytes:
     """The photos (name, bytes), in page order, as one set."""
     out = io.BytesIO()

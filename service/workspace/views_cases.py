@@ -86,10 +86,10 @@ class CloseForm(FlaskForm):
 def safe_download_name(submission, reference: str) -> tuple[str, str]:
     """A file name of plain characters and the content type its extension allows; the photos of one
     form's pages kept together (parsers.photoset) as the zip they are."""
-    from parsers.photoset import CONTENT_TYPE
+    from parsers import photoset
 
-    if submission.content_type == CONTENT_TYPE and not (submission.filename or "").lower().endswith(".zip"):
-        return f"{reference}-photos.zip", CONTENT_TYPE
+    if photoset.is_set(submission.content_type, submission.filename):
+        return f"{reference}-photos.zip", photoset.CONTENT_TYPE
     name = submission.filename or f"{reference}-submission-{submission.id}"
     name = re.sub(r"[^A-Za-z0-9._-]+", "_", name.rsplit("/", 1)[-1].rsplit("\\", 1)[-1]).strip("._") or "original"
     extension = ("." + name.rsplit(".", 1)[-1].lower()) if "." in name else ""

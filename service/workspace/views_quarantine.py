@@ -15,6 +15,7 @@ from sqlalchemy import select
 from wtforms import SelectField, StringField
 from wtforms.validators import Length, Optional
 
+from parsers import photoset
 from service import db
 from service.intake import jobs, review
 from service.intake.models import ReceivedItem
@@ -105,6 +106,7 @@ def _detail(
         reading=reading,
         questions=questions,
         preview={"kind": "none"} if being_read else _preview(item),
+        photo_set=photoset.is_set(item.content_type, item.filename),
         release_form=ReleaseForm(formdata=None),
         errors=errors or [],
     ), status
