@@ -47,6 +47,8 @@ def ingest_command(
     the person vouching sees each outcome."""
     if trusted and not (vouched_by or "").strip():
         raise click.UsageError("--trusted needs --by: the address of the person who vouches for these files")
+    if partnership or form_id:
+        _known(partnership, form_id)
     app = _command_app(whole=read_now or trusted)
     inputs = ((path.name, path.read_bytes()) for path in paths)
     with app.app_context():
@@ -56,6 +58,24 @@ def ingest_command(
             lines = _store_and_queue(app, paths, inputs, partnership, form_id)
         for line in lines:
             click.echo(json.dumps(line, ensure_ascii=False))
+
+
+def _known(partnership: str | None, form_id: str | None) -> None:
+    """Refuse, before anything is stored, a partnership or form this service does not have (an item
+    stored under a mistyped one would wait for a form no pack holds). Loads the packs only when asked."""
+    from forms import registry
+
+    packs = registry()
+    if partnership and partnership not in {p.id for p in packs.packs}:
+        known = ", ".join(sorted(p.id for p in packs.packs))
+        raise click.BadParameter(f"no partnership '{partnership}' here (one of: {known})", param_hint="--partnership")
+    if form_id:
+        forms = sorted(f for f, spec in packs.forms.items() if partnership in (None, spec.partnership))
+        if form_id not in forms:
+            where = f" of {partnership}" if partnership else ""
+            raise click.BadParameter(
+                f"no form '{form_id}'{where} here (one of: {', '.join(forms)})", param_hint="--form"
+            )
 
 
 def _command_app(*, whole: bool) -> Flask:

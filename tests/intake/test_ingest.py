@@ -12,6 +12,7 @@ from forms import registry
 from forms.schema import validate_data
 from service.casework import cases
 from service.casework.models import OutboxMessage, RoutingDecision, Submission
+from service.db import sessions
 from service.documents.records import render
 from service.intake import ingest, review
 from service.intake.models import ReceivedItem
@@ -342,3 +343,20 @@ def test_child_details_on_a_form_that_carries_none_are_quarantined_with_the_reas
     assert "must not include a child's or family's details" in outcome.reason
     assert "date of birth" in outcome.reason
     assert count(db_session, Submission) == 0
+
+
+def test_flask_ingest_refuses_a_partnership_or_form_it_does_not_have_before_storing(db_app, tmp_path):
+    path = tmp_path / "k5.docx"
+    path.write_bytes(document("kirklees-appendix-5"))
+    runner = db_app.test_cli_runner()
+    mistyped = runner.invoke(args=["ingest", "--partnership", "kirkless", str(path)])
+    assert (
+        mistyped.exit_code == 2
+        and "no partnership 'kirkless' here (one of: gloucestershire, kirklees" in mistyped.output
+    )
+    elsewhere = runner.invoke(args=["ingest", "--partnership", "sscp", "--form", "kirklees-appendix-5", str(path)])
+    assert elsewhere.exit_code == 2 and "no form 'kirklees-appendix-5' of sscp here" in elsewhere.output
+    with sessions(db_app)() as session:
+        assert session.scalar(select(func.count()).select_from(ReceivedItem)) == 0
+    stored = runner.invoke(args=["ingest", "--partnership", "kirklees", "--form", "kirklees-appendix-5", str(path)])
+    assert stored.exit_code == 0, stored.output
