@@ -95,6 +95,9 @@ class Case(Base):
     learning: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    # When it was closed as resolved: the retention period runs from here (an outcome edited after
+    # closing changes updated_at, never this).
+    closed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
 
     stages: Mapped[list[CaseStage]] = relationship(
         back_populates="case", order_by="CaseStage.id", cascade="all, delete-orphan"

@@ -1,7 +1,7 @@
 """Retention: cases closed more than `RETENTION_YEARS` ago are purged, each purge audited.
 
-A case counts as closed on the day it was resolved (its `updated_at` when resolved; a resolved case
-is not changed afterwards). The purge deletes everything of the case, in one transaction per batch:
+A case counts as closed on the day it was resolved (its `closed_at`; an outcome or de-brief edited
+afterwards does not move it). The purge deletes everything of the case, in one transaction per batch:
 the case with its stages, submissions and original files, routing, outbox rows, notes and drafts
 (database cascades); every received item (raw file and parsed answers) threaded to it or to one of
 its submissions; its child protection conference row with the agency's responses, and the
@@ -44,9 +44,9 @@ def due_for_purge(session: Session, years: int, now: dt.datetime, limit: int | N
     if years < 1:
         raise ValueError("the retention period must be at least 1 year")
     query = (
-        select(Case.reference, Case.partnership, Case.updated_at)
-        .where(Case.status == "resolved", Case.updated_at < cutoff(now, years))
-        .order_by(Case.updated_at, Case.id)
+        select(Case.reference, Case.partnership, Case.closed_at)
+        .where(Case.status == "resolved", Case.closed_at < cutoff(now, years))
+        .order_by(Case.closed_at, Case.id)
     )
     if limit:
         query = query.limit(limit)

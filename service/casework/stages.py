@@ -194,11 +194,11 @@ def record_outcome(
             closed = session.execute(
                 update(Case)
                 .where(Case.id == case.id, Case.status == "open")
-                .values(status="resolved", current_due=None)
+                .values(status="resolved", current_due=None, closed_at=now)
             )
             if closed.rowcount != 1:
                 raise CaseError(f"{case.reference} is already closed")
-            case.status, case.current_due = "resolved", None
+            case.status, case.current_due, case.closed_at = "resolved", None, now
         case.updated_at = now
         session.commit()
         return case

@@ -53,7 +53,9 @@ OLD = NOW - dt.timedelta(days=365 * 7)
 
 
 def _close(session, reference: str, when: dt.datetime) -> None:
-    session.execute(update(Case).where(Case.reference == reference).values(status="resolved", updated_at=when))
+    session.execute(
+        update(Case).where(Case.reference == reference).values(status="resolved", updated_at=when, closed_at=when)
+    )
     session.commit()
 
 
@@ -132,3 +134,18 @@ def test_a_purged_case_leaves_nothing_in_any_table(ws_app, ws_session):
     ingested = next(e for e in entries if e.case_reference == outcome.reference)
     assert "1 received item" in ingested.detail and "1 submission" in ingested.detail
     assert any("1 conference" in e.detail for e in entries)
+
+
+def test_the_period_runs_from_the_close_not_from_a_later_edit(ws_app, ws_session):
+    """An outcome edited after closing moved the clock (it ran from updated_at): the case was kept
+    past the period. It runs from closed_at, which only the close sets."""
+    from service.casework import stages
+
+    closed = submit_sample(ws_app, "kirklees-appendix-5", now=OLD)
+    with ws_app.app_context():
+        stages.record_outcome(ws_session, closed.reference, outcome="Agreed a joint visit", resolved=True, now=OLD)
+        stages.record_outcome(ws_session, closed.reference, learning="Share the plan sooner", now=NOW)
+    case = ws_session.scalar(select(Case).where(Case.reference == closed.reference))
+    assert case.closed_at == OLD and case.updated_at == NOW
+    assert [d.reference for d in retention.due_for_purge(ws_session, 6, NOW)] == [closed.reference]
+    assert retention.due_for_purge(ws_session, 8, NOW) == []

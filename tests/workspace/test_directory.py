@@ -77,7 +77,9 @@ def test_import_and_export_beside_the_page(ws_app, ws_session):
 
 
 def _close(ws_session, reference: str, when: dt.datetime) -> None:
-    ws_session.execute(update(Case).where(Case.reference == reference).values(status="resolved", updated_at=when))
+    ws_session.execute(
+        update(Case).where(Case.reference == reference).values(status="resolved", updated_at=when, closed_at=when)
+    )
     ws_session.commit()
 
 
