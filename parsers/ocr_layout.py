@@ -19,7 +19,9 @@ from parsers.ocr import Page, Word
 from parsers.result import squash
 
 GAP = 2.0  # line heights: a gap wider than this between words divides cells
-MARK_JUNK = re.compile(r"^[()\[\]{}_|Oo0©®@eCcQ°*•■□☐☒☑xX]{1,3}[.,]?$")  # what OCR makes of a drawn box or circle
+# What OCR makes of a drawn box or circle; a box with a tick in it is a V within the box's sides ("[V|",
+# as a copier's scan reads), never a V alone (an initial).
+MARK_JUNK = re.compile(r"^(?:[()\[\]{}_|Oo0©®@eCcQ°*•■□☐☒☑xX]{1,3}[.,]?|[\[({|]?[Vv✓][|\])}])$")
 FILLED = 0.12  # share of dark pixels inside a mark's middle for it to count as ticked
 GLUED = re.compile(r"^[©®@OQ0o]{1,2}[/(\[]?(?=[A-Z][a-z])|^[©®@](?=[A-Za-z])")  # a mark read into its option's word
 RULE = re.compile(r"^[_|\[\]{}]+$")  # a ruling line or box side read as a character
