@@ -99,7 +99,7 @@ _NAMING_WORDS = {
     "nan",
 }
 _NHS = re.compile(r"(?<![\d-])(\d{3})[ -]?(\d{3})[ -]?(\d{4})(?![\d-])")
-_POSTCODE = re.compile(r"\b([A-Z]{1,2}\d[A-Z\d]?) ?(\d[A-Z]{2})\b")
+POSTCODE = re.compile(r"\b([A-Z]{1,2}\d[A-Z\d]?) ?(\d[A-Z]{2})\b")  # also parsers.ocr_shapes
 _STREET = re.compile(
     r"\b(?:Flat \d+[A-Za-z]?,? )?\d{1,4}[A-Za-z]?,? (?:[A-Z][a-z'’]+ ){1,3}"
     r"(?:Road|Rd|Street|St|Avenue|Ave|Lane|Close|Drive|Crescent|Way|Court|Gardens|Terrace|Place|Grove|"
@@ -218,8 +218,8 @@ def find(text: str) -> str | None:
             return "an NHS number"
     if _DOB.search(text):
         return "a date of birth"
-    if _POSTCODE.search(text):
-        return f"a postcode ({_POSTCODE.search(text).group(0)})"
+    if POSTCODE.search(text):
+        return f"a postcode ({POSTCODE.search(text).group(0)})"
     street = _STREET.search(text)
     if street:
         return f"an address ({street.group(0).strip()})"

@@ -19,7 +19,9 @@ from parsers.ocr import Page, Word
 from parsers.result import squash
 
 GAP = 2.0  # line heights: a gap wider than this between words divides cells
-MARK_JUNK = re.compile(r"^[()\[\]{}_|Oo0©®@eCcQ°*•■□☐☒☑xX]{1,3}[.,]?$")  # what OCR makes of a drawn box or circle
+# What OCR makes of a drawn box or circle; a box with a tick in it is a V within the box's sides ("[V|",
+# as a copier's scan reads), never a V alone (an initial).
+MARK_JUNK = re.compile(r"^(?:[()\[\]{}_|Oo0©®@eCcQ°*•■□☐☒☑xX]{1,3}[.,]?|[\[({|]?[Vv✓][|\])}])$")
 FILLED = 0.12  # share of dark pixels inside a mark's middle for it to count as ticked
 GLUED = re.compile(r"^[©®@OQ0o]{1,2}[/(\[]?(?=[A-Z][a-z])|^[©®@](?=[A-Za-z])")  # a mark read into its option's word
 RULE = re.compile(r"^[_|\[\]{}]+$")  # a ruling line or box side read as a character
@@ -105,7 +107,7 @@ def mark(image, words: list[Word], height: float) -> tuple[str | None, list[Word
             first.left - 0.1 * height,
             first.bottom + 0.4 * height,
         )
-    box = _ink_box(image, region)
+    box = _ink_box(image, region, height)
     if box is None or _touches(box, region):  # a table's ruling passes through, a mark stands alone
         return None, words
     x0, y0, x1, y1 = box
@@ -143,16 +145,43 @@ def _crop(image, region):
     return image.crop((x0, y0, x1, y1)), (x0, y0)
 
 
-def _ink_box(image, region):
-    """The bounding box (page pixels) of the dark pixels in `region`, or None."""
+def _ink_box(image, region, height: float):
+    """The bounding box (page pixels) of the shape drawn in `region` nearest its middle, or None: the
+    run of inked rows around the middle, then the widest run of inked columns within those rows
+    (letters closer than a quarter of the line's height are one run: a word, never a mark). The next
+    option's mark above or below, or the blurred edge of the option's first letter beside it, is
+    apart from the mark by white (a copier's blur and skew bring them within the region); a ruling
+    that passes through is not, and makes the shape reach the region's edge."""
     cropped = _crop(image, region)
     if cropped is None:
         return None
     part, (x0, y0) = cropped
-    box = part.point(lambda v: 255 if v < 128 else 0).getbbox()
-    if box is None:
+    ink = part.point(lambda v: 255 if v < 128 else 0)
+    rows = _runs(ink.getprojection()[1])
+    if not rows:
         return None
-    return box[0] + x0, box[1] + y0, box[2] + x0, box[3] + y0
+    middle = ink.height / 2
+    top, bottom = min(rows, key=lambda r: 0 if r[0] <= middle < r[1] else min(abs(r[0] - middle), abs(r[1] - middle)))
+    band = ink.crop((0, top, ink.width, bottom))
+    left, right = max(_runs(band.getprojection()[0], 0.25 * height), key=lambda r: r[1] - r[0])
+    box = band.crop((left, 0, right, band.height)).getbbox()
+    return left + x0, top + box[1] + y0, right + x0, top + box[3] + y0
+
+
+def _runs(inked: list[int], gap: float = 0) -> list[tuple[int, int]]:
+    """[start, end) of each run of non-zero entries (a projection's inked rows or columns); runs
+    apart by less than `gap` are one."""
+    runs: list[tuple[int, int]] = []
+    start = None
+    for n, value in enumerate([*inked, 0]):
+        if value and start is None:
+            start = n
+            if runs and start - runs[-1][1] < gap:
+                start = runs.pop()[0]
+        elif not value and start is not None:
+            runs.append((start, n))
+            start = None
+    return runs
 
 
 def _ink(image, region) -> float:

@@ -4,7 +4,8 @@ Each page is cleaned and read by OCR (parsers.ocr), its words become blocks (par
 and the form is recognised and read as any other. What OCR reads is never applied unseen: the
 result says a person must confirm it (`confirm`), every answer carries its confidence, and an
 answer OCR was unsure of (handwriting, a smudge) is named in the warnings, to be checked against
-the page image kept with the original.
+the page image kept with the original. Where a value's shape is certain (a postcode, a phone number,
+a date field, a case reference), a letter OCR read for a digit is put right, and the warnings say so.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 import time
 
 from parsers.layout import find_reference, first_page_of, read_blocks
+from parsers.ocr_shapes import in_date, in_text, reference
 from parsers.result import ParseError, ParseResult, plain
 
 LOW_CONFIDENCE = 80  # an answer whose least certain word is below this is named for checking
@@ -134,6 +136,12 @@ def _read_ocr(pages: list, kind: str, specs, prefixes, form_id) -> ParseResult:
     result = read_blocks(blocks, kind, specs, continuation=True, form_id=form_id)
     text = " ".join(w.text for w in words)
     result.reference = find_reference(text, prefixes)
+    if result.reference is None:
+        result.reference, changes = reference(text, prefixes)
+        result.warnings += [
+            f"the case reference OCR read as '{was}' was taken as {now}; check it against the page image"
+            for was, now, _ in changes
+        ]
     if not result.recognised:
         result.reason = f"{result.reason} (read from a scan or photo by OCR)"
         return result
@@ -147,9 +155,44 @@ def _read_ocr(pages: list, kind: str, specs, prefixes, form_id) -> ParseResult:
             result.warnings.append(
                 f"'{answer.label}': OCR was unsure ({answer.confidence:.0f}%); check it against the page image"
             )
+        if spec is not None:
+            result.warnings += corrected(spec, key, answer)
     result.confirm = CONFIRM
     result.warnings.insert(0, f"read by OCR from {len(pages)} page image{'s' if len(pages) > 1 else ''}")
     return result
+
+
+def corrected(spec, key: str, answer) -> list[str]:
+    """Letters OCR read for digits put right in the answer where its shape is certain (a postcode, a
+    phone number, a date field, an e-mail address: parsers.ocr_shapes), after its confidence was
+    taken from what OCR read; a warning for each change, in words, as the page must be checked."""
+    try:
+        field = spec.field(key)
+    except KeyError:
+        return []
+    changes: list = []
+    answer.value = _shaped(field, answer.value, changes)
+    return [
+        f"'{answer.label}': OCR read '{was}'; it was taken as the {kind} '{now}', the only reading a {kind} "
+        "allows; check it against the page image"
+        for was, now, kind in changes
+    ]
+
+
+def _shaped(field, value, changes: list):
+    if field.type == "rows" and isinstance(value, list):
+        columns = {c.key: c for c in field.columns}
+        return [
+            {k: _shaped(columns[k], v, changes) if k in columns else v for k, v in row.items()}
+            if isinstance(row, dict)
+            else row
+            for row in value
+        ]
+    if not isinstance(value, str) or field.type not in ("text", "textarea", "date"):
+        return value
+    fixed, found = (in_date if field.type == "date" else in_text)(value)
+    changes += found
+    return fixed
 
 
 def ticked_confidence(spec, key: str, answer, words) -> float | None:
