@@ -367,13 +367,7 @@ def respond(token: str):
             errors.append({"text": "The form expired: try again", "href": "#text"})
         else:
             try:
-                responses.record_link_response(
-                    session,
-                    issue,
-                    responder=values["responder"],
-                    text=values["text"],
-                    send_key=values["send_key"],
-                )
+                responses.record_link_response(session, issue, **values)
             except responses.ResponseError as exc:
                 field, _, what = str(exc).partition(": ")
                 label = RESPOND_LABELS.get(field)
