@@ -71,7 +71,8 @@ def record_link_response(
 ) -> ConferenceResponse:
     """The response typed on the private link's page; commits. The page's send key is unique for the
     row (the database refuses a second insert), so the same page sent twice, even at the same moment,
-    records one response: the later send is answered with the first one's."""
+    records one response: the later send is answered with the first one's. Sent again with other
+    words (back, edited, sent), it is refused, so nothing the person wrote is dropped unseen."""
     if not SEND_KEY.fullmatch(send_key or ""):
         raise ResponseError("send_key: the page was not sent whole")
     responder, text = (responder or "").strip(), (text or "").strip()
@@ -104,6 +105,8 @@ def record_link_response(
         )
         if first is None:
             raise
+        if (first.responder, first.text) != (responder, text):  # the page sent again with other words
+            raise ResponseError("sent: this page's response is recorded already") from None
         return first
     return response
 

@@ -25,6 +25,10 @@ ROW_SLOTS = 5
 # The log shows the newest rows; filters narrow it, and the exports hold every row.
 PAGE_ROWS = 200
 RESPOND_LABELS = {"responder": "Your name and role", "text": "Your agency's response"}  # respond.html's labels
+PAGE_ERRORS = {
+    "send_key": "Your response was not sent whole: send it again",
+    "sent": "A response from this page is recorded already. To add what you have written, send it again",
+}
 VIEWS = {"rows": "Rows", "agency": "By agency", "chair": "By chair", "period": "By quarter"}
 
 
@@ -371,9 +375,9 @@ def respond(token: str):
             except responses.ResponseError as exc:
                 field, _, what = str(exc).partition(": ")
                 label = RESPOND_LABELS.get(field)
-                if field == "send_key":  # a page cut short or made elsewhere: this one is whole
+                if field in PAGE_ERRORS:  # the page, not an answer: shown again with a key of its own
                     values["send_key"] = responses.send_key()
-                    errors.append({"text": "Your response was not sent whole: send it again", "href": "#text"})
+                    errors.append({"text": PAGE_ERRORS[field], "href": "#text"})
                 else:
                     errors.append(
                         {"text": f"{label}: {what}", "href": f"#{field}"}

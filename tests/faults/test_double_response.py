@@ -79,3 +79,22 @@ def test_a_page_without_its_send_key_is_not_recorded_and_says_so_in_words(ws_app
     assert "send_key" not in html.replace('name="send_key"', "")
     assert ws_session.scalar(select(func.count()).select_from(ConferenceResponse)) == 0
     assert client.post(path, data=hidden_from(html) | {"responder": "DSL", "text": "Noted."}).status_code == 200
+
+
+def test_a_page_sent_again_with_other_words_is_not_dropped_unseen(ws_app, ws_session):
+    """Back, edit, send: the page's key is taken, so the new words are refused in words and the page
+    offers to add them (a fresh key) rather than answering 'Response received' for what was not kept."""
+    path = _link(ws_app, ws_session)
+    client = ws_app.test_client()
+    page = _page(client, path)
+    assert client.post(path, data=page).status_code == 200
+    edited = client.post(path, data=page | {"text": "We will attend and send a report."})
+    html = edited.get_data(as_text=True)
+    assert edited.status_code == 400 and "A response from this page is recorded already" in html
+    assert "We will attend and send a report." in html  # what they wrote is kept on the page
+    assert (
+        client.post(path, data=hidden_from(html) | {"responder": page["responder"], "text": "And more."}).status_code
+        == 200
+    )
+    with sessions(ws_app)() as session:
+        assert sorted(session.scalars(select(ConferenceResponse.text))) == ["And more.", "We will attend."]
