@@ -9,6 +9,7 @@ bounces are recognised from their headers, their MIME type and their subject, an
 from __future__ import annotations
 
 import email
+import hashlib
 import re
 from dataclasses import dataclass, field
 from email.policy import EmailPolicy
@@ -23,6 +24,8 @@ MAX_PARTS = 200
 MAX_ATTACHMENT_BYTES = 20 * 1024 * 1024  # as parsers.MAX_DOCUMENT_BYTES
 MAX_DEPTH = 3
 MAX_HEADER_CHARS = 16 * 1024  # one header's value, as read; References of 200 message ids fit
+MAX_ADDRESS_CHARS = 254  # RFC 5321's longest path: anything longer is not one address
+MAX_ID_CHARS = 250  # a longer Message-ID stands in as its digest, which fits every column that keeps one
 
 
 class _BoundedPolicy(EmailPolicy):
@@ -87,8 +90,17 @@ def _header(message, name: str):
         return next((value for key, value in message.raw_items() if key.lower() == name.lower()), None)
 
 
+def _sender(value) -> str:
+    sender = (_addresses(value) or [""])[0]
+    return sender if len(sender) <= MAX_ADDRESS_CHARS else ""
+
+
 def _ids(value) -> list[str]:
-    return re.findall(r"<[^<>\s]+>", str(value or ""))
+    """Message ids as written; an over-long one as its digest, so a resend still matches it."""
+    return [
+        found if len(found) <= MAX_ID_CHARS else f"<{hashlib.sha256(found.encode()).hexdigest()}@digest.invalid>"
+        for found in re.findall(r"<[^<>\s]+>", str(value or ""))
+    ]
 
 
 def automatic_kind(headers, subject: str, content_type: str, sender: str) -> str | None:
@@ -144,7 +156,7 @@ def read_eml(content: bytes, depth: int = 0) -> Mail:
 
 def _read_message(message, depth: int) -> Mail:
     mail = Mail(
-        sender=(_addresses(_header(message, "From")) or [""])[0],
+        sender=_sender(_header(message, "From")),
         to=_addresses(_header(message, "To")),
         cc=_addresses(_header(message, "Cc")),
         subject=str(message.get("Subject", "") or ""),
@@ -242,7 +254,7 @@ def read_msg(content: bytes) -> Mail:
     try:
         headers = msg.header or {}
         mail = Mail(
-            sender=(_addresses(msg.sender) or [""])[0],
+            sender=_sender(msg.sender),
             to=_addresses(msg.to),
             cc=_addresses(msg.cc),
             subject=msg.subject or "",

@@ -54,8 +54,10 @@ class Word:
 
 
 def open_image(content: bytes, *, heic: bool = False) -> list:
-    """The pages of an image file (a TIFF or a HEIC may hold several), as Pillow images, within bounds."""
-    from PIL import Image, ImageSequence, UnidentifiedImageError
+    """The pages of an image file (a TIFF or a HEIC may hold several), within bounds, each turned upright
+    as its EXIF says (a phone photo) and grey as it is read: ten phone photos in colour would not fit the
+    reader's memory."""
+    from PIL import Image, ImageOps, ImageSequence, UnidentifiedImageError
 
     Image.MAX_IMAGE_PIXELS = MAX_PIXELS
     if heic:
@@ -68,7 +70,7 @@ def open_image(content: bytes, *, heic: bool = False) -> list:
                 raise ParseError(f"refused: the image has more than {MAX_PAGES} pages")
             if frame.width * frame.height > MAX_PIXELS:
                 raise ParseError("refused: the image is larger than any scanned page")
-            pages.append(frame.copy())
+            pages.append(ImageOps.exif_transpose(frame).convert("L"))
     except ParseError:
         raise  # a bound above, said as it is (not as damage)
     except Image.DecompressionBombError:
@@ -102,14 +104,14 @@ class Page:
 
 
 def prepare(image, deadline: float | None = None) -> Page:
-    """The page upright as its EXIF says (a phone photo), grey, then cleaned by parsers.ocr_clean in
-    a helper program with its own limits: perspective undone, light evened out, speckle removed,
-    straightened, ruled lines found and removed from the copy to be read."""
-    from PIL import Image, ImageOps
+    """The page (grey, upright: open_image) cleaned by parsers.ocr_clean in a helper program with its
+    own limits: perspective undone, light evened out, speckle removed, straightened, ruled lines found
+    and removed from the copy to be read."""
+    from PIL import Image
 
     from parsers.convert import run_limited
 
-    image = ImageOps.exif_transpose(image).convert("L")
+    image = image.convert("L")  # a no-op for open_image's pages; a rendered PDF page comes in colour
     left = _left(deadline)
     with tempfile.TemporaryDirectory(prefix="escalate-ocr-") as tmp:
         source, out = Path(tmp) / "photo.pgm", Path(tmp) / "clean"

@@ -60,8 +60,6 @@ def parse_photos(photos: list[tuple[str, bytes]], *, specs, prefixes, form_id=No
     one scan: MAX_PAGES pages and DOCUMENT_SECONDS of OCR for the whole set. A photo that begins
     another form (its title and labels, read alone) is not read with the first form, nor are those
     after it: the form the first pages are is read, and the warnings name the photos left out."""
-    from PIL import ImageOps
-
     from parsers.kinds import IMAGES, sniff
     from parsers.ocr import MAX_PAGES, open_image
     from parsers.photoset import too_many
@@ -74,9 +72,7 @@ def parse_photos(photos: list[tuple[str, bytes]], *, specs, prefixes, form_id=No
         if kind not in IMAGES:
             raise ParseError(f"not readable: {name} is not a photo or scan (JPEG, PNG, TIFF or HEIC)")
         try:
-            opened = open_image(content, heic=kind == "heic")
-            # Turned upright and grey at once: ten phone photos in colour would not fit the reader's memory.
-            images.append([ImageOps.exif_transpose(page).convert("L") for page in opened])
+            images.append(open_image(content, heic=kind == "heic"))
         except ParseError as exc:
             raise ParseError(f"{exc} ({name})") from None
         except (OSError, ValueError, TypeError, SyntaxError) as exc:

@@ -87,12 +87,16 @@ def upload_files():
 
 def _not_pages(files: list[tuple[str, bytes, str | None]]) -> str | None:
     """Why the files cannot be read as the photos of one form's pages, or None."""
-    from parsers import sniff
+    from parsers import MAX_DOCUMENT_BYTES, sniff
     from parsers.kinds import IMAGES
     from parsers.ocr import MAX_PAGES
 
     if len(files) > MAX_PAGES:
         return f"Choose at most {MAX_PAGES} photos of one form's pages (you chose {len(files)})"
+    large = [name for name, content, _ in files if len(content) > MAX_DOCUMENT_BYTES]
+    if large:
+        each = "is" if len(large) == 1 else "are each"
+        return f"{', '.join(large)} {each} larger than {_mb(MAX_DOCUMENT_BYTES)}: send a smaller photo of the page"
     others = [name for name, content, _ in files if sniff(content, name) not in IMAGES]
     if others:
         return (
@@ -100,6 +104,10 @@ def _not_pages(files: list[tuple[str, bytes, str | None]]) -> str | None:
             "(JPEG, PNG, TIFF or HEIC): choose only the photos of one form's pages, or untick the box"
         )
     return None
+
+
+def _mb(size: int) -> str:
+    return f"{size // (1024 * 1024)} MB"
 
 
 def _page_order(file: tuple) -> list:

@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 
 from forms import registry
 from forms.schema import validate_data
+from parsers.email import MAX_HEADER_CHARS
 from service.casework import cases
 from service.casework.models import OutboxMessage, RoutingDecision, Submission
 from service.db import sessions
@@ -93,6 +94,25 @@ def test_the_same_email_again_by_message_id(db_session):
     outcome = ingest.ingest(db_session, two, channel="imap")
     assert outcome.status == "duplicate" and "Message-ID" in outcome.reason
     assert count(db_session, Submission) == 1
+
+
+@pytest.mark.parametrize("id_chars", [1_000, 1_000_000])
+def test_an_over_long_message_id_or_sender_is_read_not_a_fault(db_session, id_chars):
+    """Longer than the columns that keep them: the id stands in as its digest (a resend is still the same
+    e-mail), and a From: longer than any address is no sender, so the reply is held with that reason."""
+    long_id = "<" + "x" * id_chars + "@riverside.example>"
+    one = email_with(document("nt-appendix-a"), message_id="<placeholder@riverside.example>")
+    one = one.replace(b"<placeholder@riverside.example>", long_id.encode())
+    first = ingest.ingest(db_session, one, channel="smtp")
+    again = ingest.ingest(db_session, one.replace(b"Form attached.", b"Form attached. "), channel="imap")
+    assert first.status == "accepted", first.reason
+    if id_chars < MAX_HEADER_CHARS:  # longer than the header as read: it has no id, so nothing to match
+        assert again.status == "duplicate" and "Message-ID" in again.reason
+    long_sender = "z" * 300 + "@riverside.example"
+    reply = email_with(None, subject=f"Re: [{first.reference}]", sender=long_sender, message_id="<r@riverside.example>")
+    held = ingest.ingest(db_session, reply, channel="smtp")
+    assert held.status in ("held", "quarantined") and "unexpected" not in held.reason
+    assert db_session.get(ReceivedItem, held.item_id).sender is None
 
 
 def test_unreadable_input_is_quarantined_with_its_reason_and_kept(db_session):

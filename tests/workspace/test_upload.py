@@ -110,6 +110,10 @@ def test_files_that_are_not_one_forms_photos_are_refused_with_the_box_ticked(ws_
             "form's pages, or untick the box",
         ),
         ([(f"IMG_{n}.png", photo) for n in range(11)], "Choose at most 10 photos of one form's pages (you chose 11)"),
+        (
+            [("IMG_1.png", photo), ("IMG_2.png", photo + b"\0" * (20 * 1024 * 1024))],
+            "IMG_2.png is larger than 20 MB: send a smaller photo of the page",
+        ),
     ]:
         page = upload(client, files, pages="y")
         soup = BeautifulSoup(page.get_data(as_text=True), "html.parser")
