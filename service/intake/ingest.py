@@ -40,6 +40,7 @@ from service.intake import claims, matching, parties, sender_auth
 from service.intake.claims import ClaimLost
 from service.intake.models import ReceivedItem
 from service.intake.store import CHANNELS, IngestOutcome, outcome_of, store
+from service.wording import moment
 
 log = logging.getLogger(__name__)
 # Other parts of the service that take some inputs themselves (the conference log takes returned
@@ -196,7 +197,7 @@ def _read_and_apply(
     if result.email:
         item.sender = result.email.get("from") or None
         if twin is not None:
-            reason = f"the same e-mail (Message-ID) was received before (item {twin.id})"
+            reason = f"the same e-mail (Message-ID) was received before, {moment(twin.received_at)}"
             message_id = result.email.get("message_id")  # kept on the duplicate, which the unique key leaves out
             return _settled(
                 session, item, "duplicate", reason, now, case_reference=twin.case_reference, message_id=message_id

@@ -14,8 +14,8 @@ from service.intake.models import ReceivedItem
 
 
 def take_message_id(session, item: ReceivedItem, message_id: str | None):
-    """Make this item the one that holds its e-mail's Message-ID, or return (id, case_reference) of the
-    item that holds it already. The database decides, by a unique index over the items that are not
+    """Make this item the one that holds its e-mail's Message-ID, or return (id, case_reference,
+    received_at) of the item that holds it already. The database decides, by a unique index over the items that are not
     duplicates, so two copies of one e-mail read at the same moment cannot both be applied (a check
     before the write could not tell them apart: each would find the other not yet written). Written
     and committed on a connection of its own, so the reader's session keeps what it holds."""
@@ -30,7 +30,9 @@ def take_message_id(session, item: ReceivedItem, message_id: str | None):
                 done = connection.execute(update(table).where(mine).values(message_id=message_id))
         except IntegrityError:
             with session.get_bind().connect() as connection:
-                found = connection.execute(select(table.c.id, table.c.case_reference).where(holder)).first()
+                found = connection.execute(
+                    select(table.c.id, table.c.case_reference, table.c.received_at).where(holder)
+                ).first()
             if found is not None:
                 return found
             continue

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from service.casework import channels
 from service.casework.models import MAX_RAW_BYTES
 from service.intake.models import ReceivedItem
+from service.wording import received_file
 
 CHANNELS = channels.RECEIVED  # how a file reaches intake, each with the case channel it becomes
 MAX_INPUT_BYTES = MAX_RAW_BYTES
@@ -68,8 +69,9 @@ def store(
         session.commit()
         session.expire(seen, ["times_seen"])
         if seen.status == "received":
-            return IngestOutcome("received", seen.id, reason=f"the same file is waiting to be read (item {seen.id})")
-        reason = f"the same file was received before (item {seen.id}, {seen.status})"
+            waiting = f"the same file is waiting to be read ({received_file(seen)})"
+            return IngestOutcome("received", seen.id, reason=waiting)
+        reason = f"the same file was received before ({received_file(seen)})"
         return IngestOutcome("duplicate", seen.id, seen.case_reference, reason=reason, form_id=seen.form_id)
     item = ReceivedItem(
         received_at=now_or(now),

@@ -38,6 +38,7 @@ class FileState:
     reference: str | None
     reason: str | None
     again: bool  # the same file was uploaded or received before
+    received_at: dt.datetime | None = None  # when it first came (of a file received before: that time)
 
     @property
     def pending(self) -> bool:
@@ -87,7 +88,7 @@ def _state(filename: str, item: ReceivedItem | None, again: bool) -> FileState:
         return FileState(filename, None, "gone", "No longer held", "grey", None, None, again)
     words, colour = STATES.get(item.status, (item.status, "grey"))
     reference = item.case_reference if item.status in ("accepted", "held", "duplicate") else None
-    return FileState(filename, item.id, item.status, words, colour, reference, item.reason, again)
+    return FileState(filename, item.id, item.status, words, colour, reference, item.reason, again, item.received_at)
 
 
 def progress(states: list[FileState]) -> dict:

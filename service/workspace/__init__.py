@@ -10,12 +10,11 @@ A surface: imports the domain (casework, documents, intake, conference), never i
 
 from __future__ import annotations
 
-import datetime as dt
-
 from flask import Blueprint, Flask, request, url_for
 from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
 
+from service import wording
 from service.casework import (
     audit,  # the audit log's append-only triggers come with its table
     channels,
@@ -46,10 +45,6 @@ def workspace_nav() -> list[dict]:
     return items
 
 
-def _datetime(value: dt.datetime | None) -> str:
-    return value.astimezone(dt.UTC).strftime("%d %b %Y %H:%M UTC") if value else "–"
-
-
 def init_app(app: Flask) -> None:
     from service.workspace import (  # noqa: F401 - importing the views registers their routes
         auth,
@@ -69,6 +64,6 @@ def init_app(app: Flask) -> None:
     app.jinja_env.globals.setdefault("csrf_token", generate_csrf)
     app.jinja_env.globals["workspace_nav"] = workspace_nav
     app.jinja_env.globals["audit_actions"] = audit.ACTIONS
-    app.jinja_env.filters["workspace_datetime"] = _datetime
+    app.jinja_env.filters["workspace_datetime"] = wording.moment
     app.jinja_env.filters["received_by"] = channels.received_by  # how a returned file reached the service
     cli.register(app)

@@ -20,6 +20,7 @@ from service import db
 from service.intake import jobs, review
 from service.intake.models import ReceivedItem
 from service.web import formbuild
+from service.wording import received_file
 from service.workspace import bp, correction, preview
 from service.workspace.auth import all_partnerships, allowed_partnerships, requires
 from service.workspace.common import audit_here, refresh, registry
@@ -97,7 +98,7 @@ def _detail(
     return render_template(
         "workspace/quarantine_item.html",
         refresh=refresh(being_read),
-        title=f"Received item {item.id}",
+        title=received_file(item, heading=True),
         item=item,
         parsed=item.parsed or {},
         form=form,

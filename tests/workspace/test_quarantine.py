@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import re
 
 from bs4 import BeautifulSoup
 from sqlalchemy import select
@@ -35,6 +36,9 @@ def test_fix_the_answers_by_the_form_and_run_again(ws_app, ws_session):
     page = BeautifulSoup(response.get_data(as_text=True), "html.parser")
     assert "JSON" not in page.get_text() and page.select_one("textarea.app-code") is None
     assert "by upload by staff" in page.get_text(" ", strip=True)  # the channel in words, not its key
+    # Known by its file and when it came, as the list shows it: never the database's number for it.
+    heading = page.select_one("h1").get_text(strip=True)
+    assert re.fullmatch(r"appendix-a\.docx, received \d\d [A-Z][a-z]{2} \d{4} \d\d:\d\d UTC", heading), heading
     # The form's own questions, filled with what was read, each marked.
     assert page.select_one("h3").get_text(strip=True).startswith("Escalation Notification to the North Tyneside")
     marks = {tag.get_text(strip=True) for tag in page.select(".app-mark .govuk-tag")}
