@@ -23,6 +23,7 @@ itself ends in a state with its reason, never retried. Nothing is dropped:
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import logging
 
@@ -146,25 +147,35 @@ def ingest_many(
     trusted: bool | None = None,
 ):
     """Outcomes for (filename, bytes) inputs, in order, read in this process. While one input's case
-    is written, the next is already being read by the worker process: the same steps as ingest()."""
+    is written, the next is already being read by the worker process: the same steps as ingest(), each
+    item's lease renewed from its claim until it is settled (claims.heartbeat)."""
     from concurrent.futures import ThreadPoolExecutor
 
     trusted = channel == "upload" if trusted is None else trusted
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="parse") as reader:
+
+    def settled(waiting):
+        item, parsing, beat = waiting
+        with beat:
+            return _guarded(session, item, None, form_id=form_id, trusted=trusted, parsed=parsing.result())
+
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="parse") as reader, contextlib.ExitStack() as held:
         waiting = None
         for filename, content in inputs:
             stored = store(session, content, channel=channel, filename=filename, partnership=partnership)
-            item = claims.claim(session, stored.item_id, claims.new_token()) if stored.status == "received" else None
-            ahead = (
-                None if item is None else reader.submit(_parse_or_error, item.raw, filename, form_id, item.partnership)
-            )
+            token = claims.new_token()
+            item = claims.claim(session, stored.item_id, token) if stored.status == "received" else None
+            ahead = None
+            if item is not None:
+                beat = held.enter_context(contextlib.ExitStack())  # ended when it is settled, or on the way out
+                beat.enter_context(claims.heartbeat(session, item.id, token))
+                ahead = (item, reader.submit(_parse_or_error, item.raw, filename, form_id, item.partnership), beat)
             if waiting is not None:
-                yield _guarded(session, waiting[0], None, form_id=form_id, trusted=trusted, parsed=waiting[1].result())
-            waiting = None if ahead is None else (item, ahead)
+                yield settled(waiting)
+            waiting = ahead
             if ahead is None:
                 yield stored
         if waiting is not None:
-            yield _guarded(session, waiting[0], None, form_id=form_id, trusted=trusted, parsed=waiting[1].result())
+            yield settled(waiting)
 
 
 def _parse_or_error(content, filename, form_id, partnership) -> ParseResult | ParseError:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from email.message import EmailMessage
 
 import pytest
@@ -15,7 +16,7 @@ from service.casework import cases
 from service.casework.models import OutboxMessage, RoutingDecision, Submission
 from service.db import sessions
 from service.documents.records import render
-from service.intake import ingest, review
+from service.intake import claims, ingest, review
 from service.intake.models import ReceivedItem
 from tests.conftest import sample
 from tests.intake.mailauth import vouched
@@ -349,6 +350,22 @@ def test_ingest_many_reads_ahead_and_gives_outcomes_in_order(db_session):
     items = db_session.scalars(select(ReceivedItem).order_by(ReceivedItem.id)).all()
     assert [i.status for i in items] == ["accepted", "quarantined", "accepted"]
     assert all(i.submission_id for i in items if i.status == "accepted")
+
+
+def test_ingest_many_keeps_the_lease_of_the_item_it_reads_ahead(db_app, db_session, monkeypatch):
+    """The item read ahead waits while the one before it is applied: its lease is renewed meanwhile,
+    so no worker takes it over however long that takes."""
+    monkeypatch.setenv("INTAKE_LEASE_SECONDS", "0.6")
+    inputs = [("1.docx", document("kirklees-appendix-5")), ("2.docx", document("nt-appendix-a"))]
+    outcomes = ingest.ingest_many(db_session, inputs, channel="cli")
+    first = next(outcomes)  # by now 2.docx is claimed and being read ahead
+    time.sleep(2)  # more than three leases
+    ahead = db_session.scalar(select(ReceivedItem.id).where(ReceivedItem.filename == "2.docx"))
+    with sessions(db_app)() as worker:
+        assert claims.claim(worker, ahead, claims.new_token()) is None  # still this reader's
+    second = next(outcomes)
+    assert (first.status, second.status) == ("accepted", "accepted"), second.reason
+    assert db_session.get(ReceivedItem, ahead, populate_existing=True).read_starts == 1
 
 
 def test_child_details_on_a_form_that_carries_none_are_quarantined_with_the_reason(db_session):
