@@ -83,12 +83,28 @@ def db_engine(request, tmp_path):
         yield engine
         engine.dispose()
         return
+    with postgres_schema() as engine:
+        Base.metadata.create_all(engine)
+        yield engine
+
+
+@contextlib.contextmanager
+def postgres_schema():
+    """pg_schema() on the machine's PostgreSQL (TEST_DATABASE_URL); the test is skipped without it."""
     url = os.environ.get("TEST_DATABASE_URL")
     if not url:
         pytest.skip(PG_SKIP)
     with pg_schema(url) as engine:
-        Base.metadata.create_all(engine)
         yield engine
+
+
+def schema_url(engine) -> str:
+    """The URL by which another process reaches postgres_schema()'s schema."""
+    from sqlalchemy import text
+
+    with engine.connect() as connection:
+        schema = connection.scalar(text("select current_schema()"))
+    return f"{os.environ['TEST_DATABASE_URL']}?options=-csearch_path%3D{schema}"
 
 
 @contextlib.contextmanager

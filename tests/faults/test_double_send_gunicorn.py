@@ -4,13 +4,11 @@ every send answered with the same confirmation. Prints its FIGURE line."""
 
 from __future__ import annotations
 
-import os
 import re
 import threading
 import urllib.error
 import urllib.request
 
-import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import sessionmaker
 
@@ -20,7 +18,7 @@ from service.casework import directory
 from service.casework.models import Case, OutboxMessage
 from service.web import drafts
 from service.web.answers import web_answers_from_canonical
-from tests.conftest import PG_SKIP, pg_schema, sample
+from tests.conftest import postgres_schema, sample, schema_url
 from tests.support.gunicorn import gunicorn
 from tests.support.http_client import http_client
 
@@ -29,10 +27,7 @@ FORM = "kirklees-appendix-5"
 
 
 def test_ten_concurrent_sends_to_several_gunicorn_workers(capsys):
-    url = os.environ.get("TEST_DATABASE_URL")
-    if not url:
-        pytest.skip(PG_SKIP)
-    with pg_schema(url) as engine:
+    with postgres_schema() as engine:
         db.upgrade(engine)
         spec = registry().form(FORM)
         with sessionmaker(engine, expire_on_commit=False)() as session:
@@ -44,9 +39,8 @@ def test_ten_concurrent_sends_to_several_gunicorn_workers(capsys):
                 answers=web_answers_from_canonical(spec, sample(FORM)),
             )
             drafts.save(session, draft, answers=draft.answers, done=[s.key for s in spec.sections])
-            search_path = session.execute(select(func.current_schema())).scalar_one()
         settings = {
-            "DATABASE_URL": f"{url}?options=-csearch_path%3D{search_path}",
+            "DATABASE_URL": schema_url(engine),
             "SECRET_KEY": "double-send-test-key-0123456789abcdef0123",
             "GUNICORN_WORKERS": "3",
             "GUNICORN_THREADS": "4",

@@ -18,7 +18,7 @@ from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, func, select, text
+from sqlalchemy import Engine, func, select
 
 from app import create_app
 from forms import registry
@@ -29,7 +29,7 @@ from service.casework.models import Base, OutboxMessage, Submission
 from service.intake import jobs
 from service.intake.models import ReceivedItem
 from service.intake.store import store
-from tests.conftest import pg_schema, sample
+from tests.conftest import postgres_schema, sample, schema_url
 from tests.parsers.scans import Spoil, pages_of, scanned
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -60,14 +60,9 @@ class Shared:
 def shared_database(tmp_path: Path, postgres: bool):
     """Every table and the sample directory: a PostgreSQL schema of its own, or a SQLite file."""
     if postgres:
-        url = os.environ.get("TEST_DATABASE_URL")
-        if not url:
-            pytest.skip("PostgreSQL tests need TEST_DATABASE_URL")
-        with pg_schema(url) as engine:
-            with engine.connect() as connection:
-                schema = connection.scalar(text("select current_schema()"))
+        with postgres_schema() as engine:
             _prepare(engine)
-            yield engine, f"{url}?options=-csearch_path%3D{schema}"
+            yield engine, schema_url(engine)
         return
     url = f"sqlite:///{tmp_path / 'shared.sqlite3'}"
     engine = db.make_engine(url)

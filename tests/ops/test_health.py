@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-
 import pytest
 
 from app import create_app
@@ -23,12 +21,9 @@ def migrated_engine(request, tmp_path):
         yield engine
         engine.dispose()
         return
-    url = os.environ.get("TEST_DATABASE_URL")
-    if not url:
-        pytest.skip("PostgreSQL tests need TEST_DATABASE_URL")
-    from tests.conftest import pg_schema
+    from tests.conftest import postgres_schema
 
-    with pg_schema(url) as engine:
+    with postgres_schema() as engine:
         db.upgrade(engine)
         yield engine
 

@@ -72,12 +72,9 @@ def test_an_empty_database_downgrades_all_the_way_without_force(tmp_path):
 
 @pytest.mark.postgres
 def test_postgresql_refuses_and_leaves_everything_as_it_was():
-    url = os.environ.get("TEST_DATABASE_URL")
-    if not url:
-        pytest.skip("PostgreSQL tests need TEST_DATABASE_URL")
-    from tests.conftest import pg_schema
+    from tests.conftest import postgres_schema
 
-    with pg_schema(url) as engine:
+    with postgres_schema() as engine:
         db.upgrade(engine)
         with engine.begin() as connection:
             connection.execute(text("INSERT INTO bank_holidays (day, name) VALUES ('2027-06-04', 'One-off')"))

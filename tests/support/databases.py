@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import os
-
-import pytest
 
 from service.db import make_engine
 
@@ -14,7 +11,7 @@ from service.db import make_engine
 def empty_database(kind: str, tmp_path):
     """An engine on a database with no tables at all: an SQLite file in tmp_path ("sqlite"), or a new
     PostgreSQL schema dropped afterwards ("postgresql": skipped without TEST_DATABASE_URL)."""
-    from tests.conftest import PG_SKIP, pg_schema
+    from tests.conftest import postgres_schema
 
     if kind == "sqlite":
         engine = make_engine(f"sqlite:///{tmp_path / 'empty.sqlite3'}")
@@ -23,8 +20,5 @@ def empty_database(kind: str, tmp_path):
         finally:
             engine.dispose()
         return
-    url = os.environ.get("TEST_DATABASE_URL")
-    if not url:
-        pytest.skip(PG_SKIP)
-    with pg_schema(url) as engine:
+    with postgres_schema() as engine:
         yield engine
