@@ -188,7 +188,9 @@ def directory_import(csv_file: Path, partnership: str | None):
     except directory.DirectoryError as exc:
         click.echo(f"{csv_file}: {exc}", err=True)
         sys.exit(2)
-    click.echo(f"imported {result.count} contacts for {', '.join(result.partnerships)}")
+    click.echo(
+        f"imported {result.count} contacts for {', '.join(result.partnerships)}: {directory.import_words(result)}"
+    )
 
 
 @click.group("outbox")

@@ -4,7 +4,7 @@ Business units keep it as CSV (`flask --app app directory export|import`). The c
 `partnership,role,agency,sector,stage,name,title,email,phone,source`. An import checks every row
 against the partnership's pack (roles, sectors and stages must exist) and lists every error by
 row number; if any row is wrong nothing is imported. A good file replaces the directory of the
-partnerships it names, in one transaction.
+partnerships it names, in one transaction; a contact it names again is updated in place (import_csv).
 
 The sample directory in forms/packs/<pack>/directory.csv is seeded by `flask --app app db-prepare`.
 """
@@ -16,7 +16,7 @@ import io
 from dataclasses import dataclass
 
 from marshmallow import RAISE, Schema, ValidationError, fields, pre_load, validate, validates_schema
-from sqlalchemy import delete, func, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from forms import normalise, registry
@@ -25,6 +25,7 @@ from forms.model import Registry
 from service.casework.models import Contact
 
 COLUMNS = ("partnership", "role", "agency", "sector", "stage", "name", "title", "email", "phone", "source")
+PLACE = COLUMNS[:5]  # where a contact sits in the directory, which routing looks up
 MAX_ROWS = 5000
 MAX_BYTES = 2 * 1024 * 1024
 
@@ -122,6 +123,9 @@ def normalise_agency(name: str | None) -> str:
 class ImportResult:
     partnerships: tuple[str, ...]
     count: int
+    kept: int = 0  # contacts the file names again (same place, same name or address): updated in place
+    added: int = 0
+    removed: int = 0
 
 
 def parse_csv(content: bytes | str, *, packs: Registry | None = None, partnership: str | None = None) -> list[dict]:
@@ -167,17 +171,55 @@ def parse_csv(content: bytes | str, *, packs: Registry | None = None, partnershi
 
 
 def import_csv(session: Session, content: bytes | str, *, partnership: str | None = None) -> ImportResult:
-    """Replace the directory of every partnership the file names; all or nothing."""
+    """Replace the directory of every partnership the file names; all or nothing. A contact the file
+    names again is updated in place, not deleted and re-added: mail waiting to be sent to them follows
+    their new address (service.casework.mail.recipient), as after an edit on the directory page."""
     rows = parse_csv(content, partnership=partnership)
     names = tuple(sorted({r["partnership"] for r in rows}))
     try:
-        session.execute(delete(Contact).where(Contact.partnership.in_(names)))
-        session.add_all(Contact(**row) for row in rows)
+        existing = list(session.scalars(select(Contact).where(Contact.partnership.in_(names)).order_by(Contact.id)))
+        same = _same_contacts(existing, rows)
+        for contact in set(existing) - set(same.values()):
+            session.delete(contact)
+        for n, row in enumerate(rows):
+            contact = same.get(n)
+            if contact is None:
+                session.add(Contact(**row))
+            else:
+                for column, value in row.items():
+                    setattr(contact, column, value)
         session.commit()
     except Exception:
         session.rollback()
         raise
-    return ImportResult(names, len(rows))
+    return ImportResult(names, len(rows), len(same), len(rows) - len(same), len(existing) - len(same))
+
+
+def import_words(result: ImportResult) -> str:
+    return f"{result.kept} kept (their details as the file gives them), {result.added} added, {result.removed} removed"
+
+
+def _same_contacts(existing: list[Contact], rows: list[dict]) -> dict[int, Contact]:
+    """Row number -> the contact it names again: the same place in the directory (partnership, role,
+    agency, sector, stage) held by the same name or the same address, each contact matched once."""
+
+    def place(values: dict) -> tuple:
+        return tuple((values.get(k) or "").lower() for k in PLACE)
+
+    def who(values: dict) -> set[tuple[str, str]]:
+        return {(k, values[k].strip().lower()) for k in ("name", "email") if values.get(k)}
+
+    free: dict[tuple, list[Contact]] = {}
+    for contact in existing:
+        free.setdefault(place({k: getattr(contact, k) for k in PLACE}), []).append(contact)
+    found: dict[int, Contact] = {}
+    for n, row in enumerate(rows):
+        here = free.get(place(row), [])
+        match = next((c for c in here if who({"name": c.name, "email": c.email}) & who(row)), None)
+        if match is not None:
+            found[n] = match
+            here.remove(match)
+    return found
 
 
 def export_csv(session: Session, partnership: str | None = None) -> str:

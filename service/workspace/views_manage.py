@@ -369,5 +369,5 @@ def directory_import(partnership: str):
         return _directory_render(partnership, errors=errors, status=400)
     audit_here("directory.edit", partnership=partnership, detail=f"imported {result.count} contacts from CSV")
     db.session().commit()
-    flash(f"Imported {result.count} contacts; the directory was replaced.", "success")
+    flash(f"Imported {result.count} contacts: {directory.import_words(result)}.", "success")
     return redirect(url_for("workspace.directory_page", partnership=partnership))

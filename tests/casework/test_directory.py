@@ -52,6 +52,32 @@ def test_import_replaces_only_the_partnerships_in_the_file(db_session):
     assert total(db_session) == others + 1
 
 
+def test_a_contact_named_again_keeps_their_place_so_waiting_mail_follows_the_new_address(db_session):
+    from service.casework.mail import recipient
+    from service.casework.models import OutboxMessage
+
+    member, leaving = directory.contacts(db_session, "gloucestershire", "resolution-group")[:2]
+    name, address = member.name, member.email
+    waiting = OutboxMessage(contact_id=member.id, to_name=name, to_email=address)  # the copy kept on it
+    lines = directory.export_csv(db_session, "gloucestershire").splitlines()
+    kept = "\n".join(line for line in lines if leaving.email not in line)
+    changed = kept.replace(address, "new.member@gscp.example")
+    before = total(db_session)
+    result = directory.import_csv(db_session, changed, partnership="gloucestershire")
+    assert (result.kept, result.added, result.removed) == (result.count, 0, 1)
+    assert (
+        directory.import_words(result)
+        == f"{result.count} kept (their details as the file gives them), 0 added, 1 removed"
+    )
+    assert total(db_session) == before - 1 and db_session.get(Contact, leaving.id) is None
+    assert db_session.get(Contact, member.id).email == "new.member@gscp.example"  # the same contact
+    assert recipient(db_session, waiting) == (name, "new.member@gscp.example")
+    someone_else = changed.replace(name, "Another Person").replace("new.member@", "another@")
+    result = directory.import_csv(db_session, someone_else, partnership="gloucestershire")
+    assert (result.added, result.removed) == (1, 1)  # someone else in that place: a new contact
+    assert recipient(db_session, waiting) == (name, address)  # gone: the copy kept on the message
+
+
 BAD = """partnership,role,agency,sector,stage,name,title,email,phone,source
 north-tyneside,business-manager,,,,Business Manager,,bm@ntscp.example,,ok row
 atlantis,business-manager,,,,Someone,,a@atlantis.example,,
