@@ -137,7 +137,8 @@ def test_merton_stage_2_goes_to_the_raisers_line_manager_and_stage_4_adds_the_qa
 def test_merton_written_confirmation_goes_to_both_parties_and_is_needed_to_close(db_session):
     opened = cases.submit(db_session, "merton-disagreement-record", sample("merton-disagreement-record"), channel="web")
     with pytest.raises(
-        cases.CaseError, match="written confirmation of the agreed outcome has been sent to both parties"
+        cases.CaseError,
+        match="written confirmation of the agreed outcome is recorded on the case, which sends it to both parties",
     ):
         cases.record_outcome(db_session, opened.reference, resolution="Agreed", resolved=True)
     assert cases.get(db_session, opened.reference).status == "open"
