@@ -15,10 +15,11 @@ from service.intake.models import ReceivedItem
 
 def take_message_id(session, item: ReceivedItem, message_id: str | None):
     """Make this item the one that holds its e-mail's Message-ID, or return (id, case_reference,
-    received_at) of the item that holds it already. The database decides, by a unique index over the items that are not
-    duplicates, so two copies of one e-mail read at the same moment cannot both be applied (a check
-    before the write could not tell them apart: each would find the other not yet written). Written
-    and committed on a connection of its own, so the reader's session keeps what it holds."""
+    received_at) of the item that holds it already. The database decides, by a unique index over the
+    items that are not duplicates, so two copies of one e-mail read at the same moment cannot both be
+    applied (a check before the write could not tell them apart: each would find the other not yet
+    written). Written and committed on a connection of its own, so the reader's session keeps what it
+    holds."""
     if not message_id:
         return None
     table = ReceivedItem.__table__
