@@ -194,7 +194,7 @@ def download(content: bytes, name: str, content_type: str):
 @bp.route("/cases/<reference>/notes", methods=["POST"])
 @requires("cases.note")
 def add_note(reference: str):
-    case = scoped_case(reference, "cases.note")
+    case = scoped_case(reference, "cases.note", WITHOUT_ORIGINALS)
     form = NoteForm()
     if not form.validate_on_submit():
         return _page(case, note_form=form, errors=_errors(form), status=400)
@@ -210,7 +210,7 @@ def add_note(reference: str):
 @bp.route("/cases/<reference>/outcome", methods=["POST"])
 @requires("cases.write")
 def record_outcome(reference: str):
-    case = scoped_case(reference, "cases.write")
+    case = scoped_case(reference, "cases.write", WITHOUT_ORIGINALS)
     form = OutcomeForm(prefix="outcome")
     if not form.validate_on_submit():
         return _page(case, outcome_form=form, errors=_errors(form), status=400)
@@ -225,7 +225,7 @@ def record_outcome(reference: str):
 @bp.route("/cases/<reference>/close", methods=["POST"])
 @requires("cases.write")
 def close_case(reference: str):
-    case = scoped_case(reference, "cases.write")
+    case = scoped_case(reference, "cases.write", WITHOUT_ORIGINALS)
     form = CloseForm(prefix="close")
     if case.status != "open":
         return _page(
@@ -247,7 +247,7 @@ def close_case(reference: str):
             remote_addr=remote_addr(),
         )
     except cases.CaseError as exc:  # the policy needs a record first (Merton §3.13): nothing was stored
-        case = scoped_case(reference, "cases.write")
+        case = scoped_case(reference, "cases.write", WITHOUT_ORIGINALS)
         return _page(case, close_form=form, errors=[{"text": str(exc), "href": "#close"}], status=409)
     flash(f"{case.reference} is closed; the de-brief and learning are recorded.", "success")
     return redirect(url_for("workspace.case_page", reference=case.reference))

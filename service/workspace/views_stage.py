@@ -16,7 +16,7 @@ from service import db
 from service.casework import cases
 from service.workspace import bp
 from service.workspace.auth import requires
-from service.workspace.common import audit_here, registry, scoped_case
+from service.workspace.common import WITHOUT_ORIGINALS, audit_here, registry, scoped_case
 
 
 class MoveForm(FlaskForm):
@@ -36,7 +36,7 @@ def next_stage(pack: Pack, case) -> Stage | None:
 def move_stage(reference: str):
     from service.workspace.views_cases import _errors, _page  # the case page, re-rendered with the error
 
-    case = scoped_case(reference, "cases.write")
+    case = scoped_case(reference, "cases.write", WITHOUT_ORIGINALS)
     pack = registry().pack(case.partnership)
     form = MoveForm(prefix="move")
     following = next_stage(pack, case)
@@ -50,7 +50,7 @@ def move_stage(reference: str):
     try:
         cases.move_stage(db.session(), case, following.id, channel="workspace", reason=form.reason.data)
     except cases.CaseError as exc:
-        case = scoped_case(reference, "cases.write")
+        case = scoped_case(reference, "cases.write", WITHOUT_ORIGINALS)
         return _page(case, move_form=form, errors=[{"text": str(exc), "href": "#move"}], status=409)
     flash(f"{case.reference} moved to {following.title}; those the policy names were told.", "success")
     return redirect(url_for("workspace.case_page", reference=case.reference) + "#stages")

@@ -13,6 +13,7 @@ from pypdf import PdfReader
 
 from service.conference import log
 from tests.workspace.support import (  # noqa: F401
+    csrf_from,
     signed_in,
     submit_sample,
     ws_app_fixture,
@@ -125,8 +126,12 @@ def test_the_case_page_reads_no_original_file(ws_app):
     event.listen(engine, "before_cursor_execute", seen)
     try:
         page = _soup(client, f"/workspace/cases/{first.reference}")
+        # A form on the page sent with an error shows the page again: nor does that read them.
+        token = csrf_from(str(page))
+        refused = client.post(f"/workspace/cases/{first.reference}/notes", data={"csrf_token": token, "text": ""})
     finally:
         event.remove(engine, "before_cursor_execute", seen)
+    assert refused.status_code == 400
     links = [
         li.get_text(" ", strip=True) for li in page.select(".moj-timeline__item li") if "original" in li.get_text()
     ]
