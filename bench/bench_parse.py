@@ -18,7 +18,6 @@ import shutil
 import subprocess
 import tempfile
 import time
-from email.message import EmailMessage
 from pathlib import Path
 
 from bench.common import Figure
@@ -119,39 +118,6 @@ def _parse_figures() -> list[Figure]:
     return figures
 
 
-def _mixed_inputs(count: int) -> list[tuple[str, bytes]]:
-    """`count` different returned documents: DOCX, PDF, e-mails with either attached, pasted answers."""
-    from forms import registry
-    from forms.schema import validate_data
-    from parsers.email import answers_text
-    from service.documents.records import render
-
-    forms = [s for s in registry().forms.values() if s.field_for("raiser_name") is not None]
-    inputs = []
-    for n in range(count):
-        spec = forms[n % len(forms)]
-        name_key = spec.field_for("raiser_name").key
-        data = validate_data(spec, {**_sample(spec.id), name_key: f"Returned Person {n}"})
-        kind = n % 5
-        if kind in (0, 1):
-            fmt = "docx" if kind == 0 else "pdf"
-            inputs.append((f"{n}.{fmt}", render(spec, data, fmt)))
-            continue
-        message = EmailMessage()
-        message["From"] = f"sender{n}@agency.example"
-        message["To"] = "escalations@escalate.example"
-        message["Subject"] = f"Returned form {n}"
-        message["Message-ID"] = f"<bench-{n}@agency.example>"
-        if kind == 4:
-            message.set_content(answers_text(spec, data))
-        else:
-            fmt = "docx" if kind == 2 else "pdf"
-            message.set_content("Form attached.")
-            message.add_attachment(render(spec, data, fmt), maintype="application", subtype=fmt, filename=f"form.{fmt}")
-        inputs.append((f"{n}.eml", message.as_bytes()))
-    return inputs
-
-
 def _worker_cpu() -> float:
     """Processor seconds the parsing workers have spent reading inputs (each reply says its own)."""
     from parsers import sandbox
@@ -168,8 +134,9 @@ def _ingest_figures(count: int = 1000) -> list[Figure]:
     from service.casework import directory
     from service.casework.models import OutboxMessage
     from service.intake.ingest import ingest_many
+    from tests.intake.workers import returns
 
-    inputs = _mixed_inputs(count)
+    inputs = returns(count, junk_every=count + 1)  # DOCX, PDF, e-mails with either attached, pasted answers
     with tempfile.TemporaryDirectory() as tmp:
         engine = db.make_engine(f"sqlite:///{tmp}/bench.sqlite3")
         create_app({"TESTING": True, "DATABASE_URL": "sqlite://"})
