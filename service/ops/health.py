@@ -69,7 +69,7 @@ def directory_gaps(app) -> dict[str, str]:
 
     registry = app.extensions["registry"]
     with db.sessions(app)() as session:
-        gaps = {pid: directory.missing_roles(session, registry.pack(pid)) for pid in settings.partnerships(app)}
+        gaps = directory.missing_roles_of(session, [registry.pack(pid) for pid in settings.partnerships(app)])
     return {
         pid: f"no contact for {', '.join(roles)}: `flask --app app directory import`"
         for pid, roles in gaps.items()
