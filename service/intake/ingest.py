@@ -37,11 +37,11 @@ from parsers import ParseError, ParseResult
 from parsers.result import plain
 from service.casework import cases, outbox
 from service.casework.models import Case
+from service.casework.wording import moment
 from service.intake import claims, matching, parties, sender_auth
 from service.intake.claims import ClaimLost
 from service.intake.models import ReceivedItem
 from service.intake.store import CHANNELS, IngestOutcome, outcome_of, store
-from service.wording import moment
 
 log = logging.getLogger(__name__)
 # Other parts of the service that take some inputs themselves (the conference log takes returned

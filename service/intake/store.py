@@ -17,8 +17,8 @@ from sqlalchemy.orm import Session
 
 from service.casework import channels
 from service.casework.models import MAX_RAW_BYTES
+from service.casework.wording import received_file
 from service.intake.models import ReceivedItem
-from service.wording import received_file
 
 CHANNELS = channels.RECEIVED  # how a file reaches intake, each with the case channel it becomes
 MAX_INPUT_BYTES = MAX_RAW_BYTES

@@ -14,11 +14,11 @@ from flask import Blueprint, Flask, request, url_for
 from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
 
-from service import wording
 from service.casework import (
     audit,  # the audit log's append-only triggers come with its table
     channels,
     staff,  # noqa: F401 - puts the workspace tables on the metadata, for Alembic
+    wording,
 )
 
 bp = Blueprint("workspace", __name__, url_prefix="/workspace")

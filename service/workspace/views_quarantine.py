@@ -17,10 +17,10 @@ from wtforms.validators import Length, Optional
 
 from parsers import photoset
 from service import db
+from service.casework.wording import received_file
 from service.intake import jobs, review
 from service.intake.models import ReceivedItem
 from service.web import formbuild
-from service.wording import received_file
 from service.workspace import bp, correction, preview
 from service.workspace.auth import all_partnerships, allowed_partnerships, requires
 from service.workspace.common import audit_here, refresh, registry
