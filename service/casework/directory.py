@@ -123,9 +123,9 @@ def normalise_agency(name: str | None) -> str:
 class ImportResult:
     partnerships: tuple[str, ...]
     count: int
-    kept: int = 0  # contacts the file names again (same place, same name or address): updated in place
-    added: int = 0
-    removed: int = 0
+    kept: int  # contacts the file names again (same place, same name or address): updated in place
+    added: int
+    removed: int
 
 
 def parse_csv(content: bytes | str, *, packs: Registry | None = None, partnership: str | None = None) -> list[dict]:

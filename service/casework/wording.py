@@ -11,9 +11,12 @@ def moment(value: dt.datetime | None) -> str:
 
 
 def received_file(item, *, heading: bool = False) -> str:
-    """A received item (service.intake.models) as 'form.docx, received 03 Dec 2026 14:05 UTC'; one
-    with no file name is 'an e-mail' or 'a file with no name' ('An e-mail' as a page's heading)."""
-    name = item.filename or ("an e-mail" if item.content_type == "message/rfc822" else "a file with no name")
-    if heading and not item.filename:
-        name = name[0].upper() + name[1:]
-    return f"{name}, received {moment(item.received_at)}"
+    """A received item (service.intake.models) as 'form.docx, received 03 Dec 2026 14:05 UTC'; an
+    e-mail by its sender once read ('an e-mail from ...'; 'An e-mail ...' as a page's heading)."""
+    if item.channel in ("smtp", "imap"):
+        name = f"an e-mail from {item.sender}" if item.sender else "an e-mail"
+    elif item.filename:
+        return f"{item.filename}, received {moment(item.received_at)}"
+    else:
+        name = "a file with no name"
+    return f"{name[0].upper() + name[1:] if heading else name}, received {moment(item.received_at)}"

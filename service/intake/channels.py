@@ -118,6 +118,6 @@ def imap_poll(app: Flask, settings: ImapSettings, limit: int = 500) -> list[Inge
             content = next((p[1] for p in parts if isinstance(p, tuple)), None) if status == "OK" else None
             if content is None:
                 continue
-            outcomes.append(ingest_message(app, content, "imap", f"imap-{uid.decode()}.eml"))
+            outcomes.append(ingest_message(app, content, "imap", "e-mail.eml"))
             imap.uid("STORE", uid, "+FLAGS", r"(\Seen)")
     return outcomes

@@ -138,7 +138,7 @@ def test_merton_written_confirmation_goes_to_both_parties_and_is_needed_to_close
     opened = cases.submit(db_session, "merton-disagreement-record", sample("merton-disagreement-record"), channel="web")
     with pytest.raises(
         cases.CaseError,
-        match="written confirmation of the agreed outcome is recorded on the case, which sends it to both parties",
+        match="written confirmation of the agreed outcome is recorded on the case; recording it sends it to both parties",
     ):
         cases.record_outcome(db_session, opened.reference, resolution="Agreed", resolved=True)
     assert cases.get(db_session, opened.reference).status == "open"

@@ -355,11 +355,11 @@ def test_ingest_many_reads_ahead_and_gives_outcomes_in_order(db_session):
 def test_ingest_many_keeps_the_lease_of_the_item_it_reads_ahead(db_app, db_session, monkeypatch):
     """The item read ahead waits while the one before it is applied: its lease is renewed meanwhile,
     so no worker takes it over however long that takes."""
-    monkeypatch.setenv("INTAKE_LEASE_SECONDS", "0.6")
+    monkeypatch.setenv("INTAKE_LEASE_SECONDS", "1.5")  # renewed every 0.5 s: a renewal may be 1 s late
     inputs = [("1.docx", document("kirklees-appendix-5")), ("2.docx", document("nt-appendix-a"))]
     outcomes = ingest.ingest_many(db_session, inputs, channel="cli")
     first = next(outcomes)  # by now 2.docx is claimed and being read ahead
-    time.sleep(2)  # more than three leases
+    time.sleep(5)  # more than three leases
     ahead = db_session.scalar(select(ReceivedItem.id).where(ReceivedItem.filename == "2.docx"))
     with sessions(db_app)() as worker:
         assert claims.claim(worker, ahead, claims.new_token()) is None  # still this reader's

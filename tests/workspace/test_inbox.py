@@ -218,7 +218,7 @@ def test_a_merton_case_is_not_closed_before_the_written_confirmation_to_both_par
     refused = client.post(f"{url}/close", data=close)
     assert refused.status_code == 409
     assert (
-        "written confirmation of the agreed outcome is recorded on the case, which sends it to both parties"
+        "written confirmation of the agreed outcome is recorded on the case; recording it sends it to both parties"
         in refused.get_data(as_text=True)
     )
     submit_sample(ws_app, "merton-outcome-confirmation", {"stage": "2"}, case=case.reference)

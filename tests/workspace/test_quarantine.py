@@ -192,3 +192,15 @@ def test_an_input_whose_reading_was_cut_short_too_often_is_listed(ws_app, ws_ses
     ws_session.expire_all()
     assert ws_session.get(ReceivedItem, cut_short.id).status == "quarantined"
     assert ws_session.get(ReceivedItem, being_read.id).status == "reading"
+
+
+def test_an_item_is_named_by_its_file_or_its_sender_never_its_number():
+    from service.casework.wording import received_file
+
+    at = dt.datetime(2026, 12, 3, 14, 5, tzinfo=dt.UTC)
+    mail = ReceivedItem(id=42, channel="imap", filename="e-mail.eml", sender="zoe@riverside.example", received_at=at)
+    assert received_file(mail, heading=True) == "An e-mail from zoe@riverside.example, received 03 Dec 2026 14:05 UTC"
+    unread = ReceivedItem(id=42, channel="smtp", filename=None, sender=None, received_at=at)
+    assert received_file(unread) == "an e-mail, received 03 Dec 2026 14:05 UTC"
+    upload = ReceivedItem(id=42, channel="upload", filename="appendix-a.docx", received_at=at)
+    assert received_file(upload, heading=True) == "appendix-a.docx, received 03 Dec 2026 14:05 UTC"
