@@ -292,8 +292,9 @@ def _whole(args: list[str], env: dict) -> tuple[float, float]:
 
 
 # What any `flask` command that stores to the database costs before it runs a line of the service:
-# flask loads every installed plugin command (flask-limiter's brings rich, limits and redis) before it
-# looks up the one asked for. It tells this machine's speed apart from the service's own start-up.
+# flask's command line, which loads every installed plugin command (the service's own two only: see
+# tests/intake/test_ingest.py) before it looks up the one asked for, and SQLAlchemy's ORM. It tells
+# this machine's speed apart from the service's own start-up.
 FLOOR = (
     "import flask.cli, sqlalchemy.orm\n"
     "from importlib.metadata import entry_points\n"

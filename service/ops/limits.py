@@ -1,7 +1,7 @@
-"""Rate limits (Flask-Limiter) on the two doors anyone can knock on: staff sign-in and public form posts.
+"""Rate limits on the two doors anyone can knock on: staff sign-in and public form posts.
 
 Counted per client address (behind a reverse proxy set PROXY_FIX_X_FOR so that is the browser's,
-not the proxy's). The limits and where they are counted are settings:
+not the proxy's) and per page. The limits and where they are counted are settings:
 
     SIGN_IN_RATE_LIMIT       "10 per minute;100 per day"    POSTs to /workspace/sign-in
     PUBLIC_POST_RATE_LIMIT   "120 per minute;3000 per day"  POSTs of the public web journey and
@@ -10,59 +10,125 @@ not the proxy's). The limits and where they are counted are settings:
                                                             may send an e-mail and revoke a link)
     RATELIMIT_STORAGE_URI    "memory://"                    shared store for several app servers,
                                                             e.g. redis://host:6379/0
+    RATELIMIT_KEY_PREFIX     ""                             kept apart from another service's counters
     RATELIMIT_ENABLED        true
 
 Sign-in also has the account lockout of service/workspace/auth.py; this limit stops one address
 trying many accounts. A public form page takes one POST per section, so the public limit is set for
 a busy office behind one address and still stops a flood. Over the limit the answer is 429 with
 Retry-After: a GOV.UK page on the journey and sign-in, JSON elsewhere.
+
+The counting (fixed windows, in memory or Redis) is the `limits` library's (MIT). Flask-Limiter, its
+Flask binding, is not used: flask loads every installed plugin command before it runs any command,
+and Flask-Limiter's cost every `flask` command 0.1-0.2 s of processor time here (issue 16: the
+start-up of `flask ingest` and `flask parse`). This module only says which views count.
 """
 
 from __future__ import annotations
 
-from flask import Flask, jsonify, render_template, request
-from flask_limiter import Limiter
-from flask_limiter.util import get_remote_address
+import logging
+import math
+import time
+from dataclasses import dataclass
+
+from flask import Flask, g, jsonify, render_template, request
+from limits import RateLimitItem, parse_many
 from limits.errors import ConfigurationError
+from limits.storage import storage_from_string
+from limits.strategies import FixedWindowRateLimiter
+from werkzeug.exceptions import TooManyRequests
 
 from service.ops.settings import UnsafeSettings, setting
 
+log = logging.getLogger(__name__)
 SIGN_IN = "10 per minute;100 per day"
 PUBLIC_POST = "120 per minute;3000 per day"
 LOST_LINK = "5 per hour;20 per day"
 
 
-def init_app(app: Flask) -> Limiter:
+@dataclass(frozen=True)
+class RateLimits:
+    """Which pages' POSTs count against which limits, and where the counts are kept."""
+
+    counter: FixedWindowRateLimiter
+    prefix: str
+    by_endpoint: dict[str, tuple[RateLimitItem, ...]]
+
+    def count(self) -> None:
+        """Before a request: count a POST to a limited page; over any of its limits, refuse it (429)."""
+        items = self.by_endpoint.get(request.endpoint or "") if request.method == "POST" else None
+        if not items:
+            return
+        keys = self._keys()
+        tightest = None
+        for item in items:
+            if not self.counter.hit(item, *keys):
+                reset = self.counter.get_window_stats(item, *keys).reset_time
+                log.info("rate limit %s reached at %s", item, request.endpoint)  # never the address
+                raise TooManyRequests(retry_after=max(1, math.ceil(reset - time.time())))
+            stats = self.counter.get_window_stats(item, *keys)
+            if tightest is None or stats.remaining < tightest[1].remaining:
+                tightest = (item, stats)
+        g.rate_limit = tightest
+
+    def _keys(self) -> tuple[str, ...]:
+        return (*((self.prefix,) if self.prefix else ()), request.remote_addr or "no address", request.endpoint)
+
+
+def init_app(app: Flask) -> RateLimits | None:
     enabled = setting(app, "RATELIMIT_ENABLED", "true").lower() not in ("0", "false", "no", "off")
     app.config["RATELIMIT_ENABLED"] = enabled
-    # One Limiter per app: its counters (memory:// in tests) are not shared between app instances.
+    app.register_error_handler(429, _too_many)
+    if not enabled:
+        return None
+    limits = RateLimits(_counter(app), setting(app, "RATELIMIT_KEY_PREFIX", ""), _by_endpoint(app))
+    app.extensions["ops_limiter"] = limits
+    app.before_request(limits.count)
+    app.after_request(_headers)
+    return limits
+
+
+def _counter(app: Flask) -> FixedWindowRateLimiter:
+    """A counter in the configured store: one per app, so memory:// counts are not shared between apps."""
     storage = setting(app, "RATELIMIT_STORAGE_URI", "memory://")
     try:
-        limiter = Limiter(get_remote_address, app=app, storage_uri=storage, headers_enabled=True, enabled=enabled)
+        return FixedWindowRateLimiter(storage_from_string(storage))
     except ConfigurationError as exc:  # e.g. an unknown scheme, or its client library missing
         scheme = storage.split(":", 1)[0]  # never the rest: a redis:// address can carry a password
         reason = str(exc).replace(storage, f"{scheme}://...")
         raise UnsafeSettings([f"RATELIMIT_STORAGE_URI ({scheme}://...) cannot be used: {reason}"]) from None
-    app.extensions["ops_limiter"] = limiter
-    sign_in_limit = setting(app, "SIGN_IN_RATE_LIMIT", SIGN_IN)
-    public_limit = setting(app, "PUBLIC_POST_RATE_LIMIT", PUBLIC_POST)
-    if "workspace.sign_in" in app.view_functions:
-        view = app.view_functions["workspace.sign_in"]
-        app.view_functions["workspace.sign_in"] = limiter.limit(sign_in_limit, methods=["POST"])(view)
-    if "web" in app.blueprints:
-        limiter.limit(public_limit, methods=["POST"])(app.blueprints["web"])
-    if "web.lost_link" in app.view_functions:
-        view = app.view_functions["web.lost_link"]
-        lost_link_limit = setting(app, "LOST_LINK_RATE_LIMIT", LOST_LINK)
-        app.view_functions["web.lost_link"] = limiter.limit(lost_link_limit, methods=["POST"])(view)
-    if "api.post_submission" in app.view_functions:  # the API's open door: anyone may submit a form
-        view = app.view_functions["api.post_submission"]
-        app.view_functions["api.post_submission"] = limiter.limit(public_limit, methods=["POST"])(view)
-    for endpoint in ("ops.healthz", "ops.readyz", "static"):
-        if endpoint in app.view_functions:
-            app.view_functions[endpoint] = limiter.exempt(app.view_functions[endpoint])
-    app.register_error_handler(429, _too_many)
-    return limiter
+
+
+def _by_endpoint(app: Flask) -> dict[str, tuple[RateLimitItem, ...]]:
+    """Every public journey page counts against the public limit, except the lost-link page, which has
+    its own; the API's open door (anyone may submit a form) counts against the public limit too."""
+    public = _limit(app, "PUBLIC_POST_RATE_LIMIT", PUBLIC_POST)
+    found = {endpoint: public for endpoint in app.view_functions if endpoint.startswith("web.")}
+    found["web.lost_link"] = _limit(app, "LOST_LINK_RATE_LIMIT", LOST_LINK)
+    found["workspace.sign_in"] = _limit(app, "SIGN_IN_RATE_LIMIT", SIGN_IN)
+    found["api.post_submission"] = public
+    return {endpoint: items for endpoint, items in found.items() if endpoint in app.view_functions}
+
+
+def _limit(app: Flask, name: str, default: str) -> tuple[RateLimitItem, ...]:
+    value = setting(app, name, default)
+    try:
+        items = tuple(parse_many(value))
+    except ValueError:
+        items = ()
+    if not items:
+        raise UnsafeSettings([f"{name} ({value!r}) is not a rate limit such as {default!r}"])
+    return items
+
+
+def _headers(response):
+    """The tightest limit's state on each counted answer, as API clients read it."""
+    if (state := g.pop("rate_limit", None)) is not None:
+        item, stats = state
+        response.headers["X-RateLimit-Limit"] = str(item.amount)
+        response.headers["X-RateLimit-Remaining"] = str(stats.remaining)
+        response.headers["X-RateLimit-Reset"] = str(int(stats.reset_time))
+    return response
 
 
 def _too_many(exc):

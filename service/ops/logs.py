@@ -66,7 +66,7 @@ SAFE_FIELDS = frozenset(
 SAFE_VIEW_ARGS = ("reference", "pack_id", "form_id", "fmt", "submission_id", "case_id", "partnership", "section_key")
 MAX_MESSAGE = 300
 EMAIL = re.compile(r"[A-Za-z0-9._%+'-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")
-# Client addresses count as personal data too (Flask-Limiter's breach message quotes one).
+# Client addresses count as personal data too (a library's message may quote one).
 ADDRESS = re.compile(
     r"\b(?:\d{1,3}\.){3}\d{1,3}\b|(?:[0-9A-Fa-f]{1,4}:){7}[0-9A-Fa-f]{1,4}|[0-9A-Fa-f:]*::[0-9A-Fa-f:]*[0-9A-Fa-f]"
 )

@@ -294,6 +294,16 @@ def test_flask_ingest_that_queues_stores_and_queues_without_the_whole_app(db_eng
     assert "service.intake.ingest" not in modules and "cairosvg" not in modules
 
 
+def test_every_flask_command_loads_no_plugin_command_but_the_services_own():
+    """flask imports every installed plugin command before it runs any command, so a dependency that
+    brings one slows every `flask` command (issue 16: Flask-Limiter's cost 0.1-0.2 s of each start-up).
+    The service's own two import nothing at their top but click and Flask."""
+    from importlib.metadata import entry_points
+
+    found = {entry.name: entry.value for entry in entry_points(group="flask.commands")}
+    assert found == {"parse": "service.intake.parse_cli:parse_command", "ingest": "service.intake.cli:ingest_command"}
+
+
 def test_flask_ingest_in_production_refuses_a_database_local_to_one_machine(tmp_path):
     from service.db import make_engine
 

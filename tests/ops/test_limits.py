@@ -56,6 +56,31 @@ def test_api_submissions_are_limited_with_json_answers(tmp_path):
     assert client.get("/api/openapi.json").status_code == 200  # reads are not limited
 
 
+def test_a_counted_answer_says_how_many_posts_are_left(tmp_path):
+    """The tightest of a page's limits, as API clients read it; pages that are not counted say nothing."""
+    client = _app(tmp_path, PUBLIC_POST_RATE_LIMIT="5 per minute;3 per hour").test_client()
+    first, second = (client.post("/api/submissions", json={}) for _ in range(2))
+    assert first.headers["X-RateLimit-Limit"] == "3" and first.headers["X-RateLimit-Remaining"] == "2"
+    assert second.headers["X-RateLimit-Remaining"] == "1" and int(second.headers["X-RateLimit-Reset"]) > 0
+    assert "X-RateLimit-Limit" not in client.get("/api/openapi.json").headers
+
+
+def test_the_lost_link_page_counts_against_its_own_limit_only(tmp_path):
+    client = _app(tmp_path, LOST_LINK_RATE_LIMIT="2 per hour", PUBLIC_POST_RATE_LIMIT="50 per minute").test_client()
+    path = "/lost-link"
+    statuses = [client.post(path, data={}).status_code for _ in range(3)]
+    assert 429 not in statuses[:2] and statuses[2] == 429
+    assert client.post("/", data={"partnership": "north-tyneside"}).status_code != 429  # the journey's own count
+
+
+@pytest.mark.parametrize("name", ["SIGN_IN_RATE_LIMIT", "PUBLIC_POST_RATE_LIMIT", "LOST_LINK_RATE_LIMIT"])
+def test_a_limit_that_is_not_a_rate_is_refused_at_start_naming_the_setting(tmp_path, name):
+    from service.ops.settings import UnsafeSettings
+
+    with pytest.raises(UnsafeSettings, match=f"{name} \\('ten a minute'\\) is not a rate limit such as"):
+        _app(tmp_path, **{name: "ten a minute"})
+
+
 def test_counters_are_not_shared_between_app_instances(tmp_path):
     first = _app(tmp_path, SIGN_IN_RATE_LIMIT="1 per minute").test_client()
     first.post("/workspace/sign-in", data={})
