@@ -20,17 +20,24 @@ import click
 @click.option("--form", "form_id", help="Read it as this form instead of recognising it.")
 def parse_command(path: Path, form_id: str | None):
     """Print what PATH (a document, scan, photo, .eml or .msg) holds as JSON; nothing is stored."""
-    from forms import registry as load_registry
     from parsers import ParseError
     from parsers.sandbox import parse_safely
 
-    registry = load_registry()
     try:
         result = parse_safely(path.read_bytes(), path.name, form_id=form_id)
     except ParseError as exc:
         click.echo(json.dumps({"file": str(path), "form_id": None, "reason": str(exc)}, ensure_ascii=False))
         sys.exit(1)
-    spec = registry.forms.get(result.form_id) if result.form_id else None
+    spec = _spec(result.form_id)
     click.echo(json.dumps({"file": str(path), **result.to_json(spec)}, ensure_ascii=False, indent=1))
     if not result.recognised:
         sys.exit(1)
+
+
+def _spec(form_id: str | None):
+    """The form's spec, which names its answers; the packs are loaded only for a file that is a form."""
+    if not form_id:
+        return None
+    from forms import registry
+
+    return registry().forms.get(form_id)

@@ -268,10 +268,21 @@ def _flask(db_engine, tmp_path, *args, **environ) -> tuple[list[dict], set[str]]
     done = subprocess.run(
         [sys.executable, "-c", _RUN_FLASK, *args], cwd=root, env=env, capture_output=True, text=True, timeout=120
     )
+    modules = set(done.stderr.rpartition("MODULES ")[2].split()) if "MODULES " in done.stderr else set()
     if done.returncode:
-        return [{"exit": done.returncode, "stderr": done.stderr.partition("MODULES ")[0]}], set()
-    modules = set(done.stderr.rpartition("MODULES ")[2].split())
-    return [json.loads(line) for line in done.stdout.strip().splitlines()], modules
+        return [
+            {"exit": done.returncode, "stderr": done.stderr.partition("MODULES ")[0], "stdout": done.stdout}
+        ], modules
+    return _json_values(done.stdout), modules
+
+
+def _json_values(text: str) -> list:
+    """Each JSON value printed, whether one a line (ingest) or indented over many (parse)."""
+    decoder, values, at = json.JSONDecoder(), [], 0
+    while text[at:].strip():
+        value, at = decoder.raw_decode(text, at + len(text[at:]) - len(text[at:].lstrip()))
+        values.append(value)
+    return values
 
 
 def test_flask_ingest_that_queues_stores_and_queues_without_the_whole_app(db_engine, tmp_path):
@@ -323,6 +334,21 @@ def test_flask_ingest_now_builds_the_whole_app_and_reads_in_the_command(db_engin
     assert [line["status"] for line in lines] == ["quarantined"]
     assert "not a recognised form" in lines[0]["reason"]
     assert all(name in modules for name in WHOLE_APP)  # cases, their e-mails' links and the conference log
+
+
+def test_flask_parse_loads_the_packs_only_for_a_form(db_engine, tmp_path):
+    """The packs name a form's answers; a file that is no form gets its reason without the command
+    loading them (its reader, in the sandbox, recognises forms with its own)."""
+    path = tmp_path / "notes.txt"
+    path.write_text("Nothing here is a form.\n")
+    (refused,), modules = _flask(db_engine, tmp_path, "parse", str(path))
+    assert refused["exit"] == 1 and "not a recognised form" in _json_values(refused["stdout"])[0]["reason"]
+    assert "forms.loader" not in modules and "yaml" not in modules
+    form = tmp_path / "k5.docx"
+    form.write_bytes(document("kirklees-appendix-5"))
+    (parsed,), modules = _flask(db_engine, tmp_path, "parse", str(form))
+    assert parsed["form_id"] == "kirklees-appendix-5" and parsed["fields"]["child_name"]["label"]
+    assert "forms.loader" in modules
 
 
 def test_flask_parse_prints_the_result_and_stores_nothing(db_app, tmp_path):
