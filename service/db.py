@@ -11,6 +11,7 @@ open their own with `sessions(app)()`.
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 from flask import Flask, current_app, g
@@ -18,11 +19,23 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
+# SQLite's and PostgreSQL's words for a table that is not there.
+_MISSING_TABLE = re.compile(r'no such table: ([\w.]+)|relation "([^"]+)" does not exist')
 
 
 def database_url(app: Flask) -> str:
     url = app.config.get("DATABASE_URL") or os.environ.get("DATABASE_URL")
     return url or f"sqlite:///{Path(app.instance_path) / 'escalate.sqlite3'}"
+
+
+def missing_table(exc: BaseException) -> str | None:
+    """The table a database lacks when it was never prepared (`flask db-prepare`) or was prepared by
+    an older version of the service; None for any other fault."""
+    from sqlalchemy.exc import DBAPIError
+
+    if isinstance(exc, DBAPIError) and (found := _MISSING_TABLE.search(str(exc.orig))):
+        return found.group(1) or found.group(2)
+    return None
 
 
 def make_engine(url: str, **kwargs) -> Engine:

@@ -327,6 +327,35 @@ def test_flask_ingest_in_production_refuses_a_database_local_to_one_machine(tmp_
     assert "Traceback" not in refused["stderr"]
 
 
+@pytest.mark.parametrize("now", [(), ("--now",)], ids=["queue", "now"])
+def test_flask_ingest_on_a_database_never_prepared_says_so(tmp_path, now):
+    from service.db import make_engine
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'new.sqlite3'}")
+    path = tmp_path / "notes.txt"
+    path.write_text("Nothing here is a form.\n")
+    (refused,), _ = _flask(engine, tmp_path, "ingest", *now, str(path))
+    assert refused["exit"] == 1 and "Traceback" not in refused["stderr"]
+    assert "is not prepared for this version of the service (it has no table received_items)" in refused["stderr"]
+    assert "run `flask --app app db-prepare`" in refused["stderr"]
+
+
+def test_a_missing_table_is_told_apart_from_other_faults(db_engine):
+    from sqlalchemy import text
+    from sqlalchemy.exc import DBAPIError
+
+    from service.db import missing_table
+
+    with db_engine.connect() as connection:
+        with pytest.raises(DBAPIError) as missing:
+            connection.execute(text("select * from no_table_here"))
+        connection.rollback()
+        with pytest.raises(DBAPIError) as other:
+            connection.execute(text("select no_column_here from received_items"))
+    assert missing_table(missing.value) == "no_table_here"
+    assert missing_table(other.value) is None and missing_table(ValueError("no such table: x")) is None
+
+
 def test_flask_ingest_now_builds_the_whole_app_and_reads_in_the_command(db_engine, tmp_path):
     path = tmp_path / "notes.txt"
     path.write_text("Nothing here is a form.\n")
