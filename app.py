@@ -2,8 +2,8 @@
 
 create_app() builds the whole service (pages, API, workspace, conference log, operations). Commands
 that only store and queue (`flask ingest` without --now) take create_cli_app(): the same settings and
-database, none of the pages, packs or mail (issue 16: 0.46 s of processor time and 77 MB to its
-first byte read, where the whole app takes 1.6 s and 127 MB).
+database, none of the pages, packs or mail (issue 16: a fifth of the whole app's start-up, as
+`make bench` measures it in bench_scan).
 """
 
 from __future__ import annotations
