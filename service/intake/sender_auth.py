@@ -6,9 +6,12 @@ a DKIM signature or an SPF check for a domain aligned with the From: address.
 - With `TRUSTED_AUTHSERV_ID` set (the organisation's own receiving server, e.g. the mail gateway in
   front of the shared mailbox), the verdict is read from the topmost `Authentication-Results` header
   that server added (RFC 8601, parsed with authres). Headers naming any other server are ignored:
-  a sender can write one claiming anything. Exchange Online writes its header without a server name:
-  `TRUSTED_AUTHSERV_ID=microsoft-365` reads the topmost header only, which Exchange Online adds
-  above anything the sender wrote.
+  a sender can write one claiming anything. Where mail can arrive through more than one of the
+  organisation's servers, the setting lists them all, comma-separated; the topmost header any of them
+  added is read, so each must remove headers claiming any of those names from the mail it receives
+  (RFC 8601 §5). Exchange Online writes its header without a server name:
+  `TRUSTED_AUTHSERV_ID=microsoft-365` (alone) reads the topmost header only, which Exchange Online
+  adds above anything the sender wrote.
 - Without it (the built-in SMTP receiver takes mail straight from the sender's server), the DKIM
   signatures are verified here with dkimpy, looking the keys up in DNS (`DKIM_DNS_SERVERS`, e.g.
   "127.0.0.1:5353", names the resolvers; the system's otherwise). SPF cannot be checked here: the
@@ -43,7 +46,7 @@ class Verdict:
 
 @dataclass(frozen=True)
 class Settings:
-    authserv_id: str | None = None
+    authserv_ids: tuple[str, ...] = ()
     dns_servers: tuple[str, ...] = ()
 
     @classmethod
@@ -56,8 +59,12 @@ class Settings:
             get = lambda name: config.get(name) or os.environ.get(name)  # noqa: E731
         except RuntimeError:
             get = os.environ.get
-        servers = tuple(s.strip() for s in (get("DKIM_DNS_SERVERS") or "").split(",") if s.strip())
-        return cls(authserv_id=(get("TRUSTED_AUTHSERV_ID") or "").strip() or None, dns_servers=servers)
+        return cls(authserv_ids=listed(get("TRUSTED_AUTHSERV_ID")), dns_servers=listed(get("DKIM_DNS_SERVERS")))
+
+
+def listed(value: str | None) -> tuple[str, ...]:
+    """A setting's comma-separated names."""
+    return tuple(name.strip() for name in (value or "").split(",") if name.strip())
 
 
 def from_addresses(raw: bytes) -> list[str]:
@@ -81,8 +88,8 @@ def check(raw: bytes, settings: Settings | None = None, *, sender: str | None = 
     if sender is not None and senders[0] != sender.strip().lower():
         return Verdict(False, "the From: line does not give one plain address (its text reads otherwise decoded)")
     domain = senders[0].rsplit("@", 1)[1]
-    if settings.authserv_id:
-        return _from_receiving_server(raw, settings.authserv_id, domain)
+    if settings.authserv_ids:
+        return _from_receiving_server(raw, settings.authserv_ids, domain)
     return _dkim(raw, domain, settings.dns_servers)
 
 
@@ -99,22 +106,25 @@ def aligned(domain: str | None, from_domain: str) -> bool:
 MICROSOFT_365 = "microsoft-365"
 
 
-def _from_receiving_server(raw: bytes, authserv_id: str, from_domain: str) -> Verdict:
+def _from_receiving_server(raw: bytes, authserv_ids: tuple[str, ...], from_domain: str) -> Verdict:
     import authres
 
     headers = BytesHeaderParser(policy=compat32).parsebytes(raw)
     found = headers.get_all("Authentication-Results") or []
-    if authserv_id.lower() == MICROSOFT_365:
+    trusted = {name.lower(): name for name in authserv_ids}
+    if MICROSOFT_365 in trusted:  # alone: settings.check refuses it beside other names
         return _from_exchange_online(found[:1], from_domain)
     for value in found:
         try:
             parsed = authres.AuthenticationResultsHeader.parse_value(" ".join(str(value).split()))
         except authres.AuthResError:
             continue
-        if (parsed.authserv_id or "").lower() != authserv_id.lower():
+        server = trusted.get((parsed.authserv_id or "").lower())
+        if server is None:
             continue  # another server's claim (or the sender's own): not ours to believe
-        return _judge(parsed.results, from_domain, authserv_id)
-    return Verdict(False, f"no Authentication-Results from {authserv_id}, the receiving server")
+        return _judge(parsed.results, from_domain, server)
+    named = " or ".join(authserv_ids)
+    return Verdict(False, f"no Authentication-Results from {named}, the receiving server")
 
 
 def _from_exchange_online(topmost: list, from_domain: str) -> Verdict:

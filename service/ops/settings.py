@@ -79,7 +79,7 @@ SETTINGS = (
     Setting(
         "TRUSTED_AUTHSERV_ID",
         "",
-        "your receiving server's name in Authentication-Results; replies are believed on its verdict",
+        "your receiving servers' names in Authentication-Results, comma-separated; replies are believed on their verdict",
     ),
     Setting(
         "DKIM_DNS_SERVERS", "the system's resolvers", "resolvers for DKIM key lookups when no receiving server vouches"
@@ -168,6 +168,14 @@ def problems(app: Flask) -> list[str]:
     return found
 
 
+def mail_trust_problems(app: Flask) -> list[str]:
+    """Microsoft 365's header names no server, so it cannot be told apart from another server's."""
+    names = [name.strip().lower() for name in setting(app, "TRUSTED_AUTHSERV_ID", "").split(",") if name.strip()]
+    if "microsoft-365" in names and len(names) > 1:
+        return ["TRUSTED_AUTHSERV_ID: microsoft-365 must be the only name (its header carries no server name)"]
+    return []
+
+
 def database_problems(app: Flask) -> list[str]:
     """What is unsafe about the database setting for production (also checked by app.create_cli_app)."""
     from service.db import database_url
@@ -185,7 +193,7 @@ def worker_count() -> int:
 
 def check(app: Flask) -> None:
     """Refuse a production start with unsafe settings (called once the app is fully built)."""
-    found = unknown_partnerships(app)
+    found = unknown_partnerships(app) + mail_trust_problems(app)
     if production(app):
         found += problems(app)
     if found:

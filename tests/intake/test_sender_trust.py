@@ -372,8 +372,34 @@ def test_the_built_in_smtp_receiver_verifies_dkim_itself(db_app, key, dns):
 )
 def test_the_receiving_servers_verdict_needs_alignment_with_the_from_domain(results, passed, words):
     raw = f"Authentication-Results: {MX}; {results}\r\nFrom: {RAISER}\r\nSubject: x\r\n\r\nx\r\n".encode()
-    verdict = sender_auth.check(raw, sender_auth.Settings(authserv_id=MX))
+    verdict = sender_auth.check(raw, sender_auth.Settings(authserv_ids=(MX,)))
     assert verdict.passed is passed and verdict.detail.startswith(words), verdict.detail
+
+
+def test_several_receiving_servers_each_vouch_and_no_other_does():
+    """Mail arrives through either of two gateways: the topmost header either added is read."""
+    settings = sender_auth.Settings(authserv_ids=("mx1.test.example", "MX2.test.example"))
+
+    def verdict(*headers: str):
+        lines = "".join(f"Authentication-Results: {h}\r\n" for h in headers)
+        return sender_auth.check(f"{lines}From: {RAISER}\r\nSubject: x\r\n\r\nx\r\n".encode(), settings)
+
+    second = verdict("mx2.test.example; dmarc=pass header.from=riverside.example")
+    assert second.passed and second.detail == "DMARC passed at MX2.test.example"
+    assert not verdict("mx1.test.example; dmarc=fail", "mx2.test.example; dmarc=pass").passed  # the topmost
+    other = verdict("mx.elsewhere.example; dmarc=pass header.from=riverside.example")
+    assert not other.passed
+    assert other.detail == "no Authentication-Results from mx1.test.example or MX2.test.example, the receiving server"
+
+
+def test_microsoft_365_beside_another_server_is_refused_at_start(tmp_path):
+    from app import create_app
+    from service.ops.settings import UnsafeSettings
+
+    config = {"TESTING": True, "DATABASE_URL": f"sqlite:///{tmp_path / 'm.sqlite3'}"}
+    with pytest.raises(UnsafeSettings, match="TRUSTED_AUTHSERV_ID: microsoft-365 must be the only name"):
+        create_app({**config, "TRUSTED_AUTHSERV_ID": "microsoft-365, mx.test.example"})
+    assert create_app({**config, "TRUSTED_AUTHSERV_ID": "mx1.test.example,mx2.test.example"})
 
 
 def test_thousands_of_foreign_signatures_make_a_short_verdict_in_words():
