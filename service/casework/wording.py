@@ -5,6 +5,17 @@ from __future__ import annotations
 
 import datetime as dt
 
+# A received item's state, in words and its badge's colour (the upload table, the inbox).
+STATES = {
+    "received": ("Received, waiting to be read", "grey"),
+    "reading": ("Being read", "blue"),
+    "accepted": ("Read: applied to case", "green"),
+    "quarantined": ("Quarantined", "red"),
+    "held": ("Held for review", "yellow"),
+    "ignored": ("Ignored", "grey"),
+    "duplicate": ("Received before", "purple"),
+}
+
 
 def moment(value: dt.datetime | None) -> str:
     return value.astimezone(dt.UTC).strftime("%d %b %Y %H:%M UTC") if value else "–"
@@ -20,3 +31,9 @@ def received_file(item, *, heading: bool = False) -> str:
     else:
         name = "a file with no name"
     return f"{name[0].upper() + name[1:] if heading else name}, received {moment(item.received_at)}"
+
+
+def item_state(item) -> str:
+    """What became of a received item, as a clause: 'read: applied to case', 'quarantined'."""
+    words = STATES.get(item.status, (item.status,))[0]
+    return words[:1].lower() + words[1:]

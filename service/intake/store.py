@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from service.casework import channels
 from service.casework.models import MAX_RAW_BYTES
-from service.casework.wording import received_file
+from service.casework.wording import item_state, received_file
 from service.intake.models import ReceivedItem
 
 CHANNELS = channels.RECEIVED  # how a file reaches intake, each with the case channel it becomes
@@ -71,7 +71,7 @@ def store(
         if seen.status == "received":
             waiting = f"the same file is waiting to be read ({received_file(seen)})"
             return IngestOutcome("received", seen.id, reason=waiting)
-        reason = f"the same file was received before ({received_file(seen)})"
+        reason = f"the same file was received before ({received_file(seen)}; {item_state(seen)})"
         return IngestOutcome("duplicate", seen.id, seen.case_reference, reason=reason, form_id=seen.form_id)
     item = ReceivedItem(
         received_at=now_or(now),

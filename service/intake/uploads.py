@@ -10,24 +10,16 @@ from dataclasses import dataclass
 from sqlalchemy import delete, func, or_, select
 from sqlalchemy.orm import Session
 
+from service.casework.wording import STATES
 from service.intake.models import ReceivedItem, UploadBatch
 from service.intake.store import IngestOutcome, store
 
 MAX_FILES = 100
 KEEP_BATCHES = dt.timedelta(days=30)  # the list of what was uploaded (file names) is only for following it
 PENDING = ("received", "reading")
+
+
 # state -> (words, GOV.UK tag colour); the reason or case follows where there is one.
-STATES = {
-    "received": ("Received, waiting to be read", "grey"),
-    "reading": ("Being read", "blue"),
-    "accepted": ("Read: applied to case", "green"),
-    "quarantined": ("Quarantined", "red"),
-    "held": ("Held for review", "yellow"),
-    "ignored": ("Ignored", "grey"),
-    "duplicate": ("Received before", "purple"),
-}
-
-
 @dataclass(frozen=True)
 class FileState:
     filename: str

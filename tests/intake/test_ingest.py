@@ -68,6 +68,8 @@ def test_the_same_bytes_again_are_a_duplicate_not_a_second_case(db_session):
     again = ingest.ingest(db_session, content, channel="upload", filename="copy.pdf")
     assert (first.status, again.status) == ("accepted", "duplicate")
     assert again.reference == first.reference
+    assert again.reason.startswith("the same file was received before (k5.pdf, received ")
+    assert again.reason.endswith("; read: applied to case)")  # what became of it, in the upload table's words
     assert count(db_session, Submission) == 1
     assert db_session.get(ReceivedItem, first.item_id).times_seen == 2
 
