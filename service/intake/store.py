@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import re
 from dataclasses import asdict, dataclass, field
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from forms import normalise
 from service.casework import channels
 from service.casework.models import MAX_RAW_BYTES
 from service.casework.wording import item_state, received_file
@@ -37,6 +39,28 @@ class IngestOutcome:
 
     def to_json(self) -> dict:
         return asdict(self)
+
+
+MAX_FILENAME = 200
+
+
+def file_name(given: str | None) -> str | None:
+    """A received file's name as people will read it on pages and in reasons: through the one text
+    normaliser on one line, without a folder path, and at most MAX_FILENAME characters with its
+    ending (.docx) kept, which says what kind of file it is. A name that is not text is mended, not
+    refused: the file is what matters."""
+    if not given:
+        return None
+    given = _NOT_TEXT.sub("\ufffd", given)
+    name = normalise.text(given, one_line=True).replace("\\", "/").rsplit("/", 1)[-1].strip()
+    if len(name) > MAX_FILENAME:
+        _stem, dot, ending = name.rpartition(".")
+        ending = dot + ending if dot and len(ending) <= 10 else ""
+        name = name[: MAX_FILENAME - len(ending) - 1] + "…" + ending
+    return name or None
+
+
+_NOT_TEXT = re.compile("[\ud800-\udfff]")  # half a UTF-16 pair (a name decoded with surrogateescape)
 
 
 def now_or(now: dt.datetime | None) -> dt.datetime:
@@ -76,7 +100,7 @@ def store(
     item = ReceivedItem(
         received_at=now_or(now),
         channel=channel,
-        filename=filename,
+        filename=file_name(filename),
         content_type=content_type,
         sha256=digest,
         size=len(content),

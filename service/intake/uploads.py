@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from service.casework.wording import STATES
 from service.intake.models import ReceivedItem, UploadBatch
-from service.intake.store import IngestOutcome, store
+from service.intake.store import IngestOutcome, file_name, store
 
 MAX_FILES = 100
 KEEP_BATCHES = dt.timedelta(days=30)  # the list of what was uploaded (file names) is only for following it
@@ -50,7 +50,11 @@ def store_upload(
         uploaded_by=uploaded_by,
         created_at=dt.datetime.now(dt.UTC),
         files=[
-            {"filename": name, "item_id": o.item_id, "again": o.status == "duplicate" or bool(o.reason)}
+            {
+                "filename": file_name(name) or "a file with no name",
+                "item_id": o.item_id,
+                "again": o.status == "duplicate" or bool(o.reason),
+            }
             for (name, _, _), o in zip(files, outcomes, strict=True)
         ],
     )

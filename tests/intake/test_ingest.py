@@ -74,6 +74,29 @@ def test_the_same_bytes_again_are_a_duplicate_not_a_second_case(db_session):
     assert db_session.get(ReceivedItem, first.item_id).times_seen == 2
 
 
+@pytest.mark.parametrize(
+    ("given", "kept"),
+    [
+        ("appendix-a.docx", "appendix-a.docx"),
+        ("C:\\fakepath\\Appendix A.pdf", "Appendix A.pdf"),  # an old browser's folder path
+        ("../../k5\x00\x1b[31m.docx", "k5[31m.docx"),  # control characters gone
+        ("form\tcopy\n2.docx", "form copy 2.docx"),  # one line
+        ("cafe\u0301 notes\udcff.pdf", "caf\u00e9 notes\ufffd.pdf"),  # NFC; half a UTF-16 pair mended
+        ("\x00\x01", None),
+    ],
+)
+def test_a_received_files_name_goes_through_the_normaliser(db_session, given, kept):
+    outcome = ingest.store(db_session, f"{given!r}".encode(), channel="upload", filename=given)
+    assert db_session.get(ReceivedItem, outcome.item_id).filename == kept
+
+
+def test_a_long_file_name_keeps_its_ending():
+    from service.intake.store import MAX_FILENAME, file_name
+
+    name = file_name("minutes " * 60 + "final.docx")
+    assert len(name) == MAX_FILENAME and name.endswith("….docx")
+
+
 def test_the_same_bytes_brought_by_two_channels_at_once_are_counted_twice(db_app, db_session):
     """Each channel's session may hold the item as it read it earlier: the count is the database's."""
     from service.db import sessions
