@@ -114,22 +114,13 @@ def case_command(reference: str):
     """Print case REFERENCE as JSON, each stage with its due date."""
     from service import db
     from service.casework import audit, cases
-    from service.casework.lookup import holds_child_details
 
     try:
         case = cases.get(db.session(), reference)
     except cases.CaseError as exc:
         raise click.ClickException(str(exc)) from None
     view = cases.case_view(db.session(), case)
-    if holds_child_details(case):  # as the case page and the API: reading a child's record is audited
-        audit.record(
-            db.session(),
-            "system: flask case",
-            "case.view",
-            partnership=case.partnership,
-            case_reference=case.reference,
-            detail="command line",
-        )
+    if audit.case_viewed(db.session(), case, "system: flask case", detail="command line"):
         db.session().commit()
     click.echo(json.dumps(view, indent=2, ensure_ascii=False))
 

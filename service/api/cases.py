@@ -13,7 +13,7 @@ from service.casework import cases, closing
 from service.casework.lookup import pack_of
 from service.casework.models import Contact
 from service.workspace.auth import remote_addr
-from service.workspace.common import audit_here, holds_child_details
+from service.workspace.common import audit_here, case_viewed_here
 
 
 @bp.get("/cases")
@@ -62,8 +62,7 @@ def get_case(reference: str):
     session = db.session()
     case = staff_case(session, reference, "cases.read")
     view = cases.case_view(session, case)
-    if holds_child_details(case):  # as the case page: reading a child's record is audited
-        audit_here("case.view", case, detail="API")
+    if case_viewed_here(case, "API"):
         session.commit()
     return jsonify(CaseOut().dump(view))
 

@@ -60,6 +60,25 @@ class AuditLogIsAppendOnly(RuntimeError):
     pass
 
 
+def case_viewed(session: Session, case, actor: str, *, detail: str, remote_addr: str | None = None) -> bool:
+    """Reading a case that holds a child's details is audited, wherever it is read (the case page, the
+    API, `flask case`); True when it was recorded, for the caller to commit with its work."""
+    from service.casework.lookup import holds_child_details
+
+    if not holds_child_details(case):
+        return False
+    record(
+        session,
+        actor,
+        "case.view",
+        partnership=case.partnership,
+        case_reference=case.reference,
+        detail=detail,
+        remote_addr=remote_addr,
+    )
+    return True
+
+
 def record(
     session: Session,
     actor: str,

@@ -12,7 +12,6 @@ from sqlalchemy.orm import selectinload
 from forms.model import Registry
 from service import db
 from service.casework import audit, workdays
-from service.casework.lookup import holds_child_details  # noqa: F401 - views read it from here
 from service.casework.models import Case, Submission
 from service.workspace.auth import case_reach, remote_addr
 
@@ -74,6 +73,11 @@ def scoped_submission(reference: str, submission_id: int, permission: str = "cas
     if submission is None:
         abort(404)
     return case, submission
+
+
+def case_viewed_here(case: Case, detail: str) -> bool:
+    """Audit the signed-in user's reading of a case that holds a child's details (audit.case_viewed)."""
+    return audit.case_viewed(db.session(), case, current_user.email, detail=detail, remote_addr=remote_addr())
 
 
 def audit_here(action: str, case: Case | None = None, detail: str | None = None, partnership: str | None = None):

@@ -30,7 +30,7 @@ from service.workspace.auth import remote_addr, requires
 from service.workspace.common import (
     WITHOUT_ORIGINALS,
     audit_here,
-    holds_child_details,
+    case_viewed_here,
     registry,
     scoped_case,
     scoped_case_by_id,
@@ -108,8 +108,7 @@ def _page(case, *, note_form=None, outcome_form=None, close_form=None, move_form
     emails = {i.submission_id: i for i in received if i.submission_id and i.sender}
     submissions = [{**s, "email": emails.get(s["id"])} for s in case_record.submissions(case)]
     held = [i for i in received if i.status == "held"]
-    if holds_child_details(case):
-        audit_here("case.view", case, detail="case page")
+    case_viewed_here(case, "case page")
     session.commit()
     return render_template(
         "workspace/case.html",
