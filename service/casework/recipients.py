@@ -1,7 +1,7 @@
 """Who receives a form whatever its stage, read from the pack's routing rules: the roles sent to by
 the receiving agency (Kirklees Appendix 3: each agency's safeguarding lead), and the form's other
 recipients, who receive every row and a "Not listed" agency's row to find its lead (Kirklees: the
-Child Protection Review Unit). Pages and letters name them from here, in the pack's words."""
+CPRU). Pages and letters name them from here, in the pack's words."""
 
 from __future__ import annotations
 

@@ -61,8 +61,8 @@ class Route:
 
 
 # An agency the sender could not find in the directory, named as "Not listed: <its name>": its rule
-# routes to nobody (said so on the case), and the pack's other rules (Kirklees Appendix 3: the Child
-# Protection Review Unit) receive it and find the agency's lead.
+# routes to nobody (said so on the case), and the pack's other rules (Kirklees Appendix 3: the
+# CPRU) receive it and find the agency's lead.
 NOT_LISTED = "Not listed: "
 
 

@@ -2,7 +2,7 @@
 (Kirklees Appendix 3; issue 7).
 
 - models.py: conferences, one issue per agency (each also a case), and the agencies' responses.
-- log.py: recording (a case per row, routed to the agency's lead copying the CP Review Unit, the
+- log.py: recording (a case per row, routed to the agency's lead copying the CPRU, the
   Appendix 3 notification queued with DOCX and PDF attached), the follow-up due date and chasers.
 - responses.py: the private response link and reply e-mails threaded to their row.
 - tables.py: returned Appendix 3 tables (DOCX, PDF, e-mail) read by the parsers into log rows.

@@ -90,7 +90,7 @@ def most_chasers(partnership: str) -> int:
 def chase(
     session: Session, *, now: dt.datetime | None = None, link_for: Callable[[str], str] = response_link
 ) -> list[Chased]:
-    """A chaser to the lead (copying the CP Review Unit) for each overdue row; commits each row's.
+    """A chaser to the lead (copying the CPRU) for each overdue row; commits each row's.
 
     Each row is claimed by a conditional UPDATE (still awaiting, still overdue, still on the count of
     chasers read): two runs at once (cron twice, two servers) find the row, but only one UPDATE

@@ -128,7 +128,7 @@ def letter(
 
 def _closing(pack: Pack, spec: FormSpec, copies: list[RoutingDecision]) -> list[str]:
     """The policy's closing, each copy's contact after the line naming its role as the pack names it
-    (Kirklees: "Please contact the Child Protection Review Unit (CPRU) ..."), else after the closing."""
+    (Kirklees: "Please contact the CPRU ..."), else after the closing."""
     lines, placed = [], set()
     for text in spec.closing:
         lines.append(text)

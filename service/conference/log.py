@@ -10,8 +10,8 @@
 
 Each row becomes a case of its own (the partnership's cp-conference form, Kirklees Appendix 3,
 holding that one row): cases.submit stores it and routes it by the pack's rules (the agency's named
-safeguarding lead, copying the CP Review Unit), and this module writes the notification (the
-policy's letter, the row, how to contact the CP Review Unit, the training offer, the response
+safeguarding lead, copying the CPRU), and this module writes the notification (the
+policy's letter, the row, how to contact the CPRU, the training offer, the response
 link and the due date) to the outbox in the same transaction. The outbox attaches the Appendix 3
 notification for that row as DOCX and PDF (service.documents.records.render; `attach_notification`).
 The notification and the row's private response link are in letters.py.

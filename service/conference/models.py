@@ -128,7 +128,7 @@ class ConferenceResponse(Base):
     received_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
     responder: Mapped[str] = mapped_column(Text)
     text: Mapped[str] = mapped_column(Text)
-    # A reply from an address that is not the lead's nor the CP Review Unit's is kept but held for review.
+    # A reply from an address that is not the lead's nor the CPRU's is kept but held for review.
     accepted: Mapped[bool] = mapped_column(Boolean, default=True)
     message_id: Mapped[str | None] = mapped_column(String(998), unique=True)
     # A reply e-mail's sender check (service.intake.sender_auth), in words: "DMARC passed at ...".

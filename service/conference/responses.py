@@ -3,8 +3,8 @@
 A reply is threaded to its row by In-Reply-To/References (the Message-IDs the outbox gave the row's
 notification and chasers) or else by the case reference tag in the subject ("[KL-2026-0004]"). It is
 accepted only from that row's agency: its single From: address, compared whole, is one the row was
-sent to for that agency or the agency's contact in the directory (never another agency's, nor the CP
-Review Unit's copy), and the message passed the sender check (service.intake.sender_auth: DMARC at
+sent to for that agency or the agency's contact in the directory (never another agency's, nor the
+CPRU's copy), and the message passed the sender check (service.intake.sender_auth: DMARC at
 the organisation's receiving server, or DKIM verified here). Otherwise it is kept, held for the
 business unit to review with the reason, and the row still awaits a response. The raw e-mail is kept as it came; a second copy of the same
 Message-ID is recognised and not recorded twice.

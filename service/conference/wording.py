@@ -1,5 +1,5 @@
 """What the log's pages say of a partnership's conference escalations, in its pack's words: which
-form, who is copied (the form's other recipients: Kirklees, the Child Protection Review Unit), the
+form, who is copied (the form's other recipients: Kirklees, the CPRU), the
 response time (the policy's words, then the service's labelled reading) and the chasers; and the
 warning of overdue responses."""
 

@@ -4,7 +4,7 @@ Where a routing rule sends a form to the receiving agency's own lead (Kirklees A
 agency's safeguarding lead), the agency is picked from the directory's agencies (a list the browser
 offers as the person types), or written as "Not listed: <name>", which goes to the form's other
 recipients to find the lead: the roles the pack's other rules for the form send to, named and
-quoted from the pack (Kirklees: the Child Protection Review Unit), never from code. A name the
+quoted from the pack (Kirklees: the CPRU), never from code. A name the
 directory does not hold is refused on the page, at its row, rather than when the form is sent.
 Who receives is service.casework.recipients'."""
 

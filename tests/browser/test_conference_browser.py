@@ -141,7 +141,7 @@ def test_a_chair_logs_a_conference_and_each_lead_is_notified_and_answers(page, c
         body = letter.get_body(("plain",)).get_content()
         assert "your name has been provided as a Safeguarding Lead" in body
         assert f"Agency: {agency}" in body and f"Name of agency Rep: {rep}" in body and detail in body
-        assert "Child Protection Review Unit (CPRU): cpru@kscp.example" in body
+        assert "CPRU: cpru@kscp.example" in body
         assert "partnership training is available" in body and "/conference/respond/" in body
         files = _attachments(letter)
         assert set(files) == {f"{reference}-kirklees-appendix-3.docx", f"{reference}-kirklees-appendix-3.pdf"}

@@ -50,7 +50,7 @@ def test_runs_at_the_same_moment_send_each_chaser_once(ws_app, ws_session):
     assert failures == []
     assert sorted(c.agency for c in chased) == sorted(i.agency for i in conference.issues)  # one run each
     ws_session.expire_all()
-    # Each row's lead, and the CP Review Unit copied once per row: one chaser per row, not one per run.
+    # Each row's lead, and the CPRU copied once per row: one chaser per row, not one per run.
     assert len(_reminders(ws_session)) == 2 * len(conference.issues)
     assert [i.chasers for i in ws_session.scalars(select(ConferenceIssue).order_by(ConferenceIssue.id))] == [1, 1, 1]
     # The next round, once the new due date has passed, is again sent once.

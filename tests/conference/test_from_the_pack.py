@@ -116,7 +116,7 @@ def test_pages_and_letters_name_the_copied_role_as_the_pack_does(ws_app, ws_sess
     client = signed_in(ws_app, "chair@kirklees.example", "conference-chair", "kirklees")
     for url in ("/workspace/conference", "/workspace/conference/new?partnership=kirklees"):
         page = client.get(url).get_data(as_text=True)
-        assert "copying the Conference Liaison Office" in page and "Child Protection Review Unit" not in page
+        assert "copying the Conference Liaison Office" in page and "CPRU" not in page
     lead = next(m for m in ws_session.scalars(select(OutboxMessage)) if m.to_email == LEADS[ROWS[0]["agency"]])
     # No closing line names the renamed role: its contact follows the closing instead of being dropped.
     assert lead.body.rstrip().count("cpru@kscp.example") == 1
@@ -127,7 +127,7 @@ def test_pages_and_letters_name_the_copied_role_as_the_pack_does(ws_app, ws_sess
         path,
         data={**hidden_from(public.get(path).get_data(as_text=True)), "responder": "DSL", "text": "Noted."},
     ).get_data(as_text=True)
-    assert "the Conference Liaison Office can see it" in done and "Review Unit" not in done
+    assert "the Conference Liaison Office can see it" in done and "CPRU" not in done
     assert conference.issues[0].agency == ROWS[0]["agency"]
 
 

@@ -108,12 +108,12 @@ def test_the_lead_gets_the_policy_letter_with_the_link_and_the_cpru_a_copy(ws_ap
     for text in (*SPEC.instructions, *SPEC.closing):
         assert " ".join(text.split()) in " ".join(lead.body.split())
     assert "Reason for escalation: Report provided late: received on the morning of conference" in lead.body
-    assert "Child Protection Review Unit (CPRU): cpru@kscp.example" in lead.body
+    assert "CPRU: cpru@kscp.example" in lead.body
     assert "Monday 16 November 2026" in lead.body
     assert "Family B" not in lead.body  # child details stay in the attachment
     token = re.search(r"/conference/respond/(\S+)", lead.body).group(1)
     assert responses.by_token(ws_session, token).id == issue.id
-    assert "/conference/respond/" not in copy.body and "Copy for the Child Protection Review Unit" in copy.body
+    assert "/conference/respond/" not in copy.body and "Copy for the CPRU" in copy.body
 
 
 def test_the_notification_is_attached_as_docx_and_pdf_holding_only_that_row(ws_app, ws_session):
@@ -130,7 +130,7 @@ def test_the_notification_is_attached_as_docx_and_pdf_holding_only_that_row(ws_a
     assert "Greenfield High School" in cells and "Family B" in cells
     assert "West Yorkshire Police" not in cells and "Adult Mental Health Service" not in cells
     text = "\n".join(p.text for p in document.paragraphs)
-    assert "Please contact the Child Protection Review Unit (CPRU)" in text
+    assert "Please contact the CPRU" in text
     assert "partnership training is available" in text
 
 

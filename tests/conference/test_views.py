@@ -142,7 +142,7 @@ def test_a_chair_records_a_conference_through_the_page(ws_app, ws_session):
     assert "Conference recorded: 2 agency notification(s) queued." in shown
     assert "Report not provided" in shown and "Awaiting response" in shown
     assert "Designated Safeguarding Lead &lt;dsl@greenfield-high.example&gt;" in shown
-    assert "Child Protection Review Unit (CPRU) &lt;cpru@kscp.example&gt;" in shown
+    assert "CPRU &lt;cpru@kscp.example&gt;" in shown
     assert ws_session.scalar(select(func.count()).select_from(OutboxMessage)) == 4
     conference = ws_session.scalars(select(Conference)).one()
     assert conference.chair_user_id is not None and conference.recorded_by == "chair@kirklees.example"

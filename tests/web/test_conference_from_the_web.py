@@ -1,6 +1,6 @@
 """A signed-in chair (or business unit) sends the Appendix 3 table from the public pages (nobody else
 may send a conference escalation: service.casework.access): agencies chosen from the directory, "Not
-listed" routed to the CP Review Unit, each row its own case in the chair's log with its response
+listed" routed to the CPRU, each row its own case in the chair's log with its response
 deadline, and no agency sent another's row."""
 
 from __future__ import annotations
@@ -63,7 +63,7 @@ def test_the_confirmation_says_whose_the_response_time_is(web):
     assert "policy's timescale" not in said
     assert "“each step in this process should not exceed 5 working days” (the policy’s words" in said
     assert "this service’s reading: Appendix 3 sets no time for the agency's response" in said
-    assert "with a copy to the Child Protection Review Unit (CPRU)" in said
+    assert "with a copy to the CPRU" in said
 
 
 def test_an_agency_not_listed_goes_to_the_cp_review_unit(web):

@@ -671,15 +671,14 @@ def test_an_agency_missing_from_the_directory_is_refused_at_its_row(chair, web_a
     # Who finds a missing agency's lead is the pack's role, with the policy's words (tests/web/test_agencies.py).
     inset = page.select_one(".govuk-inset-text:-soup-contains('Not listed')").get_text(" ", strip=True)
     assert (
-        "Child Protection Review Unit (CPRU) to find its lead (this service’s reading; the policy, Appendix 3: “Please contact the CPRU at”)"
-        in inset
+        "CPRU to find its lead (this service’s reading; the policy, Appendix 3: “Please contact the CPRU at”)" in inset
     )
     response = web.post(url, data=section_post(spec.sections[0], answers, csrf(page), **{"continue": "1"}))
     page = soup(response)
     assert response.status_code == 200
     error = page.select_one(".govuk-error-summary a[href='#rows-0-agency']").get_text(strip=True)
     assert error.startswith("Nowhere Agency is not in the KSCP directory")
-    assert error.endswith("for the Child Protection Review Unit (CPRU) to find its lead")
+    assert error.endswith("for the CPRU to find its lead")
     assert page.select_one("#rows-0-agency-error") is not None
     with web_app.app_context():
         assert db.session().scalar(select(Case)) is None
