@@ -1,14 +1,18 @@
 """Partnership packs and form specs: the single source of truth for every form."""
 
-from forms.model import Field, FormSpec, Pack, Registry, Section, Stage
-
 __all__ = ["Field", "FormSpec", "Pack", "PackError", "Registry", "Section", "Stage", "load_registry", "registry"]
+_MODEL = ("Field", "FormSpec", "Pack", "Registry", "Section", "Stage")
 _LOADER = ("PackError", "load_registry", "registry")
 
 
 def __getattr__(name: str):
-    """The loader (YAML, the policy texts) is imported when packs are loaded, not with the specs'
-    types: a parser reading a file that is no form needs the types only (`flask parse`, issue 16)."""
+    """Each part is imported when it is first used: a parser reading a file that is no form needs
+    the specs' types only, not the loader (YAML, the policy texts); the store of a received file needs
+    the text normaliser only (`flask parse` and `flask ingest` start-up, issue 16)."""
+    if name in _MODEL:
+        from forms import model
+
+        return getattr(model, name)
     if name in _LOADER:
         from forms import loader
 

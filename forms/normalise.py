@@ -14,8 +14,10 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from typing import TYPE_CHECKING
 
-from forms.model import Field
+if TYPE_CHECKING:
+    from forms.model import Field
 
 # Where a spec gives no max_length: a one-line answer (a name, a role, an agency) and free text.
 DEFAULT_LIMITS = {"text": 200, "textarea": 10_000}
