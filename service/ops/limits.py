@@ -55,21 +55,34 @@ class RateLimits:
     by_endpoint: dict[str, tuple[RateLimitItem, ...]]
 
     def count(self) -> None:
-        """Before a request: count a POST to a limited page; over any of its limits, refuse it (429)."""
+        """Before a request: count a POST to a limited page; over any of its limits, refuse it (429).
+        When the shared store (Redis) cannot be reached the request is served uncounted and the log
+        says so: a flood guard that is down must not turn away a professional's escalation (sign-in
+        keeps its account lockout)."""
         items = self.by_endpoint.get(request.endpoint or "") if request.method == "POST" else None
         if not items:
             return
-        keys = self._keys()
+        try:
+            retry_after = self._hit(items, self._keys())
+        except Exception as exc:  # the store's client's error, whichever store it is
+            log.error("rate limits not counted: their store cannot be reached (%s)", type(exc).__name__)
+            return
+        if retry_after is not None:
+            raise TooManyRequests(retry_after=retry_after)
+
+    def _hit(self, items: tuple[RateLimitItem, ...], keys: tuple[str, ...]) -> int | None:
+        """Count the request against each limit: the seconds to wait once one is reached, else None."""
         tightest = None
         for item in items:
             if not self.counter.hit(item, *keys):
                 reset = self.counter.get_window_stats(item, *keys).reset_time
                 log.info("rate limit %s reached at %s", item, request.endpoint)  # never the address
-                raise TooManyRequests(retry_after=max(1, math.ceil(reset - time.time())))
+                return max(1, math.ceil(reset - time.time()))
             stats = self.counter.get_window_stats(item, *keys)
             if tightest is None or stats.remaining < tightest[1].remaining:
                 tightest = (item, stats)
         g.rate_limit = tightest
+        return None
 
     def _keys(self) -> tuple[str, ...]:
         return (*((self.prefix,) if self.prefix else ()), request.remote_addr or "no address", request.endpoint)
@@ -91,8 +104,10 @@ def init_app(app: Flask) -> RateLimits | None:
 def _counter(app: Flask) -> FixedWindowRateLimiter:
     """A counter in the configured store: one per app, so memory:// counts are not shared between apps."""
     storage = setting(app, "RATELIMIT_STORAGE_URI", "memory://")
+    # A Redis that does not answer costs a request at most a second or two, never the OS's minutes.
+    bounded = {"socket_connect_timeout": 1, "socket_timeout": 1} if storage.startswith("redis") else {}
     try:
-        return FixedWindowRateLimiter(storage_from_string(storage))
+        return FixedWindowRateLimiter(storage_from_string(storage, **bounded))
     except ConfigurationError as exc:  # e.g. an unknown scheme, or its client library missing
         scheme = storage.split(":", 1)[0]  # never the rest: a redis:// address can carry a password
         reason = str(exc).replace(storage, f"{scheme}://...")

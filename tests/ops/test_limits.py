@@ -166,3 +166,32 @@ def test_counters_in_redis_are_shared_by_every_process(tmp_path, own_redis):
     statuses = [c.post("/workspace/sign-in", data={}).status_code for c in (first, second, first, second)]
     assert statuses == [400, 400, 400, 429]
     assert list(redis.Redis.from_url(own_redis.url).scan_iter("*escalate-test*")), "the counters are not in Redis"
+
+
+def test_a_store_that_cannot_be_reached_counts_nothing_and_refuses_no_one(tmp_path, caplog):
+    """Redis down: posts are served uncounted, and the log says why without the address."""
+    from tests.support.ports import free_port
+
+    app = _app(tmp_path, SIGN_IN_RATE_LIMIT="1 per minute", RATELIMIT_STORAGE_URI=f"redis://127.0.0.1:{free_port()}/0")
+    client = app.test_client()
+    with caplog.at_level("ERROR", logger="service.ops.limits"):
+        statuses = [client.post("/workspace/sign-in", data={}).status_code for _ in range(3)]
+    assert statuses == [400, 400, 400]
+    assert "rate limits not counted: their store cannot be reached (ConnectionError)" in caplog.text
+    assert "127.0.0.1" not in caplog.text
+
+
+def test_a_store_that_never_answers_holds_a_post_a_bounded_time(tmp_path, caplog):
+    """A Redis that takes the connection and never answers (a hung server) times out in a second."""
+    import socket
+    import time
+
+    with socket.create_server(("127.0.0.1", 0)) as silent:  # the kernel accepts; nothing ever replies
+        port = silent.getsockname()[1]
+        client = _app(tmp_path, RATELIMIT_STORAGE_URI=f"redis://127.0.0.1:{port}/0").test_client()
+        start = time.monotonic()
+        with caplog.at_level("ERROR", logger="service.ops.limits"):
+            assert client.post("/workspace/sign-in", data={}).status_code == 400
+        waited = time.monotonic() - start
+    assert "their store cannot be reached (TimeoutError)" in caplog.text
+    assert waited < 30  # the OS's own connect and read timeouts are minutes
