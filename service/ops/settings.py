@@ -102,6 +102,7 @@ SETTINGS = (
     Setting("LOG_FORMAT", "json", "json (one object per line) or text"),
     Setting("RATELIMIT_ENABLED", "true", "false turns rate limiting off (never in production)"),
     Setting("RATELIMIT_STORAGE_URI", "memory://", "shared counter store for several processes, e.g. redis://"),
+    Setting("RATELIMIT_KEY_PREFIX", "", "keeps these counters apart from another service's in a shared Redis"),
     Setting("SIGN_IN_RATE_LIMIT", "10 per minute;100 per day", "per client address, staff sign-in POSTs"),
     Setting("PUBLIC_POST_RATE_LIMIT", "120 per minute;3000 per day", "per client address, public form POSTs"),
     Setting("LOST_LINK_RATE_LIMIT", "5 per hour;20 per day", "per client address, lost-link page POSTs"),
