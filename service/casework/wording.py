@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+NO_NAME = "a file with no name"
 # A received item's state, in words and its badge's colour (the upload table, the inbox).
 STATES = {
     "received": ("Received, waiting to be read", "grey"),
@@ -29,7 +30,7 @@ def received_file(item, *, heading: bool = False) -> str:
     elif item.filename:
         return f"{item.filename}, received {moment(item.received_at)}"
     else:
-        name = "a file with no name"
+        name = NO_NAME
     return f"{name[0].upper() + name[1:] if heading else name}, received {moment(item.received_at)}"
 
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from sqlalchemy import delete, func, or_, select
 from sqlalchemy.orm import Session
 
-from service.casework.wording import STATES
+from service.casework.wording import NO_NAME, STATES
 from service.intake.models import ReceivedItem, UploadBatch
 from service.intake.store import IngestOutcome, file_name, store
 
@@ -19,7 +19,6 @@ KEEP_BATCHES = dt.timedelta(days=30)  # the list of what was uploaded (file name
 PENDING = ("received", "reading")
 
 
-# state -> (words, GOV.UK tag colour); the reason or case follows where there is one.
 @dataclass(frozen=True)
 class FileState:
     filename: str
@@ -37,6 +36,11 @@ class FileState:
         return self.status in PENDING
 
 
+def shown_name(given: str | None) -> str:
+    """An uploaded file's name as the store keeps it (store.file_name), or words for a nameless one."""
+    return file_name(given) or NO_NAME
+
+
 def store_upload(
     session: Session, files: list[tuple[str, bytes, str | None]], *, uploaded_by: str, partnership: str | None
 ) -> tuple[UploadBatch, list[IngestOutcome]]:
@@ -51,7 +55,7 @@ def store_upload(
         created_at=dt.datetime.now(dt.UTC),
         files=[
             {
-                "filename": file_name(name) or "a file with no name",
+                "filename": shown_name(name),
                 "item_id": o.item_id,
                 "again": o.status == "duplicate" or bool(o.reason),
             }

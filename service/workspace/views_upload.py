@@ -16,7 +16,7 @@ from wtforms import BooleanField, SelectField
 from service import db
 from service.intake import jobs, uploads
 from service.intake.models import UploadBatch
-from service.intake.store import MAX_INPUT_BYTES, file_name
+from service.intake.store import MAX_INPUT_BYTES
 from service.workspace import bp
 from service.workspace.auth import allowed_partnerships, requires
 from service.workspace.common import audit_here, refresh, registry
@@ -70,7 +70,7 @@ def upload_files():
     if len(chosen) > uploads.MAX_FILES:
         error = f"Upload at most {uploads.MAX_FILES} files at a time (you chose {len(chosen)})"
         return _page(form, [{"text": error, "href": "#files"}], 400)
-    files = [(_named(f.filename), f.read(MAX_INPUT_BYTES + 1), f.mimetype or None) for f in chosen]
+    files = [(uploads.shown_name(f.filename), f.read(MAX_INPUT_BYTES + 1), f.mimetype or None) for f in chosen]
     if form.pages.data and len(files) > 1:
         problem = _not_pages(files)
         if problem:
@@ -104,11 +104,6 @@ def _not_pages(files: list[tuple[str, bytes, str | None]]) -> str | None:
             "(JPEG, PNG, TIFF or HEIC): choose only the photos of one form's pages, or untick the box"
         )
     return None
-
-
-def _named(given: str) -> str:
-    """The name a person gave the file, as the store keeps it (the words for a nameless one otherwise)."""
-    return file_name(given) or "a file with no name"
 
 
 def _mb(size: int) -> str:
