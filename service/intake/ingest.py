@@ -121,7 +121,10 @@ def read(
 def _guarded(session, item: ReceivedItem, now, **options) -> IngestOutcome | None:
     item_id = item.id
     try:
-        return _read_and_apply(session, item, now=now, **options)
+        outcome = _read_and_apply(session, item, now=now, **options)
+        if item.message_id:  # copies of one e-mail settled at the same moment: each names the case
+            matching.share_case(session, item.message_id)
+        return outcome
     except ClaimLost:
         return None
     except INFRASTRUCTURE:

@@ -13,6 +13,21 @@ from service.intake.claims import ClaimLost
 from service.intake.models import ReceivedItem
 
 
+def share_case(session, message_id: str) -> None:
+    """Give the duplicates of an e-mail the case its applied copy made. A duplicate settled while that
+    copy was still being applied found no case yet; whichever of the two settles second fills it in
+    (both run this once settled), so none is left pointing nowhere whatever the order."""
+    table = ReceivedItem.__table__
+    holder = (
+        select(table.c.case_reference)
+        .where((table.c.message_id == message_id) & (table.c.status != "duplicate"))
+        .scalar_subquery()
+    )
+    waiting = (table.c.message_id == message_id) & (table.c.status == "duplicate") & table.c.case_reference.is_(None)
+    with session.get_bind().begin() as connection:
+        connection.execute(update(table).where(waiting).values(case_reference=holder))
+
+
 def take_message_id(session, item: ReceivedItem, message_id: str | None):
     """Make this item the one that holds its e-mail's Message-ID, or return (id, case_reference,
     received_at) of the item that holds it already. The database decides, by a unique index over the
