@@ -88,17 +88,15 @@ class RateLimits:
         return (*((self.prefix,) if self.prefix else ()), request.remote_addr or "no address", request.endpoint)
 
 
-def init_app(app: Flask) -> RateLimits | None:
+def init_app(app: Flask) -> None:
     enabled = setting(app, "RATELIMIT_ENABLED", "true").lower() not in ("0", "false", "no", "off")
     app.config["RATELIMIT_ENABLED"] = enabled
     app.register_error_handler(429, _too_many)
     if not enabled:
-        return None
+        return
     limits = RateLimits(_counter(app), setting(app, "RATELIMIT_KEY_PREFIX", ""), _by_endpoint(app))
-    app.extensions["ops_limiter"] = limits
     app.before_request(limits.count)
     app.after_request(_headers)
-    return limits
 
 
 def _counter(app: Flask) -> FixedWindowRateLimiter:

@@ -304,9 +304,11 @@ def _flask(db_engine, tmp_path, *args, **environ) -> tuple[list[dict], set[str]]
 def _json_values(text: str) -> list:
     """Each JSON value printed, whether one a line (ingest) or indented over many (parse)."""
     decoder, values, at = json.JSONDecoder(), [], 0
-    while text[at:].strip():
-        value, at = decoder.raw_decode(text, at + len(text[at:]) - len(text[at:].lstrip()))
+    text = text.strip()
+    while at < len(text):
+        value, at = decoder.raw_decode(text, at)
         values.append(value)
+        at += len(text[at:]) - len(text[at:].lstrip())  # the line break between two values
     return values
 
 
