@@ -14,6 +14,7 @@
   there), against a command that builds the whole app (`flask routes`) and the floor any such command
   pays (flask's command line, its plugin commands, SQLAlchemy's ORM); `flask ingest FILE`'s whole
   run (stored and queued) and `flask ingest --now` (which reads in its own process: the whole app) beside.
+  The service's code is compiled to bytecode first, as installed (`make bench` runs `make bytecode`).
 """
 
 from __future__ import annotations

@@ -5,6 +5,7 @@ unit, the backup timer or nginx uses is created by the steps (tests/production/ 
 from __future__ import annotations
 
 import re
+import tomllib
 from pathlib import Path
 
 from tests.ops import guide
@@ -77,3 +78,21 @@ def test_the_service_user_can_read_the_policy_texts():
         assert modes.get(str(parent), 0o755) & 0o001, f"{parent} must let the service through to {path}"
     (copy,) = [line for line in guide.lines("install") if re.match(rf"install .*-t {re.escape(policies)} ", line)]
     assert "-m 0644" in copy and "-o " not in copy, copy
+
+
+def test_every_step_that_installs_the_code_compiles_it():
+    """The service runs as a user who cannot write the compiled copy of code that root owns, so each
+    process would compile it again as it starts: every block of the guide that installs the code runs
+    `make bytecode` after it, and that target compiles every module pyproject.toml installs."""
+    fences = re.findall(r"```sh\n(.*?)```", guide.GUIDE.read_text(encoding="utf-8"), re.S)
+    installing = [body for body in fences if "pip install -e ." in body]
+    assert len(installing) == 3  # install, upgrade and roll back
+    for body in installing:
+        after = body.split("pip install -e .", 1)[1]
+        assert re.search(r"\bmake\b[^#\n]*\bbytecode\b", after), f"installs the code without `make bytecode`:\n{body}"
+    pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]
+    modules = {p.rstrip("*") for p in pyproject["packages"]["find"]["include"]} | {
+        f"{m}.py" for m in pyproject["py-modules"]
+    }
+    recipe = re.search(r"^bytecode:.*\n\t(.+)$", (ROOT / "Makefile").read_text(), re.M).group(1)
+    assert "compileall" in recipe and modules <= set(recipe.split()), recipe
