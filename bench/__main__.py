@@ -6,6 +6,7 @@ import importlib
 import os
 import pkgutil
 import sys
+import traceback
 from pathlib import Path
 
 
@@ -14,17 +15,22 @@ def main(argv: list[str]) -> int:
     if argv:
         names = [n for n in names if any(a in n for a in argv)]
     os.environ.setdefault("LOG_LEVEL", "WARNING")  # the apps it builds log each request: keep the table readable
-    figures = []
+    figures, failed = [], []
     for name in names:
-        module = importlib.import_module(f"bench.{name}")
         print(f"running {name} ...", file=sys.stderr, flush=True)
-        figures.extend(module.run())
+        try:  # one bench that breaks is reported, and the others still run
+            figures.extend(importlib.import_module(f"bench.{name}").run())
+        except Exception:
+            traceback.print_exc()
+            failed.append(name)
     print(f"{'issue':<4} {'measure':<90} {'value':>10} {'unit':<8} {'target':<22} status")
     for figure in figures:
         print(figure.row())
     missed = [f for f in figures if not f.ok]
     print(f"{len(figures) - len(missed)} of {len(figures)} targets met")
-    return 0
+    if failed:
+        print(f"did not finish (their tracebacks above): {', '.join(failed)}")
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":

@@ -40,8 +40,8 @@ import time
 import uuid
 from pathlib import Path
 
-from bench.bench_parse import _mixed_inputs
 from bench.common import PG_DEFAULT, Figure
+from tests.intake.workers import returns
 from tests.support.ports import free_port, wait_for_port
 
 ISSUE = 18
@@ -248,7 +248,8 @@ def _server() -> str | None:
 
 def run() -> list[Figure]:
     workdir = Path(tempfile.mkdtemp(prefix="bench-intake-"))
-    inputs = _mixed_inputs(BURST + 9 + UPLOAD)
+    count = BURST + 9 + UPLOAD
+    inputs = returns(count, junk_every=count + 1)  # DOCX, PDF, e-mails with either attached, pasted answers
     burst, upload, scans = inputs[: BURST + 9], inputs[BURST + 9 :], _scans()
     server = _server()  # asked once: each run of 1, 2 and 3 processes on the same database server
     database = "PostgreSQL" if server else "SQLite"
