@@ -90,10 +90,14 @@ def _register(app: Flask, huey: Huey) -> None:
 
 
 def sweep(app: Flask) -> int:
-    """Queue again what the queue lost (see claims.stalled); how many items. Old upload batches go too."""
+    """Queue again what the queue lost (see claims.stalled); how many items. Old upload batches go
+    too, and duplicates of an e-mail are given the case its applied copy made if they still lack it."""
+    from service.intake import matching  # of reading: not loaded by a command that only queues
+
     with app.app_context(), db.sessions(app)() as session:
         stalled = claims.stalled(session)
         uploads.forget_old_batches(session)
+        matching.share_case(session)
     if stalled:
         log.warning("intake sweep: %d items queued again", len(stalled))
         enqueue(app, stalled)

@@ -13,19 +13,24 @@ from service.intake.claims import ClaimLost
 from service.intake.models import ReceivedItem
 
 
-def share_case(session, message_id: str) -> None:
+def share_case(session, message_id: str | None = None) -> None:
     """Give the duplicates of an e-mail the case its applied copy made. A duplicate settled while that
     copy was still being applied found no case yet; whichever of the two settles second fills it in
-    (both run this once settled), so none is left pointing nowhere whatever the order."""
+    (both run this once settled), so none is left pointing nowhere whatever the order. Without a
+    Message-ID, every duplicate still waiting: the intake sweep's repair for a fill-in that a database
+    fault stopped after its item had settled."""
     table = ReceivedItem.__table__
+    applied = table.alias("applied")
     holder = (
-        select(table.c.case_reference)
-        .where((table.c.message_id == message_id) & (table.c.status != "duplicate"))
+        select(applied.c.case_reference)
+        .where((applied.c.message_id == table.c.message_id) & (applied.c.status != "duplicate"))
         .scalar_subquery()
     )
-    waiting = (table.c.message_id == message_id) & (table.c.status == "duplicate") & table.c.case_reference.is_(None)
-    with session.get_bind().begin() as connection:
-        connection.execute(update(table).where(waiting).values(case_reference=holder))
+    waiting = (table.c.status == "duplicate") & table.c.case_reference.is_(None) & table.c.message_id.is_not(None)
+    if message_id is not None:
+        waiting &= table.c.message_id == message_id
+    with session.get_bind().begin() as connection:  # only rows with a case to take are written
+        connection.execute(update(table).where(waiting & holder.is_not(None)).values(case_reference=holder))
 
 
 def take_message_id(session, item: ReceivedItem, message_id: str | None):

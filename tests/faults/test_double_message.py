@@ -9,11 +9,11 @@ from __future__ import annotations
 import threading
 from email import policy
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from service.casework.models import Case
 from service.db import sessions
-from service.intake import claims, ingest
+from service.intake import claims, ingest, jobs
 from service.intake.models import ReceivedItem
 from service.intake.store import store
 from tests.intake.test_ingest_mail import returned_form
@@ -59,3 +59,26 @@ def test_copies_of_one_email_read_at_once_make_one_case(db_app, capsys):
     assert made == 1
     assert pointed == holders  # each duplicate names the case the applied copy made
     assert kept == {"<once@riverside.example>"}  # every copy keeps its Message-ID
+
+
+def test_a_duplicate_left_without_its_case_is_given_it_by_the_sweep(db_app):
+    """A database fault between a duplicate settling and the fill-in of its case leaves it naming no
+    case; the intake sweep gives it the case the applied copy made, and writes no other row."""
+    raw = returned_form(message_id="<lost@riverside.example>").as_bytes(policy=policy.SMTP)
+    other = returned_form(message_id="<other@riverside.example>").as_bytes(policy=policy.SMTP)
+    with db_app.app_context(), sessions(db_app)() as session:
+        first, second, alone = (
+            store(session, f"Received: from relay{n}.example\r\n".encode() + content, channel="smtp").item_id
+            for n, content in enumerate((raw, raw, other))
+        )
+        for item_id in (first, second):
+            ingest.read(session, item_id, claim=claims.new_token())
+    with sessions(db_app)() as session:
+        session.execute(update(ReceivedItem).where(ReceivedItem.id == second).values(case_reference=None))
+        session.commit()
+    jobs.sweep(db_app)
+    with sessions(db_app)() as session:
+        items = {i.id: i for i in session.scalars(select(ReceivedItem))}
+    assert (items[first].status, items[second].status, items[alone].status) == ("accepted", "duplicate", "received")
+    assert items[second].case_reference == items[first].case_reference is not None
+    assert items[alone].case_reference is None
