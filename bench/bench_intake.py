@@ -43,6 +43,7 @@ from pathlib import Path
 from bench.common import PG_DEFAULT, Figure
 from tests.intake.workers import returns
 from tests.support.ports import free_port, wait_for_port
+from tests.support.schema import stamp_what_create_all_makes
 
 ISSUE = 18
 ROOT = Path(__file__).resolve().parent.parent
@@ -94,6 +95,7 @@ def _database(workdir: Path, n: int, server: str | None):
     engine = db.make_engine(url)
     try:
         app = create_app({"TESTING": True, "SECRET_KEY": "bench", "DATABASE_ENGINE": engine})  # every model
+        stamp_what_create_all_makes()  # its workers start only on a database at this version
         Base.metadata.create_all(engine)
         with db.sessions(app)() as session:
             directory.seed(session)

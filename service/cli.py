@@ -201,6 +201,8 @@ def outbox_deliver(loop: bool, interval: float):
         settings = outbox.MailSettings.from_config(current_app.config)
     except ValueError as exc:  # an OAuth or DKIM setting missing or unsafe: named, never half-started
         raise click.ClickException(str(exc)) from None
+    if reason := db.unprepared(current_app):  # nor started on a database this version cannot use
+        raise click.ClickException(reason)
     reports = (
         outbox.run_loop(db.sessions(), settings, interval=interval)
         if loop

@@ -99,3 +99,31 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
     from alembic import command
 
     command.upgrade(alembic_config(engine), revision)
+
+
+def unprepared(app: Flask) -> str | None:
+    """Why this database cannot serve this version of the service, in words; None when it can. It
+    cannot when it was never prepared, or was prepared by an older version (a revision this version's
+    migrations build on). A long-running process checks this as it starts, so it stops with these
+    words rather than failing on its first table. A newer version's database is served: the web app of
+    the version before serves it during an upgrade (docs/operations.md, "Upgrade and roll back")."""
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+    from alembic.script.revision import RevisionError
+
+    script = ScriptDirectory.from_config(alembic_config(engine(app)))
+    with engine(app).connect() as connection:
+        current = MigrationContext.configure(connection).get_current_heads()
+    where = engine(app).url.render_as_string(hide_password=True)
+    if not current:
+        return f"the database at {where} was never prepared for the service: run `flask --app app db-prepare`"
+    try:
+        reached = {revision.revision for head in current for revision in script.iterate_revisions(head, "base")}
+    except RevisionError:  # a revision this version does not know: a newer version prepared it
+        return None
+    if missing := sorted(set(script.get_heads()) - reached):
+        return (
+            f"the database at {where} was prepared by an older version of the service (at {', '.join(current)}; "
+            f"this version needs {', '.join(missing)}): run `flask --app app db-prepare`"
+        )
+    return None

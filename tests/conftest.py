@@ -14,6 +14,9 @@ from hypothesis import settings
 
 from app import create_app
 from forms import registry
+from tests.support.schema import stamp_what_create_all_makes
+
+stamp_what_create_all_makes()
 
 # The suite gates every landing, so its property tests draw the same examples on every run;
 # `HYPOTHESIS_PROFILE=explore make test` draws fresh ones (a failure prints the example to keep).

@@ -76,6 +76,14 @@ def _unprepared(app: Flask, exc: Exception) -> None:
         ) from None
 
 
+def _prepared(app: Flask) -> None:
+    """A process that runs until stopped starts only on a database prepared for this version."""
+    from service import db
+
+    if reason := db.unprepared(app):
+        raise click.ClickException(reason)
+
+
 def _known(partnership: str | None, form_id: str | None) -> None:
     """Refuse, before anything is stored, a partnership or form this service does not have (an item
     stored under a mistyped one would wait for a form no pack holds). Loads the packs only when asked."""
@@ -183,6 +191,7 @@ def worker_command(processes: int, sweep_every: int, threads: bool):
     from service.intake.worker import consumer
 
     app = current_app._get_current_object()
+    _prepared(app)
     try:
         runner = consumer(app, processes, sweep_every, threads)
     except ValueError as exc:
@@ -199,6 +208,7 @@ def smtpd_command(host: str, port: int):
     """Receive returned forms by SMTP until interrupted; each message is ingested."""
     from service.intake.channels import smtp_controller
 
+    _prepared(current_app)
     controller, _ = smtp_controller(current_app._get_current_object(), host, port)
     controller.start()
     click.echo(f"receiving on {host}:{port}; Ctrl-C stops")
@@ -223,6 +233,7 @@ def imap_poll_command(every: int):
         settings = ImapSettings.from_config(config)
     except ValueError as exc:
         raise click.ClickException(str(exc)) from None
+    _prepared(current_app)
     import imaplib
 
     from service.casework.oauth import OAuthError
