@@ -76,7 +76,7 @@ def _unprepared(app: Flask, exc: Exception) -> None:
         ) from None
 
 
-def _prepared(app: Flask) -> None:
+def _require_prepared(app: Flask) -> None:
     """A process that runs until stopped starts only on a database prepared for this version."""
     from service import db
 
@@ -191,7 +191,7 @@ def worker_command(processes: int, sweep_every: int, threads: bool):
     from service.intake.worker import consumer
 
     app = current_app._get_current_object()
-    _prepared(app)
+    _require_prepared(app)
     try:
         runner = consumer(app, processes, sweep_every, threads)
     except ValueError as exc:
@@ -208,7 +208,7 @@ def smtpd_command(host: str, port: int):
     """Receive returned forms by SMTP until interrupted; each message is ingested."""
     from service.intake.channels import smtp_controller
 
-    _prepared(current_app)
+    _require_prepared(current_app)
     controller, _ = smtp_controller(current_app._get_current_object(), host, port)
     controller.start()
     click.echo(f"receiving on {host}:{port}; Ctrl-C stops")
@@ -233,7 +233,7 @@ def imap_poll_command(every: int):
         settings = ImapSettings.from_config(config)
     except ValueError as exc:
         raise click.ClickException(str(exc)) from None
-    _prepared(current_app)
+    _require_prepared(current_app)
     import imaplib
 
     from service.casework.oauth import OAuthError
