@@ -11,6 +11,7 @@ from flask import Flask, current_app
 from flask.cli import with_appcontext
 from marshmallow import ValidationError
 
+from service import db
 from service.documents import records as documents
 
 
@@ -87,7 +88,6 @@ def db_prepare_command():
     """Migrate the database to the latest schema; outside production, seed the sample directory of the
     partnerships served (safe to repeat). Production never seeds the fictional sample contacts."""
     from forms.model import Registry
-    from service import db
     from service.casework import directory
     from service.ops import settings
 
@@ -108,11 +108,10 @@ def db_prepare_command():
 
 
 @click.command("case")
-@with_appcontext
+@db.needs_database
 @click.argument("reference")
 def case_command(reference: str):
     """Print case REFERENCE as JSON, each stage with its due date."""
-    from service import db
     from service.casework import audit, cases
 
     try:
@@ -126,14 +125,13 @@ def case_command(reference: str):
 
 
 @click.command("overdue")
-@with_appcontext
+@db.needs_database
 @click.option("--partnership", help="Only this partnership's cases.")
 @click.option(
     "--today", type=click.DateTime(formats=["%Y-%m-%d"]), help="Count as of this date (default: today in England)."
 )
 def overdue_command(partnership: str | None, today):
     """List open cases past their current stage's due date."""
-    from service import db
     from service.casework import cases
 
     try:
@@ -150,11 +148,10 @@ def directory_group():
 
 
 @directory_group.command("export")
-@with_appcontext
+@db.needs_database
 @click.option("--partnership", help="Only this partnership's contacts.")
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="File to write (default: stdout).")
 def directory_export(partnership: str | None, out: Path | None):
-    from service import db
     from service.casework import directory
 
     text = directory.export_csv(db.session(), partnership)
@@ -166,12 +163,11 @@ def directory_export(partnership: str | None, out: Path | None):
 
 
 @directory_group.command("import")
-@with_appcontext
+@db.needs_database
 @click.argument("csv_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--partnership", help="Refuse rows for any other partnership.")
 def directory_import(csv_file: Path, partnership: str | None):
     """Replace the directory of the partnerships in CSV_FILE (all rows valid, or nothing changes)."""
-    from service import db
     from service.casework import directory
 
     try:
@@ -190,19 +186,16 @@ def outbox_group():
 
 
 @outbox_group.command("deliver")
-@with_appcontext
+@db.needs_database
 @click.option("--loop", is_flag=True, help="Keep delivering until stopped.")
 @click.option("--interval", type=float, default=10.0, show_default=True, help="Seconds between rounds when idle.")
 def outbox_deliver(loop: bool, interval: float):
-    from service import db
     from service.casework import outbox
 
     try:
         settings = outbox.MailSettings.from_config(current_app.config)
     except ValueError as exc:  # an OAuth or DKIM setting missing or unsafe: named, never half-started
         raise click.ClickException(str(exc)) from None
-    if reason := db.unprepared(current_app):  # nor started on a database this version cannot use
-        raise click.ClickException(reason)
     reports = (
         outbox.run_loop(db.sessions(), settings, interval=interval)
         if loop
@@ -222,9 +215,8 @@ def outbox_deliver(loop: bool, interval: float):
 
 
 @outbox_group.command("status")
-@with_appcontext
+@db.needs_database
 def outbox_status():
-    from service import db
     from service.casework import outbox
 
     click.echo(f"{outbox.pending_count(db.session())} pending")
@@ -236,11 +228,10 @@ def bank_holiday_group():
 
 
 @bank_holiday_group.command("add")
-@with_appcontext
+@db.needs_database
 @click.argument("day", type=click.DateTime(formats=["%Y-%m-%d"]))
 @click.argument("name")
 def bank_holiday_add(day, name: str):
-    from service import db
     from service.casework import workdays
 
     try:
@@ -251,11 +242,10 @@ def bank_holiday_add(day, name: str):
 
 
 @bank_holiday_group.command("list")
-@with_appcontext
+@db.needs_database
 def bank_holiday_list():
     from sqlalchemy import select
 
-    from service import db
     from service.casework.models import BankHoliday
 
     for holiday in db.session().scalars(select(BankHoliday).order_by(BankHoliday.day)):

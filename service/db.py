@@ -127,3 +127,23 @@ def unprepared(app: Flask) -> str | None:
             f"this version needs {', '.join(missing)}): run `flask --app app db-prepare`"
         )
     return None
+
+
+def needs_database(command):
+    """For a command that reads or writes the service's tables (in place of flask's with_appcontext):
+    it runs in the app's context and, on a database not prepared for this version, stops at once with
+    unprepared()'s words instead of the driver's error on its first table. Marked so a test can find
+    every command that goes without (tests/ops/test_prepared.py)."""
+    import functools
+
+    import click
+    from flask.cli import with_appcontext
+
+    @functools.wraps(command)
+    def checked(*args, **kwargs):
+        if reason := unprepared(current_app):
+            raise click.ClickException(reason)
+        return command(*args, **kwargs)
+
+    checked.needs_database = True
+    return with_appcontext(checked)

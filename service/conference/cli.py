@@ -14,7 +14,6 @@ from pathlib import Path
 
 import click
 from flask import Flask
-from flask.cli import with_appcontext
 
 from service import db
 
@@ -25,7 +24,7 @@ def conference_group():
 
 
 @conference_group.command("chase")
-@with_appcontext
+@db.needs_database
 def chase_command():
     """Queue a chaser for each row awaiting a response past its due date."""
     from service.conference import log
@@ -41,7 +40,7 @@ def chase_command():
 
 
 @conference_group.command("reply")
-@with_appcontext
+@db.needs_database
 @click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
 def reply_command(paths: tuple[Path, ...]):
     """Thread reply e-mails to their conference rows; one JSON line each."""
@@ -68,7 +67,7 @@ def reply_command(paths: tuple[Path, ...]):
 
 
 @conference_group.command("import")
-@with_appcontext
+@db.needs_database
 @click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--partnership", required=True, help="The partnership whose log it is (e.g. kirklees).")
 @click.option("--recorded-by", required=True, help="Who is recording it (an e-mail address).")

@@ -17,8 +17,9 @@ from pathlib import Path
 
 import click
 from flask import Flask, current_app
-from flask.cli import ScriptInfo, with_appcontext
+from flask.cli import ScriptInfo
 
+from service import db
 from service.intake.parse_cli import parse_command
 
 
@@ -66,7 +67,6 @@ def ingest_command(
 
 def _unprepared(app: Flask, exc: Exception) -> None:
     """A database that was never prepared is named as such, not shown as a traceback."""
-    from service import db
 
     if table := db.missing_table(exc):
         where = db.engine(app).url.render_as_string(hide_password=True)
@@ -74,14 +74,6 @@ def _unprepared(app: Flask, exc: Exception) -> None:
             f"the database at {where} is not prepared for this version of the service (it has no table "
             f"{table}): run `flask --app app db-prepare`, then ingest the files again"
         ) from None
-
-
-def _require_prepared(app: Flask) -> None:
-    """A process that runs until stopped starts only on a database prepared for this version."""
-    from service import db
-
-    if reason := db.unprepared(app):
-        raise click.ClickException(reason)
 
 
 def _known(partnership: str | None, form_id: str | None) -> None:
@@ -114,7 +106,6 @@ def _command_app(*, whole: bool) -> Flask:
 
 
 def _store_and_queue(app: Flask, paths, inputs, partnership, form_id):
-    from service import db
     from service.intake.store import store
 
     with db.sessions(app)() as session:
@@ -129,7 +120,6 @@ def _store_and_queue(app: Flask, paths, inputs, partnership, form_id):
 
 
 def _read_here(app: Flask, paths, inputs, partnership, form_id, trusted, vouched_by):
-    from service import db
     from service.casework import audit
     from service.intake import ingest
 
@@ -160,11 +150,10 @@ def _line(path: Path, outcome, queued: bool) -> dict:
 
 
 @click.command("intake-status")
-@with_appcontext
+@db.needs_database
 def intake_status_command():
     """Print what waits to be read, as JSON: items waiting and being read, the oldest one's age in
     seconds, readings whose worker stopped (read again after their lease), jobs on the queue."""
-    from service import db
     from service.intake import claims, jobs
 
     app = current_app._get_current_object()
@@ -179,7 +168,7 @@ def intake_status_command():
 
 
 @click.command("worker")
-@with_appcontext
+@db.needs_database
 @click.option("--processes", default=1, show_default=True, type=click.IntRange(1, 64), help="Worker processes.")
 @click.option(
     "--sweep-every", default=60, show_default=True, type=click.IntRange(1, 3600), help="Seconds between sweeps."
@@ -191,7 +180,6 @@ def worker_command(processes: int, sweep_every: int, threads: bool):
     from service.intake.worker import consumer
 
     app = current_app._get_current_object()
-    _require_prepared(app)
     try:
         runner = consumer(app, processes, sweep_every, threads)
     except ValueError as exc:
@@ -201,14 +189,13 @@ def worker_command(processes: int, sweep_every: int, threads: bool):
 
 
 @click.command("smtpd")
-@with_appcontext
+@db.needs_database
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8025, show_default=True, type=int)
 def smtpd_command(host: str, port: int):
     """Receive returned forms by SMTP until interrupted; each message is ingested."""
     from service.intake.channels import smtp_controller
 
-    _require_prepared(current_app)
     controller, _ = smtp_controller(current_app._get_current_object(), host, port)
     controller.start()
     click.echo(f"receiving on {host}:{port}; Ctrl-C stops")
@@ -222,7 +209,7 @@ def smtpd_command(host: str, port: int):
 
 
 @click.command("imap-poll")
-@with_appcontext
+@db.needs_database
 @click.option("--every", type=int, default=0, help="Poll again every N seconds (0: once).")
 def imap_poll_command(every: int):
     """Ingest unseen messages from the mailbox in IMAP_HOST/IMAP_USER/IMAP_PASSWORD (IMAP_FOLDER, IMAP_SSL)."""
@@ -233,7 +220,6 @@ def imap_poll_command(every: int):
         settings = ImapSettings.from_config(config)
     except ValueError as exc:
         raise click.ClickException(str(exc)) from None
-    _require_prepared(current_app)
     import imaplib
 
     from service.casework.oauth import OAuthError

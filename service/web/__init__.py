@@ -15,11 +15,11 @@ from pathlib import Path
 
 import click
 from flask import Flask
-from flask.cli import with_appcontext
 from flask_wtf.csrf import CSRFProtect
 from govuk_frontend_wtf.main import WTFormsHelpers
 from jinja2 import ChoiceLoader, PackageLoader, PrefixLoader
 
+from service import db
 from service.web import drafts, formbuild, security  # drafts: registers its table on the models' metadata
 
 __all__ = ["drafts", "init_app"]
@@ -80,10 +80,9 @@ def _asset_version(endpoint: str, values: dict) -> None:
 
 
 @click.command("purge-drafts")
-@with_appcontext
+@db.needs_database
 def purge_drafts_command():
     """Delete expired answers: working copies after 24 hours, saved ones after 28 days (run hourly;
     an expired draft also vanishes when opened)."""
-    from service import db
 
     click.echo(f"deleted {drafts.purge_expired(db.session())} expired drafts")

@@ -11,7 +11,6 @@ from pathlib import Path
 
 import click
 from flask import Flask, current_app
-from flask.cli import with_appcontext
 from sqlalchemy import func, select
 
 from service import db
@@ -35,7 +34,7 @@ def users_group():
 
 
 @users_group.command("create")
-@with_appcontext
+@db.needs_database
 @click.option("--email", required=True, help="Their e-mail address (sign-in name).")
 @click.option("--name", default="", help="Their name as shown in the workspace.")
 @click.option("--role", required=True, type=click.Choice(sorted(ROLES)), help="Their role.")
@@ -68,7 +67,7 @@ def users_create(email: str, name: str, role: str, partnership: str | None, totp
 
 
 @users_group.command("list")
-@with_appcontext
+@db.needs_database
 def users_list():
     """Every account with its roles."""
     for user in db.session().scalars(select(User).order_by(User.email)):
@@ -82,7 +81,7 @@ def retention_group():
 
 
 @retention_group.command("purge")
-@with_appcontext
+@db.needs_database
 @click.option("--dry-run", is_flag=True, help="List what would be purged; change nothing.")
 @click.option("--years", type=click.IntRange(min=1), help="Retention period (default: RETENTION_YEARS, else 6).")
 def retention_purge(dry_run: bool, years: int | None):
@@ -146,7 +145,7 @@ def _demo_submission(session, form_id: str, data: dict) -> None:
 
 
 @workspace_group.command("demo")
-@with_appcontext
+@db.needs_database
 def workspace_demo():
     """Make the demo accounts and sample cases (idempotent) and print how to sign in. Demo data only."""
     from service.casework.models import Case
@@ -175,7 +174,7 @@ def audit_group():
 
 
 @audit_group.command("verify")
-@with_appcontext
+@db.needs_database
 def audit_verify():
     """Walk the audit log's hash chain; name the first row that does not match (exit status 1)."""
     result = audit.verify(db.session())

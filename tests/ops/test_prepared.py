@@ -1,6 +1,7 @@
-"""The processes that run until stopped (the intake worker, the SMTP receiver, the mailbox reader, the
-outbox) start only on a database prepared for this version, and otherwise stop at once saying so and
-what to run; a database a newer version prepared is served, as the web app serves it during an upgrade."""
+"""Every command that reads or writes the service's tables (the processes that run until stopped, and
+the one-shot commands timers and people run) starts only on a database prepared for this version, and
+otherwise stops at once saying so and what to run; a database a newer version prepared is served, as
+the web app serves it during an upgrade."""
 
 from __future__ import annotations
 
@@ -27,6 +28,35 @@ COMMANDS = {
     "outbox": ["outbox", "deliver", "--loop"],
 }
 ROOT = Path(__file__).resolve().parents[2]
+# Each command that needs the database, with arguments it accepts (a file it reads is this test's own).
+ONE_SHOT = {
+    "audit verify": [],
+    "bank-holiday add": ["2027-01-04", "Extra day"],
+    "bank-holiday list": [],
+    "case": ["NT-2026-0001"],
+    "conference chase": [],
+    "conference import": ["{file}", "--partnership", "kirklees", "--recorded-by", "chair@kirklees.example"],
+    "conference reply": ["{file}"],
+    "directory export": [],
+    "directory import": ["{file}"],
+    "intake-status": [],
+    "imap-poll": [],
+    "outbox deliver": [],
+    "outbox status": [],
+    "overdue": [],
+    "purge-drafts": [],
+    "retention purge": ["--dry-run"],
+    "smtpd": ["--port", "{port}"],
+    "users create": ["--email", "admin@escalate.example", "--role", "admin", "--password", "a-long-pass-phrase"],
+    "users list": [],
+    "worker": [],
+    "workspace demo": [],
+}
+# What goes without it: documents and packs only; `ingest` names a missing table when it meets one (a
+# check before it starts would cost its bounded start-up); a backup is taken of whatever version's
+# database is there (before an upgrade, above all); a restore replaces the database and prepares it.
+WITHOUT_DATABASE = {"build-templates", "db-prepare", "forms", "parse", "render", "ingest", "backup", "restore"}
+WITHOUT_DATABASE |= {"routes", "run", "shell"}  # Flask's own
 
 
 @pytest.fixture
@@ -71,3 +101,33 @@ def test_this_versions_database_and_a_newer_ones_are_served(unprepared_app):
     with db.engine(unprepared_app).begin() as connection:  # a newer version migrated it further
         connection.execute(text("UPDATE alembic_version SET version_num = '9901_a_later_release'"))
     assert db.unprepared(unprepared_app) is None
+
+
+def _commands(group, prefix=()):
+    import click
+
+    for name, command in group.commands.items():
+        if isinstance(command, click.Group):
+            yield from _commands(command, (*prefix, name))
+        else:
+            yield " ".join((*prefix, name)), command
+
+
+def test_every_command_either_needs_the_database_or_is_known_to_go_without(unprepared_app):
+    found = dict(_commands(unprepared_app.cli))
+    flask_own = {"routes", "run", "shell"}  # on the command line, not on app.cli
+    needing = {name for name, command in found.items() if getattr(command.callback, "needs_database", False)}
+    assert needing == set(ONE_SHOT)
+    assert set(found) - needing == WITHOUT_DATABASE - flask_own
+
+
+@pytest.mark.parametrize("command", ONE_SHOT)
+def test_a_command_on_a_database_never_prepared_stops_saying_what_to_run(unprepared_app, tmp_path, command):
+    """Run in this process: the command stops before it reads a table, so none of them starts a server."""
+    file = tmp_path / "input.eml"
+    file.write_bytes(b"From: someone@agency.example\r\nSubject: x\r\n\r\nbody\r\n")
+    args = [a.format(file=file, port=free_port()) for a in ONE_SHOT[command]]
+    result = unprepared_app.test_cli_runner().invoke(args=[*command.split(), *args])
+    assert result.exit_code == 1, result.output
+    assert "was never prepared for the service: run `flask --app app db-prepare`" in result.output
+    assert isinstance(result.exception, SystemExit)  # said in words, not raised from the driver
