@@ -28,8 +28,9 @@ COMMANDS = {
     "outbox": ["outbox", "deliver", "--loop"],
 }
 ROOT = Path(__file__).resolve().parents[2]
-# Each command that needs the database, with arguments it accepts (a file it reads is this test's own).
-ONE_SHOT = {
+# Each command that needs the database (one-shot or running until stopped), with arguments it accepts
+# (a file it reads is this test's own).
+NEEDS_DATABASE = {
     "audit verify": [],
     "bank-holiday add": ["2027-01-04", "Extra day"],
     "bank-holiday list": [],
@@ -56,7 +57,6 @@ ONE_SHOT = {
 # check before it starts would cost its bounded start-up); a backup is taken of whatever version's
 # database is there (before an upgrade, above all); a restore replaces the database and prepares it.
 WITHOUT_DATABASE = {"build-templates", "db-prepare", "forms", "parse", "render", "ingest", "backup", "restore"}
-WITHOUT_DATABASE |= {"routes", "run", "shell"}  # Flask's own
 
 
 @pytest.fixture
@@ -114,19 +114,18 @@ def _commands(group, prefix=()):
 
 
 def test_every_command_either_needs_the_database_or_is_known_to_go_without(unprepared_app):
-    found = dict(_commands(unprepared_app.cli))
-    flask_own = {"routes", "run", "shell"}  # on the command line, not on app.cli
+    found = dict(_commands(unprepared_app.cli))  # Flask's own (run, shell, routes) are not on app.cli
     needing = {name for name, command in found.items() if getattr(command.callback, "needs_database", False)}
-    assert needing == set(ONE_SHOT)
-    assert set(found) - needing == WITHOUT_DATABASE - flask_own
+    assert needing == set(NEEDS_DATABASE)
+    assert set(found) - needing == WITHOUT_DATABASE
 
 
-@pytest.mark.parametrize("command", ONE_SHOT)
+@pytest.mark.parametrize("command", NEEDS_DATABASE)
 def test_a_command_on_a_database_never_prepared_stops_saying_what_to_run(unprepared_app, tmp_path, command):
     """Run in this process: the command stops before it reads a table, so none of them starts a server."""
     file = tmp_path / "input.eml"
     file.write_bytes(b"From: someone@agency.example\r\nSubject: x\r\n\r\nbody\r\n")
-    args = [a.format(file=file, port=free_port()) for a in ONE_SHOT[command]]
+    args = [a.format(file=file, port=free_port()) for a in NEEDS_DATABASE[command]]
     result = unprepared_app.test_cli_runner().invoke(args=[*command.split(), *args])
     assert result.exit_code == 1, result.output
     assert "was never prepared for the service: run `flask --app app db-prepare`" in result.output
