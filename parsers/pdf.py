@@ -2,8 +2,9 @@
 
 A fillable PDF is read from its fields (parsers.pdf_fields). A PDF without such fields (a Word form
 saved or printed as PDF, or a flattened one) is read like a Word document, from pdfplumber's lines
-and ruled tables (parsers.pdf_page, with drawn tick boxes from parsers.pdf_marks). This module
-opens the PDF within bounds, chooses between the two and finds the case reference.
+and ruled tables (parsers.pdf_page, with drawn tick boxes from parsers.pdf_marks, on the pages of
+parsers.pdf_objects). This module opens the PDF within bounds, chooses between the two and finds
+the case reference.
 """
 
 from __future__ import annotations
@@ -77,6 +78,8 @@ def pdf_blocks(content: bytes) -> list:
     from pdfminer.pdfparser import PDFSyntaxError
     from pdfplumber.utils.exceptions import MalformedPDFException, PdfminerException
 
+    from parsers.pdf_objects import ContentPage
+
     blocks: list = []
     try:
         with pdfplumber.open(io.BytesIO(content), password="") as pdf:
@@ -84,7 +87,7 @@ def pdf_blocks(content: bytes) -> list:
                 raise ParseError(
                     f"refused: the PDF has {len(pdf.pages)} pages; a returned form has at most {MAX_PAGES}"
                 )
-            for page in pdf.pages:
+            for page in map(ContentPage.of, pdf.pages):
                 page_blocks = blocks_of_page(page)
                 _join_split_row(blocks, page_blocks)
                 blocks.extend(page_blocks)
