@@ -204,18 +204,26 @@ def _read_and_apply(
     spec = registry().forms.get(result.form_id) if result.form_id else None
     if spec is not None:
         result.partnership = spec.partnership
-    twin = matching.take_message_id(session, item, (result.email or {}).get("message_id"))
+    email = result.email or {}
+    sender = email.get("from") or None
+    twin = matching.take_message_id(session, item, email.get("message_id"), sender)
     item.parsed = result.to_json(spec)
     item.form_id = result.form_id
     item.partnership = result.partnership or item.partnership
     if result.email:
-        item.sender = result.email.get("from") or None
-        if twin is not None:
+        item.sender = sender
+        if twin is not None and twin.sender == item.sender:
             reason = f"the same e-mail (Message-ID) was received before, {moment(twin.received_at)}"
             message_id = result.email.get("message_id")  # kept on the duplicate, which the unique key leaves out
             return _settled(
                 session, item, "duplicate", reason, now, case_reference=twin.case_reference, message_id=message_id
             )
+        if twin is not None and not trusted:  # a copy comes from its own sender: another's is forged or misfiled
+            reason = (
+                f"an e-mail with the same Message-ID was received from {twin.sender or 'another sender'}, "
+                f"{moment(twin.received_at)}; a copy would come from the same sender: held for review"
+            )
+            return _settled(session, item, "held", reason, now)
         if result.email.get("automatic") or outbox.is_ours(result.email):
             reason = result.reason if result.email.get("automatic") else OWN_MESSAGE
             return _settled(session, item, "ignored", reason, now)

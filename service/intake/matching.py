@@ -33,9 +33,10 @@ def share_case(session, message_id: str | None = None) -> None:
         connection.execute(update(table).where(waiting & holder.is_not(None)).values(case_reference=holder))
 
 
-def take_message_id(session, item: ReceivedItem, message_id: str | None):
-    """Make this item the one that holds its e-mail's Message-ID, or return (id, case_reference,
-    received_at) of the item that holds it already. The database decides, by a unique index over the
+def take_message_id(session, item: ReceivedItem, message_id: str | None, sender: str | None):
+    """Make this item the one that holds its e-mail's Message-ID, with its sender (so a copy read at the
+    same moment can tell it came from the same one), or return (id, case_reference, received_at, sender)
+    of the item that holds it already. The database decides, by a unique index over the
     items that are not duplicates, so two copies of one e-mail read at the same moment cannot both be
     applied (a check before the write could not tell them apart: each would find the other not yet
     written). Written and committed on a connection of its own, so the reader's session keeps what it
@@ -48,11 +49,11 @@ def take_message_id(session, item: ReceivedItem, message_id: str | None):
     for _ in range(3):  # the holder may be removed (retention) between the refusal and the look
         try:
             with session.get_bind().begin() as connection:
-                done = connection.execute(update(table).where(mine).values(message_id=message_id))
+                done = connection.execute(update(table).where(mine).values(message_id=message_id, sender=sender))
         except IntegrityError:
             with session.get_bind().connect() as connection:
                 found = connection.execute(
-                    select(table.c.id, table.c.case_reference, table.c.received_at).where(holder)
+                    select(table.c.id, table.c.case_reference, table.c.received_at, table.c.sender).where(holder)
                 ).first()
             if found is not None:
                 return found
@@ -60,6 +61,7 @@ def take_message_id(session, item: ReceivedItem, message_id: str | None):
         if done.rowcount != 1:
             raise ClaimLost(f"item {item.id} is being read by another reader")
         set_committed_value(item, "message_id", message_id)
+        set_committed_value(item, "sender", sender)
         return None
     raise RuntimeError("the e-mail's Message-ID is held by an item that cannot be found")
 

@@ -122,6 +122,28 @@ def test_the_same_email_again_by_message_id(db_session):
     assert count(db_session, Submission) == 1
 
 
+def test_an_email_reusing_anothers_message_id_is_held_not_filed_on_its_case(db_session):
+    """A copy of an e-mail comes from its own sender: the same Message-ID from another is forged or
+    misfiled. It is held for review, not given the first one's case; released, it is read as itself."""
+    first = ingest.ingest(
+        db_session, email_with(document("nt-appendix-a"), message_id="<same@riverside.example>"), channel="smtp"
+    )
+    forged = email_with(
+        document("nt-appendix-a", name="Another Child"),
+        sender="someone@elsewhere.example",
+        message_id="<same@riverside.example>",
+    )
+    outcome = ingest.ingest(db_session, forged, channel="imap")
+    assert first.status == "accepted" and outcome.status == "held"
+    assert "Message-ID was received from zoe.nowak@riverside.example" in outcome.reason
+    item = db_session.get(ReceivedItem, outcome.item_id)
+    assert (item.case_reference, item.message_id, item.sender) == (None, None, "someone@elsewhere.example")
+    assert count(db_session, Submission) == 1
+    released = review.release(db_session, outcome.item_id, actor="lead@ntscp.example")
+    assert released.status == "accepted", released.reason
+    assert released.reference != first.reference and count(db_session, Submission) == 2
+
+
 @pytest.mark.parametrize("id_chars", [1_000, 1_000_000])
 def test_an_over_long_message_id_or_sender_is_read_not_a_fault(db_session, id_chars):
     """Longer than the columns that keep them: the id stands in as its digest (a resend is still the same
