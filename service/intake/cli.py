@@ -53,27 +53,14 @@ def ingest_command(
     app = _command_app(whole=read_now or trusted)
     inputs = ((path.name, path.read_bytes()) for path in paths)
     with app.app_context():
+        if reason := db.unprepared(app):  # a query of the version row when prepared: start-up stays bounded
+            raise click.ClickException(f"{reason}, then ingest the files again")
         if read_now or trusted:
             lines = _read_here(app, paths, inputs, partnership, form_id, trusted, vouched_by)
         else:
             lines = _store_and_queue(app, paths, inputs, partnership, form_id)
-        try:
-            for line in lines:
-                click.echo(json.dumps(line, ensure_ascii=False))
-        except Exception as exc:
-            _unprepared(app, exc)
-            raise
-
-
-def _unprepared(app: Flask, exc: Exception) -> None:
-    """A database that was never prepared is named as such, not shown as a traceback."""
-
-    if table := db.missing_table(exc):
-        where = db.engine(app).url.render_as_string(hide_password=True)
-        raise click.ClickException(
-            f"the database at {where} is not prepared for this version of the service (it has no table "
-            f"{table}): run `flask --app app db-prepare`, then ingest the files again"
-        ) from None
+        for line in lines:
+            click.echo(json.dumps(line, ensure_ascii=False))
 
 
 def _known(partnership: str | None, form_id: str | None) -> None:

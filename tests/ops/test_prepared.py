@@ -53,8 +53,8 @@ NEEDS_DATABASE = {
     "worker": [],
     "workspace demo": [],
 }
-# What goes without it: documents and packs only; `ingest` names a missing table when it meets one (a
-# check before it starts would cost its bounded start-up); a backup is taken of whatever version's
+# What goes without it: documents and packs only; `ingest` checks in the app it builds for itself (the
+# settings and the database alone: tests/intake/test_ingest.py); a backup is taken of whatever version's
 # database is there (before an upgrade, above all); a restore replaces the database and prepares it.
 WITHOUT_DATABASE = {"build-templates", "db-prepare", "forms", "parse", "render", "ingest", "backup", "restore"}
 
@@ -93,6 +93,11 @@ def test_an_older_versions_database_is_named_with_the_revision_it_lacks(unprepar
     result = unprepared_app.test_cli_runner().invoke(args=["worker"])
     assert result.exit_code == 1
     assert f"prepared by an older version of the service (at {older}; this version needs {head})" in result.output
+
+
+def test_the_head_known_without_loading_alembic_is_the_migrations_head(unprepared_app):
+    script = ScriptDirectory.from_config(db.alembic_config(db.engine(unprepared_app)))
+    assert script.get_heads() == [db.HEAD], "a migration was added: set service.db.HEAD to its revision"
 
 
 def test_this_versions_database_and_a_newer_ones_are_served(unprepared_app):
