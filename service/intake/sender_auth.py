@@ -29,6 +29,8 @@ from email.parser import BytesHeaderParser
 from email.policy import compat32
 from email.utils import getaddresses
 
+from service.ops.settings import listed
+
 # What a person reads beside each e-mail on the case timeline.
 PASSED = "pass"
 FAILED = "fail"
@@ -59,12 +61,8 @@ class Settings:
             get = lambda name: config.get(name) or os.environ.get(name)  # noqa: E731
         except RuntimeError:
             get = os.environ.get
-        return cls(authserv_ids=listed(get("TRUSTED_AUTHSERV_ID")), dns_servers=listed(get("DKIM_DNS_SERVERS")))
-
-
-def listed(value: str | None) -> tuple[str, ...]:
-    """A setting's comma-separated names."""
-    return tuple(name.strip() for name in (value or "").split(",") if name.strip())
+        ids, servers = listed(get("TRUSTED_AUTHSERV_ID")), listed(get("DKIM_DNS_SERVERS"))
+        return cls(authserv_ids=tuple(ids), dns_servers=tuple(servers))
 
 
 def from_addresses(raw: bytes) -> list[str]:

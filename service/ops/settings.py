@@ -171,7 +171,7 @@ def problems(app: Flask) -> list[str]:
 
 def mail_trust_problems(app: Flask) -> list[str]:
     """Microsoft 365's header names no server, so it cannot be told apart from another server's."""
-    names = [name.lower() for name in _names(setting(app, "TRUSTED_AUTHSERV_ID", ""))]
+    names = [name.lower() for name in listed(setting(app, "TRUSTED_AUTHSERV_ID", ""))]
     if "microsoft-365" in names and len(names) > 1:
         return ["TRUSTED_AUTHSERV_ID: microsoft-365 must be the only name (its header carries no server name)"]
     return []
@@ -203,12 +203,12 @@ def check(app: Flask) -> None:
 
 def _named_partnerships(app: Flask) -> list[str]:
     value = setting(app, "PARTNERSHIPS", "").strip()
-    return [] if value.lower() == "all" else _names(value)
+    return [] if value.lower() == "all" else listed(value)
 
 
-def _names(value: str) -> list[str]:
-    """A setting's comma-separated names (service.intake.sender_auth reads its own the same way)."""
-    return [name.strip() for name in value.split(",") if name.strip()]
+def listed(value: str | None) -> list[str]:
+    """A setting's comma-separated names."""
+    return [name.strip() for name in (value or "").split(",") if name.strip()]
 
 
 def unknown_partnerships(app: Flask) -> list[str]:
