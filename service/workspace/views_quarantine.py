@@ -109,6 +109,8 @@ def _detail(
         preview={"kind": "none"} if being_read else _preview(item),
         photo_set=photoset.is_set(item.content_type, item.filename),
         release_form=ReleaseForm(formdata=None),
+        # A held reply goes to its case; an e-mail held for another's Message-ID is read as itself.
+        release_label=f"apply it to {item.case_reference}" if item.case_reference else "read it as its own e-mail",
         errors=errors or [],
     ), status
 

@@ -204,3 +204,28 @@ def test_an_item_is_named_by_its_file_or_its_sender_never_its_number():
     assert received_file(unread) == "an e-mail, received 03 Dec 2026 14:05 UTC"
     upload = ReceivedItem(id=42, channel="upload", filename="appendix-a.docx", received_at=at)
     assert received_file(upload, heading=True) == "appendix-a.docx, received 03 Dec 2026 14:05 UTC"
+
+
+def test_an_email_held_for_anothers_message_id_is_released_as_its_own(ws_app, ws_session):
+    """Held because an e-mail from another sender holds its Message-ID: it has no case to go to, so the
+    release reads it as its own e-mail (which opens its own case)."""
+    from tests.intake.test_ingest import document, email_with
+
+    with sessions(ws_app)() as session:
+        first = ingest.ingest(
+            session, email_with(document("nt-appendix-a"), message_id="<one@x.example>"), channel="smtp"
+        )
+        forged = email_with(document("nt-appendix-a"), sender="someone@elsewhere.example", message_id="<one@x.example>")
+        held = ingest.ingest(session, forged, channel="smtp")
+    assert held.status == "held"
+    client = signed_in(ws_app, "bu@nt.example", "business-unit", "north-tyneside")
+    response = client.get(f"/workspace/quarantine/{held.item_id}")
+    page = BeautifulSoup(response.get_data(as_text=True), "html.parser")
+    assert page.select_one("#release").get_text(strip=True) == "I have checked the sender: read it as its own e-mail"
+    assert "held for review" in page.get_text(" ", strip=True)
+    token = csrf_from(response.get_data(as_text=True))
+    done = client.post(f"/workspace/quarantine/{held.item_id}/release", data={"csrf_token": token})
+    assert done.status_code == 302 and "/workspace/cases/NT-" in done.headers["Location"]
+    assert first.reference not in done.headers["Location"]
+    ws_session.expire_all()
+    assert ws_session.get(ReceivedItem, held.item_id).status == "accepted"
