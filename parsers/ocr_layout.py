@@ -25,6 +25,10 @@ MARK_JUNK = re.compile(r"^(?:[()\[\]{}_|Oo0©®@eCcQ°*•■□☐☒☑xX]{1,3
 FILLED = 0.12  # share of dark pixels inside a mark's middle for it to count as ticked
 GLUED = re.compile(r"^[©®@OQ0o]{1,2}[/(\[]?(?=[A-Z][a-z])|^[©®@](?=[A-Za-z])")  # a mark read into its option's word
 RULE = re.compile(r"^[_|\[\]{}]+$")  # a ruling line or box side read as a character
+# An empty circle read as an opening bracket glued to its option's word ("(Health"): taken for a mark
+# only where a shape as wide as a mark stands apart at the word's start (a bracket is narrow, and its
+# word's first letter is beside it).
+BRACKET = re.compile(r"^[(\[{](?=[A-Z][a-z])")
 
 
 def lines_of(words: list[Word]) -> list[list[Word]]:
@@ -100,6 +104,9 @@ def mark(image, words: list[Word], height: float) -> tuple[str | None, list[Word
         text = first.text[GLUED.match(first.text).end() :]
         shifted = Word(text, first.conf, first.left + side, first.top, first.width - side, first.height, first.page)
         return ("☒" if _ink(image, inner) >= FILLED else "☐"), [shifted, *words[1:]]
+    elif BRACKET.match(first.text):
+        region = (first.left - 0.5 * height, top, first.left + 1.9 * height, bottom)
+        rest = [first, *words[1:]]  # its word, once the mark's side is known
     else:
         region = (
             first.left - 2.2 * height,
@@ -117,6 +124,8 @@ def mark(image, words: list[Word], height: float) -> tuple[str | None, list[Word
     if abs(side_x - side_y) > 0.35 * max(side_x, side_y):
         return None, words
     inner = (x0 + side_x * 0.28, y0 + side_y * 0.28, x1 - side_x * 0.28, y1 - side_y * 0.28)
+    if rest is not words and rest[0] is first:  # "(Health": the word starts after the mark
+        rest = [Word(first.text[1:], first.conf, x1, first.top, first.right - x1, first.height, first.page), *words[1:]]
     if rest and rest is not words and GLUED.match(rest[0].text) and rest[0].left < x1:  # "@" then "QNo"
         rest = [
             Word(

@@ -106,3 +106,27 @@ def test_the_letters_of_a_word_are_never_taken_for_a_mark():
     box = draw.textbbox((70, 20), "enquiry", font_size=36, anchor="lt")
     word = Word("enquiry", 96, box[0], box[1], box[2] - box[0], box[3] - box[1])
     assert mark(image, [word], 30) == (None, [word])
+
+
+@pytest.mark.parametrize("chosen", [False, True])
+def test_a_circle_read_as_a_bracket_glued_to_its_options_word_is_its_mark(chosen):
+    """A copier's scan: Tesseract reads the empty circle before "Health" as "(" and glues it on."""
+    image = Image.new("L", (400, 80), 255)
+    draw = ImageDraw.Draw(image)
+    draw.ellipse((40, 20, 80, 60), outline=0, width=4)
+    if chosen:
+        draw.ellipse((50, 30, 70, 50), fill=0)
+    box = draw.textbbox((100, 22), "Health", font_size=36, anchor="lt")
+    draw.text((100, 22), "Health", fill=0, font_size=36, anchor="lt")
+    glyph, words = mark(image, [Word("(Health", 20, 40, 20, box[2] - 40, 40)], 30)
+    assert glyph == ("☒" if chosen else "☐")
+    assert [w.text for w in words] == ["Health"] and 80 <= words[0].left < 100  # after the mark, before the H
+
+
+def test_a_word_in_brackets_is_never_taken_for_a_mark():
+    image = Image.new("L", (400, 80), 255)
+    draw = ImageDraw.Draw(image)
+    draw.text((40, 20), "(Health visitor)", fill=0, font_size=36, anchor="lt")
+    box = draw.textbbox((40, 20), "(Health", font_size=36, anchor="lt")
+    word = Word("(Health", 96, box[0], box[1], box[2] - box[0], box[3] - box[1])
+    assert mark(image, [word], 30) == (None, [word])
