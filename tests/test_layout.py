@@ -23,7 +23,15 @@ DOMAIN = {
     "service.ops.settings": {"service.db", "service.ops.settings"},
     "service.documents": {"forms", "service.documents"},
     "service.casework": {"forms", "service.db", "service.documents", "service.casework"},
-    "service.intake": {"forms", "parsers", "service.db", "service.documents", "service.casework", "service.intake"},
+    "service.intake": {
+        "forms",
+        "parsers",
+        "service.db",
+        "service.ops.settings",  # how a setting is read (the sender check's trusted servers)
+        "service.documents",
+        "service.casework",
+        "service.intake",
+    },
     "service.conference": {
         "forms",
         "parsers",
