@@ -92,7 +92,10 @@ class Reader:
         return key is not None
 
     def line(self, line: str, soft: bool = False) -> None:
-        if printed(self.lab, line, loose=True):
+        # A line that continues a typed answer drops only that answer's own hint ("DD/MM/YYYY" typed in
+        # a free-text answer stays, as put() keeps it), with the form's title and closing words.
+        continuing = self.continuation and self.last is not None and self.last.type == "textarea"
+        if printed(self.lab, line, loose=True, hints=hints_of(self.last) if continuing else None):
             return
         if not line.strip():
             # In typed text a blank line ends an answer (what follows is often "Regards" or a signature).

@@ -276,6 +276,15 @@ def test_property_answers_pasted_in_an_email(form_id, data):
     assert parsed(raw, "reply.eml", form_id) == one_line_cells(form_id, want)
 
 
+def test_a_date_pattern_typed_on_a_line_of_a_pasted_answer_stays():
+    """The form prints "DD/MM/YYYY" beside its date boxes, so that hint is dropped where a date is read;
+    typed on a line of a free-text answer pasted in an e-mail it is the person's words (found by the
+    property above)."""
+    spec = registry().form("nt-appendix-a")
+    want = canonical("nt-appendix-a") | {"section_b": "Seen on\nDD/MM/YYYY\nto be confirmed"}
+    assert parsed(mail(answers_text(spec, want)), "reply.eml", spec.id)["section_b"] == want["section_b"]
+
+
 def one_line_cells(form_id: str, data: dict) -> dict:
     """A pasted table row is one line, so line breaks inside a cell come back as spaces."""
     out = dict(data)
