@@ -218,17 +218,17 @@ def _read_and_apply(
             return _settled(
                 session, item, "duplicate", reason, now, case_reference=twin.case_reference, message_id=message_id
             )
-        if twin is not None and not trusted:  # a copy comes from its own sender: another's is forged or misfiled
-            reason = (
-                f"an e-mail with the same Message-ID was received from {twin.sender or 'another sender'}, "
-                f"{moment(twin.received_at)}; a copy would come from the same sender: held for review"
-            )
-            return _settled(session, item, "held", reason, now)
         if result.email.get("automatic") or outbox.is_ours(result.email):
             reason = result.reason if result.email.get("automatic") else OWN_MESSAGE
             return _settled(session, item, "ignored", reason, now)
         verdict = sender_auth.check(item.raw, sender=item.sender or "")
         item.sender_auth, item.sender_auth_detail = verdict.status, verdict.detail
+        if twin is not None and not trusted:  # a copy comes from its own sender: another's is forged or misfiled
+            reason = (  # held with the sender check beside it, for the person who decides
+                f"an e-mail with the same Message-ID was received from {twin.sender or 'another sender'}, "
+                f"{moment(twin.received_at)}; a copy would come from the same sender: held for review"
+            )
+            return _settled(session, item, "held", reason, now)
     for handler in HANDLERS:  # each settles the item itself, under the claim (claims.settle)
         taken = handler(session, item, result, spec, trusted=trusted, now=now, data=data)
         if taken is not None:
@@ -277,7 +277,7 @@ def _read_and_apply(
     except cases.CaseError as exc:
         item = session.get(ReceivedItem, item_id, populate_existing=True)  # the rollback undid the case
         item.parsed, item.form_id = result.to_json(spec), result.form_id
-        item.sender = (result.email or {}).get("from")  # its Message-ID is the item's already
+        item.sender = sender  # its Message-ID is the item's already
         return _settled(session, item, "quarantined", str(exc), now)
     routed = [{"name": r.name, "email": r.email, "role": r.role, "agency": r.agency} for r in outcome.routes]
     return IngestOutcome(

@@ -138,6 +138,7 @@ def test_an_email_reusing_anothers_message_id_is_held_not_filed_on_its_case(db_s
     assert "Message-ID was received from zoe.nowak@riverside.example" in outcome.reason
     item = db_session.get(ReceivedItem, outcome.item_id)
     assert (item.case_reference, item.message_id, item.sender) == (None, None, "someone@elsewhere.example")
+    assert item.sender_auth is not None and item.sender_auth_detail  # the sender check, for who decides
     assert count(db_session, Submission) == 1
     released = review.release(db_session, outcome.item_id, actor="lead@ntscp.example")
     assert released.status == "accepted", released.reason

@@ -223,6 +223,7 @@ def test_an_email_held_for_anothers_message_id_is_released_as_its_own(ws_app, ws
     page = BeautifulSoup(response.get_data(as_text=True), "html.parser")
     assert page.select_one("#release").get_text(strip=True) == "I have checked the sender: read it as its own e-mail"
     assert "held for review" in page.get_text(" ", strip=True)
+    assert "Sender check" in page.get_text(" ", strip=True)  # beside the button that says it was checked
     token = csrf_from(response.get_data(as_text=True))
     done = client.post(f"/workspace/quarantine/{held.item_id}/release", data={"csrf_token": token})
     assert done.status_code == 302 and "/workspace/cases/NT-" in done.headers["Location"]
