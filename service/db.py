@@ -94,16 +94,23 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
 
 def unprepared(app: Flask) -> str | None:
     """Why this database cannot serve this version of the service, in words; None when it can. It
-    cannot when it was never prepared, or was prepared by an older version (a revision this version's
-    migrations build on). A long-running process checks this as it starts, so it stops with these
-    words rather than failing on its first table. A newer version's database is served: the web app of
-    the version before serves it during an upgrade (docs/operations.md, "Upgrade and roll back")."""
+    cannot when it cannot be reached, was never prepared, or was prepared by an older version (a
+    revision this version's migrations build on). A long-running process checks this as it starts, so
+    it stops with these words rather than failing on its first table. A newer version's database is
+    served: the web app of the version before serves it during an upgrade (docs/operations.md,
+    "Upgrade and roll back")."""
     from sqlalchemy import inspect, text
+    from sqlalchemy.exc import OperationalError
 
-    with engine(app).connect() as connection:  # this version's database: answered before alembic loads
-        versioned = inspect(connection).has_table("alembic_version")
-        if versioned and set(connection.scalars(text("SELECT version_num FROM alembic_version"))) == {HEAD}:
-            return None
+    where = engine(app).url.render_as_string(hide_password=True)
+    try:
+        with engine(app).connect() as connection:  # this version's database: answered before alembic loads
+            versioned = inspect(connection).has_table("alembic_version")
+            if versioned and set(connection.scalars(text("SELECT version_num FROM alembic_version"))) == {HEAD}:
+                return None
+    except OperationalError as exc:  # the server down, refusing this user, or a file that cannot be opened
+        cause = str(exc.orig).strip().splitlines()[0] if str(exc.orig).strip() else type(exc.orig).__name__
+        return f"the database at {where} cannot be reached ({cause}): check DATABASE_URL and that it is running"
 
     from alembic.runtime.migration import MigrationContext
     from alembic.script import ScriptDirectory
@@ -112,7 +119,6 @@ def unprepared(app: Flask) -> str | None:
     script = ScriptDirectory.from_config(alembic_config(engine(app)))
     with engine(app).connect() as connection:
         current = MigrationContext.configure(connection).get_current_heads()
-    where = engine(app).url.render_as_string(hide_password=True)
     if not current:
         return f"the database at {where} was never prepared for the service: run `flask --app app db-prepare`"
     try:

@@ -95,6 +95,19 @@ def test_an_older_versions_database_is_named_with_the_revision_it_lacks(unprepar
     assert f"prepared by an older version of the service (at {older}; this version needs {head})" in result.output
 
 
+@pytest.mark.parametrize(
+    "url", ["postgresql+psycopg://escalate@127.0.0.1:{port}/escalate", "sqlite:///{tmp}/no/such/dir/x.db"]
+)
+def test_a_command_on_a_database_that_cannot_be_reached_says_so(tmp_path, url):
+    """The server down (nothing listens on the port) or a SQLite file in a folder that is not there."""
+    app = create_app(
+        {"TESTING": True, "SECRET_KEY": "test", "DATABASE_URL": url.format(port=free_port(), tmp=tmp_path)}
+    )
+    result = app.test_cli_runner().invoke(args=["overdue"])
+    assert result.exit_code == 1 and isinstance(result.exception, SystemExit), result.output
+    assert "cannot be reached (" in result.output and "check DATABASE_URL and that it is running" in result.output
+
+
 def test_the_head_known_without_loading_alembic_is_the_migrations_head(unprepared_app):
     script = ScriptDirectory.from_config(db.alembic_config(db.engine(unprepared_app)))
     assert script.get_heads() == [db.HEAD], "a migration was added: set service.db.HEAD to its revision"
