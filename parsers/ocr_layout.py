@@ -106,7 +106,6 @@ def mark(image, words: list[Word], height: float) -> tuple[str | None, list[Word
         return ("☒" if _ink(image, inner) >= FILLED else "☐"), [shifted, *words[1:]]
     elif BRACKET.match(first.text):
         region = (first.left - 0.5 * height, top, first.left + 1.9 * height, bottom)
-        rest = [first, *words[1:]]  # its word, once the mark's side is known
     else:
         region = (
             first.left - 2.2 * height,
@@ -124,7 +123,7 @@ def mark(image, words: list[Word], height: float) -> tuple[str | None, list[Word
     if abs(side_x - side_y) > 0.35 * max(side_x, side_y):
         return None, words
     inner = (x0 + side_x * 0.28, y0 + side_y * 0.28, x1 - side_x * 0.28, y1 - side_y * 0.28)
-    if rest is not words and rest[0] is first:  # "(Health": the word starts after the mark
+    if BRACKET.match(first.text):  # "(Health": the word starts after the mark
         rest = [Word(first.text[1:], first.conf, x1, first.top, first.right - x1, first.height, first.page), *words[1:]]
     if rest and rest is not words and GLUED.match(rest[0].text) and rest[0].left < x1:  # "@" then "QNo"
         rest = [

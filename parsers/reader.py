@@ -92,8 +92,8 @@ class Reader:
         return key is not None
 
     def line(self, line: str, soft: bool = False) -> None:
-        # A line that continues a typed answer drops only that answer's own hint ("DD/MM/YYYY" typed in
-        # a free-text answer stays, as put() keeps it), with the form's title and closing words.
+        # On a line that continues a free-text answer, only that answer's own hint is the form's print
+        # ("DD/MM/YYYY" typed there stays, as put() keeps it); the form's title and closing words still are.
         continuing = self.continuation and self.last is not None and self.last.type == "textarea"
         if printed(self.lab, line, loose=True, hints=hints_of(self.last) if continuing else None):
             return

@@ -36,11 +36,10 @@ def share_case(session, message_id: str | None = None) -> None:
 def take_message_id(session, item: ReceivedItem, message_id: str | None, sender: str | None):
     """Make this item the one that holds its e-mail's Message-ID, with its sender (so a copy read at the
     same moment can tell it came from the same one), or return (id, case_reference, received_at, sender)
-    of the item that holds it already. The database decides, by a unique index over the
-    items that are not duplicates, so two copies of one e-mail read at the same moment cannot both be
-    applied (a check before the write could not tell them apart: each would find the other not yet
-    written). Written and committed on a connection of its own, so the reader's session keeps what it
-    holds."""
+    of the item that holds it already. The database decides, by a unique index over the items that are
+    not duplicates, so two copies of one e-mail read at the same moment cannot both be applied (a check
+    before the write could not tell them apart: each would find the other not yet written). Written and
+    committed on a connection of its own, so the reader's session keeps what it holds."""
     if not message_id:
         return None
     table = ReceivedItem.__table__
